@@ -1,0 +1,95 @@
+"""Checkpoints: save and load a model with its config and training state, safely.
+
+A checkpoint is a `torch.save` file holding only plain data (a dict of tensors, numbers,
+strings and lists), so `torch.load(..., weights_only=True)` can read it without running
+any code from the file. A file that needs anything else (a planted pickle) is refused.
+
+Contents: {"format", "version", "config" (rebuilds the model with no code change),
+"model" (state dict), "training" (optimizer state, step, history, ... or absent)}.
+Files are written atomically: a crash never leaves a half-written checkpoint.
+"""
+
+import io
+import os
+import pickle
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from aecodec._atomic import atomic_write
+from aecodec.errors import CheckpointError
+from aecodec.models import Autoencoder
+
+FORMAT = "aecodec-checkpoint"
+VERSION = 1
+
+
+def save_checkpoint(
+    path: str | os.PathLike, model: Autoencoder, training: dict[str, Any] | None = None
+) -> None:
+    """Write model (config + weights) and optional training state to `path`, atomically.
+
+    Args:
+        path: the file to write (conventionally `.pt`).
+        model: the autoencoder.
+        training: plain-data training state (optimizer state dict, step, history, ...).
+    """
+    state = {
+        "format": FORMAT,
+        "version": VERSION,
+        "config": vars(model.config).copy(),
+        "model": model.state_dict(),
+    }
+    if training is not None:
+        state["training"] = training
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    with atomic_write(path) as f:
+        f.write(buffer.getvalue())
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """Read and check a checkpoint without executing anything from the file.
+
+    Args:
+        path: the checkpoint file.
+
+    Returns:
+        the checkpoint dict (tensors on the CPU).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise CheckpointError(
+            f"{path}: refused, the file holds Python objects that could run code "
+            "(an aecodec checkpoint holds only tensors and plain data)"
+        ) from None
+    except Exception as e:  # torch raises RuntimeError, EOFError, ... for damaged files
+        raise CheckpointError(f"{path}: not a readable checkpoint ({type(e).__name__})") from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not an aecodec checkpoint")
+    if state.get("version") != VERSION:
+        raise CheckpointError(
+            f"{path}: checkpoint format version {state.get('version')!r}, "
+            f"this aecodec reads version {VERSION}"
+        )
+    return state
+
+
+def load_model(path: str | os.PathLike) -> Autoencoder:
+    """Rebuild the model stored in a checkpoint, in eval mode on the CPU.
+
+    Args:
+        path: the checkpoint file.
+    """
+    state = load_checkpoint(path)
+    try:
+        model = Autoencoder.from_config(state["config"])
+        model.load_state_dict(state["model"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise CheckpointError(f"{path}: config and weights do not fit together ({e})") from None
+    return model.eval()

@@ -1,0 +1,136 @@
+"""Image files <-> tensors, with one documented rule for every image mode.
+
+Holds: `load_image` (any file Pillow reads -> x of shape (3, H, W) in [0, 1]),
+`to_rgb` (the mode rule), `image_to_tensor`, `tensor_to_image`, `save_image`.
+Does not hold: datasets and downloads (see `aecodec.data`).
+
+The mode rule (what `to_rgb` does with each Pillow mode):
+
+- ``RGB``: used as it is.
+- ``1``, ``L``, ``P`` (no transparency), ``CMYK``, ``YCbCr``, ``LAB``, ``HSV``, ``RGBX``:
+  converted with Pillow's ``convert("RGB")``. Grey becomes three equal channels. CMYK uses
+  Pillow's plain formula, without colour profiles.
+- Modes with transparency (``RGBA``, ``LA``, ``PA``, ``RGBa``, ``La``, or ``P`` with a
+  transparent colour): composited onto a white background, as a viewer shows them.
+- 16/32-bit integer grey (``I``, ``I;16``, ``I;16B``, ``I;16L``): divided by 65535, so
+  16-bit images keep their full precision; values outside [0, 65535] are refused.
+- ``F`` (32-bit float): refused, because it has no defined white level.
+- Animated or multi-page files (GIF, TIFF): the first frame is used.
+"""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from aecodec._atomic import atomic_write
+from aecodec.errors import ImageError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+_ALPHA_MODES = {"RGBA", "LA", "PA", "RGBa", "La"}
+_INT_GREY_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N"}
+
+
+def to_rgb(image: Image.Image) -> np.ndarray:
+    """Apply the mode rule (see the module docstring) to a Pillow image.
+
+    Args:
+        image: a Pillow image of any mode.
+
+    Returns:
+        float32 array of shape (H, W, 3) with values in [0, 1].
+    """
+    mode = image.mode
+    if mode == "P" and "transparency" in image.info:
+        image, mode = image.convert("RGBA"), "RGBA"
+    if mode in _ALPHA_MODES:
+        white = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(white, image.convert("RGBA"))
+        mode = "RGBA"
+    if mode in _INT_GREY_MODES:
+        grey = np.asarray(image, dtype=np.int64)  # (H, W)
+        if grey.min() < 0 or grey.max() > 65535:
+            raise ImageError(f"{mode} image has values outside 0..65535; cannot map to [0, 1]")
+        grey = grey.astype(np.float32) / 65535.0
+        return np.repeat(grey[:, :, None], 3, axis=2)  # (H, W, 3)
+    if mode == "F":
+        raise ImageError("32-bit float images (mode F) have no defined white level; refusing")
+    rgb = np.asarray(image.convert("RGB"), dtype=np.float32)  # (H, W, 3)
+    return rgb / 255.0
+
+
+def image_to_tensor(image: Image.Image) -> torch.Tensor:
+    """A Pillow image of any mode -> x of shape (3, H, W), float32 in [0, 1]."""
+    if image.width == 0 or image.height == 0:
+        raise ImageError(f"image has no pixels ({image.width}x{image.height})")
+    rgb = to_rgb(image)  # (H, W, 3)
+    return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).contiguous()  # (3, H, W)
+
+
+def open_image(path: str | os.PathLike) -> Image.Image:
+    """Open and fully decode an image file (first frame), with clear errors.
+
+    Args:
+        path: a PNG, JPEG or any other file Pillow can read.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ImageError(f"{path}: no such file")
+    if path.is_dir():
+        raise ImageError(f"{path}: is a folder, not an image file")
+    if path.stat().st_size == 0:
+        raise ImageError(f"{path}: file is empty (0 bytes)")
+    try:
+        image = Image.open(path)
+        image.seek(0)  # first frame of animated / multi-page files
+        image.load()
+    except UnidentifiedImageError:
+        raise ImageError(f"{path}: not an image file Pillow can read") from None
+    except Image.DecompressionBombError as e:
+        raise ImageError(f"{path}: image is too large to open safely ({e})") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        raise ImageError(f"{path}: corrupt or truncated image ({e})") from None
+    return image
+
+
+def load_image(path: str | os.PathLike) -> torch.Tensor:
+    """Read an image file as x of shape (3, H, W) in [0, 1] (see the mode rule above).
+
+    Args:
+        path: the image file.
+    """
+    path = Path(path)
+    image = open_image(path)
+    try:
+        return image_to_tensor(image)
+    except ImageError as e:
+        raise ImageError(f"{path}: {e}") from None
+
+
+def tensor_to_image(x: torch.Tensor) -> Image.Image:
+    """x of shape (3, H, W) (or (1, 3, H, W)) in [0, 1] -> an 8-bit RGB Pillow image.
+
+    Values are clamped to [0, 1], then rounded to the nearest of 256 levels.
+    """
+    if x.dim() == 4 and x.shape[0] == 1:
+        x = x[0]  # (3, H, W)
+    if x.dim() != 3 or x.shape[0] != 3:
+        raise ValueError(f"expected a (3, H, W) image tensor, got shape {tuple(x.shape)}")
+    pixels = (x.detach().float().cpu().clamp(0, 1) * 255).round().to(torch.uint8)  # (3, H, W)
+    return Image.fromarray(pixels.permute(1, 2, 0).numpy(), mode="RGB")  # (H, W, 3)
+
+
+def save_image(x: torch.Tensor, path: str | os.PathLike) -> None:
+    """Save x (3, H, W) in [0, 1] as an 8-bit image, atomically.
+
+    The format comes from the suffix (.png, .jpg, ...). PNG is lossless.
+    """
+    path = Path(path)
+    fmt = Image.registered_extensions().get(path.suffix.lower())
+    if fmt is None:
+        raise ImageError(f"{path}: unknown image format for suffix {path.suffix!r}")
+    image = tensor_to_image(x)
+    with atomic_write(path) as f:
+        image.save(f, format=fmt)

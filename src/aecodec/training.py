@@ -1,0 +1,248 @@
+"""The training loop, written out in plain PyTorch, stage by stage.
+
+Holds: `default_device`, `make_loader`, `train_step`, `train_one_epoch`, `evaluate` and
+`fit`, which runs them with a progress bar, keeps a loss history, saves checkpoints and
+can resume from one. Does not hold: the model (`aecodec.models`) or data
+(`aecodec.data`).
+
+The loss is the mean squared error between x and x_hat. Training is reproducible on the
+CPU: the data order of epoch e is a permutation seeded by (seed, e), the patches are
+seeded per item (see `PatchDataset`), and a checkpoint stores the optimizer, the
+learning-rate schedule and the position in the epoch, so a resumed run continues
+exactly where the interrupted one stopped.
+"""
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
+
+from aecodec.checkpoint import load_checkpoint, save_checkpoint
+from aecodec.errors import CheckpointError
+from aecodec.metrics import psnr, quantize_8bit
+from aecodec.models import Autoencoder
+
+
+def default_device() -> torch.device:
+    """CUDA if present, else Apple's MPS, else the CPU."""
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def make_loader(
+    dataset: Dataset,
+    batch_size: int,
+    *,
+    seed: int = 0,
+    epoch: int = 0,
+    skip_batches: int = 0,
+    num_workers: int = 0,
+) -> DataLoader:
+    """A DataLoader over one epoch, in a shuffled order that depends only on (seed, epoch).
+
+    Args:
+        dataset: the training data.
+        batch_size: images per batch.
+        seed, epoch: fix the order.
+        skip_batches: start after this many batches (to resume mid-epoch).
+        num_workers: worker processes loading data (0: in this process).
+    """
+    if hasattr(dataset, "set_epoch"):
+        dataset.set_epoch(epoch)  # new random patches each epoch
+    generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    order = torch.randperm(len(dataset), generator=generator).tolist()
+    order = order[skip_batches * batch_size :]
+    return DataLoader(dataset, batch_size=batch_size, sampler=order, num_workers=num_workers)
+
+
+def train_step(model: Autoencoder, x: torch.Tensor, optimizer: torch.optim.Optimizer) -> float:
+    """One gradient step on a batch x (N, 3, H, W). Returns the loss (MSE)."""
+    x_hat = model(x)  # (N, 3, H, W)
+    loss = F.mse_loss(x_hat, x)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def train_one_epoch(
+    model: Autoencoder,
+    loader: DataLoader,
+    optimizer: torch.optim.Optimizer,
+    *,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    device: torch.device | str = "cpu",
+    max_steps: int | None = None,
+    on_step: Callable[[float], None] | None = None,
+) -> list[float]:
+    """Train over the batches of `loader` (at most `max_steps`). Returns each step's loss.
+
+    Args:
+        model, loader, optimizer: what to train, on what, with what.
+        scheduler: a learning-rate schedule stepped after every batch, or None.
+        device: where to compute.
+        max_steps: stop after this many steps even if the epoch is not over.
+        on_step: called with the loss after every step (progress bars, bookkeeping).
+    """
+    model.train()
+    losses = []
+    for x in loader:
+        if max_steps is not None and len(losses) >= max_steps:
+            break
+        loss = train_step(model, x.to(device), optimizer)
+        if scheduler is not None:
+            scheduler.step()
+        losses.append(loss)
+        if on_step is not None:
+            on_step(loss)
+    return losses
+
+
+@torch.no_grad()
+def evaluate(model: Autoencoder, loader: DataLoader, *, device: torch.device | str = "cpu") -> dict:
+    """Mean MSE and PSNR (dB, of x_hat rounded to 8 bits) of the model over `loader`."""
+    model.eval()
+    total_mse, total_psnr, count = 0.0, 0.0, 0
+    for x in loader:
+        x = x.to(device)
+        x_hat = quantize_8bit(model(x))  # what a saved 8-bit image would hold
+        total_mse += F.mse_loss(x_hat, x, reduction="sum").item() / x[0].numel()
+        total_psnr += psnr(x, x_hat) * len(x)
+        count += len(x)
+    return {"mse": total_mse / count, "psnr": total_psnr / count}
+
+
+@dataclass
+class TrainingState:
+    """Where a `fit` run is: saved in checkpoints so training can resume exactly."""
+
+    step: int = 0
+    epoch: int = 0
+    batch_in_epoch: int = 0
+    history: dict[str, list] = field(
+        default_factory=lambda: {"step": [], "loss": [], "eval_step": [], "eval_psnr": []}
+    )
+
+    def record_step(self, loss: float) -> None:
+        self.step += 1
+        self.batch_in_epoch += 1
+        self.history["step"].append(self.step)
+        self.history["loss"].append(loss)
+
+
+def fit(
+    model: Autoencoder,
+    train_data: Dataset,
+    *,
+    steps: int,
+    batch_size: int = 16,
+    lr: float = 1e-3,
+    val_data: Dataset | None = None,
+    eval_every: int = 500,
+    checkpoint: str | os.PathLike | None = None,
+    save_every: int = 1000,
+    resume: bool = False,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+    num_workers: int = 0,
+    progress: bool = True,
+) -> dict[str, list]:
+    """Train `model` for `steps` steps with Adam and a cosine learning-rate decay.
+
+    Args:
+        model: the autoencoder (seed torch before building it for reproducible runs).
+        train_data: training patches, e.g. a `PatchDataset`.
+        steps: total number of optimizer steps.
+        batch_size: patches per step.
+        lr: peak learning rate; decays along a cosine to lr / 10 at the last step.
+        val_data: evaluated every `eval_every` steps and at the end, if given.
+        eval_every: steps between evaluations.
+        checkpoint: file to save to every `save_every` steps, at the end and on Ctrl-C.
+        save_every: steps between checkpoints.
+        resume: continue from `checkpoint` if it exists (same settings expected).
+        seed: seed of the data order.
+        device: where to train (default: `default_device()`).
+        num_workers: DataLoader worker processes.
+        progress: show a tqdm progress bar.
+
+    Returns:
+        the history: {"step", "loss", "eval_step", "eval_psnr"} lists.
+    """
+    device = torch.device(device) if device is not None else default_device()
+    model.to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps, eta_min=lr / 10)
+    state = TrainingState()
+    if resume and checkpoint is not None and os.path.exists(checkpoint):
+        state = _restore(checkpoint, model, optimizer, scheduler)
+    val_loader = DataLoader(val_data, batch_size=batch_size) if val_data is not None else None
+    batches_per_epoch = -(-len(train_data) // batch_size)
+    bar = tqdm(total=steps, initial=state.step, desc="training", unit="step", disable=not progress)
+
+    def on_step(loss: float) -> None:
+        state.record_step(loss)
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss:.5f}")
+
+    def save() -> None:
+        if checkpoint is not None:
+            training = dict(vars(state), seed=seed, optimizer=optimizer.state_dict(),
+                            scheduler=scheduler.state_dict())
+            save_checkpoint(checkpoint, model, training=training)
+
+    try:
+        while state.step < steps:
+            # 1. this epoch's batches, from where we are in it
+            loader = make_loader(train_data, batch_size, seed=seed, epoch=state.epoch,
+                                 skip_batches=state.batch_in_epoch, num_workers=num_workers)
+            # 2. train until the epoch ends or the next evaluation / checkpoint is due
+            due = min(steps, _next_multiple(state.step, eval_every),
+                      _next_multiple(state.step, save_every))
+            train_one_epoch(model, loader, optimizer, scheduler=scheduler, device=device,
+                            max_steps=due - state.step, on_step=on_step)
+            if state.batch_in_epoch >= batches_per_epoch:
+                state.epoch, state.batch_in_epoch = state.epoch + 1, 0
+            # 3. evaluate and save when due
+            if val_loader is not None and (state.step % eval_every == 0 or state.step == steps):
+                val_psnr = evaluate(model, val_loader, device=device)["psnr"]
+                state.history["eval_step"].append(state.step)
+                state.history["eval_psnr"].append(val_psnr)
+                bar.set_postfix(loss=f"{state.history['loss'][-1]:.5f}",
+                                val_psnr=f"{val_psnr:.2f} dB")
+            if state.step % save_every == 0 or state.step == steps:
+                save()
+    except KeyboardInterrupt:
+        save()  # keep the work done so far; `resume=True` continues from here
+        raise
+    finally:
+        bar.close()
+    return state.history
+
+
+def _next_multiple(step: int, every: int) -> int:
+    return (step // every + 1) * every
+
+
+def _restore(checkpoint, model, optimizer, scheduler) -> TrainingState:
+    """Load weights and training state from a checkpoint into the live objects."""
+    saved = load_checkpoint(checkpoint)
+    training: dict[str, Any] | None = saved.get("training")
+    if training is None:
+        raise CheckpointError(f"{checkpoint}: holds no training state to resume from")
+    if saved["config"] != vars(model.config):
+        raise CheckpointError(
+            f"{checkpoint}: was trained with {saved['config']}, not {vars(model.config)}"
+        )
+    model.load_state_dict(saved["model"])
+    optimizer.load_state_dict(training["optimizer"])
+    scheduler.load_state_dict(training["scheduler"])
+    return TrainingState(training["step"], training["epoch"], training["batch_in_epoch"],
+                         training["history"])
