@@ -12,6 +12,7 @@ Files are written atomically: a crash never leaves a half-written checkpoint.
 import io
 import os
 import pickle
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -62,12 +63,16 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        raise CheckpointError(
-            f"{path}: refused, the file holds Python objects that could run code "
-            "(an aecodec checkpoint holds only tensors and plain data)"
-        ) from None
+        with warnings.catch_warnings():  # foreign pickles make torch warn about protocols
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        if "Unsupported global" in str(e):
+            raise CheckpointError(
+                f"{path}: refused, the file asks to build Python objects that could run code "
+                "(an aecodec checkpoint holds only tensors and plain data)"
+            ) from None
+        raise CheckpointError(f"{path}: not a readable checkpoint (damaged or not one)") from None
     except Exception as e:  # torch raises RuntimeError, EOFError, ... for damaged files
         raise CheckpointError(f"{path}: not a readable checkpoint ({type(e).__name__})") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:

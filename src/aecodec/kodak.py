@@ -9,6 +9,7 @@ complete, verified files to their final names.
 """
 
 import hashlib
+import http.client
 import os
 import urllib.error
 import urllib.request
@@ -97,12 +98,17 @@ def sha256_of(path: Path) -> str:
 
 
 def _fetch(url: str, part: Path) -> None:
-    """Download `url` into `part`, continuing after the bytes `part` already holds."""
+    """Download `url` into `part`, continuing after the bytes `part` already holds.
+
+    Raises DownloadError if the transfer stops early; `part` keeps what arrived, so the
+    next call resumes from there.
+    """
     have = part.stat().st_size if part.exists() else 0
     request = urllib.request.Request(url, headers={"Range": f"bytes={have}-"} if have else {})
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
             resumed = response.status == 206  # 200 means the server sent the whole file
+            expected = response.headers.get("Content-Length")
             with open(part, "ab" if resumed else "wb") as f:
                 for chunk in iter(lambda: response.read(CHUNK), b""):
                     f.write(chunk)
@@ -110,8 +116,12 @@ def _fetch(url: str, part: Path) -> None:
         if e.code == 416 and have:  # nothing left to send: the part is already complete
             return
         raise DownloadError(f"{url}: server answered {e.code} {e.reason}") from None
-    except (urllib.error.URLError, OSError) as e:
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as e:
         raise DownloadError(f"{url}: download failed ({e}); run again to resume") from None
+    if expected is not None:
+        total = (have if resumed else 0) + int(expected)
+        if part.stat().st_size < total:
+            raise DownloadError(f"{url}: transfer stopped early; run again to resume")
 
 
 def _download_one(base_url: str, name: str, dest: Path) -> None:

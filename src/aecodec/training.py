@@ -190,7 +190,7 @@ def fit(
     def on_step(loss: float) -> None:
         state.record_step(loss)
         bar.update(1)
-        bar.set_postfix(loss=f"{loss:.5f}")
+        bar.set_postfix(loss=f"{loss:.5f}", refresh=False)
 
     def save() -> None:
         if checkpoint is not None:

@@ -1,0 +1,145 @@
+"""The `aecodec` command: train, reconstruct, info, download-kodak.
+
+Each subcommand is a small function that parses nothing itself: `build_parser` declares
+the arguments, `main` dispatches and turns user mistakes (`AecodecError`) into one line on
+stderr and exit status 1, with no traceback.
+"""
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+
+import torch
+
+from aecodec.checkpoint import load_checkpoint, load_model
+from aecodec.data import PatchDataset, load_folder, load_samples
+from aecodec.errors import AecodecError
+from aecodec.images import load_image, save_image
+from aecodec.kodak import KODAK_URL, download_kodak
+from aecodec.metrics import psnr, quantize_8bit
+from aecodec.models import Autoencoder
+from aecodec.training import fit
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    images = load_folder(args.data) if args.data else load_samples()
+    source = args.data or "the embedded sample photos"
+    print(f"training on {len(images)} images from {source}", file=sys.stderr)
+    dataset = PatchDataset(list(images.values()), args.patch_size, args.patches_per_image,
+                           seed=args.seed)
+    torch.manual_seed(args.seed)
+    model = Autoencoder(args.latent_channels, args.downsamplings, args.hidden_channels)
+    start = time.perf_counter()
+    history = fit(model, dataset, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
+                  checkpoint=args.out, save_every=args.save_every, resume=args.resume,
+                  seed=args.seed, device=args.device, num_workers=args.workers)
+    minutes = (time.perf_counter() - start) / 60
+    tail = history["loss"][-50:]
+    print(f"done: {len(history['loss'])} steps, final loss {sum(tail) / len(tail):.5f} "
+          f"(mean of last {len(tail)}), {minutes:.1f} min; saved {args.out}")
+
+
+@torch.no_grad()
+def cmd_reconstruct(args: argparse.Namespace) -> None:
+    model = load_model(args.model)
+    x = load_image(args.input).unsqueeze(0)  # (1, 3, H, W)
+    x_hat = quantize_8bit(model(x))  # (1, 3, H, W), as the saved 8-bit file holds it
+    save_image(x_hat[0], args.output)
+    height, width = x.shape[-2:]
+    c, h, w = model.latent_shape(height, width)
+    print(f"{args.input} ({width}x{height}) -> {args.output}")
+    print(f"PSNR {psnr(x, x_hat):.2f} dB")
+    print(f"latent y: {c}x{h}x{w} = {c * h * w} values; "
+          f"compression ratio {model.compression_ratio(height, width):.1f}:1 "
+          "(8-bit pixels vs 8-bit latent values)")
+
+
+def cmd_info(args: argparse.Namespace) -> None:
+    state = load_checkpoint(args.checkpoint)
+    model = load_model(args.checkpoint)
+    training = state.get("training") or {}
+    params = sum(p.numel() for p in model.parameters())
+    c, h, w = model.latent_shape(512, 768)
+    print(f"checkpoint: {args.checkpoint}")
+    for key, value in state["config"].items():
+        print(f"  {key}: {value}")
+    print(f"  parameters: {params:,}")
+    print(f"  trained steps: {training.get('step', 'unknown')}")
+    print(f"  latent for a 768x512 image: {c}x{h}x{w} = {c * h * w} values, "
+          f"compression ratio {model.compression_ratio(512, 768):.1f}:1")
+
+
+def cmd_download_kodak(args: argparse.Namespace) -> None:
+    dest = download_kodak(args.dest, base_url=args.url)
+    print(f"Kodak images verified in {dest}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aecodec", description="Learned image compression with convolutional autoencoders."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("train", help="train an autoencoder and save a checkpoint")
+    p.add_argument("--data", metavar="DIR", help="folder of PNG/JPEG images "
+                   "(default: the embedded sample photos)")
+    p.add_argument("--latent-channels", type=positive_int, default=16, metavar="C")
+    p.add_argument("--downsamplings", type=positive_int, default=3, metavar="K")
+    p.add_argument("--hidden-channels", type=positive_int, default=64)
+    p.add_argument("--steps", type=positive_int, default=2000, metavar="N")
+    p.add_argument("--batch-size", type=positive_int, default=16)
+    p.add_argument("--patch-size", type=positive_int, default=128)
+    p.add_argument("--patches-per-image", type=positive_int, default=8)
+    p.add_argument("--lr", type=positive_float, default=1e-3, help="peak learning rate")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--save-every", type=positive_int, default=500, metavar="N")
+    p.add_argument("--resume", action="store_true", help="continue from --out if it exists")
+    p.add_argument("--workers", type=int, default=0, help="data loader worker processes")
+    p.add_argument("--device", default=None, help="cpu, cuda or mps (default: best found)")
+    p.add_argument("--out", required=True, metavar="CKPT", help="checkpoint file to write")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("reconstruct", help="encode and decode an image with a model")
+    p.add_argument("--model", required=True, metavar="CKPT")
+    p.add_argument("input", metavar="IN", help="image file to read")
+    p.add_argument("output", metavar="OUT", help="image file to write (.png keeps it exact)")
+    p.set_defaults(func=cmd_reconstruct)
+
+    p = sub.add_parser("info", help="describe a checkpoint")
+    p.add_argument("checkpoint", metavar="CKPT")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("download-kodak", help="download the 24 Kodak images, verified")
+    p.add_argument("dest", metavar="DIR", help="folder to put them in, e.g. data/kodak")
+    p.add_argument("--url", default=KODAK_URL, help="where to fetch from")
+    p.set_defaults(func=cmd_download_kodak)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the `aecodec` command. Returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except AecodecError as e:
+        print(f"aecodec: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("aecodec: interrupted", file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,43 @@
+"""Shared fixtures: where the Kodak and training images are, small test images.
+
+`../shared/kodak` (beside the checkout) holds the real Kodak images in CI and on the
+developers' machines; elsewhere set AECODEC_KODAK. Tests that need Kodak are skipped
+when it is absent, except in CI (CI=true), where its absence is a failure.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+def _dataset_dir(env: str, default: Path) -> Path:
+    path = Path(os.environ.get(env, default))
+    if not path.is_dir():
+        message = f"{path} not found (set {env})"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def kodak_dir() -> Path:
+    return _dataset_dir("AECODEC_KODAK", SHARED / "kodak")
+
+
+@pytest.fixture
+def rng() -> torch.Generator:
+    return torch.Generator().manual_seed(1234)
+
+
+@pytest.fixture
+def smooth_image() -> torch.Tensor:
+    """A (3, 48, 64) image of smooth colour gradients: easy to learn, not constant."""
+    ys = torch.linspace(0, 1, 48).view(48, 1).expand(48, 64)
+    xs = torch.linspace(0, 1, 64).view(1, 64).expand(48, 64)
+    return torch.stack([xs, ys, (xs + ys) / 2])  # (3, 48, 64)

@@ -1,0 +1,106 @@
+"""The `aecodec` command end to end: train, reconstruct a Kodak image, info, bad input."""
+
+import subprocess
+import sys
+
+import pytest
+import torch
+from PIL import Image
+
+from aecodec.cli import main
+from aecodec.images import load_image
+from aecodec.metrics import psnr
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory, kodak_dir):
+    """A tiny model trained by the CLI on two Kodak images (a few seconds)."""
+    data = tmp_path_factory.mktemp("data")
+    for name in ("kodim05.png", "kodim09.png"):
+        (data / name).write_bytes((kodak_dir / name).read_bytes())
+    out = tmp_path_factory.mktemp("models") / "tiny.pt"
+    status = main(["train", "--data", str(data), "--latent-channels", "8", "--downsamplings",
+                   "2", "--hidden-channels", "16", "--steps", "30", "--batch-size", "4",
+                   "--patch-size", "32", "--out", str(out)])
+    assert status == 0 and out.is_file()
+    return out
+
+
+@pytest.mark.parametrize("image", ["kodim01.png", "kodim04.png"])  # landscape and portrait
+def test_reconstruct_a_kodak_image(checkpoint, kodak_dir, tmp_path, capsys, image):
+    out = tmp_path / "rec.png"
+    assert main(["reconstruct", "--model", str(checkpoint), str(kodak_dir / image), str(out)]) == 0
+    x, x_hat = load_image(kodak_dir / image), load_image(out)
+    assert x_hat.shape == x.shape
+    printed = capsys.readouterr().out
+    assert f"PSNR {psnr(x, x_hat):.2f} dB" in printed
+    assert "compression ratio 6.0:1" in printed  # 3 * (4 * 4) pixel values / 8 latent values
+
+
+def test_info(checkpoint, capsys):
+    assert main(["info", str(checkpoint)]) == 0
+    printed = capsys.readouterr().out
+    assert "latent_channels: 8" in printed and "trained steps: 30" in printed
+    assert "8x128x192" in printed
+
+
+def test_train_on_embedded_photos_by_default(tmp_path, capsys):
+    out = tmp_path / "m.pt"
+    assert main(["train", "--steps", "2", "--batch-size", "2", "--patch-size", "16",
+                 "--hidden-channels", "8", "--out", str(out)]) == 0
+    assert "embedded sample photos" in capsys.readouterr().err
+    assert out.is_file()
+
+
+def run_cli(*args):
+    """Run the installed console script in a fresh process, like a user would."""
+    return subprocess.run([sys.executable, "-m", "aecodec", *args], capture_output=True,
+                          text=True, timeout=120)
+
+
+@pytest.mark.parametrize("make_args, message", [
+    (lambda t, c: ["reconstruct", "--model", str(t / "missing.pt"), "a.png", "b.png"],
+     "no such checkpoint"),
+    (lambda t, c: ["reconstruct", "--model", str(c), str(t / "missing.png"), str(t / "o.png")],
+     "no such file"),
+    (lambda t, c: ["reconstruct", "--model", str(c), str(t / "text.png"), str(t / "o.png")],
+     "not an image"),
+    (lambda t, c: ["reconstruct", "--model", str(t / "text.png"), str(t / "text.png"), "o.png"],
+     "not a readable checkpoint"),
+    (lambda t, c: ["info", str(t / "text.png")], "not a readable checkpoint"),
+    (lambda t, c: ["train", "--data", str(t / "empty"), "--out", str(t / "m.pt")],
+     "no .png/.jpg/.jpeg images"),
+])
+def test_user_mistakes_give_one_clear_line(tmp_path, checkpoint, make_args, message):
+    (tmp_path / "text.png").write_text("this is text, not a picture")
+    (tmp_path / "empty").mkdir()
+    result = run_cli(*make_args(tmp_path, checkpoint))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("aecodec: error:") and message in result.stderr
+
+
+def test_bad_option_values_are_argparse_errors():
+    result = run_cli("train", "--steps", "-3", "--out", "x.pt")
+    assert result.returncode == 2 and "must be a positive integer" in result.stderr
+
+
+@pytest.mark.parametrize("command", [[], ["train"], ["reconstruct"], ["info"],
+                                     ["download-kodak"]])
+def test_help_everywhere(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([*command, "--help"])
+    assert exit_info.value.code == 0
+    assert "usage: aecodec" in capsys.readouterr().out
+
+
+def test_reconstruct_writes_nothing_on_failure(tmp_path, checkpoint):
+    tiny = tmp_path / "tiny.png"
+    Image.new("RGB", (3, 2), (10, 200, 30)).save(tiny)
+    out = tmp_path / "out.png"
+    assert main(["reconstruct", "--model", str(checkpoint), str(tiny), str(out)]) == 0
+    assert load_image(out).shape == (3, 2, 3)  # even a 3x2 image works
+    bad_out = tmp_path / "out.unknown"
+    assert main(["reconstruct", "--model", str(checkpoint), str(tiny), str(bad_out)]) == 1
+    assert not bad_out.exists()
+    assert torch.all(load_image(out) >= 0)

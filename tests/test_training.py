@@ -1,0 +1,124 @@
+"""The training loop: it learns, it is reproducible, and resuming equals not stopping."""
+
+import pytest
+import torch
+
+from aecodec.checkpoint import load_checkpoint
+from aecodec.data import CenterCropDataset, PatchDataset
+from aecodec.metrics import psnr, quantize_8bit
+from aecodec.models import Autoencoder
+from aecodec.training import default_device, evaluate, fit, make_loader
+
+
+def small_model(seed=0):
+    torch.manual_seed(seed)
+    return Autoencoder(latent_channels=8, downsamplings=2, hidden_channels=16)
+
+
+def test_a_few_hundred_steps_on_one_image_clearly_lower_the_loss(smooth_image):
+    dataset = PatchDataset([smooth_image], patch_size=32, patches_per_image=16)
+    history = fit(small_model(), dataset, steps=300, batch_size=8, lr=3e-3,
+                  device="cpu", progress=False)
+    first, last = history["loss"][:20], history["loss"][-20:]
+    assert len(history["loss"]) == 300 and history["step"][-1] == 300
+    assert sum(last) / 20 < 0.25 * sum(first) / 20
+
+
+def test_same_seed_same_weights(smooth_image):
+    dataset = PatchDataset([smooth_image], patch_size=16, patches_per_image=4)
+    a, b = small_model(), small_model()
+    fit(a, dataset, steps=15, batch_size=4, device="cpu", progress=False)
+    fit(b, dataset, steps=15, batch_size=4, device="cpu", progress=False)
+    for (name, p), q in zip(a.state_dict().items(), b.state_dict().values()):
+        assert torch.equal(p, q), name
+
+
+class InterruptAfter(torch.utils.data.Dataset):
+    """Wraps a dataset and raises KeyboardInterrupt (like Ctrl-C) at the n-th item read."""
+
+    def __init__(self, dataset, n):
+        self.dataset, self.n, self.reads = dataset, n, 0
+
+    def set_epoch(self, epoch):
+        self.dataset.set_epoch(epoch)
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, index):
+        self.reads += 1
+        if self.reads == self.n:
+            raise KeyboardInterrupt
+        return self.dataset[index]
+
+
+@pytest.mark.parametrize("interrupt_at_read", [4 * 7 + 2, 4 * 9 + 1])
+def test_resume_equals_uninterrupted_training(tmp_path, smooth_image, interrupt_at_read):
+    # 10 patches, batches of 4: epochs of 3 batches (4, 4, 2), so runs cross epochs
+    dataset = PatchDataset([smooth_image], patch_size=16, patches_per_image=10, seed=3)
+    settings = dict(steps=20, batch_size=4, lr=2e-3, seed=5, device="cpu", progress=False)
+
+    straight = small_model()
+    expected = fit(straight, dataset, **settings)
+
+    path = tmp_path / "ckpt.pt"
+    with pytest.raises(KeyboardInterrupt):
+        fit(small_model(), InterruptAfter(dataset, interrupt_at_read), checkpoint=path, **settings)
+    stopped_at = load_checkpoint(path)["training"]["step"]
+    assert 0 < stopped_at < 20
+
+    resumed = small_model(seed=99)  # different init: everything must come from the checkpoint
+    history = fit(resumed, dataset, checkpoint=path, resume=True, **settings)
+    assert history["loss"] == expected["loss"]
+    for (name, p), q in zip(straight.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(p, q), name
+
+
+def test_resume_with_another_model_is_refused(tmp_path, smooth_image):
+    dataset = PatchDataset([smooth_image], patch_size=16, patches_per_image=4)
+    path = tmp_path / "ckpt.pt"
+    fit(small_model(), dataset, steps=2, batch_size=4, checkpoint=path, device="cpu",
+        progress=False)
+    from aecodec.errors import CheckpointError
+    with pytest.raises(CheckpointError, match="was trained with"):
+        fit(Autoencoder(4, 2, 16), dataset, steps=4, batch_size=4, checkpoint=path,
+            resume=True, device="cpu", progress=False)
+
+
+def test_checkpoints_and_validation_history(tmp_path, smooth_image):
+    dataset = PatchDataset([smooth_image], patch_size=16, patches_per_image=8)
+    val = CenterCropDataset([smooth_image], size=32)
+    path = tmp_path / "ckpt.pt"
+    history = fit(small_model(), dataset, steps=10, batch_size=4, val_data=val, eval_every=4,
+                  checkpoint=path, save_every=4, device="cpu", progress=False)
+    assert history["eval_step"] == [4, 8, 10]
+    assert len(history["eval_psnr"]) == 3
+    saved = load_checkpoint(path)
+    assert saved["training"]["step"] == 10
+    assert saved["training"]["history"] == history
+
+
+def test_evaluate_matches_the_metrics(smooth_image):
+    model = small_model().eval()
+    val = CenterCropDataset([smooth_image, smooth_image.flip(-1)], size=32)
+    result = evaluate(model, torch.utils.data.DataLoader(val, batch_size=1))
+    x = torch.stack([val[0], val[1]])
+    with torch.no_grad():
+        x_hat = quantize_8bit(model(x))
+    assert result["psnr"] == pytest.approx(psnr(x, x_hat), abs=1e-4)
+    assert result["mse"] == pytest.approx(((x - x_hat) ** 2).mean().item(), rel=1e-5)
+
+
+def test_make_loader_order_and_skipping():
+    dataset = torch.arange(10)
+    full = [b.tolist() for b in make_loader(dataset, 3, seed=1, epoch=0)]
+    again = [b.tolist() for b in make_loader(dataset, 3, seed=1, epoch=0)]
+    other_epoch = [b.tolist() for b in make_loader(dataset, 3, seed=1, epoch=1)]
+    skipped = [b.tolist() for b in make_loader(dataset, 3, seed=1, epoch=0, skip_batches=2)]
+    assert full == again and full != other_epoch
+    assert sorted(sum(full, [])) == list(range(10))
+    assert skipped == full[2:]
+
+
+def test_default_device_is_a_device():
+    assert default_device().type in {"cpu", "cuda", "mps"}

@@ -1,0 +1,42 @@
+"""The figures draw what they say."""
+
+import torch
+from matplotlib.figure import Figure
+
+from aecodec.viz import compare, error_map, plot_loss, show_images
+
+
+def test_show_images_grid(tmp_path):
+    images = [torch.rand(3, 8, 10) for _ in range(5)]
+    fig = show_images(images, titles=[f"image {i}" for i in range(5)], ncols=3)
+    assert isinstance(fig, Figure)
+    assert len(fig.axes) == 6  # 2 rows of 3, the last cell left empty
+    assert [ax.get_title() for ax in fig.axes[:5]] == [f"image {i}" for i in range(5)]
+    fig.savefig(tmp_path / "grid.png")
+    assert (tmp_path / "grid.png").stat().st_size > 0
+
+
+def test_compare_titles_show_psnr():
+    x = torch.zeros(3, 16, 16)
+    fig = compare(x, x + 0.1, title="test")
+    titles = [ax.get_title() for ax in fig.axes]
+    assert "original x" in titles
+    assert any("20.00 dB" in t for t in titles)
+
+
+def test_error_map_by_hand():
+    x = torch.zeros(3, 2, 2)
+    x_hat = x.clone()
+    x_hat[0, 1, 1] = 0.3  # one channel of one pixel off by 0.3
+    err = error_map(x, x_hat)
+    assert err.shape == (2, 2)
+    assert abs(err[1, 1].item() - 0.1) < 1e-6 and err[0, 0].item() == 0
+
+
+def test_plot_loss_with_and_without_evaluation():
+    history = {"step": [1, 2, 3], "loss": [0.3, 0.2, 0.1], "eval_step": [], "eval_psnr": []}
+    assert len(plot_loss(history).axes) == 1
+    history.update(eval_step=[3], eval_psnr=[25.0])
+    fig = plot_loss(history)
+    assert len(fig.axes) == 2
+    assert list(fig.axes[0].lines[0].get_ydata()) == [0.3, 0.2, 0.1]
