@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.aecodec-installed
 
-.PHONY: install lab test lint clean
+.PHONY: install lab test notebooks lint clean
 
 install: $(STAMP)
 
@@ -19,8 +19,13 @@ $(STAMP): pyproject.toml
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/
 
+# AECODEC_FAST=1: notebooks take their quick path (short training), as in CI.
 test: $(STAMP)
-	$(PY) -m pytest
+	AECODEC_FAST=1 $(PY) -m pytest
+
+# Re-run every notebook in full mode and save it with its outputs (for maintainers).
+notebooks: $(STAMP)
+	$(PY) -m aecodec._notebooks notebooks/0*.ipynb
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests

@@ -98,3 +98,13 @@ def test_interrupted_save_leaves_old_file_intact(tmp_path, monkeypatch):
         save_checkpoint(path, Autoencoder(8, 2, 8))
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["m.pt"], "no temporary file left over"
+
+
+def test_written_files_get_normal_permissions(tmp_path):
+    import os
+    import stat
+
+    save_checkpoint(tmp_path / "m.pt", Autoencoder(4, 2, 8))
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "m.pt").stat().st_mode) == 0o666 & ~mask

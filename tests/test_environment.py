@@ -30,3 +30,16 @@ def test_torch_and_torchvision_are_both_required():
     names = {re.split(r"[<>=!~ ]", r)[0].lower() for r in pyproject_requirements()}
     assert {"torch", "torchvision", "jupyterlab", "ipywidgets", "matplotlib", "pillow", "tqdm",
             "scikit-image", "pytest", "nbval"} <= names
+
+
+def test_notebooks_are_committed_with_outputs_and_without_widget_state():
+    import json
+
+    for path in sorted((REPO / "notebooks").glob("0*.ipynb")):
+        nb = json.loads(path.read_text())
+        assert "widgets" not in nb["metadata"], f"{path.name}: strip the saved widget state"
+        code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+        assert any(c.get("outputs") for c in code), f"{path.name}: saved without outputs"
+        errors = [o for c in code for o in c.get("outputs", []) if o["output_type"] == "error"]
+        stderr = [o for c in code for o in c.get("outputs", []) if o.get("name") == "stderr"]
+        assert not errors and not stderr, f"{path.name}: errors or warnings in saved outputs"

@@ -41,6 +41,18 @@ def test_ms_ssim():
         ms_ssim(x[..., :100, :100], x[..., :100, :100])
 
 
+@pytest.mark.parametrize("size, noise", [((192, 192), 0.02), ((200, 301), 0.1),
+                                         ((171, 165), 0.3)])
+def test_ms_ssim_matches_the_pytorch_msssim_library(size, noise):
+    from pytorch_msssim import ms_ssim as reference
+
+    g = torch.Generator().manual_seed(size[0])
+    x = torch.rand(2, 3, *size, generator=g)
+    x_hat = (x + noise * torch.randn(x.shape, generator=g)).clamp(0, 1)
+    expected = reference(x, x_hat, data_range=1.0, size_average=True).item()
+    assert ms_ssim(x, x_hat) == pytest.approx(expected, abs=1e-5)
+
+
 def test_shape_mismatch():
     with pytest.raises(ValueError, match="differ in shape"):
         psnr(torch.zeros(3, 4, 4), torch.zeros(3, 4, 5))

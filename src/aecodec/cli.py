@@ -1,4 +1,4 @@
-"""The `aecodec` command: train, reconstruct, info, download-kodak.
+"""The `aecodec` command: train, reconstruct, info, download-kodak, zoo-train, zoo-table.
 
 Each subcommand is a small function that parses nothing itself: `build_parser` declares
 the arguments, `main` dispatches and turns user mistakes (`AecodecError`) into one line on
@@ -89,6 +89,28 @@ def cmd_download_kodak(args: argparse.Namespace) -> None:
     print(f"Kodak images verified in {dest}")
 
 
+def cmd_zoo_train(args: argparse.Namespace) -> None:
+    from aecodec import zoo
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    zoo.train_shipped(args.data, args.out_dir, steps=args.steps)
+
+
+def cmd_zoo_table(args: argparse.Namespace) -> None:
+    import json
+
+    from aecodec import zoo
+    from aecodec._atomic import atomic_write
+    from aecodec.kodak import load_kodak
+
+    rows = zoo.kodak_results(load_kodak(args.kodak))
+    print(zoo.results_table(rows))
+    if args.json:
+        with atomic_write(args.json) as f:
+            f.write(json.dumps(rows, indent=1).encode())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aecodec", description="Learned image compression with convolutional autoencoders."
@@ -128,6 +150,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dest", metavar="DIR", help="folder to put them in, e.g. data/kodak")
     p.add_argument("--url", default=KODAK_URL, help="where to fetch from")
     p.set_defaults(func=cmd_download_kodak)
+
+    p = sub.add_parser("zoo-train", help="train the shipped model family (the fixed recipe)")
+    p.add_argument("--data", required=True, metavar="DIR", help="training photos")
+    p.add_argument("--out-dir", default=None, help="default: data/models")
+    p.add_argument("--steps", type=positive_int, default=3000, help="steps per model")
+    p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
+    p.set_defaults(func=cmd_zoo_train)
+
+    p = sub.add_parser("zoo-table", help="score the shipped models on Kodak, beside JPEG")
+    p.add_argument("--kodak", default=None, metavar="DIR", help="default: $AECODEC_KODAK")
+    p.add_argument("--json", default=None, metavar="FILE", help="also write the numbers here")
+    p.set_defaults(func=cmd_zoo_table)
     return parser
 
 

@@ -3,14 +3,44 @@
 Every function returns a `matplotlib.figure.Figure` built without pyplot's global state,
 so it shows once in a notebook (as the cell's value), never leaks open figures, and can
 be saved with `fig.savefig(...)`. Widgets call these; they draw nothing themselves.
+Importing this module inside Jupyter tells it to show such figures as PNG pictures (what
+`%matplotlib inline` does for pyplot figures).
 """
 
+import io
 from collections.abc import Sequence
 
 import torch
 from matplotlib.figure import Figure
 
 from aecodec.metrics import psnr
+
+
+def figure_to_png(fig: Figure, dpi: int = 80, fast: bool = False) -> bytes:
+    """Render a figure to PNG bytes (for notebooks, image widgets and files).
+
+    Args:
+        fig: the figure.
+        dpi: pixels per inch.
+        fast: lighter PNG compression (quicker, bigger), for interactive widgets.
+    """
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi,
+                pil_kwargs={"compress_level": 1 if fast else 6})
+    return buffer.getvalue()
+
+
+def _show_figures_in_jupyter() -> None:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None and hasattr(shell, "display_formatter"):
+        shell.display_formatter.formatters["image/png"].for_type(Figure, figure_to_png)
+
+
+_show_figures_in_jupyter()
 
 
 def _to_hwc(x: torch.Tensor):
@@ -101,3 +131,63 @@ def plot_loss(history: dict[str, list], log_scale: bool = True) -> Figure:
         axes[1].set(xlabel="step", ylabel="PSNR (dB)", title="validation PSNR")
         axes[1].grid(alpha=0.3)
     return fig
+
+
+def plot_tradeoff(
+    ae_points: Sequence[dict],
+    jpeg_points: Sequence[dict] = (),
+    current: dict | None = None,
+    ax=None,
+) -> Figure:
+    """PSNR against bits per pixel: the autoencoders, JPEG, and the current model marked.
+
+    Args:
+        ae_points: dicts with "bpp", "psnr" and "label" (e.g. "C=16"), one per model.
+        jpeg_points: dicts with "bpp", "psnr" and "quality", one per JPEG quality.
+        current: the point to mark, or None.
+        ax: draw into this axes (the figure is returned either way).
+    """
+    if ax is None:
+        fig = Figure(figsize=(6, 4), layout="constrained")
+        ax = fig.subplots()
+    ae_points = sorted(ae_points, key=lambda p: p["bpp"])
+    ax.plot([p["bpp"] for p in ae_points], [p["psnr"] for p in ae_points], "o-",
+            label="autoencoder, 8-bit latents")
+    for p in ae_points:
+        ax.annotate(p["label"], (p["bpp"], p["psnr"]), textcoords="offset points",
+                    xytext=(4, -10), fontsize=8)
+    if jpeg_points:
+        jpeg_points = sorted(jpeg_points, key=lambda p: p["bpp"])
+        ax.plot([p["bpp"] for p in jpeg_points], [p["psnr"] for p in jpeg_points], "s--",
+                color="tab:gray", label="JPEG (Pillow)")
+    if current is not None:
+        ax.plot([current["bpp"]], [current["psnr"]], "*", color="tab:red", markersize=16,
+                label="current model", zorder=5)
+    ax.set(xlabel="bits per pixel (bpp)", ylabel="PSNR (dB)", title="quality against size")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    return ax.figure
+
+
+def explorer_figure(
+    x: torch.Tensor, x_hat: torch.Tensor, x_jpeg: torch.Tensor, ae_title: str, jpeg_title: str,
+    ae_points: Sequence[dict], jpeg_points: Sequence[dict], current: dict,
+) -> Figure:
+    """The latent-size explorer's picture: original, autoencoder and JPEG at the same bytes
+    (top), their error maps and the trade-off curve (bottom)."""
+    height, width = x.shape[-2:]
+    fig = Figure(figsize=(13, 4.3 * 2 * height / width + 1.2), layout="constrained")
+    axes = fig.subplots(2, 3)
+    shown = [(x, "original x"), (x_hat, ae_title), (x_jpeg, jpeg_title)]
+    for ax, (image, title) in zip(axes[0], shown):
+        ax.imshow(_to_hwc(image))
+        ax.set_title(title, fontsize=10)
+        ax.axis("off")
+    vmax = max(float(error_map(x, x_hat).max()), float(error_map(x, x_jpeg).max()), 1e-6)
+    for ax, image, name in ((axes[1][0], x_hat, "autoencoder"), (axes[1][1], x_jpeg, "JPEG")):
+        ax.imshow(error_map(x, image).cpu().numpy(), cmap="magma", vmin=0, vmax=vmax)
+        ax.set_title(f"{name} error |x - x_hat|", fontsize=10)
+        ax.axis("off")
+    plot_tradeoff(ae_points, jpeg_points, current, ax=axes[1][2])
+    return fig
+

@@ -1,8 +1,9 @@
 """The shipped models: a family of trained autoencoders, one per latent size.
 
-Holds: `SHIPPED` (the family), `models_dir`, `shipped_path`, `load_shipped` and
-`train_shipped`, the one recipe that made the committed files in `data/models/`
-(run it with `aecodec zoo-train --data ../shared/train`).
+Holds: `SHIPPED` (the family), `models_dir`, `shipped_path`, `load_shipped`,
+`train_shipped` (the one recipe that made the committed files in `data/models/`; run it
+with `aecodec zoo-train --data ../shared/train`) and `kodak_results` / `results_table`
+(their Kodak scores, with JPEG at the same bytes beside them: `aecodec zoo-table`).
 
 All shipped models downsample k = 3 times (y is 8x smaller than x in each direction)
 and differ in latent channels C, so the ratio of 8-bit pixel values to 8-bit latent
@@ -14,11 +15,15 @@ import time
 from pathlib import Path
 
 import torch
+from tqdm.auto import tqdm
 
-from aecodec.checkpoint import load_model
+from aecodec.checkpoint import load_checkpoint, load_model, save_checkpoint
 from aecodec.data import PatchDataset, load_folder
 from aecodec.errors import CheckpointError
+from aecodec.jpeg import jpeg_at_most
+from aecodec.metrics import ms_ssim, psnr
 from aecodec.models import Autoencoder
+from aecodec.quantize import reconstruct_8bit
 from aecodec.training import fit
 
 MODELS_ENV = "AECODEC_MODELS"
@@ -77,8 +82,63 @@ def train_shipped(
         model = Autoencoder(c, DOWNSAMPLINGS, HIDDEN_CHANNELS)
         path = out_dir / f"ae_c{c}_k{DOWNSAMPLINGS}.pt"
         start = time.perf_counter()
-        fit(model, dataset, steps=steps, batch_size=RECIPE["batch_size"], lr=RECIPE["lr"],
-            checkpoint=path, save_every=steps, seed=RECIPE["seed"], device="cpu")
+        history = fit(model, dataset, steps=steps, batch_size=RECIPE["batch_size"],
+                      lr=RECIPE["lr"], save_every=steps, seed=RECIPE["seed"], device="cpu")
         minutes = (time.perf_counter() - start) / 60
+        # ship weights and a summary only (no optimizer state: a third of the size)
+        save_checkpoint(path, model, training=dict(step=steps, recipe=dict(RECIPE, steps=steps),
+                        minutes=minutes, threads=torch.get_num_threads(), history=history))
         print(f"C={c}: {steps} steps in {minutes:.1f} min on {torch.get_num_threads()} "
               f"thread(s) -> {path}", flush=True)
+
+
+def strip_training_state(path: str | os.PathLike) -> None:
+    """Rewrite a checkpoint made by `fit` without its optimizer state (for shipping)."""
+    state = load_checkpoint(path)
+    training = {k: v for k, v in state.get("training", {}).items()
+                if k not in ("optimizer", "scheduler")}
+    save_checkpoint(path, load_model(path), training=training)
+
+
+@torch.no_grad()
+def evaluate_image(model: Autoencoder, x: torch.Tensor) -> dict:
+    """Scores of one model on one image x (3, H, W), latents stored in 8 bits, and of the
+    best JPEG no larger than those latents."""
+    batch = x[None]  # (1, 3, H, W)
+    x_hat, num_bytes = reconstruct_8bit(model, batch)
+    jpeg_hat, jpeg_bytes, quality = jpeg_at_most(x, num_bytes)
+    height, width = x.shape[-2:]
+    return dict(
+        psnr=psnr(batch, x_hat), ms_ssim=ms_ssim(batch, x_hat),
+        ratio=model.compression_ratio(height, width), latent_bytes=num_bytes,
+        bpp=8 * num_bytes / (height * width), jpeg_bytes=jpeg_bytes, jpeg_quality=quality,
+        jpeg_psnr=psnr(x, jpeg_hat), jpeg_ms_ssim=ms_ssim(x[None], jpeg_hat[None]),
+    )
+
+
+def kodak_results(images: dict[str, torch.Tensor]) -> list[dict]:
+    """Each shipped model's scores averaged over `images` (Kodak), one dict per model."""
+    rows = []
+    for c, k in tqdm(SHIPPED, desc="models"):
+        model = load_shipped(c, k)
+        scores = [evaluate_image(model, x) for x in images.values()]
+        mean = {key: sum(s[key] for s in scores) / len(scores) for key in scores[0]}
+        rows.append(dict(latent_channels=c, downsamplings=k, images=len(scores), **mean))
+    return rows
+
+
+def results_table(rows: list[dict]) -> str:
+    """A markdown table of `kodak_results`."""
+    lines = [
+        "| model | latent y (768x512 image) | ratio | bpp (8-bit y) | PSNR (dB) | MS-SSIM "
+        "| JPEG, same bytes: PSNR | JPEG MS-SSIM |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        c, k = r["latent_channels"], r["downsamplings"]
+        lines.append(
+            f"| C={c}, k={k} | {c}x{512 >> k}x{768 >> k} | {r['ratio']:.0f}:1 | {r['bpp']:.3f} "
+            f"| {r['psnr']:.2f} | {r['ms_ssim']:.4f} | {r['jpeg_psnr']:.2f} "
+            f"| {r['jpeg_ms_ssim']:.4f} |"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,401 @@
+"""Check functions for the notebook exercises: run the learner's answer, explain what is wrong.
+
+Each `check_*` takes the learner's function, tries it on several cases against a
+trusted reference, prints one verdict in plain words and returns True or False:
+
+    ✅ passed            the answer matches the reference on every case
+    ⏳ not implemented   the function still raises NotImplementedError
+    ❌ <what is wrong>   the first case that failed, with a hint for a common mistake
+
+The exercises, by notebook:
+    01  to_batch, my_psnr
+    02  conv_output_size, encoder_block, latent_values
+    03  conv_transpose_output_size, decoder_block
+    04  training_step, validation_psnr
+    05  predicted_ratio, halving_effect
+"""
+
+import copy
+import math
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from aecodec.metrics import psnr, quantize_8bit
+from aecodec.models import AutoencoderConfig, compression_ratio, num_latent_values
+from aecodec.quantize import reconstruct_8bit
+
+
+class _Wrong(Exception):
+    """Raised inside a check to stop at the first problem found."""
+
+
+def _run(name: str, check: Callable[[], int]) -> bool:
+    """Run `check` (which returns the number of cases tried) and print the verdict."""
+    try:
+        cases = check()
+    except NotImplementedError:
+        print(f"⏳ {name}: not implemented yet. Replace `raise NotImplementedError` with your "
+              "code, run that cell, then run this check again.")
+        return False
+    except _Wrong as e:
+        print(f"❌ {name}: {e}")
+        return False
+    print(f"✅ {name}: correct on all {cases} test cases.")
+    return True
+
+
+def _call(fn: Callable, *args, **kwargs):
+    """Call the learner's function; turn its crashes into a plain explanation."""
+    try:
+        return fn(*args, **kwargs)
+    except NotImplementedError:
+        raise
+    except Exception as e:
+        shown = ", ".join([repr(a) if not isinstance(a, (torch.Tensor, nn.Module, np.ndarray))
+                           else type(a).__name__ for a in args])
+        raise _Wrong(f"calling it with ({shown}) raised {type(e).__name__}: {e}") from None
+
+
+# --- 01 images as tensors -------------------------------------------------------------
+
+
+def check_to_batch(to_batch: Callable[[np.ndarray], torch.Tensor]) -> bool:
+    """to_batch(pixels (H, W, 3) uint8) -> x (1, 3, H, W) float32 in [0, 1]."""
+
+    def check() -> int:
+        rng = np.random.default_rng(0)
+        sizes = [(4, 6), (5, 5), (1, 7)]
+        for h, w in sizes:
+            pixels = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+            expected = torch.from_numpy(pixels).permute(2, 0, 1)[None].float() / 255
+            x = _call(to_batch, pixels)
+            if not isinstance(x, torch.Tensor):
+                raise _Wrong(f"it should return a torch.Tensor, got {type(x).__name__}")
+            if x.shape == (1, h, w, 3):
+                raise _Wrong(f"shape is (1, H, W, 3) = {tuple(x.shape)}: the channels must "
+                             "come first. Hint: .permute(2, 0, 1) moves them.")
+            if x.shape != expected.shape:
+                raise _Wrong(f"for a {h}x{w} image the shape should be (1, 3, {h}, {w}), got "
+                             f"{tuple(x.shape)}. Hint: add the batch dimension with [None] or "
+                             ".unsqueeze(0).")
+            if not x.is_floating_point():
+                raise _Wrong(f"values should be floats, got dtype {x.dtype}. Hint: .float()")
+            if x.max() > 1.5:
+                raise _Wrong("values go up to 255: divide by 255 to bring them into [0, 1].")
+            if not torch.allclose(x.float(), expected, atol=1e-6):
+                raise _Wrong("shape and range are right but the values are not: is each pixel "
+                             "still in its place (permute, not view or reshape)?")
+        return len(sizes)
+
+    return _run("to_batch", check)
+
+
+def check_psnr(my_psnr: Callable[[torch.Tensor, torch.Tensor], float]) -> bool:
+    """my_psnr(x, x_hat) -> PSNR in dB, peak 1.0, for one image (3, H, W)."""
+
+    def check() -> int:
+        g = torch.Generator().manual_seed(1)
+        cases = [(0.1, None), (0.01, None), (None, 0.05), (None, 0.2)]
+        for offset, noise in cases:
+            x = torch.rand(3, 8, 8, generator=g) * 0.5 + 0.25
+            if offset is not None:
+                x_hat = x + offset
+            else:
+                x_hat = (x + noise * torch.randn(3, 8, 8, generator=g)).clamp(0, 1)
+            expected = psnr(x, x_hat)
+            got = _call(my_psnr, x, x_hat)
+            try:
+                got = float(got)
+            except (TypeError, ValueError):
+                raise _Wrong(f"it should return a number, got {type(got).__name__}") from None
+            mse_value = ((x - x_hat) ** 2).mean().item()
+            if math.isclose(got, expected + 20 * math.log10(255), abs_tol=0.01):
+                raise _Wrong("it is 48.13 dB too high: the images are in [0, 1], so the peak "
+                             "value is 1, not 255.")
+            if math.isclose(got, expected / 2, abs_tol=0.01):
+                raise _Wrong("it is half the right value: PSNR = 10 * log10(1 / MSE), or "
+                             "20 * log10(1 / RMSE) with the square root.")
+            if math.isclose(got, -10 * math.log(mse_value), abs_tol=0.01):
+                raise _Wrong("that is the natural log: PSNR uses log base 10 (math.log10).")
+            if not math.isclose(got, expected, abs_tol=1e-3):
+                raise _Wrong(f"for an image with MSE {mse_value:.6f} the PSNR should be "
+                             f"{expected:.3f} dB, got {got:.3f}.")
+        return len(cases)
+
+    return _run("my_psnr", check)
+
+
+# --- 02 the convolutional encoder ------------------------------------------------------
+
+
+def check_conv_output_size(conv_output_size: Callable[[int, int, int, int], int]) -> bool:
+    """conv_output_size(size, kernel, stride, padding) -> output size of nn.Conv2d."""
+
+    def check() -> int:
+        cases = [(32, 5, 2, 2), (33, 5, 2, 2), (28, 3, 1, 1), (28, 3, 1, 0), (7, 3, 2, 0),
+                 (64, 4, 2, 1), (1, 5, 2, 2), (100, 7, 3, 3)]
+        for size, kernel, stride, padding in cases:
+            conv = nn.Conv2d(1, 1, kernel, stride=stride, padding=padding)
+            expected = conv(torch.zeros(1, 1, size, size)).shape[-1]  # ask PyTorch itself
+            got = _call(conv_output_size, size, kernel, stride, padding)
+            if got != expected:
+                call = f"conv_output_size({size}, kernel={kernel}, stride={stride}, " \
+                       f"padding={padding})"
+                hint = "Hint: (size + 2 * padding - kernel) // stride + 1."
+                if isinstance(got, float):
+                    hint = "Sizes are whole numbers: use integer division // (it rounds down)."
+                raise _Wrong(f"{call} returned {got!r}; PyTorch gives {expected}. {hint}")
+        return len(cases)
+
+    return _run("conv_output_size", check)
+
+
+def check_encoder_block(encoder_block: Callable[[int, int], nn.Module]) -> bool:
+    """encoder_block(in_channels, out_channels) -> module halving H and W (rounding up),
+    with a non-linearity after the convolution."""
+
+    def check() -> int:
+        sizes = [(32, 32), (33, 20), (7, 9)]
+        for in_channels, out_channels in [(3, 16), (16, 8)]:
+            torch.manual_seed(0)
+            block = _call(encoder_block, in_channels, out_channels)
+            if not isinstance(block, nn.Module):
+                raise _Wrong(f"it should return an nn.Module, got {type(block).__name__}")
+            for h, w in sizes:
+                x = torch.randn(2, in_channels, h, w)
+                out = _call(block, x)
+                expected = (2, out_channels, math.ceil(h / 2), math.ceil(w / 2))
+                if tuple(out.shape) != expected:
+                    raise _Wrong(f"for input {tuple(x.shape)} the output should be {expected}, "
+                                 f"got {tuple(out.shape)}. Hint: a 5x5 kernel with stride=2 "
+                                 "and padding=2 halves the size, rounding up.")
+            convs = [m for m in block.modules() if isinstance(m, nn.Conv2d)]
+            if len(convs) != 1:
+                raise _Wrong(f"use exactly one nn.Conv2d in the block, found {len(convs)}.")
+            x = torch.randn(1, in_channels, 16, 16)
+            linear = convs[0](x) - convs[0](torch.zeros_like(x))
+            if torch.allclose(_call(block, x) - _call(block, torch.zeros_like(x)), linear,
+                              atol=1e-5):
+                raise _Wrong("the block is linear: add a non-linearity such as nn.ReLU() "
+                             "after the convolution.")
+        return 2 * len(sizes)
+
+    return _run("encoder_block", check)
+
+
+def check_latent_values(latent_values: Callable[[int, int, int, int], int]) -> bool:
+    """latent_values(height, width, latent_channels, downsamplings) -> numbers in y."""
+
+    def check() -> int:
+        cases = [(512, 768, 16, 3), (64, 64, 8, 2), (100, 37, 4, 3), (9, 9, 16, 3),
+                 (480, 640, 32, 4)]
+        for h, w, c, k in cases:
+            expected = num_latent_values(h, w, AutoencoderConfig(c, k))
+            got = _call(latent_values, h, w, c, k)
+            if got != expected:
+                hint = ""
+                if got == c * (h // 2**k) * (w // 2**k):
+                    hint = (" Sizes that are not a multiple of 2^k round up (the image is "
+                            "padded), so use math.ceil.")
+                elif got == c * math.ceil(h / (2 * k)) * math.ceil(w / (2 * k)):
+                    hint = " Each downsampling halves the size, so k of them divide by 2**k."
+                raise _Wrong(f"latent_values({h}, {w}, {c}, {k}) returned {got!r}, "
+                             f"expected {expected}.{hint}")
+        return len(cases)
+
+    return _run("latent_values", check)
+
+
+# --- 03 the transposed-convolution decoder ---------------------------------------------
+
+
+def check_conv_transpose_output_size(fn: Callable[[int, int, int, int, int], int]) -> bool:
+    """conv_transpose_output_size(size, kernel, stride, padding, output_padding)."""
+
+    def check() -> int:
+        cases = [(16, 5, 2, 2, 1), (16, 5, 2, 2, 0), (8, 4, 2, 1, 0), (10, 3, 1, 1, 0),
+                 (1, 5, 2, 2, 1), (7, 3, 3, 0, 2)]
+        for size, kernel, stride, padding, output_padding in cases:
+            deconv = nn.ConvTranspose2d(1, 1, kernel, stride=stride, padding=padding,
+                                        output_padding=output_padding)
+            expected = deconv(torch.zeros(1, 1, size, size)).shape[-1]
+            got = _call(fn, size, kernel, stride, padding, output_padding)
+            if got != expected:
+                hint = "Hint: (size - 1) * stride - 2 * padding + kernel + output_padding."
+                if got == expected - output_padding:
+                    hint = "You forgot to add output_padding at the end."
+                raise _Wrong(f"conv_transpose_output_size({size}, {kernel}, {stride}, "
+                             f"{padding}, {output_padding}) returned {got!r}; PyTorch gives "
+                             f"{expected}. {hint}")
+        return len(cases)
+
+    return _run("conv_transpose_output_size", check)
+
+
+def check_decoder_block(decoder_block: Callable[[int, int], nn.Module]) -> bool:
+    """decoder_block(in_channels, out_channels) -> module exactly doubling H and W."""
+
+    def check() -> int:
+        sizes = [(4, 4), (5, 3), (1, 1)]
+        for in_channels, out_channels in [(16, 32), (8, 3)]:
+            torch.manual_seed(0)
+            block = _call(decoder_block, in_channels, out_channels)
+            if not isinstance(block, nn.Module):
+                raise _Wrong(f"it should return an nn.Module, got {type(block).__name__}")
+            if not any(isinstance(m, nn.ConvTranspose2d) for m in block.modules()):
+                raise _Wrong("use an nn.ConvTranspose2d to upsample.")
+            for h, w in sizes:
+                y = torch.randn(2, in_channels, h, w)
+                out = _call(block, y)
+                expected = (2, out_channels, 2 * h, 2 * w)
+                if tuple(out.shape) == (2, out_channels, 2 * h - 1, 2 * w - 1):
+                    raise _Wrong(f"the output is {2 * h - 1}x{2 * w - 1}, one pixel short of "
+                                 f"{2 * h}x{2 * w}: add output_padding=1.")
+                if tuple(out.shape) != expected:
+                    raise _Wrong(f"for input {tuple(y.shape)} the output should be "
+                                 f"{expected}, got {tuple(out.shape)}.")
+        return 2 * len(sizes)
+
+    return _run("decoder_block", check)
+
+
+# --- 04 the training loop --------------------------------------------------------------
+
+
+def _tiny_setup(seed: int = 0):
+    from aecodec.models import Autoencoder
+
+    torch.manual_seed(seed)
+    model = Autoencoder(latent_channels=4, downsamplings=2, hidden_channels=8)
+    x = torch.rand(4, 3, 16, 16)
+    return model, x
+
+
+def check_training_step(training_step: Callable) -> bool:
+    """training_step(model, x, optimizer) -> loss as a float; one Adam step on the MSE."""
+
+    def check() -> int:
+        model, x = _tiny_setup()
+        reference = copy.deepcopy(model)
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        ref_opt = torch.optim.Adam(reference.parameters(), lr=1e-3)
+        for step in range(3):
+            before = [p.detach().clone() for p in model.parameters()]
+            loss = _call(training_step, model, x, opt)
+            ref_loss = nn.functional.mse_loss(reference(x), x)
+            ref_opt.zero_grad()
+            ref_loss.backward()
+            ref_opt.step()
+            if isinstance(loss, torch.Tensor):
+                if loss.requires_grad:
+                    raise _Wrong("return loss.item() (a float), not the tensor: keeping the "
+                                 "tensor keeps the whole graph alive in memory.")
+                loss = loss.item()
+            if not isinstance(loss, float):
+                raise _Wrong(f"it should return the loss as a float, got {type(loss).__name__}")
+            if all(torch.equal(b, p) for b, p in zip(before, model.parameters())):
+                raise _Wrong("the weights did not change: call optimizer.step() after "
+                             "loss.backward().")
+            if not math.isclose(loss, ref_loss.item(), rel_tol=1e-4):
+                raise _Wrong(f"step {step + 1}: the loss should be the MSE between model(x) "
+                             f"and x, {ref_loss.item():.6f}, got {loss:.6f}.")
+            for p, q in zip(model.parameters(), reference.parameters()):
+                if not torch.allclose(p, q, atol=1e-6):
+                    hint = "Did you call optimizer.zero_grad()? Without it gradients add up "\
+                           "from step to step." if step > 0 else \
+                           "The order is: forward, loss, zero_grad, backward, step."
+                    raise _Wrong(f"after step {step + 1} the weights differ from a correct "
+                                 f"step. {hint}")
+        return 3
+
+    return _run("training_step", check)
+
+
+def check_validation_psnr(validation_psnr: Callable) -> bool:
+    """validation_psnr(model, x) -> mean PSNR of the 8-bit-rounded reconstructions, computed
+    in eval mode without gradients."""
+
+    def check() -> int:
+        model, x = _tiny_setup(seed=1)
+        model.train()
+        with torch.no_grad():
+            expected = psnr(x, quantize_8bit(model(x)))
+            float_psnr = psnr(x, model(x))
+        got = _call(validation_psnr, model, x)
+        if isinstance(got, torch.Tensor):
+            if got.requires_grad:
+                raise _Wrong("the result carries gradients: wrap the work in "
+                             "`with torch.no_grad():` (validation needs no backward pass).")
+            got = got.item()
+        if model.training:
+            raise _Wrong("call model.eval() before validating (layers such as dropout and "
+                         "batch norm behave differently in training).")
+        if math.isclose(float(got), float_psnr, abs_tol=1e-6) and expected != float_psnr:
+            raise _Wrong("round x_hat to 8-bit values first (quantize_8bit), as a saved "
+                         "image would be.")
+        if not math.isclose(float(got), expected, abs_tol=1e-3):
+            raise _Wrong(f"expected {expected:.3f} dB, got {float(got):.3f}.")
+        return 1
+
+    return _run("validation_psnr", check)
+
+
+# --- 05 latent-size trade-offs ---------------------------------------------------------
+
+
+def check_predicted_ratio(predicted_ratio: Callable[[int, int, int, int], float]) -> bool:
+    """predicted_ratio(height, width, latent_channels, downsamplings) -> 8-bit pixel values
+    per 8-bit latent value."""
+
+    def check() -> int:
+        cases = [(512, 768, 16, 3), (512, 768, 8, 3), (256, 256, 32, 4), (64, 48, 4, 2)]
+        for h, w, c, k in cases:
+            expected = compression_ratio(h, w, AutoencoderConfig(c, k))
+            got = _call(predicted_ratio, h, w, c, k)
+            try:
+                got = float(got)
+            except (TypeError, ValueError):
+                raise _Wrong(f"it should return a number, got {type(got).__name__}") from None
+            if math.isclose(got, expected / 3, rel_tol=1e-6):
+                raise _Wrong("it is 3 times too small: an RGB image has 3 values per pixel.")
+            if math.isclose(got, 1 / expected, rel_tol=1e-6):
+                raise _Wrong("it is upside down: the ratio is image values / latent values.")
+            if not math.isclose(got, expected, rel_tol=1e-6):
+                raise _Wrong(f"predicted_ratio({h}, {w}, {c}, {k}) returned {got:.3f}, "
+                             f"expected {expected:.3f}.")
+        return len(cases)
+
+    return _run("predicted_ratio", check)
+
+
+def check_halving_effect(halving_effect: Callable, model_big, model_small,
+                         x: torch.Tensor) -> bool:
+    """halving_effect(model_big, model_small, x) -> (ratio_gain, psnr_drop): how many times
+    higher the compression ratio of model_small is, and how many dB of PSNR it loses,
+    both measured with 8-bit latents (reconstruct_8bit) on image x (3, H, W)."""
+
+    def check() -> int:
+        batch = x[None]  # (1, 3, H, W)
+        x_big, _ = reconstruct_8bit(model_big, batch)
+        x_small, _ = reconstruct_8bit(model_small, batch)
+        h, w = x.shape[-2:]
+        ratio_gain = model_small.compression_ratio(h, w) / model_big.compression_ratio(h, w)
+        psnr_drop = psnr(batch, x_big) - psnr(batch, x_small)
+        got = _call(halving_effect, model_big, model_small, x)
+        if not isinstance(got, tuple) or len(got) != 2:
+            raise _Wrong("return a pair: (ratio_gain, psnr_drop).")
+        if not math.isclose(float(got[0]), ratio_gain, rel_tol=1e-6):
+            raise _Wrong(f"ratio_gain should be {ratio_gain:.2f} (small model's ratio / big "
+                         f"model's), got {float(got[0]):.3f}.")
+        if math.isclose(float(got[1]), -psnr_drop, abs_tol=1e-3):
+            raise _Wrong("psnr_drop has the wrong sign: it is the big model's PSNR minus the "
+                         "small model's (positive when quality drops).")
+        if not math.isclose(float(got[1]), psnr_drop, abs_tol=1e-3):
+            raise _Wrong(f"psnr_drop should be {psnr_drop:.3f} dB, got {float(got[1]):.3f}. "
+                         "Measure with reconstruct_8bit, which stores the latents in 8 bits.")
+        return 1
+
+    return _run("halving_effect", check)

@@ -1,0 +1,188 @@
+"""Every exercise check passes the notebook's own solution and fails plausible wrong answers.
+
+The solutions are read from the notebooks themselves (the code cells holding
+`### BEGIN SOLUTION`), so a test fails if a notebook's solution and its check drift apart.
+"""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from aecodec import exercises
+from aecodec.metrics import psnr, quantize_8bit
+from aecodec.models import Autoencoder
+from aecodec.quantize import reconstruct_8bit
+from conftest import REPO
+
+NOTEBOOKS = sorted((REPO / "notebooks").glob("0*.ipynb"))
+
+
+def solutions() -> dict[str, object]:
+    """{function name: function} for every solution cell of every notebook."""
+    found = {}
+    for path in NOTEBOOKS:
+        for cell in json.loads(path.read_text())["cells"]:
+            source = "".join(cell["source"])
+            if cell["cell_type"] == "code" and "### BEGIN SOLUTION" in source:
+                namespace = dict(torch=torch, nn=nn, F=F, math=math, np=np, psnr=psnr,
+                                 quantize_8bit=quantize_8bit, reconstruct_8bit=reconstruct_8bit)
+                before = set(namespace)
+                exec(compile(source, f"{path.name}", "exec"), namespace)
+                for name in set(namespace) - before - {"__builtins__"}:
+                    found[name] = namespace[name]
+    return found
+
+
+def tiny_models():
+    torch.manual_seed(0)
+    return Autoencoder(8, 2, 8).eval(), Autoencoder(4, 2, 8).eval(), torch.rand(3, 24, 20)
+
+
+def check_for(name):
+    """The check of exercise `name`, called the way its notebook calls it."""
+    if name == "halving_effect":
+        big, small, x = tiny_models()
+        return lambda fn: exercises.check_halving_effect(fn, big, small, x)
+    names = {"my_psnr": "check_psnr"}
+    return getattr(exercises, names.get(name, f"check_{name}"))
+
+
+EXERCISES = ["to_batch", "my_psnr", "conv_output_size", "encoder_block", "latent_values",
+             "conv_transpose_output_size", "decoder_block", "training_step", "validation_psnr",
+             "predicted_ratio", "halving_effect"]
+
+
+def test_notebooks_have_at_least_two_exercises_each_from_01():
+    per_notebook = {}
+    for path in NOTEBOOKS:
+        cells = json.loads(path.read_text())["cells"]
+        count = sum("### BEGIN SOLUTION" in "".join(c["source"]) for c in cells)
+        per_notebook[path.name[:2]] = count
+        assert count == sum("### END SOLUTION" in "".join(c["source"]) for c in cells)
+    assert all(per_notebook[n] >= 2 for n in ("01", "02", "03", "04", "05")), per_notebook
+    assert sorted(solutions()) == sorted(EXERCISES)
+
+
+@pytest.mark.parametrize("name", EXERCISES)
+def test_check_passes_the_notebook_solution(name, capsys):
+    assert check_for(name)(solutions()[name]) is True
+    assert capsys.readouterr().out.startswith("✅")
+
+
+@pytest.mark.parametrize("name", EXERCISES)
+def test_check_reports_not_implemented_plainly(name, capsys):
+    def stub(*args, **kwargs):
+        raise NotImplementedError("write your code here")
+
+    assert check_for(name)(stub) is False
+    assert "not implemented yet" in capsys.readouterr().out
+
+
+def _no_permute(pixels):
+    return torch.from_numpy(pixels).float()[None] / 255
+
+
+def _no_divide(pixels):
+    return torch.from_numpy(pixels).permute(2, 0, 1).float()[None]
+
+
+def _view_not_permute(pixels):
+    h, w, _ = pixels.shape
+    return torch.from_numpy(pixels).float().reshape(1, 3, h, w) / 255
+
+
+def _conv_transposed_no_padding(in_c, out_c):
+    return nn.Sequential(nn.ConvTranspose2d(in_c, out_c, 5, stride=2, padding=2), nn.ReLU())
+
+
+def _step_without_zero_grad(model, x, optimizer):
+    loss = F.mse_loss(model(x), x)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def _step_without_update(model, x, optimizer):
+    loss = F.mse_loss(model(x), x)
+    optimizer.zero_grad()
+    loss.backward()
+    return loss.item()
+
+
+def _validation_without_rounding(model, x):
+    model.eval()
+    with torch.no_grad():
+        return psnr(x, model(x))
+
+
+def _validation_in_train_mode(model, x):
+    with torch.no_grad():
+        return psnr(x, quantize_8bit(model(x)))
+
+
+def _halving_with_float_latents(big, small, x):
+    h, w = x.shape[-2:]
+    with torch.no_grad():
+        drop = psnr(x[None], big(x[None])) - psnr(x[None], small(x[None]))
+    return small.compression_ratio(h, w) / big.compression_ratio(h, w), drop
+
+
+def _halving_wrong_sign(big, small, x):
+    gain, drop = exercises_solution("halving_effect")(big, small, x)
+    return gain, -drop
+
+
+def exercises_solution(name):
+    return solutions()[name]
+
+
+WRONG_ANSWERS = [
+    ("to_batch", _no_permute, "channels must come first"),
+    ("to_batch", _no_divide, "divide by 255"),
+    ("to_batch", _view_not_permute, "permute, not view or reshape"),
+    ("my_psnr", lambda x, y: 10 * math.log10(255**2 / ((x - y) ** 2).mean().item()), "peak"),
+    ("my_psnr", lambda x, y: -10 * math.log(((x - y) ** 2).mean().item()), "log base 10"),
+    ("my_psnr", lambda x, y: 5 * math.log10(1 / ((x - y) ** 2).mean().item()), "half"),
+    ("conv_output_size", lambda s, k, st, p: (s + 2 * p - k) // st, "Hint"),
+    ("conv_output_size", lambda s, k, st, p: (s + 2 * p - k) / st + 1, "integer division"),
+    ("encoder_block", lambda i, o: nn.Sequential(nn.Conv2d(i, o, 5, 1, 2), nn.ReLU()),
+     "halves the size"),
+    ("encoder_block", lambda i, o: nn.Sequential(nn.Conv2d(i, o, 5, 2, 2)), "linear"),
+    ("latent_values", lambda h, w, c, k: c * (h // 2**k) * (w // 2**k), "math.ceil"),
+    ("latent_values", lambda h, w, c, k: c * math.ceil(h / (2 * k)) * math.ceil(w / (2 * k)),
+     "2**k"),
+    ("conv_transpose_output_size", lambda s, k, st, p, op: (s - 1) * st - 2 * p + k,
+     "forgot to add output_padding"),
+    ("conv_transpose_output_size", lambda s, k, st, p, op: s * st - 2 * p + k + op, "Hint"),
+    ("decoder_block", _conv_transposed_no_padding, "output_padding=1"),
+    ("decoder_block", lambda i, o: nn.Sequential(nn.Conv2d(i, o, 3, padding=1)),
+     "nn.ConvTranspose2d"),
+    ("training_step", _step_without_zero_grad, "zero_grad"),
+    ("training_step", _step_without_update, "optimizer.step()"),
+    ("validation_psnr", _validation_without_rounding, "quantize_8bit"),
+    ("validation_psnr", _validation_in_train_mode, "model.eval()"),
+    ("predicted_ratio", lambda h, w, c, k: h * w / (c * math.ceil(h / 2**k) * math.ceil(w / 2**k)),
+     "3 values per pixel"),
+    ("predicted_ratio", lambda h, w, c, k: c * math.ceil(h / 2**k) * math.ceil(w / 2**k)
+     / (3 * h * w), "upside down"),
+    ("halving_effect", _halving_with_float_latents, "reconstruct_8bit"),
+    ("halving_effect", _halving_wrong_sign, "wrong sign"),
+]
+
+
+@pytest.mark.parametrize("name, wrong, explanation", WRONG_ANSWERS,
+                         ids=[f"{n}-{e[:20]}" for n, _, e in WRONG_ANSWERS])
+def test_check_fails_a_plausible_wrong_answer_and_says_why(name, wrong, explanation, capsys):
+    assert check_for(name)(wrong) is False
+    out = capsys.readouterr().out
+    assert out.startswith("❌") and explanation in out, out
+
+
+def test_a_crashing_answer_is_explained(capsys):
+    assert exercises.check_conv_output_size(lambda *a: undefined_name) is False  # noqa: F821
+    assert "raised NameError" in capsys.readouterr().out
