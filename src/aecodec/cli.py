@@ -17,8 +17,9 @@ from aecodec.data import PatchDataset, load_folder, load_samples
 from aecodec.errors import AecodecError
 from aecodec.images import load_image, save_image
 from aecodec.kodak import KODAK_URL, download_kodak
-from aecodec.metrics import psnr, quantize_8bit
+from aecodec.metrics import psnr
 from aecodec.models import Autoencoder
+from aecodec.quantize import reconstruct_8bit
 from aecodec.training import fit
 
 
@@ -58,13 +59,13 @@ def cmd_train(args: argparse.Namespace) -> None:
 def cmd_reconstruct(args: argparse.Namespace) -> None:
     model = load_model(args.model)
     x = load_image(args.input).unsqueeze(0)  # (1, 3, H, W)
-    x_hat = quantize_8bit(model(x))  # (1, 3, H, W), as the saved 8-bit file holds it
+    x_hat, num_bytes = reconstruct_8bit(model, x)  # latents stored in 8 bits, as counted
     save_image(x_hat[0], args.output)
     height, width = x.shape[-2:]
     c, h, w = model.latent_shape(height, width)
     print(f"{args.input} ({width}x{height}) -> {args.output}")
     print(f"PSNR {psnr(x, x_hat):.2f} dB")
-    print(f"latent y: {c}x{h}x{w} = {c * h * w} values; "
+    print(f"latent y: {c}x{h}x{w} = {c * h * w} values, {num_bytes} bytes in 8 bits; "
           f"compression ratio {model.compression_ratio(height, width):.1f}:1 "
           "(8-bit pixels vs 8-bit latent values)")
 

@@ -1,0 +1,87 @@
+"""The latent-size explorer, driven from Python: controls change what is shown, to the
+values the Python API gives."""
+
+import io
+from datetime import UTC, datetime
+
+import pytest
+import torch
+from PIL import Image
+
+from aecodec.data import load_sample
+from aecodec.metrics import psnr
+from aecodec.models import Autoencoder
+from aecodec.quantize import reconstruct_8bit
+from aecodec.widgets import LatentExplorer, shrink
+
+
+@pytest.fixture(scope="module")
+def explorer():
+    torch.manual_seed(0)
+    models = {(c, 2): Autoencoder(c, 2, 8).eval() for c in (2, 4, 8)}
+    return LatentExplorer(models, max_side=160)
+
+
+def expected(explorer, name, c):
+    """PSNR and ratio text that the Python API gives for this model and image."""
+    x = shrink(load_sample(name), 160)[None]
+    model = explorer.models[(c, 2)]
+    x_hat, _ = reconstruct_8bit(model, x)
+    return f"{psnr(x, x_hat):.2f} dB", f"{model.compression_ratio(*x.shape[-2:]):.1f}:1"
+
+
+def test_controls_drive_the_view(explorer):
+    assert explorer.channels.options == (2, 4, 8)
+    assert explorer.channels.continuous_update is False  # updates on release
+    explorer.image.value = "coffee"
+    explorer.channels.value = 2
+    first_picture, first_readout = explorer.picture.value, explorer.readout.value
+    psnr_text, ratio_text = expected(explorer, "coffee", 2)
+    assert psnr_text in first_readout and ratio_text in first_readout
+    explorer.channels.value = 8
+    assert explorer.picture.value != first_picture
+    psnr_text_8, ratio_text_8 = expected(explorer, "coffee", 8)
+    assert psnr_text_8 in explorer.readout.value and ratio_text_8 in explorer.readout.value
+    assert ratio_text_8 != ratio_text
+    explorer.image.value = "rocket"
+    assert expected(explorer, "rocket", 8)[0] in explorer.readout.value
+
+
+def test_results_are_cached(explorer):
+    first = explorer.result("coffee", 4, 2)
+    assert explorer.result("coffee", 4, 2) is first
+
+
+def test_jpeg_gets_the_same_bytes(explorer):
+    r = explorer.result("coffee", 4, 2)
+    assert r["jpeg_bytes"] <= r["bytes"] or r["jpeg_quality"] == 1
+    assert f"{r['jpeg_psnr']:.2f} dB" in explorer.readout_html(r, explorer.load("coffee"))
+
+
+def upload(explorer, name, content):
+    explorer.upload.value = ({"name": name, "type": "image/png", "size": len(content),
+                              "content": memoryview(content),
+                              "last_modified": datetime.now(UTC)},)
+
+
+def test_upload_an_image(explorer):
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(buffer, format="PNG")
+    upload(explorer, "red.png", buffer.getvalue())
+    assert explorer.image.value == "upload: red.png"
+    assert "image 40×30 px" in explorer.readout.value
+
+
+def test_upload_a_broken_file_says_so(explorer):
+    before = explorer.image.value
+    upload(explorer, "notes.png", b"not an image at all")
+    assert "Cannot use notes.png" in explorer.readout.value
+    assert explorer.image.value == before
+
+
+def test_kodak_images_are_offered(kodak_dir):
+    models = {(2, 2): Autoencoder(2, 2, 8).eval()}
+    explorer = LatentExplorer(models, kodak=kodak_dir, max_side=96)
+    assert "Kodak kodim01" in explorer.image.options
+    assert explorer.image.value == "Kodak kodim23"
+    assert explorer.load("Kodak kodim04").shape == (3, 96, 64)  # portrait, shrunk
