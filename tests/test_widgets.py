@@ -58,6 +58,18 @@ def test_jpeg_gets_the_same_bytes(explorer):
     assert f"{r['jpeg_psnr']:.2f} dB" in explorer.readout_html(r, explorer.load("coffee"))
 
 
+def test_ms_ssim_is_filled_in_after_the_picture(explorer):
+    from aecodec.metrics import ms_ssim
+
+    explorer.image.value = "astronaut"  # 160x160 after shrinking: just under MS-SSIM's minimum
+    assert "n/a (image too small)" in explorer.readout.value
+    big = LatentExplorer(explorer.models, max_side=300)  # coffee becomes 200x300
+    big.image.value = "coffee"
+    x = big.load("coffee")
+    expected = ms_ssim(x, big.result("coffee", 4, 2)["x_hat"])
+    assert f"{expected:.4f}" in big.readout.value and "…" not in big.readout.value
+
+
 def upload(explorer, name, content):
     explorer.upload.value = ({"name": name, "type": "image/png", "size": len(content),
                               "content": memoryview(content),

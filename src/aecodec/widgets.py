@@ -134,18 +134,26 @@ class LatentExplorer:
         return self._results[key]
 
     def result(self, name: str, c: int, k: int) -> dict:
-        """`point` plus MS-SSIM, latent size, ratio, and JPEG at the same bytes."""
+        """`point` plus latent size, ratio, and JPEG at the same bytes."""
         key = ("result", name, c, k)
         if key not in self._results:
             x, r = self.load(name), dict(self.point(name, c, k))
             x_jpeg, jpeg_bytes, quality = jpeg_at_most(x, r["bytes"])
             height, width = x.shape[-2:]
-            r.update(ms_ssim=_ms_ssim_or_none(x, r["x_hat"]),
-                     latent_shape=self.models[(c, k)].latent_shape(height, width),
+            r.update(latent_shape=self.models[(c, k)].latent_shape(height, width),
                      ratio=self.models[(c, k)].compression_ratio(height, width),
                      x_jpeg=x_jpeg, jpeg_bytes=jpeg_bytes, jpeg_quality=quality,
-                     jpeg_psnr=psnr(x, x_jpeg), jpeg_ms_ssim=_ms_ssim_or_none(x, x_jpeg))
+                     jpeg_psnr=psnr(x, x_jpeg))
             self._results[key] = r
+        return self._results[key]
+
+    def similarity(self, name: str, c: int, k: int) -> dict:
+        """MS-SSIM of the autoencoder and of JPEG (the slowest numbers, cached apart)."""
+        key = ("similarity", name, c, k)
+        if key not in self._results:
+            x, r = self.load(name), self.result(name, c, k)
+            self._results[key] = dict(ms_ssim=_ms_ssim_or_none(x, r["x_hat"]),
+                                      jpeg_ms_ssim=_ms_ssim_or_none(x, r["x_jpeg"]))
         return self._results[key]
 
     def jpeg_points(self, name: str) -> list[dict]:
@@ -172,7 +180,8 @@ class LatentExplorer:
         r = self.result(name, c, k)
         curve = [dict(self.point(name, cc, kk), label=f"C={cc}")
                  for cc, kk in sorted(self.models) if kk == k]
-        self.readout.value = self.readout_html(r, x)
+        similarity = self._results.get(("similarity", name, c, k))
+        self.readout.value = self.readout_html(r, x, similarity)
         fig = explorer_figure(
             x, r["x_hat"], r["x_jpeg"],
             ae_title=f"autoencoder C={c}, k={k}: {r['psnr']:.2f} dB",
@@ -180,19 +189,28 @@ class LatentExplorer:
             ae_points=curve, jpeg_points=self.jpeg_points(name),
             current=dict(bpp=r["bpp"], psnr=r["psnr"]))
         self.picture.value = figure_to_png(fig, fast=True)
+        if similarity is None:  # shown first without MS-SSIM, which takes longest
+            self.readout.value = self.readout_html(r, x, self.similarity(name, c, k))
 
     @staticmethod
-    def readout_html(r: dict, x: torch.Tensor) -> str:
+    def readout_html(r: dict, x: torch.Tensor, similarity: dict | None = None) -> str:
+        """The numbers under the controls, as an HTML table (MS-SSIM "…" until known)."""
         c, h, w = r["latent_shape"]
-        fmt = lambda v: "n/a (image too small)" if v is None else f"{v:.4f}"  # noqa: E731
+
+        def fmt(key: str) -> str:
+            if similarity is None:
+                return "…"
+            value = similarity[key]
+            return "n/a (image too small)" if value is None else f"{value:.4f}"
+
         cells = [
-            ("PSNR", f"{r['psnr']:.2f} dB"), ("MS-SSIM", fmt(r["ms_ssim"])),
+            ("PSNR", f"{r['psnr']:.2f} dB"), ("MS-SSIM", fmt("ms_ssim")),
             ("latent y", f"{c}×{h}×{w} = {c * h * w:,} values"),
             ("compression ratio", f"{r['ratio']:.1f}:1"),
             ("latent bytes (8-bit)", f"{r['bytes']:,} B = {r['bpp']:.3f} bpp"),
             ("JPEG at ≤ same bytes",
              f"q={r['jpeg_quality']}, {r['jpeg_bytes']:,} B: {r['jpeg_psnr']:.2f} dB, "
-             f"MS-SSIM {fmt(r['jpeg_ms_ssim'])}"),
+             f"MS-SSIM {fmt('jpeg_ms_ssim')}"),
         ]
         rows = "".join(f"<tr><td><b>{k}</b></td><td class='aecodec-{k.split()[0].lower()}'>"
                        f"{v}</td></tr>" for k, v in cells)
