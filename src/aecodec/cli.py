@@ -38,8 +38,9 @@ def positive_float(text: str) -> float:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    images = load_folder(args.data) if args.data else load_samples()
-    source = args.data or "the embedded sample photos"
+    data = getattr(args, "data", None)
+    images = load_folder(data) if data else load_samples()
+    source = data or "the embedded sample photos"
     print(f"training on {len(images)} images from {source}", file=sys.stderr)
     dataset = PatchDataset(list(images.values()), args.patch_size, args.patches_per_image,
                            seed=args.seed)
@@ -48,7 +49,8 @@ def cmd_train(args: argparse.Namespace) -> None:
     start = time.perf_counter()
     history = fit(model, dataset, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
                   checkpoint=args.out, save_every=args.save_every, resume=args.resume,
-                  seed=args.seed, device=args.device, num_workers=args.workers)
+                  seed=args.seed, device=getattr(args, "device", None),
+                  num_workers=args.workers)
     minutes = (time.perf_counter() - start) / 60
     tail = history["loss"][-50:]
     print(f"done: {len(history['loss'])} steps, final loss {sum(tail) / len(tail):.5f} "
@@ -118,22 +120,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("train", help="train an autoencoder and save a checkpoint")
-    p.add_argument("--data", metavar="DIR", help="folder of PNG/JPEG images "
-                   "(default: the embedded sample photos)")
-    p.add_argument("--latent-channels", type=positive_int, default=16, metavar="C")
-    p.add_argument("--downsamplings", type=positive_int, default=3, metavar="K")
-    p.add_argument("--hidden-channels", type=positive_int, default=64)
-    p.add_argument("--steps", type=positive_int, default=2000, metavar="N")
-    p.add_argument("--batch-size", type=positive_int, default=16)
-    p.add_argument("--patch-size", type=positive_int, default=128)
-    p.add_argument("--patches-per-image", type=positive_int, default=8)
+    p = sub.add_parser("train", help="train an autoencoder and save a checkpoint",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--data", metavar="DIR", default=argparse.SUPPRESS,
+                   help="folder of PNG/JPEG images (default: the embedded sample photos)")
+    p.add_argument("--latent-channels", type=positive_int, default=16, metavar="C",
+                   help="channels of the latent y")
+    p.add_argument("--downsamplings", type=positive_int, default=3, metavar="K",
+                   help="stride-2 layers: y is 2^K times smaller per side")
+    p.add_argument("--hidden-channels", type=positive_int, default=64, metavar="N",
+                   help="width of the hidden layers")
+    p.add_argument("--steps", type=positive_int, default=2000, metavar="N",
+                   help="optimizer steps")
+    p.add_argument("--batch-size", type=positive_int, default=16, metavar="N",
+                   help="patches per step")
+    p.add_argument("--patch-size", type=positive_int, default=128, metavar="PX",
+                   help="side of the random square training patches")
+    p.add_argument("--patches-per-image", type=positive_int, default=8, metavar="N",
+                   help="patches cut from each image per epoch")
     p.add_argument("--lr", type=positive_float, default=1e-3, help="peak learning rate")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--save-every", type=positive_int, default=500, metavar="N")
+    p.add_argument("--seed", type=int, default=0, help="seed of weights, patches and order")
+    p.add_argument("--save-every", type=positive_int, default=500, metavar="N",
+                   help="steps between checkpoints")
     p.add_argument("--resume", action="store_true", help="continue from --out if it exists")
-    p.add_argument("--workers", type=int, default=0, help="data loader worker processes")
-    p.add_argument("--device", default=None, help="cpu, cuda or mps (default: best found)")
+    p.add_argument("--workers", type=int, default=0, metavar="N",
+                   help="data loader worker processes")
+    p.add_argument("--device", default=argparse.SUPPRESS,
+                   help="cpu, cuda or mps (default: the best one found)")
     p.add_argument("--out", required=True, metavar="CKPT", help="checkpoint file to write")
     p.set_defaults(func=cmd_train)
 
