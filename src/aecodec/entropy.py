@@ -1,0 +1,129 @@
+"""Quantization and the learned entropy model: how many bits a latent will cost.
+
+Holds: `quantize` (rounding, additive uniform noise, straight-through rounding),
+`FactorizedPrior` (a learned density per latent channel, as in Ballé et al. 2017,
+"End-to-end optimized image compression", and its appendix in Ballé et al. 2018), and
+`estimated_bits`. Does not hold: turning symbols into bytes (see `aecodec.codec`).
+
+Why noise? Rounding y to integers is what a codec does, but its gradient is zero almost
+everywhere, so an encoder trained through it would learn nothing. During training we
+instead add uniform noise in [-0.5, 0.5): it perturbs y by the same amount rounding would,
+on average, yet lets gradients through; and the density of y + noise is the density of y
+smoothed over a unit interval, exactly the probability that rounding would assign. The
+straight-through alternative rounds in the forward pass and pretends it was the identity
+in the backward pass.
+
+The prior gives each integer value n of channel c the probability
+    P(n) = c(n + 0.5) - c(n - 0.5),
+where c is a learned cumulative distribution function: a tiny network per channel that is
+increasing by construction (positive weights via softplus, gated tanh non-linearities with
+gates in (-1, 1)). The estimated cost of y_hat is -log2 P summed over all values.
+"""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+LIKELIHOOD_FLOOR = 1e-9  # no value is ever called impossible (at most ~30 bits each)
+
+
+def quantize(y: torch.Tensor, mode: str = "round") -> torch.Tensor:
+    """Quantize latents y.
+
+    Args:
+        y: latents of any shape.
+        mode: "round" (inference), "noise" (training: y + U(-0.5, 0.5)), or "ste"
+            (round forward, identity gradient backward).
+    """
+    if mode == "round":
+        return torch.round(y)
+    if mode == "noise":
+        return y + torch.empty_like(y).uniform_(-0.5, 0.5)
+    if mode == "ste":
+        return y + (torch.round(y) - y).detach()
+    raise ValueError(f"unknown quantization mode {mode!r}: use 'round', 'noise' or 'ste'")
+
+
+class FactorizedPrior(nn.Module):
+    """A learned density for each latent channel, shared by all positions.
+
+    Args:
+        channels: C, the latent channels.
+        filters: hidden sizes of the per-channel cumulative network.
+        init_scale: rough spread of the latents at the start (the initial density is wide).
+    """
+
+    def __init__(
+        self, channels: int, filters: tuple[int, ...] = (3, 3, 3), init_scale: float = 10.0
+    ):
+        super().__init__()
+        sizes = (1, *filters, 1)
+        scale = init_scale ** (1 / (len(sizes) - 1))
+        self.matrices = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        self.gates = nn.ParameterList()
+        for i in range(len(sizes) - 1):
+            # softplus(raw) = 1 / (scale * fan_in) at the start, so c starts wide and smooth
+            raw = torch.log(torch.expm1(torch.tensor(1 / scale / sizes[i + 1])))
+            self.matrices.append(nn.Parameter(raw.expand(channels, sizes[i + 1], sizes[i]).clone()))
+            self.biases.append(nn.Parameter(torch.rand(channels, sizes[i + 1], 1) - 0.5))
+            if i < len(sizes) - 2:
+                self.gates.append(nn.Parameter(torch.zeros(channels, sizes[i + 1], 1)))
+
+    def cumulative_logits(self, v: torch.Tensor) -> torch.Tensor:
+        """logit of c(v) for v of shape (C, 1, M): one row of M values per channel."""
+        h = v  # (C, 1, M)
+        for i, (matrix, bias) in enumerate(zip(self.matrices, self.biases)):
+            h = torch.matmul(F.softplus(matrix), h) + bias  # (C, out, M)
+            if i < len(self.gates):
+                h = h + torch.tanh(self.gates[i]) * torch.tanh(h)
+        return h  # (C, 1, M)
+
+    def likelihood(self, y_hat: torch.Tensor) -> torch.Tensor:
+        """P(y_hat) of each value of y_hat (N, C, H, W): c(y + 0.5) - c(y - 0.5)."""
+        n, c, h, w = y_hat.shape
+        v = y_hat.permute(1, 0, 2, 3).reshape(c, 1, -1)  # (C, 1, N*H*W)
+        lower = self.cumulative_logits(v - 0.5)
+        upper = self.cumulative_logits(v + 0.5)
+        # sigmoid(upper) - sigmoid(lower), computed on the side where it is not 1 - 1
+        sign = -torch.sign(lower + upper).detach()
+        p = (torch.sigmoid(sign * upper) - torch.sigmoid(sign * lower)).abs()
+        p = p.reshape(c, n, h, w).permute(1, 0, 2, 3)  # (N, C, H, W)
+        return p.clamp_min(LIKELIHOOD_FLOOR)
+
+    def forward(self, y: torch.Tensor, mode: str = "noise") -> tuple[torch.Tensor, torch.Tensor]:
+        """Quantize y (noise in training, rounding otherwise) and give the likelihoods."""
+        y_hat = quantize(y, mode if self.training else "round")
+        return y_hat, self.likelihood(y_hat)
+
+
+def estimated_bits(likelihoods: torch.Tensor) -> torch.Tensor:
+    """The ideal code length in bits, -sum(log2 P), as a 0-dim tensor (differentiable)."""
+    return -torch.log2(likelihoods).sum()
+
+
+class GDN(nn.Module):
+    """Generalized divisive normalization (Ballé et al. 2016), or its inverse.
+
+    y_i = x_i / sqrt(beta_i + sum_j gamma_ij * x_j^2)       (GDN)
+    y_i = x_i * sqrt(beta_i + sum_j gamma_ij * x_j^2)       (inverse GDN, for decoders)
+
+    beta and gamma are kept positive by storing their square roots.
+
+    Args:
+        channels: channels of the input (N, C, H, W).
+        inverse: multiply instead of divide.
+    """
+
+    def __init__(self, channels: int, inverse: bool = False):
+        super().__init__()
+        self.inverse = inverse
+        self.beta_root = nn.Parameter(torch.ones(channels))
+        self.gamma_root = nn.Parameter(torch.sqrt(0.1 * torch.eye(channels) + 1e-6))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        beta = self.beta_root**2 + 1e-6  # (C,)
+        gamma = self.gamma_root**2  # (C, C)
+        c = x.shape[1]
+        norm = F.conv2d(x**2, gamma.view(c, c, 1, 1), beta)  # (N, C, H, W): beta + gamma x^2
+        return x * torch.sqrt(norm) if self.inverse else x * torch.rsqrt(norm)
