@@ -4,7 +4,8 @@ A checkpoint is a `torch.save` file holding only plain data (a dict of tensors, 
 strings and lists), so `torch.load(..., weights_only=True)` can read it without running
 any code from the file. A file that needs anything else (a planted pickle) is refused.
 
-Contents: {"format", "version", "config" (rebuilds the model with no code change),
+Contents: {"format", "version", "architecture" (the model class), "config" (rebuilds the
+model with no code change),
 "model" (state dict), "training" (optimizer state, step, history, ... or absent)}.
 Files are written atomically: a crash never leaves a half-written checkpoint.
 """
@@ -20,7 +21,9 @@ import torch
 
 from aecodec._atomic import atomic_write
 from aecodec.errors import CheckpointError
-from aecodec.models import Autoencoder
+from aecodec.models import Autoencoder, RateDistortionAutoencoder
+
+ARCHITECTURES = {cls.__name__: cls for cls in (Autoencoder, RateDistortionAutoencoder)}
 
 FORMAT = "aecodec-checkpoint"
 VERSION = 1
@@ -39,6 +42,7 @@ def save_checkpoint(
     state = {
         "format": FORMAT,
         "version": VERSION,
+        "architecture": type(model).__name__,
         "config": vars(model.config).copy(),
         "model": model.state_dict(),
     }
@@ -92,8 +96,11 @@ def load_model(path: str | os.PathLike) -> Autoencoder:
         path: the checkpoint file.
     """
     state = load_checkpoint(path)
+    architecture = state.get("architecture", "Autoencoder")
+    if architecture not in ARCHITECTURES:
+        raise CheckpointError(f"{path}: unknown model architecture {architecture!r}")
     try:
-        model = Autoencoder.from_config(state["config"])
+        model = ARCHITECTURES[architecture].from_config(state["config"])
         model.load_state_dict(state["model"])
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
         raise CheckpointError(f"{path}: config and weights do not fit together ({e})") from None

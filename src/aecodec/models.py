@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from aecodec.entropy import GDN, FactorizedPrior, estimated_bits
+
 KERNEL = 5  # 5x5 kernels; padding 2 keeps "same" geometry, stride 2 halves H and W
 
 
@@ -28,6 +30,7 @@ class AutoencoderConfig:
     latent_channels: int = 16  # C: channels of y
     downsamplings: int = 3  # k: y is 2^k times smaller than x in height and width
     hidden_channels: int = 64  # width of the layers between x and y
+    gdn: bool = False  # GDN instead of ReLU between layers
 
     def __post_init__(self):
         for name in ("latent_channels", "downsamplings", "hidden_channels"):
@@ -43,10 +46,12 @@ class ConvEncoder(nn.Module):
         latent_channels: C, the channels of y.
         downsamplings: k, how many stride-2 convolutions.
         hidden_channels: channels of the layers in between.
+        gdn: use GDN (divisive normalization, see `aecodec.entropy.GDN`) instead of ReLU.
     """
 
     def __init__(
-        self, latent_channels: int = 16, downsamplings: int = 3, hidden_channels: int = 64
+        self, latent_channels: int = 16, downsamplings: int = 3, hidden_channels: int = 64,
+        gdn: bool = False,
     ):
         super().__init__()
         widths = [3] + [hidden_channels] * (downsamplings - 1) + [latent_channels]
@@ -55,7 +60,7 @@ class ConvEncoder(nn.Module):
             # output size: floor((H + 2*2 - 5) / 2) + 1 = ceil(H / 2)
             layers.append(nn.Conv2d(widths[i], widths[i + 1], KERNEL, stride=2, padding=2))
             if i < downsamplings - 1:
-                layers.append(nn.ReLU())
+                layers.append(GDN(widths[i + 1]) if gdn else nn.ReLU())
         self.layers = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -74,10 +79,12 @@ class ConvDecoder(nn.Module):
         latent_channels: C, the channels of y.
         downsamplings: k, how many stride-2 upsamplings.
         hidden_channels: channels of the layers in between.
+        gdn: use inverse GDN instead of ReLU.
     """
 
     def __init__(
-        self, latent_channels: int = 16, downsamplings: int = 3, hidden_channels: int = 64
+        self, latent_channels: int = 16, downsamplings: int = 3, hidden_channels: int = 64,
+        gdn: bool = False,
     ):
         super().__init__()
         widths = [latent_channels] + [hidden_channels] * (downsamplings - 1) + [3]
@@ -88,7 +95,10 @@ class ConvDecoder(nn.Module):
                     widths[i], widths[i + 1], KERNEL, stride=2, padding=2, output_padding=1
                 )
             )
-            layers.append(nn.ReLU() if i < downsamplings - 1 else nn.Sigmoid())
+            if i < downsamplings - 1:
+                layers.append(GDN(widths[i + 1], inverse=True) if gdn else nn.ReLU())
+            else:
+                layers.append(nn.Sigmoid())
         self.layers = nn.Sequential(*layers)
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
@@ -118,22 +128,22 @@ class Autoencoder(nn.Module):
         latent_channels: C, channels of the latent y.
         downsamplings: k, y is 2^k times smaller than x in each direction.
         hidden_channels: width of the hidden layers.
+        gdn: GDN / inverse GDN instead of ReLU between layers.
     """
 
     def __init__(
-        self, latent_channels: int = 16, downsamplings: int = 3, hidden_channels: int = 64
+        self, latent_channels: int = 16, downsamplings: int = 3, hidden_channels: int = 64,
+        gdn: bool = False,
     ):
         super().__init__()
-        self.config = AutoencoderConfig(latent_channels, downsamplings, hidden_channels)
-        self.encoder = ConvEncoder(latent_channels, downsamplings, hidden_channels)
-        self.decoder = ConvDecoder(latent_channels, downsamplings, hidden_channels)
+        self.config = AutoencoderConfig(latent_channels, downsamplings, hidden_channels, gdn)
+        self.encoder = ConvEncoder(latent_channels, downsamplings, hidden_channels, gdn)
+        self.decoder = ConvDecoder(latent_channels, downsamplings, hidden_channels, gdn)
 
     @classmethod
     def from_config(cls, config: "AutoencoderConfig | dict") -> "Autoencoder":
         """Build an untrained model from a config (or its dict form, as in checkpoints)."""
-        if isinstance(config, dict):
-            config = AutoencoderConfig(**config)
-        return cls(**asdict(config))
+        return cls(**(config if isinstance(config, dict) else asdict(config)))
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """x (N, 3, H, W) -> y (N, C, ceil(H/2^k), ceil(W/2^k))."""
@@ -151,6 +161,11 @@ class Autoencoder(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.encode(x)  # (N, C, H/2^k, W/2^k)
         return self.decode(y, size=x.shape[-2:])  # (N, 3, H, W)
+
+    def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        """The training loss: MSE between x_hat and x."""
+        loss = F.mse_loss(self(x), x)
+        return loss, {"mse": loss.item()}
 
     def latent_shape(self, height: int, width: int) -> tuple[int, int, int]:
         return latent_shape(height, width, self.config)
@@ -186,3 +201,71 @@ def compression_ratio(height: int, width: int, config: AutoencoderConfig) -> flo
     values, not a real file: entropy coding (later in the course) does much better.
     """
     return 3 * height * width / num_latent_values(height, width, config)
+
+
+@dataclass
+class RateDistortionConfig(AutoencoderConfig):
+    """An `AutoencoderConfig` plus the rate-distortion trade-off lambda."""
+
+    latent_channels: int = 64
+    downsamplings: int = 4
+    hidden_channels: int = 96
+    gdn: bool = True
+    lmbda: float = 0.01  # weight of distortion against rate in the loss
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not self.lmbda > 0:
+            raise ValueError(f"lmbda must be positive, got {self.lmbda!r}")
+
+
+class RateDistortionAutoencoder(Autoencoder):
+    """An autoencoder whose latents are quantized and entropy-coded (Ballé et al. 2017).
+
+    Training minimises  lambda * 255^2 * MSE + bpp: distortion in 8-bit units plus the
+    estimated bits per pixel of the quantized latents y_hat under the learned
+    `FactorizedPrior`. A large lambda buys quality with bits; a small one saves bits.
+
+    After training, `aecodec.codec.update_tables` stores integer frequency tables in the
+    buffers `cdf_counts`, `cdf_offsets` and `cdf_lengths`; files are coded with those.
+
+    Args:
+        latent_channels, downsamplings, hidden_channels, gdn: as for `Autoencoder`.
+        lmbda: the rate-distortion trade-off.
+    """
+
+    def __init__(
+        self, latent_channels: int = 64, downsamplings: int = 4, hidden_channels: int = 96,
+        gdn: bool = True, lmbda: float = 0.01,
+    ):
+        super().__init__(latent_channels, downsamplings, hidden_channels, gdn)
+        self.config = RateDistortionConfig(latent_channels, downsamplings, hidden_channels,
+                                           gdn, lmbda)
+        self.prior = FactorizedPrior(latent_channels)
+        self.register_buffer("cdf_counts", torch.zeros(latent_channels, 1, dtype=torch.int32))
+        self.register_buffer("cdf_offsets", torch.zeros(latent_channels, dtype=torch.int32))
+        self.register_buffer("cdf_lengths", torch.zeros(latent_channels, dtype=torch.int32))
+
+    def forward_with_likelihoods(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x -> (x_hat, likelihoods of y_hat). Noise-quantized in training, rounded in eval."""
+        y = self.encode(x)  # (N, C, h, w)
+        y_hat, likelihoods = self.prior(y)  # (N, C, h, w) each
+        return self.decode(y_hat, size=x.shape[-2:]), likelihoods
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_with_likelihoods(x)[0]
+
+    def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        """lambda * 255^2 * MSE + estimated bpp."""
+        x_hat, likelihoods = self.forward_with_likelihoods(x)
+        mse = F.mse_loss(x_hat, x)
+        bpp = estimated_bits(likelihoods) / (x.shape[0] * x.shape[-2] * x.shape[-1])
+        loss = self.config.lmbda * 255**2 * mse + bpp
+        return loss, {"mse": mse.item(), "bpp": bpp.item()}
+
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
+        # the tables' sizes depend on the trained prior: take them from the file
+        for name in ("cdf_counts", "cdf_offsets", "cdf_lengths"):
+            if name in state_dict:
+                setattr(self, name, torch.empty_like(state_dict[name]))
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)

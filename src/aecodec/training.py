@@ -64,9 +64,10 @@ def make_loader(
 
 
 def train_step(model: Autoencoder, x: torch.Tensor, optimizer: torch.optim.Optimizer) -> float:
-    """One gradient step on a batch x (N, 3, H, W). Returns the loss (MSE)."""
-    x_hat = model(x)  # (N, 3, H, W)
-    loss = F.mse_loss(x_hat, x)
+    """One gradient step on a batch x (N, 3, H, W). Returns the loss: the model's own
+    (`model.loss`), MSE for an `Autoencoder`, lambda * 255^2 * MSE + bpp for a
+    `RateDistortionAutoencoder`."""
+    loss, _ = model.loss(x)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
