@@ -1,4 +1,5 @@
-"""The `aecodec` command: train, reconstruct, info, download-kodak, zoo-train, zoo-table.
+"""The `aecodec` command: train, reconstruct, compress, decompress, info, download-kodak,
+zoo-train, zoo-table.
 
 Each subcommand is a small function that parses nothing itself: `build_parser` declares
 the arguments, `main` dispatches and turns user mistakes (`AecodecError`) into one line on
@@ -12,15 +13,23 @@ from collections.abc import Sequence
 
 import torch
 
+from aecodec._atomic import atomic_write
 from aecodec.checkpoint import load_checkpoint, load_model
+from aecodec.codec import compress, decompress, read_header
 from aecodec.data import PatchDataset, load_folder, load_samples
 from aecodec.errors import AecodecError
 from aecodec.images import load_image, save_image
 from aecodec.kodak import KODAK_URL, download_kodak
-from aecodec.metrics import psnr
-from aecodec.models import Autoencoder
+from aecodec.metrics import bpp, psnr
+from aecodec.models import (
+    Autoencoder,
+    AutoencoderConfig,
+    RateDistortionAutoencoder,
+    RateDistortionConfig,
+)
 from aecodec.quantize import reconstruct_8bit
 from aecodec.training import fit
+from aecodec.zoo import find_model
 
 
 def positive_int(text: str) -> int:
@@ -37,6 +46,18 @@ def positive_float(text: str) -> float:
     return value
 
 
+def build_model(args: argparse.Namespace) -> Autoencoder:
+    """A plain `Autoencoder`, or a `RateDistortionAutoencoder` when --lambda is given;
+    unset sizes take that model's defaults."""
+    cls, config = Autoencoder, AutoencoderConfig()
+    if args.lmbda is not None:
+        cls, config = RateDistortionAutoencoder, RateDistortionConfig(lmbda=args.lmbda)
+    sizes = dict(latent_channels=args.latent_channels, downsamplings=args.downsamplings,
+                 hidden_channels=args.hidden_channels, gdn=args.gdn)
+    settings = {**vars(config), **{k: v for k, v in sizes.items() if v is not None}}
+    return cls(**settings)
+
+
 def cmd_train(args: argparse.Namespace) -> None:
     data = getattr(args, "data", None)
     images = load_folder(data) if data else load_samples()
@@ -45,7 +66,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     dataset = PatchDataset(list(images.values()), args.patch_size, args.patches_per_image,
                            seed=args.seed)
     torch.manual_seed(args.seed)
-    model = Autoencoder(args.latent_channels, args.downsamplings, args.hidden_channels)
+    model = build_model(args)
     start = time.perf_counter()
     history = fit(model, dataset, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
                   checkpoint=args.out, save_every=args.save_every, resume=args.resume,
@@ -70,6 +91,47 @@ def cmd_reconstruct(args: argparse.Namespace) -> None:
     print(f"latent y: {c}x{h}x{w} = {c * h * w} values, {num_bytes} bytes in 8 bits; "
           f"compression ratio {model.compression_ratio(height, width):.1f}:1 "
           "(8-bit pixels vs 8-bit latent values)")
+
+
+def _rd_model(path) -> RateDistortionAutoencoder:
+    model = load_model(path)
+    if not isinstance(model, RateDistortionAutoencoder):
+        raise AecodecError(f"{path}: a plain autoencoder has no entropy model to write files; "
+                           "train one with `aecodec train --lambda ...`")
+    return model
+
+
+def cmd_compress(args: argparse.Namespace) -> None:
+    model = _rd_model(args.model)
+    x = load_image(args.input)  # (3, H, W)
+    data = compress(model, x)
+    with atomic_write(args.output) as f:
+        f.write(data)
+    height, width = x.shape[-2:]
+    print(f"{args.input} ({width}x{height}) -> {args.output}: {len(data):,} bytes, "
+          f"{bpp(len(data), height, width):.4f} bpp, ratio {3 * height * width / len(data):.1f}:1 "
+          "against raw 8-bit RGB")
+
+
+def cmd_decompress(args: argparse.Namespace) -> None:
+    data = read_file(args.input)
+    header = read_header(data)
+    model = _rd_model(args.model) if args.model else find_model(header["model_id"])
+    x_hat = decompress(model, data)
+    save_image(x_hat[0], args.output)
+    height, width = header["height"], header["width"]
+    print(f"{args.input} ({len(data):,} bytes, {bpp(len(data), height, width):.4f} bpp) -> "
+          f"{args.output} ({width}x{height})")
+
+
+def read_file(path) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        raise AecodecError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise AecodecError(f"{path}: is a folder, not a file") from None
 
 
 def cmd_info(args: argparse.Namespace) -> None:
@@ -124,12 +186,18 @@ def build_parser() -> argparse.ArgumentParser:
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--data", metavar="DIR", default=argparse.SUPPRESS,
                    help="folder of PNG/JPEG images (default: the embedded sample photos)")
-    p.add_argument("--latent-channels", type=positive_int, default=16, metavar="C",
-                   help="channels of the latent y")
-    p.add_argument("--downsamplings", type=positive_int, default=3, metavar="K",
-                   help="stride-2 layers: y is 2^K times smaller per side")
-    p.add_argument("--hidden-channels", type=positive_int, default=64, metavar="N",
-                   help="width of the hidden layers")
+    p.add_argument("--lambda", dest="lmbda", type=positive_float, default=None,
+                   help="train a rate-distortion model (a real codec) with loss "
+                   "lambda * 255^2 * MSE + bpp; without it, a plain autoencoder")
+    p.add_argument("--latent-channels", type=positive_int, default=None, metavar="C",
+                   help="channels of the latent y (default: 16, or 64 with --lambda)")
+    p.add_argument("--downsamplings", type=positive_int, default=None, metavar="K",
+                   help="stride-2 layers: y is 2^K times smaller per side "
+                   "(default: 3, or 4 with --lambda)")
+    p.add_argument("--hidden-channels", type=positive_int, default=None, metavar="N",
+                   help="width of the hidden layers (default: 64, or 96 with --lambda)")
+    p.add_argument("--gdn", action=argparse.BooleanOptionalAction, default=None,
+                   help="GDN instead of ReLU between layers (default: only with --lambda)")
     p.add_argument("--steps", type=positive_int, default=2000, metavar="N",
                    help="optimizer steps")
     p.add_argument("--batch-size", type=positive_int, default=16, metavar="N",
@@ -155,6 +223,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", metavar="IN", help="image file to read")
     p.add_argument("output", metavar="OUT", help="image file to write (.png keeps it exact)")
     p.set_defaults(func=cmd_reconstruct)
+
+    p = sub.add_parser("compress", help="compress an image into an .aec file")
+    p.add_argument("input", metavar="IN", help="image file (PNG, JPEG, ...)")
+    p.add_argument("output", metavar="OUT", help=".aec file to write")
+    p.add_argument("--model", required=True, metavar="CKPT",
+                   help="a rate-distortion model (trained with --lambda)")
+    p.set_defaults(func=cmd_compress)
+
+    p = sub.add_parser("decompress", help="decode an .aec file into an image")
+    p.add_argument("input", metavar="IN", help=".aec file")
+    p.add_argument("output", metavar="OUT", help="image to write (.png keeps it exact)")
+    p.add_argument("--model", default=None, metavar="CKPT",
+                   help="the model that wrote the file (default: found among the shipped "
+                   "models by the id in the file)")
+    p.set_defaults(func=cmd_decompress)
 
     p = sub.add_parser("info", help="describe a checkpoint")
     p.add_argument("checkpoint", metavar="CKPT")

@@ -45,9 +45,7 @@ MAGIC = b"AECZ"
 FORMAT_VERSION = 1
 HEADER = struct.Struct("<4sB8sIIHHHI")  # magic, version, model id, H, W, C, h, w, stream size
 CRC = struct.Struct("<I")
-PRECISION = 16  # counts sum to 2^16
-TAIL_MASS = 2.0**-12  # probability left to the escape symbol, at most
-SCAN = 4096  # integers -SCAN .. SCAN are examined when building tables
+PRECISION = 16  # counts sum to 2^16 (see FactorizedPrior.integer_tables)
 MAX_VALUE = 2**30  # latents are clamped to +-2^30 so escapes fit in 32 bits
 
 
@@ -58,40 +56,10 @@ class CodecError(AecodecError):
 # --- tables ---------------------------------------------------------------------------
 
 
-@torch.no_grad()
 def update_tables(model: RateDistortionAutoencoder) -> None:
-    """Compute the integer frequency tables from the model's prior and store them in it.
-
-    Call once after training, before saving the model that will code files.
-    """
-    channels = model.config.latent_channels
-    values = torch.arange(-SCAN, SCAN + 1, dtype=torch.float32)  # (V,)
-    y_hat = values.view(1, 1, -1, 1).expand(1, channels, -1, 1).contiguous()
-    pmf = model.prior.likelihood(y_hat)[0, :, :, 0].double()  # (C, V)
-    pmf = pmf / pmf.sum(dim=1, keepdim=True)
-    tables, offsets = [], []
-    for c in range(channels):
-        cdf = pmf[c].cumsum(0)
-        lo = int(torch.searchsorted(cdf, torch.tensor(TAIL_MASS / 2, dtype=torch.float64)))
-        hi = int(torch.searchsorted(cdf, torch.tensor(1 - TAIL_MASS / 2, dtype=torch.float64)))
-        probabilities = torch.cat([pmf[c, lo : hi + 1], (1 - pmf[c, lo : hi + 1].sum()).view(1)])
-        tables.append(_to_counts(probabilities))
-        offsets.append(lo - SCAN)
-    width = max(len(t) for t in tables)
-    counts = torch.zeros(channels, width, dtype=torch.int32)
-    for c, table in enumerate(tables):
-        counts[c, : len(table)] = table
-    model.cdf_counts = counts
-    model.cdf_offsets = torch.tensor(offsets, dtype=torch.int32)
-    model.cdf_lengths = torch.tensor([len(t) for t in tables], dtype=torch.int32)
-
-
-def _to_counts(probabilities: torch.Tensor) -> torch.Tensor:
-    """Float probabilities -> int32 counts, each >= 1, summing exactly to 2^PRECISION."""
-    total = 2**PRECISION
-    counts = (probabilities.clamp_min(0) * (total - len(probabilities))).floor().long() + 1
-    counts[counts.argmax()] += total - counts.sum()  # put the rounding leftover on the mode
-    return counts.to(torch.int32)
+    """Compute the integer frequency tables from the model's prior and store them in it
+    (the same as `model.update_tables()`)."""
+    model.update_tables()
 
 
 def _has_tables(model: RateDistortionAutoencoder) -> bool:

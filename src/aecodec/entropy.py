@@ -25,6 +25,9 @@ import torch.nn.functional as F
 from torch import nn
 
 LIKELIHOOD_FLOOR = 1e-9  # no value is ever called impossible (at most ~30 bits each)
+TABLE_PRECISION = 16  # integer tables sum to 2^16
+TAIL_MASS = 2.0**-12  # probability left to the escape symbol, at most
+SCAN = 4096  # integers -SCAN .. SCAN are examined when building tables
 
 
 def quantize(y: torch.Tensor, mode: str = "round") -> torch.Tensor:
@@ -91,10 +94,48 @@ class FactorizedPrior(nn.Module):
         p = p.reshape(c, n, h, w).permute(1, 0, 2, 3)  # (N, C, H, W)
         return p.clamp_min(LIKELIHOOD_FLOOR)
 
+    @torch.no_grad()
+    def integer_tables(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Integer frequency tables for entropy coding, one row per channel.
+
+        Row c covers the integers offset_c .. offset_c + length_c - 2 (all but a tail mass
+        of at most 2^-12), then one escape symbol for everything outside; counts are >= 1
+        and sum to 2^16.
+
+        Returns:
+            counts (C, L) int32 (rows padded with zeros), offsets (C,), lengths (C,).
+        """
+        channels = len(self.biases[0])
+        values = torch.arange(-SCAN, SCAN + 1, dtype=torch.float32)  # (V,)
+        y_hat = values.view(1, 1, -1, 1).expand(1, channels, -1, 1).contiguous()
+        pmf = self.likelihood(y_hat)[0, :, :, 0].double()  # (C, V)
+        pmf = pmf / pmf.sum(dim=1, keepdim=True)
+        tables, offsets = [], []
+        for c in range(channels):
+            cdf = pmf[c].cumsum(0)
+            lo = int(torch.searchsorted(cdf, torch.tensor(TAIL_MASS / 2, dtype=torch.float64)))
+            hi = int(torch.searchsorted(cdf, torch.tensor(1 - TAIL_MASS / 2, dtype=torch.float64)))
+            kept = pmf[c, lo : hi + 1]
+            tables.append(_to_counts(torch.cat([kept, (1 - kept.sum()).view(1)])))
+            offsets.append(lo - SCAN)
+        counts = torch.zeros(channels, max(len(t) for t in tables), dtype=torch.int32)
+        for c, table in enumerate(tables):
+            counts[c, : len(table)] = table
+        lengths = torch.tensor([len(t) for t in tables], dtype=torch.int32)
+        return counts, torch.tensor(offsets, dtype=torch.int32), lengths
+
     def forward(self, y: torch.Tensor, mode: str = "noise") -> tuple[torch.Tensor, torch.Tensor]:
         """Quantize y (noise in training, rounding otherwise) and give the likelihoods."""
         y_hat = quantize(y, mode if self.training else "round")
         return y_hat, self.likelihood(y_hat)
+
+
+def _to_counts(probabilities: torch.Tensor) -> torch.Tensor:
+    """Float probabilities -> int32 counts, each >= 1, summing exactly to 2^16."""
+    total = 2**TABLE_PRECISION
+    counts = (probabilities.clamp_min(0) * (total - len(probabilities))).floor().long() + 1
+    counts[counts.argmax()] += total - counts.sum()  # put the rounding leftover on the mode
+    return counts.to(torch.int32)
 
 
 def estimated_bits(likelihoods: torch.Tensor) -> torch.Tensor:

@@ -226,7 +226,7 @@ class RateDistortionAutoencoder(Autoencoder):
     estimated bits per pixel of the quantized latents y_hat under the learned
     `FactorizedPrior`. A large lambda buys quality with bits; a small one saves bits.
 
-    After training, `aecodec.codec.update_tables` stores integer frequency tables in the
+    After training, `update_tables` stores integer frequency tables in the
     buffers `cdf_counts`, `cdf_offsets` and `cdf_lengths`; files are coded with those.
 
     Args:
@@ -262,6 +262,10 @@ class RateDistortionAutoencoder(Autoencoder):
         bpp = estimated_bits(likelihoods) / (x.shape[0] * x.shape[-2] * x.shape[-1])
         loss = self.config.lmbda * 255**2 * mse + bpp
         return loss, {"mse": mse.item(), "bpp": bpp.item()}
+
+    def update_tables(self) -> None:
+        """Store the prior's integer coding tables (call after training changes the prior)."""
+        self.cdf_counts, self.cdf_offsets, self.cdf_lengths = self.prior.integer_tables()
 
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
         # the tables' sizes depend on the trained prior: take them from the file

@@ -195,6 +195,8 @@ def fit(
 
     def save() -> None:
         if checkpoint is not None:
+            if hasattr(model, "update_tables"):  # coding tables follow the learned prior
+                model.update_tables()
             training = dict(vars(state), seed=seed, optimizer=optimizer.state_dict(),
                             scheduler=scheduler.state_dict())
             save_checkpoint(checkpoint, model, training=training)

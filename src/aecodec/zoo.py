@@ -142,3 +142,19 @@ def results_table(rows: list[dict]) -> str:
             f"| {r['jpeg_ms_ssim']:.4f} |"
         )
     return "\n".join(lines)
+
+
+def find_model(ident: bytes) -> "Autoencoder":
+    """The shipped rate-distortion model whose `codec.model_id` is `ident`."""
+    from aecodec.codec import model_id
+    from aecodec.models import RateDistortionAutoencoder
+
+    for path in sorted(models_dir().glob("*.pt")):
+        try:
+            model = load_model(path)
+        except CheckpointError:
+            continue
+        if isinstance(model, RateDistortionAutoencoder) and model_id(model) == ident:
+            return model
+    raise CheckpointError(f"no shipped model made this file (model id {ident.hex()}); "
+                          "pass the one that did with --model")
