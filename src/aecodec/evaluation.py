@@ -1,0 +1,165 @@
+"""Honest comparisons: codecs on a folder of images, real bytes, Bjøntegaard deltas.
+
+Holds: `bd_rate` and `bd_psnr` (Bjøntegaard 2001), `evaluate_codecs` (each model and
+Pillow's JPEG and WebP over a sweep of qualities, per image and averaged), and
+`results_markdown` / `rd_figure` to report them. Every bpp here is measured from
+`len(bytes)` of a real file; nothing is estimated.
+"""
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from tqdm.auto import tqdm
+
+from aecodec.codec import compress, decompress
+from aecodec.jpeg import decode_image_bytes, encode_jpeg, encode_webp
+from aecodec.metrics import MS_SSIM_MIN_SIDE, bpp, ms_ssim, psnr
+from aecodec.models import RateDistortionAutoencoder
+
+JPEG_QUALITIES = (5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95)
+WEBP_QUALITIES = (5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95)
+
+
+def _fit_and_integrate(x: np.ndarray, y: np.ndarray, lo: float, hi: float) -> float:
+    """Mean of the cubic fit y(x) over [lo, hi]."""
+    poly = np.polyint(np.polyfit(x, y, deg=min(3, len(x) - 1)))
+    return (np.polyval(poly, hi) - np.polyval(poly, lo)) / (hi - lo)
+
+
+def bd_rate(anchor: Sequence[tuple[float, float]], test: Sequence[tuple[float, float]]) -> float:
+    """Bjøntegaard delta rate in percent: how many more bits `test` needs than `anchor`
+    for the same PSNR, averaged over the PSNR range both curves cover (negative: `test`
+    saves bits).
+
+    Args:
+        anchor, test: (bpp, psnr) points of two curves, at least 2 each.
+    """
+    (ra, pa), (rt, pt) = _as_arrays(anchor), _as_arrays(test)
+    lo, hi = max(pa.min(), pt.min()), min(pa.max(), pt.max())
+    if lo >= hi:
+        return math.nan  # the curves do not overlap in quality
+    diff = _fit_and_integrate(pt, np.log(rt), lo, hi) - _fit_and_integrate(pa, np.log(ra), lo, hi)
+    return (math.exp(diff) - 1) * 100
+
+
+def bd_psnr(anchor: Sequence[tuple[float, float]], test: Sequence[tuple[float, float]]) -> float:
+    """Bjøntegaard delta PSNR in dB: how much higher `test`'s PSNR is than `anchor`'s at
+    the same rate, averaged over the (log) rate range both curves cover."""
+    (ra, pa), (rt, pt) = _as_arrays(anchor), _as_arrays(test)
+    lo, hi = max(np.log(ra).min(), np.log(rt).min()), min(np.log(ra).max(), np.log(rt).max())
+    if lo >= hi:
+        return math.nan
+    return _fit_and_integrate(np.log(rt), pt, lo, hi) - _fit_and_integrate(np.log(ra), pa, lo, hi)
+
+
+def _as_arrays(points: Sequence[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
+    if len(points) < 2:
+        raise ValueError("a rate-distortion curve needs at least 2 points")
+    points = sorted(points)
+    return np.array([p[0] for p in points]), np.array([p[1] for p in points])
+
+
+def _scores(x: torch.Tensor, x_hat: torch.Tensor, num_bytes: int) -> dict:
+    height, width = x.shape[-2:]
+    small = min(height, width) < MS_SSIM_MIN_SIDE
+    return dict(bpp=bpp(num_bytes, height, width), psnr=psnr(x, x_hat),
+                ms_ssim=math.nan if small else ms_ssim(x, x_hat))
+
+
+def _pillow_codec(encode: Callable[[torch.Tensor, int], bytes]):
+    def run(x: torch.Tensor, quality: int) -> dict:
+        data = encode(x, quality)
+        return _scores(x, decode_image_bytes(data), len(data))
+    return run
+
+
+def _model_codec(model: RateDistortionAutoencoder):
+    def run(x: torch.Tensor, _setting) -> dict:
+        data = compress(model, x)
+        return _scores(x, decompress(model, data)[0], len(data))
+    return run
+
+
+def evaluate_codecs(
+    images: dict[str, torch.Tensor],
+    models: dict[str, RateDistortionAutoencoder],
+    jpeg_qualities: Sequence[int] = JPEG_QUALITIES,
+    webp_qualities: Sequence[int] = WEBP_QUALITIES,
+    progress: bool = True,
+) -> dict:
+    """Run every codec setting on every image and average.
+
+    Args:
+        images: {name: x (3, H, W)}, e.g. Kodak.
+        models: {label: trained RateDistortionAutoencoder}; together they form one curve.
+        jpeg_qualities, webp_qualities: Pillow settings to sweep.
+        progress: show a progress bar.
+
+    Returns:
+        {"curves": {codec: [point, ...]}, "bd": {...}} where each point has the setting,
+        per-image scores and their means ("bpp", "psnr", "ms_ssim").
+    """
+    runs = [("JPEG", q, _pillow_codec(encode_jpeg)) for q in jpeg_qualities]
+    runs += [("WebP", q, _pillow_codec(encode_webp)) for q in webp_qualities]
+    runs += [("aecodec", label, _model_codec(m)) for label, m in models.items()]
+    curves: dict[str, list] = {}
+    bar = tqdm(total=len(runs) * len(images), desc="evaluating", disable=not progress)
+    for codec, setting, run in runs:
+        per_image = {}
+        for name, x in images.items():
+            per_image[name] = run(x, setting)
+            bar.update(1)
+        mean = {k: float(np.mean([s[k] for s in per_image.values()]))
+                for k in ("bpp", "psnr", "ms_ssim")}
+        curves.setdefault(codec, []).append(dict(setting=setting, **mean, images=per_image))
+    bar.close()
+    return dict(curves=curves, bd=bd_table(curves))
+
+
+def bd_table(curves: dict[str, list]) -> dict:
+    """BD-rate and BD-PSNR of each codec against each other, from the mean points."""
+    points = {c: [(p["bpp"], p["psnr"]) for p in pts] for c, pts in curves.items() if len(pts) > 1}
+    table = {}
+    for test in points:
+        for anchor in points:
+            if test != anchor:
+                table[f"{test} vs {anchor}"] = dict(
+                    bd_rate_percent=bd_rate(points[anchor], points[test]),
+                    bd_psnr_db=bd_psnr(points[anchor], points[test]))
+    return table
+
+
+def results_markdown(results: dict) -> str:
+    """Markdown: the mean point of every codec setting, then the Bjøntegaard deltas."""
+    lines = ["| codec | setting | bpp | PSNR (dB) | MS-SSIM |", "|---|---|---|---|---|"]
+    for codec, pts in results["curves"].items():
+        for p in sorted(pts, key=lambda p: p["bpp"]):
+            lines.append(f"| {codec} | {p['setting']} | {p['bpp']:.3f} | {p['psnr']:.2f} "
+                         f"| {p['ms_ssim']:.4f} |")
+    lines += ["", "| comparison | BD-rate | BD-PSNR |", "|---|---|---|"]
+    for name, d in results["bd"].items():
+        lines.append(f"| {name} | {d['bd_rate_percent']:+.1f}% | {d['bd_psnr_db']:+.2f} dB |")
+    return "\n".join(lines)
+
+
+def rd_figure(results: dict, title: str = "") -> Figure:
+    """PSNR and MS-SSIM against bpp for every codec."""
+    fig = Figure(figsize=(11, 4.2), layout="constrained")
+    ax_psnr, ax_ssim = fig.subplots(1, 2)
+    styles = {"JPEG": "s--", "WebP": "^--", "aecodec": "o-"}
+    for codec, pts in results["curves"].items():
+        pts = sorted(pts, key=lambda p: p["bpp"])
+        rates = [p["bpp"] for p in pts]
+        ax_psnr.plot(rates, [p["psnr"] for p in pts], styles.get(codec, "o-"), label=codec)
+        ax_ssim.plot(rates, [p["ms_ssim"] for p in pts], styles.get(codec, "o-"), label=codec)
+    ax_psnr.set(xlabel="bits per pixel (from file sizes)", ylabel="PSNR (dB)", title="PSNR")
+    ax_ssim.set(xlabel="bits per pixel (from file sizes)", ylabel="MS-SSIM", title="MS-SSIM")
+    for ax in (ax_psnr, ax_ssim):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    return fig
