@@ -10,6 +10,7 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import torch
 
@@ -176,6 +177,41 @@ def cmd_zoo_table(args: argparse.Namespace) -> None:
             f.write(json.dumps(rows, indent=1).encode())
 
 
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    import json
+
+    from aecodec import zoo
+    from aecodec.data import load_folder
+    from aecodec.evaluation import evaluate_codecs, rd_figure, results_markdown
+    from aecodec.kodak import load_kodak
+    from aecodec.viz import figure_to_png
+
+    images = load_folder(args.images) if args.images else load_kodak()
+    if args.models:
+        models = {Path(p).stem: _rd_model(p) for p in args.models}
+    else:
+        models = zoo.load_shipped_rd()
+    results = evaluate_codecs(images, models)
+    out = Path(args.out)
+    markdown = results_markdown(results)
+    with atomic_write(out / "results.json") as f:
+        f.write(json.dumps(results, indent=1).encode())
+    with atomic_write(out / "results.md") as f:
+        f.write(markdown.encode())
+    with atomic_write(out / "rd.png") as f:
+        f.write(figure_to_png(rd_figure(results, f"{len(images)} images"), dpi=100))
+    print(markdown)
+    print(f"\nwritten: {out / 'results.json'}, {out / 'results.md'}, {out / 'rd.png'}")
+
+
+def cmd_zoo_train_rd(args: argparse.Namespace) -> None:
+    from aecodec import zoo
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    zoo.train_shipped_rd(args.data, args.out_dir)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aecodec", description="Learned image compression with convolutional autoencoders."
@@ -254,6 +290,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=positive_int, default=3000, help="steps per model")
     p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
     p.set_defaults(func=cmd_zoo_train)
+
+    p = sub.add_parser("zoo-train-rd", help="train the shipped rate-distortion family")
+    p.add_argument("--data", required=True, metavar="DIR", help="training photos")
+    p.add_argument("--out-dir", default=None, help="default: data/models")
+    p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
+    p.set_defaults(func=cmd_zoo_train_rd)
+
+    p = sub.add_parser("evaluate", help="rate-distortion of the models beside JPEG and WebP")
+    p.add_argument("--images", default=None, metavar="DIR",
+                   help="folder of test images (default: Kodak, from $AECODEC_KODAK)")
+    p.add_argument("--models", nargs="+", default=None, metavar="CKPT",
+                   help="rate-distortion models (default: the shipped family)")
+    p.add_argument("--out", default="results", metavar="DIR",
+                   help="folder for results.json, results.md and rd.png")
+    p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("zoo-table", help="score the shipped models on Kodak, beside JPEG")
     p.add_argument("--kodak", default=None, metavar="DIR", help="default: $AECODEC_KODAK")

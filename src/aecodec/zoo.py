@@ -18,11 +18,12 @@ import torch
 from tqdm.auto import tqdm
 
 from aecodec.checkpoint import load_checkpoint, load_model, save_checkpoint
+from aecodec.codec import model_id
 from aecodec.data import PatchDataset, load_folder
 from aecodec.errors import CheckpointError
 from aecodec.jpeg import jpeg_at_most
 from aecodec.metrics import ms_ssim, psnr
-from aecodec.models import Autoencoder
+from aecodec.models import Autoencoder, RateDistortionAutoencoder
 from aecodec.quantize import reconstruct_8bit
 from aecodec.training import fit
 
@@ -92,6 +93,63 @@ def train_shipped(
               f"thread(s) -> {path}", flush=True)
 
 
+# --- the rate-distortion family (real codecs) ------------------------------------------
+
+RD_LAMBDAS = (0.0035, 0.0067, 0.013, 0.025)  # low to high quality
+RD_RECIPE = dict(latent_channels=64, downsamplings=4, hidden_channels=64, gdn=True,
+                 first_steps=4000, next_steps=1500, batch_size=16, patch_size=96,
+                 patches_per_image=8, lr=1e-3, seed=0)
+
+
+def rd_path(lmbda: float) -> Path:
+    return models_dir() / f"rd_lambda{lmbda}.pt"
+
+
+def load_shipped_rd() -> dict[str, RateDistortionAutoencoder]:
+    """The shipped rate-distortion models as {"lambda=...": model}, low to high quality."""
+    return {f"lambda={lmbda}": load_model(rd_path(lmbda)) for lmbda in RD_LAMBDAS}
+
+
+def train_shipped_rd(
+    data: str | os.PathLike, out_dir: str | os.PathLike | None = None,
+    lambdas: tuple[float, ...] = RD_LAMBDAS, first_steps: int = RD_RECIPE["first_steps"],
+    next_steps: int = RD_RECIPE["next_steps"],
+) -> None:
+    """Train the rate-distortion family: the first lambda from scratch, each next one
+    warm-started from the previous model (a curve for little more than one model's time).
+
+    Args:
+        data: a folder of training photos.
+        out_dir: where to write (default: `models_dir()`).
+        lambdas: the trade-offs, in order of warm-starting.
+        first_steps, next_steps: steps for the first model and for each warm-started one.
+    """
+    r = RD_RECIPE
+    out_dir = Path(out_dir) if out_dir is not None else models_dir()
+    dataset = PatchDataset(list(load_folder(data).values()), r["patch_size"],
+                           r["patches_per_image"], seed=r["seed"])
+    previous = None
+    for i, lmbda in enumerate(lambdas):
+        torch.manual_seed(r["seed"])
+        model = RateDistortionAutoencoder(r["latent_channels"], r["downsamplings"],
+                                          r["hidden_channels"], r["gdn"], lmbda)
+        if previous is not None:
+            model.load_state_dict(previous.state_dict())
+            model.config.lmbda = lmbda
+        steps = first_steps if i == 0 else next_steps
+        start = time.perf_counter()
+        history = fit(model, dataset, steps=steps, batch_size=r["batch_size"], lr=r["lr"],
+                      save_every=steps, seed=r["seed"] + i, device="cpu")
+        minutes = (time.perf_counter() - start) / 60
+        model.update_tables()
+        path = out_dir / f"rd_lambda{lmbda}.pt"
+        save_checkpoint(path, model, training=dict(
+            step=steps, recipe=dict(r, lmbda=lmbda, warm_start=previous is not None),
+            minutes=minutes, threads=torch.get_num_threads(), history=history))
+        print(f"lambda={lmbda}: {steps} steps in {minutes:.1f} min -> {path}", flush=True)
+        previous = model
+
+
 def strip_training_state(path: str | os.PathLike) -> None:
     """Rewrite a checkpoint made by `fit` without its optimizer state (for shipping)."""
     state = load_checkpoint(path)
@@ -144,11 +202,8 @@ def results_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def find_model(ident: bytes) -> "Autoencoder":
+def find_model(ident: bytes) -> RateDistortionAutoencoder:
     """The shipped rate-distortion model whose `codec.model_id` is `ident`."""
-    from aecodec.codec import model_id
-    from aecodec.models import RateDistortionAutoencoder
-
     for path in sorted(models_dir().glob("*.pt")):
         try:
             model = load_model(path)
