@@ -48,12 +48,12 @@ def test_controls_drive_the_view(explorer):
 
 
 def test_results_are_cached(explorer):
-    first = explorer.result("coffee", 4, 2)
-    assert explorer.result("coffee", 4, 2) is first
+    first = explorer.result("coffee", (4, 2))
+    assert explorer.result("coffee", (4, 2)) is first
 
 
 def test_jpeg_gets_the_same_bytes(explorer):
-    r = explorer.result("coffee", 4, 2)
+    r = explorer.result("coffee", (4, 2))
     assert r["jpeg_bytes"] <= r["bytes"] or r["jpeg_quality"] == 1
     assert f"{r['jpeg_psnr']:.2f} dB" in explorer.readout_html(r, explorer.load("coffee"))
 
@@ -66,7 +66,7 @@ def test_ms_ssim_is_filled_in_after_the_picture(explorer):
     big = LatentExplorer(explorer.models, max_side=300)  # coffee becomes 200x300
     big.image.value = "coffee"
     x = big.load("coffee")
-    expected = ms_ssim(x, big.result("coffee", 4, 2)["x_hat"])
+    expected = ms_ssim(x, big.result("coffee", (4, 2))["x_hat"])
     assert f"{expected:.4f}" in big.readout.value and "…" not in big.readout.value
 
 
@@ -97,3 +97,28 @@ def test_kodak_images_are_offered(kodak_dir):
     assert "Kodak kodim01" in explorer.image.options
     assert explorer.image.value == "Kodak kodim23"
     assert explorer.load("Kodak kodim04").shape == (3, 96, 64)  # portrait, shrunk
+
+
+def test_rate_distortion_explorer_shows_real_files():
+    from aecodec.codec import compress, decompress
+    from aecodec.models import RateDistortionAutoencoder
+    from aecodec.widgets import RateDistortionExplorer
+
+    models = {}
+    for lmbda in (0.001, 0.01):
+        torch.manual_seed(0)
+        m = RateDistortionAutoencoder(4, 2, 8, lmbda=lmbda).eval()
+        m.update_tables()
+        models[lmbda] = m
+    explorer = RateDistortionExplorer(models, max_side=120)
+    assert explorer.lmbda.options == (0.001, 0.01)
+    assert explorer.lmbda.continuous_update is False
+    for lmbda in (0.001, 0.01):
+        explorer.lmbda.value = lmbda
+        x = shrink(load_sample(explorer.image.value), 120)
+        data = compress(models[lmbda], x)
+        expected = psnr(x, decompress(models[lmbda], data)[0])
+        assert f"{len(data):,} bytes" in explorer.readout.value
+        assert f"{expected:.2f} dB" in explorer.readout.value
+    webp = explorer.webp_points(explorer.image.value)
+    assert len(webp) > 3 and webp[0]["bpp"] < webp[-1]["bpp"]

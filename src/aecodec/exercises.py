@@ -13,6 +13,8 @@ The exercises, by notebook:
     03  conv_transpose_output_size, decoder_block
     04  training_step, validation_psnr
     05  predicted_ratio, halving_effect
+    06  entropy_bits, measured_bpp
+    07  rd_loss, pick_lambda
 """
 
 import copy
@@ -399,3 +401,104 @@ def check_halving_effect(halving_effect: Callable, model_big, model_small,
         return 1
 
     return _run("halving_effect", check)
+
+
+# --- 06 from latents to bytes ----------------------------------------------------------
+
+
+def check_entropy_bits(entropy_bits: Callable[[torch.Tensor], float]) -> bool:
+    """entropy_bits(values) -> bits per value of integer `values` by their own histogram:
+    -sum p log2 p over the distinct values."""
+
+    def check() -> int:
+        cases = [torch.tensor([3, 3, 3, 3]), torch.tensor([0, 1]), torch.tensor([0, 1, 2, 3]),
+                 torch.tensor([5, 5, 5, -2]), torch.tensor([0, 0, 1, 2, 2, 2, 2, 7])]
+        for values in cases:
+            _, counts = torch.unique(values, return_counts=True)
+            p = counts.double() / counts.sum()
+            expected = float(-(p * torch.log2(p)).sum())
+            got = _call(entropy_bits, values.clone())
+            try:
+                got = float(got)
+            except (TypeError, ValueError):
+                raise _Wrong(f"it should return a number, got {type(got).__name__}") from None
+            shown = values.tolist()
+            if math.isclose(got, expected * len(values), abs_tol=1e-6) and len(values) > 1 \
+                    and expected > 0:
+                raise _Wrong(f"for {shown} that is the total; return bits *per value* "
+                             f"({expected:.4f}).")
+            if expected > 0 and math.isclose(got, expected * math.log(2), abs_tol=1e-6):
+                raise _Wrong("that is in nats (natural log): use log base 2 for bits.")
+            if not math.isclose(got, expected, abs_tol=1e-6):
+                raise _Wrong(f"for {shown} expected {expected:.4f} bits per value, got "
+                             f"{got:.4f}. Hint: probabilities from torch.unique(values, "
+                             "return_counts=True).")
+        return len(cases)
+
+    return _run("entropy_bits", check)
+
+
+def check_measured_bpp(measured_bpp: Callable[[bytes, int, int], float]) -> bool:
+    """measured_bpp(data, height, width) -> 8 * len(data) / (height * width)."""
+
+    def check() -> int:
+        cases = [(b"x" * 1000, 100, 80), (b"\0" * 3, 1, 1), (bytes(49152), 512, 768)]
+        for data, height, width in cases:
+            expected = 8 * len(data) / (height * width)
+            got = float(_call(measured_bpp, data, height, width))
+            if math.isclose(got, expected / 8, rel_tol=1e-9):
+                raise _Wrong("that is bytes per pixel: a byte has 8 bits.")
+            if math.isclose(got, expected / 3, rel_tol=1e-9):
+                raise _Wrong("divide by the number of pixels (height * width), not by the "
+                             "number of colour values.")
+            if not math.isclose(got, expected, rel_tol=1e-9):
+                raise _Wrong(f"{len(data)} bytes for {width}x{height} pixels is {expected:.4f} "
+                             f"bpp, got {got:.4f}.")
+        return len(cases)
+
+    return _run("measured_bpp", check)
+
+
+# --- 07 rate-distortion training -------------------------------------------------------
+
+
+def check_rd_loss(rd_loss: Callable[[float, float, float], float]) -> bool:
+    """rd_loss(mse, bpp, lmbda) -> lmbda * 255^2 * mse + bpp."""
+
+    def check() -> int:
+        cases = [(0.001, 0.5, 0.01), (0.0004, 1.2, 0.0035), (0.01, 0.1, 0.025), (0.0, 2.0, 0.1)]
+        for mse_value, rate, lmbda in cases:
+            expected = lmbda * 255**2 * mse_value + rate
+            got = float(_call(rd_loss, mse_value, rate, lmbda))
+            if math.isclose(got, lmbda * mse_value + rate, rel_tol=1e-9) and mse_value:
+                raise _Wrong("the MSE of images in [0, 1] is tiny: scale it by 255^2 (8-bit "
+                             "units) before weighting it with lambda.")
+            if math.isclose(got, mse_value + lmbda * rate, rel_tol=1e-9):
+                raise _Wrong("lambda weights the distortion (the MSE term), not the rate.")
+            if not math.isclose(got, expected, rel_tol=1e-9):
+                raise _Wrong(f"rd_loss({mse_value}, {rate}, {lmbda}) should be {expected:.4f}, "
+                             f"got {got:.4f}.")
+        return len(cases)
+
+    return _run("rd_loss", check)
+
+
+def check_pick_lambda(pick_lambda: Callable[[list[dict], float], float]) -> bool:
+    """pick_lambda(points, max_bpp) -> the lambda of the best-PSNR point with bpp <= max_bpp
+    (points: dicts with "lmbda", "bpp", "psnr"), or None if none fits."""
+
+    def check() -> int:
+        points = [dict(lmbda=0.0035, bpp=0.21, psnr=27.1), dict(lmbda=0.0067, bpp=0.33, psnr=28.4),
+                  dict(lmbda=0.013, bpp=0.52, psnr=29.8), dict(lmbda=0.025, bpp=0.80, psnr=31.0)]
+        cases = [(0.5, 0.0067), (0.52, 0.013), (10.0, 0.025), (0.2, None), (0.3, 0.0035)]
+        for max_bpp, expected in cases:
+            got = _call(pick_lambda, [dict(p) for p in points], max_bpp)
+            if got != expected:
+                hint = " Return None when no point fits." if expected is None else ""
+                if got == 0.0035 and expected not in (None, 0.0035):
+                    hint = " Among the points that fit, take the one with the highest PSNR."
+                raise _Wrong(f"with max_bpp={max_bpp} expected lambda {expected}, got {got!r}."
+                             f"{hint}")
+        return len(cases)
+
+    return _run("pick_lambda", check)

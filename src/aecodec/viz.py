@@ -138,28 +138,34 @@ def plot_tradeoff(
     jpeg_points: Sequence[dict] = (),
     current: dict | None = None,
     ax=None,
+    baselines: dict[str, Sequence[dict]] | None = None,
+    ae_label: str = "autoencoder, 8-bit latents",
 ) -> Figure:
-    """PSNR against bits per pixel: the autoencoders, JPEG, and the current model marked.
+    """PSNR against bits per pixel: the models, JPEG (and other baselines), the current
+    model marked.
 
     Args:
         ae_points: dicts with "bpp", "psnr" and "label" (e.g. "C=16"), one per model.
-        jpeg_points: dicts with "bpp", "psnr" and "quality", one per JPEG quality.
+        jpeg_points: dicts with "bpp" and "psnr", one per JPEG quality.
         current: the point to mark, or None.
         ax: draw into this axes (the figure is returned either way).
+        baselines: more curves {name: points}, e.g. {"WebP": [...]}.
+        ae_label: legend of the models' curve.
     """
     if ax is None:
         fig = Figure(figsize=(6, 4), layout="constrained")
         ax = fig.subplots()
     ae_points = sorted(ae_points, key=lambda p: p["bpp"])
-    ax.plot([p["bpp"] for p in ae_points], [p["psnr"] for p in ae_points], "o-",
-            label="autoencoder, 8-bit latents")
+    ax.plot([p["bpp"] for p in ae_points], [p["psnr"] for p in ae_points], "o-", label=ae_label)
     for p in ae_points:
         ax.annotate(p["label"], (p["bpp"], p["psnr"]), textcoords="offset points",
                     xytext=(4, -10), fontsize=8)
-    if jpeg_points:
-        jpeg_points = sorted(jpeg_points, key=lambda p: p["bpp"])
-        ax.plot([p["bpp"] for p in jpeg_points], [p["psnr"] for p in jpeg_points], "s--",
-                color="tab:gray", label="JPEG (Pillow)")
+    curves = {"JPEG (Pillow)": jpeg_points, **(baselines or {})}
+    for (name, points), style in zip(curves.items(), ["s--", "^--", "v--"]):
+        if points:
+            points = sorted(points, key=lambda p: p["bpp"])
+            ax.plot([p["bpp"] for p in points], [p["psnr"] for p in points], style, label=name,
+                    alpha=0.8)
     if current is not None:
         ax.plot([current["bpp"]], [current["psnr"]], "*", color="tab:red", markersize=16,
                 label="current model", zorder=5)
@@ -172,6 +178,8 @@ def plot_tradeoff(
 def explorer_figure(
     x: torch.Tensor, x_hat: torch.Tensor, x_jpeg: torch.Tensor, ae_title: str, jpeg_title: str,
     ae_points: Sequence[dict], jpeg_points: Sequence[dict], current: dict,
+    baselines: dict[str, Sequence[dict]] | None = None,
+    ae_label: str = "autoencoder, 8-bit latents",
 ) -> Figure:
     """The latent-size explorer's picture: original, autoencoder and JPEG at the same bytes
     (top), their error maps and the trade-off curve (bottom)."""
@@ -188,6 +196,7 @@ def explorer_figure(
         ax.imshow(error_map(x, image).cpu().numpy(), cmap="magma", vmin=0, vmax=vmax)
         ax.set_title(f"{name} error |x - x_hat|", fontsize=10)
         ax.axis("off")
-    plot_tradeoff(ae_points, jpeg_points, current, ax=axes[1][2])
+    plot_tradeoff(ae_points, jpeg_points, current, ax=axes[1][2], baselines=baselines,
+                  ae_label=ae_label)
     return fig
 

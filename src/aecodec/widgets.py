@@ -1,12 +1,12 @@
-"""The latent-size explorer: ipywidgets controls wired to the shipped models and to `viz`.
+"""The explorers: ipywidgets controls wired to trained models and to `viz`.
 
-Holds: `LatentExplorer`. It draws nothing itself: results come from `aecodec.quantize`
-and `aecodec.jpeg`, pictures from `aecodec.viz.explorer_figure`.
-
-Controls: latent channels C (a slider over the shipped sizes), downsamplings k (where
-models exist), the image (embedded photos, Kodak images if their folder is known, or an
-uploaded file). Sliders act on release; every result is cached, so going back to a
-setting already seen is instant.
+Holds: `LatentExplorer` (plain autoencoders of several latent sizes, notebook 05) and
+`RateDistortionExplorer` (the rate-distortion models, one per lambda, with real files,
+notebook 07), on a shared base that offers the images (embedded photos, Kodak images if
+their folder is known, or an uploaded file) and caches every result. They draw nothing
+themselves: numbers come from `quantize`, `codec` and `jpeg`, pictures from
+`viz.explorer_figure`. Sliders act on release; going back to a setting already seen is
+instant.
 """
 
 import html
@@ -18,15 +18,18 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from aecodec.codec import compress, decompress
 from aecodec.data import SAMPLE_IMAGES, load_sample
 from aecodec.errors import AecodecError, ImageError
 from aecodec.images import image_to_tensor, load_image
-from aecodec.jpeg import jpeg_at_most, jpeg_curve
+from aecodec.jpeg import decode_image_bytes, encode_webp, jpeg_at_most, jpeg_curve
 from aecodec.kodak import KODAK_ENV, KODAK_SHA256
 from aecodec.metrics import ms_ssim, psnr
-from aecodec.models import Autoencoder
+from aecodec.models import Autoencoder, RateDistortionAutoencoder
 from aecodec.quantize import reconstruct_8bit
 from aecodec.viz import explorer_figure, figure_to_png
+
+WEBP_QUALITIES = (5, 10, 20, 30, 50, 70, 85, 95)
 
 
 def shrink(x: torch.Tensor, max_side: int) -> torch.Tensor:
@@ -39,21 +42,10 @@ def shrink(x: torch.Tensor, max_side: int) -> torch.Tensor:
     return F.interpolate(x[None], size=size, mode="bilinear", antialias=True)[0].clamp(0, 1)
 
 
-class LatentExplorer:
-    """Explore how the latent size trades file size for quality.
+class _Explorer:
+    """What both explorers share: the image chooser, uploads, the cache, the display."""
 
-    Args:
-        models: {(latent_channels, downsamplings): model}; default: the shipped family.
-        kodak: a Kodak folder to offer its images (default: $AECODEC_KODAK, if set).
-        max_side: images are shrunk to this longer side to keep the explorer quick.
-    """
-
-    def __init__(self, models: dict[tuple[int, int], Autoencoder] | None = None,
-                 kodak: str | os.PathLike | None = None, max_side: int = 768):
-        if models is None:
-            from aecodec.zoo import SHIPPED, load_shipped
-            models = {key: load_shipped(*key) for key in SHIPPED}
-        self.models = {key: model.eval() for key, model in models.items()}
+    def __init__(self, kodak: str | os.PathLike | None, max_side: int):
         self.max_side = max_side
         self.sources = {name: (load_sample, name) for name in SAMPLE_IMAGES}
         kodak = kodak or os.environ.get(KODAK_ENV)
@@ -62,21 +54,6 @@ class LatentExplorer:
                 self.sources[f"Kodak {name[:-4]}"] = (load_image, os.path.join(kodak, name))
         self._images: dict[str, torch.Tensor] = {}
         self._results: dict[tuple, dict] = {}
-        self._jpeg_curves: dict[str, list[dict]] = {}
-        self._build_controls()
-        self.update()
-
-    # --- controls -------------------------------------------------------------------
-
-    def _build_controls(self) -> None:
-        channels = sorted({c for c, _ in self.models})
-        downsamplings = sorted({k for _, k in self.models})
-        self.channels = widgets.SelectionSlider(
-            options=channels, value=channels[len(channels) // 2], description="latent C",
-            continuous_update=False)
-        self.downsamplings = widgets.Dropdown(
-            options=downsamplings, value=downsamplings[0], description="downsamplings k",
-            disabled=len(downsamplings) == 1, style={"description_width": "initial"})
         first = "Kodak kodim23" if "Kodak kodim23" in self.sources else "astronaut"
         self.image = widgets.Dropdown(options=list(self.sources), value=first,
                                       description="image")
@@ -84,14 +61,7 @@ class LatentExplorer:
                                          description="your image")
         self.readout = widgets.HTML()
         self.picture = widgets.Image(format="png")
-        for control in (self.channels, self.downsamplings, self.image):
-            control.observe(self.update, names="value")
         self.upload.observe(self._on_upload, names="value")
-        self.widget = widgets.VBox([
-            widgets.HBox([self.image, self.upload]),
-            widgets.HBox([self.channels, self.downsamplings]),
-            self.readout, self.picture,
-        ])
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
@@ -113,8 +83,6 @@ class LatentExplorer:
         self.image.options = list(self.sources)
         self.image.value = name
 
-    # --- results (cached) -----------------------------------------------------------
-
     def load(self, name: str) -> torch.Tensor:
         """The image called `name`, shrunk to `max_side`, as x (3, H, W)."""
         if name not in self._images:
@@ -122,21 +90,106 @@ class LatentExplorer:
             self._images[name] = shrink(loader(arg), self.max_side)
         return self._images[name]
 
-    def point(self, name: str, c: int, k: int) -> dict:
-        """Model (C, k) on image `name` with 8-bit latents: x_hat, PSNR, bytes, bpp."""
-        key = ("point", name, c, k)
+    def _cached(self, key: tuple, compute) -> dict:
         if key not in self._results:
-            x = self.load(name)
-            x_hat, num_bytes = reconstruct_8bit(self.models[(c, k)], x[None])  # (1, 3, H, W)
-            height, width = x.shape[-2:]
-            self._results[key] = dict(x_hat=x_hat[0], psnr=psnr(x[None], x_hat),
-                                      bytes=num_bytes, bpp=8 * num_bytes / (height * width))
+            self._results[key] = compute()
         return self._results[key]
 
-    def result(self, name: str, c: int, k: int) -> dict:
-        """`point` plus latent size, ratio, and JPEG at the same bytes."""
-        key = ("result", name, c, k)
-        if key not in self._results:
+    def similarity(self, name: str, setting) -> dict:
+        """MS-SSIM of the model and of JPEG (the slowest numbers, cached apart)."""
+        def compute():
+            x, r = self.load(name), self.result(name, setting)
+            return dict(ms_ssim=_ms_ssim_or_none(x, r["x_hat"]),
+                        jpeg_ms_ssim=_ms_ssim_or_none(x, r["x_jpeg"]))
+        return self._cached(("similarity", name, setting), compute)
+
+    def jpeg_points(self, name: str) -> list[dict]:
+        def compute():
+            x = self.load(name)
+            pixels = x.shape[-2] * x.shape[-1]
+            return [dict(bpp=8 * size / pixels, psnr=psnr(x, x_hat), quality=q)
+                    for q, size, x_hat in jpeg_curve(x)]
+        return self._cached(("jpeg", name), compute)
+
+    def _show(self, name: str, setting, r: dict, fig_args: dict) -> None:
+        """Draw the picture, with MS-SSIM filled in after it (it takes longest)."""
+        x = self.load(name)
+        similarity = self._results.get(("similarity", name, setting))
+        self.readout.value = self.readout_html(r, x, similarity)
+        self.picture.value = figure_to_png(explorer_figure(x, r["x_hat"], r["x_jpeg"],
+                                                           **fig_args), fast=True)
+        if similarity is None:
+            self.readout.value = self.readout_html(r, x, self.similarity(name, setting))
+
+    def _safe_load(self, name: str) -> bool:
+        try:
+            self.load(name)
+            return True
+        except ImageError as e:
+            self.readout.value = f"<b>Cannot load {html.escape(name)}:</b> {html.escape(str(e))}"
+            return False
+
+    @staticmethod
+    def _table(cells: list[tuple[str, str]], x: torch.Tensor) -> str:
+        rows = "".join(f"<tr><td><b>{k}</b></td><td class='aecodec-{k.split()[0].lower()}'>"
+                       f"{v}</td></tr>" for k, v in cells)
+        size = f"image {x.shape[-1]}×{x.shape[-2]} px"
+        return f"<table class='aecodec-readout'>{rows}</table><small>{size}</small>"
+
+
+def _fmt_similarity(similarity: dict | None, key: str) -> str:
+    if similarity is None:
+        return "…"
+    value = similarity[key]
+    return "n/a (image too small)" if value is None else f"{value:.4f}"
+
+
+class LatentExplorer(_Explorer):
+    """Explore how the latent size of a plain autoencoder trades size for quality.
+
+    Args:
+        models: {(latent_channels, downsamplings): model}; default: the shipped family.
+        kodak: a Kodak folder to offer its images (default: $AECODEC_KODAK, if set).
+        max_side: images are shrunk to this longer side to keep the explorer quick.
+    """
+
+    def __init__(self, models: dict[tuple[int, int], Autoencoder] | None = None,
+                 kodak: str | os.PathLike | None = None, max_side: int = 768):
+        super().__init__(kodak, max_side)
+        if models is None:
+            from aecodec.zoo import SHIPPED, load_shipped
+            models = {key: load_shipped(*key) for key in SHIPPED}
+        self.models = {key: model.eval() for key, model in models.items()}
+        channels = sorted({c for c, _ in self.models})
+        downsamplings = sorted({k for _, k in self.models})
+        self.channels = widgets.SelectionSlider(
+            options=channels, value=channels[len(channels) // 2], description="latent C",
+            continuous_update=False)
+        self.downsamplings = widgets.Dropdown(
+            options=downsamplings, value=downsamplings[0], description="downsamplings k",
+            disabled=len(downsamplings) == 1, style={"description_width": "initial"})
+        for control in (self.channels, self.downsamplings, self.image):
+            control.observe(self.update, names="value")
+        self.widget = widgets.VBox([widgets.HBox([self.image, self.upload]),
+                                    widgets.HBox([self.channels, self.downsamplings]),
+                                    self.readout, self.picture])
+        self.update()
+
+    def point(self, name: str, c: int, k: int) -> dict:
+        """Model (C, k) on image `name` with 8-bit latents: x_hat, PSNR, bytes, bpp."""
+        def compute():
+            x = self.load(name)
+            x_hat, num_bytes = reconstruct_8bit(self.models[(c, k)], x[None])  # (1, 3, H, W)
+            return dict(x_hat=x_hat[0], psnr=psnr(x[None], x_hat), bytes=num_bytes,
+                        bpp=8 * num_bytes / (x.shape[-2] * x.shape[-1]))
+        return self._cached(("point", name, c, k), compute)
+
+    def result(self, name: str, setting: tuple[int, int]) -> dict:
+        """`point` of model setting = (C, k), plus latent size, ratio, and JPEG at the same
+        bytes."""
+        c, k = setting
+
+        def compute():
             x, r = self.load(name), dict(self.point(name, c, k))
             x_jpeg, jpeg_bytes, quality = jpeg_at_most(x, r["bytes"])
             height, width = x.shape[-2:]
@@ -144,27 +197,8 @@ class LatentExplorer:
                      ratio=self.models[(c, k)].compression_ratio(height, width),
                      x_jpeg=x_jpeg, jpeg_bytes=jpeg_bytes, jpeg_quality=quality,
                      jpeg_psnr=psnr(x, x_jpeg))
-            self._results[key] = r
-        return self._results[key]
-
-    def similarity(self, name: str, c: int, k: int) -> dict:
-        """MS-SSIM of the autoencoder and of JPEG (the slowest numbers, cached apart)."""
-        key = ("similarity", name, c, k)
-        if key not in self._results:
-            x, r = self.load(name), self.result(name, c, k)
-            self._results[key] = dict(ms_ssim=_ms_ssim_or_none(x, r["x_hat"]),
-                                      jpeg_ms_ssim=_ms_ssim_or_none(x, r["x_jpeg"]))
-        return self._results[key]
-
-    def jpeg_points(self, name: str) -> list[dict]:
-        if name not in self._jpeg_curves:
-            x = self.load(name)
-            pixels = x.shape[-2] * x.shape[-1]
-            self._jpeg_curves[name] = [dict(bpp=8 * size / pixels, psnr=psnr(x, x_hat),
-                                            quality=q) for q, size, x_hat in jpeg_curve(x)]
-        return self._jpeg_curves[name]
-
-    # --- drawing --------------------------------------------------------------------
+            return r
+        return self._cached(("result", name, c, k), compute)
 
     def update(self, change=None) -> None:
         """Recompute (or fetch from the cache) and redraw for the current controls."""
@@ -172,50 +206,114 @@ class LatentExplorer:
         if (c, k) not in self.models:
             self.readout.value = f"<b>No model with C={c}, k={k}.</b>"
             return
-        try:
-            x = self.load(name)
-        except ImageError as e:
-            self.readout.value = f"<b>Cannot load {html.escape(name)}:</b> {html.escape(str(e))}"
+        if not self._safe_load(name):
             return
-        r = self.result(name, c, k)
+        r = self.result(name, (c, k))
         curve = [dict(self.point(name, cc, kk), label=f"C={cc}")
                  for cc, kk in sorted(self.models) if kk == k]
-        similarity = self._results.get(("similarity", name, c, k))
-        self.readout.value = self.readout_html(r, x, similarity)
-        fig = explorer_figure(
-            x, r["x_hat"], r["x_jpeg"],
+        self._show(name, (c, k), r, dict(
             ae_title=f"autoencoder C={c}, k={k}: {r['psnr']:.2f} dB",
             jpeg_title=f"JPEG q={r['jpeg_quality']}, {r['jpeg_bytes']} B: {r['jpeg_psnr']:.2f} dB",
             ae_points=curve, jpeg_points=self.jpeg_points(name),
-            current=dict(bpp=r["bpp"], psnr=r["psnr"]))
-        self.picture.value = figure_to_png(fig, fast=True)
-        if similarity is None:  # shown first without MS-SSIM, which takes longest
-            self.readout.value = self.readout_html(r, x, self.similarity(name, c, k))
+            current=dict(bpp=r["bpp"], psnr=r["psnr"])))
 
-    @staticmethod
-    def readout_html(r: dict, x: torch.Tensor, similarity: dict | None = None) -> str:
+    def readout_html(self, r: dict, x: torch.Tensor, similarity: dict | None = None) -> str:
         """The numbers under the controls, as an HTML table (MS-SSIM "…" until known)."""
         c, h, w = r["latent_shape"]
-
-        def fmt(key: str) -> str:
-            if similarity is None:
-                return "…"
-            value = similarity[key]
-            return "n/a (image too small)" if value is None else f"{value:.4f}"
-
-        cells = [
-            ("PSNR", f"{r['psnr']:.2f} dB"), ("MS-SSIM", fmt("ms_ssim")),
+        return self._table([
+            ("PSNR", f"{r['psnr']:.2f} dB"), ("MS-SSIM", _fmt_similarity(similarity, "ms_ssim")),
             ("latent y", f"{c}×{h}×{w} = {c * h * w:,} values"),
             ("compression ratio", f"{r['ratio']:.1f}:1"),
             ("latent bytes (8-bit)", f"{r['bytes']:,} B = {r['bpp']:.3f} bpp"),
             ("JPEG at ≤ same bytes",
              f"q={r['jpeg_quality']}, {r['jpeg_bytes']:,} B: {r['jpeg_psnr']:.2f} dB, "
-             f"MS-SSIM {fmt('jpeg_ms_ssim')}"),
-        ]
-        rows = "".join(f"<tr><td><b>{k}</b></td><td class='aecodec-{k.split()[0].lower()}'>"
-                       f"{v}</td></tr>" for k, v in cells)
-        size = f"image {x.shape[-1]}×{x.shape[-2]} px"
-        return f"<table class='aecodec-readout'>{rows}</table><small>{size}</small>"
+             f"MS-SSIM {_fmt_similarity(similarity, 'jpeg_ms_ssim')}"),
+        ], x)
+
+
+class RateDistortionExplorer(_Explorer):
+    """Pick lambda among rate-distortion models: real files, PSNR, the reconstruction,
+    JPEG at the same bytes, and the curve against JPEG and WebP.
+
+    Args:
+        models: {lmbda: model}; default: the shipped rate-distortion family.
+        kodak: a Kodak folder to offer its images (default: $AECODEC_KODAK, if set).
+        max_side: images are shrunk to this longer side to keep the explorer quick.
+    """
+
+    def __init__(self, models: dict[float, RateDistortionAutoencoder] | None = None,
+                 kodak: str | os.PathLike | None = None, max_side: int = 768):
+        super().__init__(kodak, max_side)
+        if models is None:
+            from aecodec.zoo import load_shipped_rd
+            models = {m.config.lmbda: m for m in load_shipped_rd().values()}
+        self.models = {lmbda: model.eval() for lmbda, model in sorted(models.items())}
+        lambdas = list(self.models)
+        self.lmbda = widgets.SelectionSlider(options=lambdas, value=lambdas[len(lambdas) // 2],
+                                             description="lambda", continuous_update=False)
+        for control in (self.lmbda, self.image):
+            control.observe(self.update, names="value")
+        self.widget = widgets.VBox([widgets.HBox([self.image, self.upload]), self.lmbda,
+                                    self.readout, self.picture])
+        self.update()
+
+    def point(self, name: str, lmbda: float) -> dict:
+        """The model for `lmbda` on image `name`, through a real file: x_hat, bytes, PSNR."""
+        def compute():
+            x = self.load(name)
+            data = compress(self.models[lmbda], x)
+            x_hat = decompress(self.models[lmbda], data)[0]  # (3, H, W)
+            return dict(x_hat=x_hat, psnr=psnr(x, x_hat), bytes=len(data),
+                        bpp=8 * len(data) / (x.shape[-2] * x.shape[-1]))
+        return self._cached(("point", name, lmbda), compute)
+
+    def result(self, name: str, lmbda: float) -> dict:
+        """`point` plus JPEG at the same bytes."""
+        def compute():
+            x, r = self.load(name), dict(self.point(name, lmbda))
+            x_jpeg, jpeg_bytes, quality = jpeg_at_most(x, r["bytes"])
+            r.update(x_jpeg=x_jpeg, jpeg_bytes=jpeg_bytes, jpeg_quality=quality,
+                     jpeg_psnr=psnr(x, x_jpeg))
+            return r
+        return self._cached(("result", name, lmbda), compute)
+
+    def webp_points(self, name: str) -> list[dict]:
+        def compute():
+            x = self.load(name)
+            pixels = x.shape[-2] * x.shape[-1]
+            points = []
+            for quality in WEBP_QUALITIES:
+                data = encode_webp(x, quality)
+                points.append(dict(bpp=8 * len(data) / pixels,
+                                   psnr=psnr(x, decode_image_bytes(data)), quality=quality))
+            return points
+        return self._cached(("webp", name), compute)
+
+    def update(self, change=None) -> None:
+        """Recompute (or fetch from the cache) and redraw for the current controls."""
+        name, lmbda = self.image.value, self.lmbda.value
+        if not self._safe_load(name):
+            return
+        r = self.result(name, lmbda)
+        curve = [dict(self.point(name, lm), label=f"λ={lm}") for lm in self.models]
+        self._show(name, lmbda, r, dict(
+            ae_title=f"aecodec λ={lmbda}, {r['bytes']} B: {r['psnr']:.2f} dB",
+            jpeg_title=f"JPEG q={r['jpeg_quality']}, {r['jpeg_bytes']} B: {r['jpeg_psnr']:.2f} dB",
+            ae_points=curve, jpeg_points=self.jpeg_points(name),
+            baselines={"WebP (Pillow)": self.webp_points(name)},
+            ae_label="aecodec files", current=dict(bpp=r["bpp"], psnr=r["psnr"])))
+
+    def readout_html(self, r: dict, x: torch.Tensor, similarity: dict | None = None) -> str:
+        """The numbers under the controls, as an HTML table (MS-SSIM "…" until known)."""
+        pixels = x.shape[-2] * x.shape[-1]
+        return self._table([
+            ("PSNR", f"{r['psnr']:.2f} dB"), ("MS-SSIM", _fmt_similarity(similarity, "ms_ssim")),
+            ("file size", f"{r['bytes']:,} bytes = {r['bpp']:.3f} bpp"),
+            ("compression ratio", f"{3 * pixels / r['bytes']:.1f}:1 against raw 8-bit RGB"),
+            ("JPEG at ≤ same bytes",
+             f"q={r['jpeg_quality']}, {r['jpeg_bytes']:,} B: {r['jpeg_psnr']:.2f} dB, "
+             f"MS-SSIM {_fmt_similarity(similarity, 'jpeg_ms_ssim')}"),
+        ], x)
 
 
 def _ms_ssim_or_none(x: torch.Tensor, x_hat: torch.Tensor) -> float | None:
