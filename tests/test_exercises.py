@@ -54,7 +54,8 @@ def check_for(name):
 
 EXERCISES = ["to_batch", "my_psnr", "conv_output_size", "encoder_block", "latent_values",
              "conv_transpose_output_size", "decoder_block", "training_step", "validation_psnr",
-             "predicted_ratio", "halving_effect"]
+             "predicted_ratio", "halving_effect", "entropy_bits", "measured_bpp", "rd_loss",
+             "pick_lambda"]
 
 
 def test_notebooks_have_at_least_two_exercises_each_from_01():
@@ -64,7 +65,8 @@ def test_notebooks_have_at_least_two_exercises_each_from_01():
         count = sum("### BEGIN SOLUTION" in "".join(c["source"]) for c in cells)
         per_notebook[path.name[:2]] = count
         assert count == sum("### END SOLUTION" in "".join(c["source"]) for c in cells)
-    assert all(per_notebook[n] >= 2 for n in ("01", "02", "03", "04", "05")), per_notebook
+    assert all(per_notebook[n] >= 2 for n in ("01", "02", "03", "04", "05", "06", "07")), \
+        per_notebook
     assert sorted(solutions()) == sorted(EXERCISES)
 
 
@@ -137,6 +139,23 @@ def _halving_wrong_sign(big, small, x):
     return gain, -drop
 
 
+def _total_entropy(values):
+    _, counts = torch.unique(values, return_counts=True)
+    p = counts.double() / counts.sum()
+    return float(-(p * torch.log2(p)).sum()) * len(values)
+
+
+def _entropy_in_nats(values):
+    _, counts = torch.unique(values, return_counts=True)
+    p = counts.double() / counts.sum()
+    return float(-(p * torch.log(p)).sum())
+
+
+def _pick_without_none(points, max_bpp):
+    fitting = [p for p in points if p["bpp"] <= max_bpp] or points[:1]
+    return max(fitting, key=lambda p: p["psnr"])["lmbda"]
+
+
 def exercises_solution(name):
     return solutions()[name]
 
@@ -172,6 +191,14 @@ WRONG_ANSWERS = [
      / (3 * h * w), "upside down"),
     ("halving_effect", _halving_with_float_latents, "reconstruct_8bit"),
     ("halving_effect", _halving_wrong_sign, "wrong sign"),
+    ("entropy_bits", _total_entropy, "per value"),
+    ("entropy_bits", _entropy_in_nats, "nats"),
+    ("measured_bpp", lambda data, h, w: len(data) / (h * w), "a byte has 8 bits"),
+    ("measured_bpp", lambda data, h, w: 8 * len(data) / (3 * h * w), "number of pixels"),
+    ("rd_loss", lambda mse, rate, lmbda: lmbda * mse + rate, "255^2"),
+    ("rd_loss", lambda mse, rate, lmbda: mse + lmbda * rate, "weights the distortion"),
+    ("pick_lambda", lambda points, max_bpp: min(p["lmbda"] for p in points), "highest PSNR"),
+    ("pick_lambda", _pick_without_none, "Return None"),
 ]
 
 

@@ -40,3 +40,11 @@ def test_plot_loss_with_and_without_evaluation():
     fig = plot_loss(history)
     assert len(fig.axes) == 2
     assert list(fig.axes[0].lines[0].get_ydata()) == [0.3, 0.2, 0.1]
+
+
+def test_plot_rd_training():
+    from aecodec.viz import plot_rd_training
+
+    fig = plot_rd_training({"step": [1, 2], "bpp": [2.0, 1.5], "psnr": [20.0, 22.0]})
+    assert len(fig.axes) == 2
+    assert list(fig.axes[0].lines[0].get_ydata()) == [2.0, 1.5]

@@ -200,3 +200,20 @@ def explorer_figure(
                   ae_label=ae_label)
     return fig
 
+
+
+def plot_rd_training(history: dict[str, list]) -> Figure:
+    """Rate (estimated bpp) and distortion (PSNR) against step, for rate-distortion training.
+
+    Args:
+        history: {"step": [...], "bpp": [...], "psnr": [...]}.
+    """
+    fig = Figure(figsize=(10, 3.3), layout="constrained")
+    ax_rate, ax_psnr = fig.subplots(1, 2)
+    ax_rate.plot(history["step"], history["bpp"], color="tab:orange", lw=1)
+    ax_rate.set(xlabel="step", ylabel="estimated bpp", title="rate (from the entropy model)")
+    ax_psnr.plot(history["step"], history["psnr"], color="tab:blue", lw=1)
+    ax_psnr.set(xlabel="step", ylabel="PSNR (dB)", title="distortion (training batches)")
+    for ax in (ax_rate, ax_psnr):
+        ax.grid(alpha=0.3)
+    return fig
