@@ -61,6 +61,14 @@ def _call(fn: Callable, *args, **kwargs):
         raise _Wrong(f"calling it with ({shown}) raised {type(e).__name__}: {e}") from None
 
 
+def _as_number(value) -> float:
+    """The learner's result as a float, or a plain complaint that it is not a number."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise _Wrong(f"it should return a number, got {type(value).__name__}") from None
+
+
 # --- 01 images as tensors -------------------------------------------------------------
 
 
@@ -109,10 +117,7 @@ def check_psnr(my_psnr: Callable[[torch.Tensor, torch.Tensor], float]) -> bool:
                 x_hat = (x + noise * torch.randn(3, 8, 8, generator=g)).clamp(0, 1)
             expected = psnr(x, x_hat)
             got = _call(my_psnr, x, x_hat)
-            try:
-                got = float(got)
-            except (TypeError, ValueError):
-                raise _Wrong(f"it should return a number, got {type(got).__name__}") from None
+            got = _as_number(got)
             mse_value = ((x - x_hat) ** 2).mean().item()
             if math.isclose(got, expected + 20 * math.log10(255), abs_tol=0.01):
                 raise _Wrong("it is 48.13 dB too high: the images are in [0, 1], so the peak "
@@ -357,10 +362,7 @@ def check_predicted_ratio(predicted_ratio: Callable[[int, int, int, int], float]
         for h, w, c, k in cases:
             expected = compression_ratio(h, w, AutoencoderConfig(c, k))
             got = _call(predicted_ratio, h, w, c, k)
-            try:
-                got = float(got)
-            except (TypeError, ValueError):
-                raise _Wrong(f"it should return a number, got {type(got).__name__}") from None
+            got = _as_number(got)
             if math.isclose(got, expected / 3, rel_tol=1e-6):
                 raise _Wrong("it is 3 times too small: an RGB image has 3 values per pixel.")
             if math.isclose(got, 1 / expected, rel_tol=1e-6):
@@ -418,10 +420,7 @@ def check_entropy_bits(entropy_bits: Callable[[torch.Tensor], float]) -> bool:
             p = counts.double() / counts.sum()
             expected = float(-(p * torch.log2(p)).sum())
             got = _call(entropy_bits, values.clone())
-            try:
-                got = float(got)
-            except (TypeError, ValueError):
-                raise _Wrong(f"it should return a number, got {type(got).__name__}") from None
+            got = _as_number(got)
             shown = values.tolist()
             if math.isclose(got, expected * len(values), abs_tol=1e-6) and len(values) > 1 \
                     and expected > 0:
@@ -445,7 +444,7 @@ def check_measured_bpp(measured_bpp: Callable[[bytes, int, int], float]) -> bool
         cases = [(b"x" * 1000, 100, 80), (b"\0" * 3, 1, 1), (bytes(49152), 512, 768)]
         for data, height, width in cases:
             expected = 8 * len(data) / (height * width)
-            got = float(_call(measured_bpp, data, height, width))
+            got = _as_number(_call(measured_bpp, data, height, width))
             if math.isclose(got, expected / 8, rel_tol=1e-9):
                 raise _Wrong("that is bytes per pixel: a byte has 8 bits.")
             if math.isclose(got, expected / 3, rel_tol=1e-9):
@@ -469,7 +468,7 @@ def check_rd_loss(rd_loss: Callable[[float, float, float], float]) -> bool:
         cases = [(0.001, 0.5, 0.01), (0.0004, 1.2, 0.0035), (0.01, 0.1, 0.025), (0.0, 2.0, 0.1)]
         for mse_value, rate, lmbda in cases:
             expected = lmbda * 255**2 * mse_value + rate
-            got = float(_call(rd_loss, mse_value, rate, lmbda))
+            got = _as_number(_call(rd_loss, mse_value, rate, lmbda))
             if math.isclose(got, lmbda * mse_value + rate, rel_tol=1e-9) and mse_value:
                 raise _Wrong("the MSE of images in [0, 1] is tiny: scale it by 255^2 (8-bit "
                              "units) before weighting it with lambda.")
