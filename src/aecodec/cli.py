@@ -30,7 +30,7 @@ from aecodec.models import (
 )
 from aecodec.quantize import reconstruct_8bit
 from aecodec.training import fit
-from aecodec.zoo import find_model
+from aecodec.zoo import RD_CHAINS, find_model
 
 
 def positive_int(text: str) -> int:
@@ -209,7 +209,8 @@ def cmd_zoo_train_rd(args: argparse.Namespace) -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    zoo.train_shipped_rd(args.data, args.out_dir)
+    chains = zoo.RD_CHAINS if args.chain is None else (zoo.RD_CHAINS[args.chain],)
+    zoo.train_shipped_rd(args.data, args.out_dir, chains=chains)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -295,6 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, metavar="DIR", help="training photos")
     p.add_argument("--out-dir", default=None, help="default: data/models")
     p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
+    p.add_argument("--chain", type=int, choices=range(len(RD_CHAINS)), default=None,
+                   help="train only this warm-start chain (run chains in parallel)")
     p.set_defaults(func=cmd_zoo_train_rd)
 
     p = sub.add_parser("evaluate", help="rate-distortion of the models beside JPEG and WebP")

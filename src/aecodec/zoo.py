@@ -96,8 +96,11 @@ def train_shipped(
 # --- the rate-distortion family (real codecs) ------------------------------------------
 
 RD_LAMBDAS = (0.0035, 0.0067, 0.013, 0.025)  # low to high quality
+# Two warm-start chains (they can run in parallel): the first lambda of each is trained
+# from scratch, the next one starts from it.
+RD_CHAINS = ((0.0067, 0.0035), (0.013, 0.025))
 RD_RECIPE = dict(latent_channels=64, downsamplings=4, hidden_channels=64, gdn=True,
-                 first_steps=4000, next_steps=1500, batch_size=16, patch_size=96,
+                 first_steps=5000, next_steps=1500, batch_size=16, patch_size=96,
                  patches_per_image=8, lr=1e-3, seed=0)
 
 
@@ -112,18 +115,28 @@ def load_shipped_rd() -> dict[str, RateDistortionAutoencoder]:
 
 def train_shipped_rd(
     data: str | os.PathLike, out_dir: str | os.PathLike | None = None,
-    lambdas: tuple[float, ...] = RD_LAMBDAS, first_steps: int = RD_RECIPE["first_steps"],
-    next_steps: int = RD_RECIPE["next_steps"],
+    chains: tuple[tuple[float, ...], ...] = RD_CHAINS,
+    first_steps: int = RD_RECIPE["first_steps"], next_steps: int = RD_RECIPE["next_steps"],
 ) -> None:
-    """Train the rate-distortion family: the first lambda from scratch, each next one
-    warm-started from the previous model (a curve for little more than one model's time).
+    """Train the rate-distortion family, chain by chain.
 
     Args:
         data: a folder of training photos.
         out_dir: where to write (default: `models_dir()`).
-        lambdas: the trade-offs, in order of warm-starting.
+        chains: lambdas in order of warm-starting; see `train_rd_chain`.
         first_steps, next_steps: steps for the first model and for each warm-started one.
     """
+    for chain in chains:
+        train_rd_chain(data, chain, out_dir, first_steps, next_steps)
+
+
+def train_rd_chain(
+    data: str | os.PathLike, lambdas: tuple[float, ...],
+    out_dir: str | os.PathLike | None = None, first_steps: int = RD_RECIPE["first_steps"],
+    next_steps: int = RD_RECIPE["next_steps"],
+) -> None:
+    """The first lambda from scratch, each next one warm-started from the previous model
+    (a neighbouring point of the curve for a fraction of one model's time)."""
     r = RD_RECIPE
     out_dir = Path(out_dir) if out_dir is not None else models_dir()
     dataset = PatchDataset(list(load_folder(data).values()), r["patch_size"],
@@ -140,6 +153,7 @@ def train_shipped_rd(
         start = time.perf_counter()
         history = fit(model, dataset, steps=steps, batch_size=r["batch_size"], lr=r["lr"],
                       save_every=steps, seed=r["seed"] + i, device="cpu")
+        model.eval()
         minutes = (time.perf_counter() - start) / 60
         model.update_tables()
         path = out_dir / f"rd_lambda{lmbda}.pt"
