@@ -178,6 +178,9 @@ def fit(
         the history: {"step", "loss", "eval_step", "eval_psnr"} lists.
     """
     device = torch.device(device) if device is not None else default_device()
+    # Numbers so tiny that the CPU stores them as "denormals" (rate training pushes many
+    # values towards zero) make CPU arithmetic many times slower; treat them as zero.
+    torch.set_flush_denormal(True)
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps, eta_min=lr / 10)

@@ -100,7 +100,7 @@ RD_LAMBDAS = (0.0035, 0.0067, 0.013, 0.025)  # low to high quality
 # from scratch, the next one starts from it.
 RD_CHAINS = ((0.0067, 0.0035), (0.013, 0.025))
 RD_RECIPE = dict(latent_channels=64, downsamplings=4, hidden_channels=64, gdn=True,
-                 first_steps=5000, next_steps=1500, batch_size=16, patch_size=96,
+                 first_steps=4000, next_steps=1200, batch_size=16, patch_size=96,
                  patches_per_image=8, lr=1e-3, seed=0)
 
 
