@@ -50,3 +50,60 @@ def test_results_table_formats_rows():
                ms_ssim=0.95, jpeg_psnr=30.1, jpeg_ms_ssim=0.97)
     table = results_table([row])
     assert "| C=16, k=3 | 16x64x96 | 12:1 | 2.000 | 27.50 | 0.9500 | 30.10 | 0.9700 |" in table
+
+
+# --- the shipped rate-distortion family -----------------------------------------------
+
+
+def test_shipped_codecs_exist_and_trade_rate_for_quality(kodak_dir):
+    from aecodec.codec import compress, decompress
+    from aecodec.images import load_image
+    from aecodec.metrics import psnr
+    from aecodec.zoo import RD_LAMBDAS, load_shipped_rd, rd_path
+
+    for lmbda in RD_LAMBDAS:
+        assert rd_path(lmbda).stat().st_size < 3 * 2**20
+    models = load_shipped_rd()
+    x = load_image(kodak_dir / "kodim23.png")
+    points = []
+    for model in models.values():
+        data = compress(model, x)
+        points.append((len(data), psnr(x[None], decompress(model, data))))
+    sizes, quality = [p[0] for p in points], [p[1] for p in points]
+    assert sizes == sorted(sizes), f"bigger lambda, bigger files: {sizes}"
+    assert quality == sorted(quality), f"bigger lambda, better PSNR: {quality}"
+    assert quality[0] > 24, f"the shipped codecs look untrained: {quality}"
+
+
+@pytest.mark.parametrize("image", ["kodim01.png", "kodim04.png", "kodim19.png"])
+def test_file_size_is_within_two_percent_of_the_estimate_on_kodak(kodak_dir, image):
+    import torch
+
+    from aecodec.codec import CRC, HEADER, compress
+    from aecodec.entropy import estimated_bits
+    from aecodec.images import load_image
+    from aecodec.zoo import load_shipped_rd
+
+    x = load_image(kodak_dir / image)[None]
+    for model in load_shipped_rd().values():
+        with torch.no_grad():
+            y_hat = torch.round(model.encode(x))
+            estimate = estimated_bits(model.prior.likelihood(y_hat)).item() / 8
+        stream = len(compress(model, x)) - HEADER.size - CRC.size
+        assert abs(stream - estimate) <= 0.02 * estimate + 4, (stream, estimate)
+
+
+def test_decompress_finds_the_shipped_model_by_its_id(kodak_dir, tmp_path):
+    from aecodec.cli import main
+
+    aec = tmp_path / "k.aec"
+    model = str(rd_path_of_first())
+    assert main(["compress", str(kodak_dir / "kodim10.png"), str(aec), "--model", model]) == 0
+    assert main(["decompress", str(aec), str(tmp_path / "k.png")]) == 0  # no --model
+    assert (tmp_path / "k.png").is_file()
+
+
+def rd_path_of_first():
+    from aecodec.zoo import RD_LAMBDAS, rd_path
+
+    return rd_path(RD_LAMBDAS[0])

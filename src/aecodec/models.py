@@ -1,9 +1,11 @@
-"""Convolutional autoencoders: `ConvEncoder`, `ConvDecoder` and the `Autoencoder` joining them.
+"""Convolutional autoencoders: `ConvEncoder`, `ConvDecoder`, the `Autoencoder` joining them,
+and the `RateDistortionAutoencoder` that adds an entropy model and becomes a codec.
 
-Holds: the three modules, their config dataclass `AutoencoderConfig`, and helpers that
-say how big the latent is for an image (`latent_shape`, `num_latent_values`,
-`compression_ratio`). Does not hold: quantization or entropy coding (a plain autoencoder
-only shrinks the number of values; turning them into bytes comes later in the course).
+Holds: the modules, their config dataclasses (`AutoencoderConfig`,
+`RateDistortionConfig`), and helpers that say how big the latent is for an image
+(`latent_shape`, `num_latent_values`, `compression_ratio`). Does not hold: the entropy
+model itself (`aecodec.entropy`) or writing bytes (`aecodec.codec`). A plain autoencoder
+only shrinks the number of values; the course turns them into bytes in notebooks 06-07.
 
 Shapes, for k downsamplings and C latent channels:
     x      (N, 3, H, W)            images in [0, 1]
