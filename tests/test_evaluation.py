@@ -24,6 +24,16 @@ def test_bd_psnr_of_a_curve_one_db_higher_is_plus_one():
     assert bd_rate(ANCHOR, ANCHOR) == pytest.approx(0.0, abs=1e-9)
 
 
+def test_dominated_points_are_dropped_before_fitting():
+    from aecodec.evaluation import pareto_front
+
+    test = [(r * 0.8, p) for r, p in ANCHOR]
+    dipping = test + [(0.9, 31.0)]  # more bits than (0.8, 32.5), less quality: dominated
+    assert pareto_front(dipping) == sorted(test)
+    assert bd_rate(ANCHOR, dipping) == pytest.approx(-20.0, abs=1e-6)
+    assert bd_psnr(ANCHOR, dipping) == pytest.approx(bd_psnr(ANCHOR, test), abs=1e-9)
+
+
 def test_curves_that_do_not_overlap():
     far = [(r, p + 20) for r, p in ANCHOR]
     assert math.isnan(bd_rate(ANCHOR, far))

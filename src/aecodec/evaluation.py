@@ -32,7 +32,8 @@ def _fit_and_integrate(x: np.ndarray, y: np.ndarray, lo: float, hi: float) -> fl
 def bd_rate(anchor: Sequence[tuple[float, float]], test: Sequence[tuple[float, float]]) -> float:
     """Bjøntegaard delta rate in percent: how many more bits `test` needs than `anchor`
     for the same PSNR, averaged over the PSNR range both curves cover (negative: `test`
-    saves bits).
+    saves bits). NaN when the curves share no PSNR range. Dominated points are dropped
+    first (see `pareto_front`).
 
     Args:
         anchor, test: (bpp, psnr) points of two curves, at least 2 each.
@@ -52,14 +53,28 @@ def bd_psnr(anchor: Sequence[tuple[float, float]], test: Sequence[tuple[float, f
     lo, hi = max(np.log(ra).min(), np.log(rt).min()), min(np.log(ra).max(), np.log(rt).max())
     if lo >= hi:
         return math.nan
-    return _fit_and_integrate(np.log(rt), pt, lo, hi) - _fit_and_integrate(np.log(ra), pa, lo, hi)
+    diff = _fit_and_integrate(np.log(rt), pt, lo, hi) - _fit_and_integrate(np.log(ra), pa, lo, hi)
+    return float(diff)
+
+
+def pareto_front(points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The (bpp, psnr) points no other point beats: drop any point for which a cheaper one
+    is at least as good. What is left rises in PSNR as the rate grows, as Bjøntegaard's
+    curve fitting assumes (a cubic through a curve that dips gives nonsense)."""
+    front = []
+    for rate, quality in sorted(points):
+        if not front or quality > front[-1][1]:
+            front.append((rate, quality))
+    return front
 
 
 def _as_arrays(points: Sequence[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
     if len(points) < 2:
         raise ValueError("a rate-distortion curve needs at least 2 points")
-    points = sorted(points)
-    return np.array([p[0] for p in points]), np.array([p[1] for p in points])
+    front = pareto_front(points)
+    if len(front) < 2:
+        return np.array([front[0][0]] * 2), np.array([front[0][1]] * 2)  # no range: NaN later
+    return np.array([p[0] for p in front]), np.array([p[1] for p in front])
 
 
 def _scores(x: torch.Tensor, x_hat: torch.Tensor, num_bytes: int) -> dict:
@@ -128,8 +143,15 @@ def bd_table(curves: dict[str, list]) -> dict:
             if test != anchor:
                 table[f"{test} vs {anchor}"] = dict(
                     bd_rate_percent=bd_rate(points[anchor], points[test]),
-                    bd_psnr_db=bd_psnr(points[anchor], points[test]))
+                    bd_psnr_db=bd_psnr(points[anchor], points[test]),
+                    psnr_overlap_db=_overlap(points[anchor], points[test]))
     return table
+
+
+def _overlap(anchor, test) -> float:
+    """Width in dB of the PSNR range both curves cover (what BD-rate averages over)."""
+    (_, pa), (_, pt) = _as_arrays(anchor), _as_arrays(test)
+    return float(max(0.0, min(pa.max(), pt.max()) - max(pa.min(), pt.min())))
 
 
 def results_markdown(results: dict) -> str:
@@ -139,9 +161,12 @@ def results_markdown(results: dict) -> str:
         for p in sorted(pts, key=lambda p: p["bpp"]):
             lines.append(f"| {codec} | {p['setting']} | {p['bpp']:.3f} | {p['psnr']:.2f} "
                          f"| {p['ms_ssim']:.4f} |")
-    lines += ["", "| comparison | BD-rate | BD-PSNR |", "|---|---|---|"]
+    lines += ["", "| comparison | BD-rate | BD-PSNR | PSNR range shared |", "|---|---|---|---|"]
     for name, d in results["bd"].items():
-        lines.append(f"| {name} | {d['bd_rate_percent']:+.1f}% | {d['bd_psnr_db']:+.2f} dB |")
+        rate = "n/a (no shared PSNR range)" if math.isnan(d["bd_rate_percent"]) \
+            else f"{d['bd_rate_percent']:+.1f}%"
+        lines.append(f"| {name} | {rate} | {d['bd_psnr_db']:+.2f} dB "
+                     f"| {d['psnr_overlap_db']:.2f} dB |")
     return "\n".join(lines)
 
 
