@@ -1,11 +1,15 @@
-"""The shipped models: a family of trained autoencoders, one per latent size.
+"""The shipped models: plain autoencoders, one per latent size, and the codec family.
 
 Holds: `SHIPPED` (the family), `models_dir`, `shipped_path`, `load_shipped`,
 `train_shipped` (the one recipe that made the committed files in `data/models/`; run it
 with `aecodec zoo-train --data ../shared/train`) and `kodak_results` / `results_table`
 (their Kodak scores, with JPEG at the same bytes beside them: `aecodec zoo-table`).
 
-All shipped models downsample k = 3 times (y is 8x smaller than x in each direction)
+The rate-distortion family (real codecs, `rd_lambda{λ}.pt`): `RD_LAMBDAS`, `RD_CHAINS`,
+`RD_RECIPE`, `train_shipped_rd` / `train_rd_chain` (`aecodec zoo-train-rd`),
+`load_shipped_rd`, and `find_model`, which finds the model that wrote an .aec file.
+
+All shipped plain models downsample k = 3 times (y is 8x smaller than x in each direction)
 and differ in latent channels C, so the ratio of 8-bit pixel values to 8-bit latent
 values is 3 * 64 / C: from 96:1 (C = 2) to 6:1 (C = 32).
 """
@@ -17,7 +21,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from aecodec.checkpoint import load_checkpoint, load_model, save_checkpoint
+from aecodec.checkpoint import load_model, save_checkpoint
 from aecodec.codec import model_id
 from aecodec.data import PatchDataset, load_folder
 from aecodec.errors import CheckpointError
@@ -162,14 +166,6 @@ def train_rd_chain(
             minutes=minutes, threads=torch.get_num_threads(), history=history))
         print(f"lambda={lmbda}: {steps} steps in {minutes:.1f} min -> {path}", flush=True)
         previous = model
-
-
-def strip_training_state(path: str | os.PathLike) -> None:
-    """Rewrite a checkpoint made by `fit` without its optimizer state (for shipping)."""
-    state = load_checkpoint(path)
-    training = {k: v for k, v in state.get("training", {}).items()
-                if k not in ("optimizer", "scheduler")}
-    save_checkpoint(path, load_model(path), training=training)
 
 
 @torch.no_grad()
