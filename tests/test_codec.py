@@ -18,7 +18,6 @@ from aecodec.codec import (
     decompress,
     encode_latents,
     model_id,
-    update_tables,
 )
 from aecodec.models import RateDistortionAutoencoder
 
@@ -30,7 +29,7 @@ def model():
     with torch.no_grad():  # a prior that is not the symmetric initial one
         for p in m.prior.parameters():
             p.add_(0.3 * torch.randn_like(p))
-    update_tables(m)
+    m.update_tables()
     return m
 
 
@@ -116,7 +115,7 @@ def test_damaged_files_are_refused_with_a_clear_message(model, damage, message):
 def test_file_from_another_model_is_refused(model):
     torch.manual_seed(1)
     other = RateDistortionAutoencoder(6, 2, 8).eval()
-    update_tables(other)
+    other.update_tables()
     assert model_id(other) != model_id(model)
     with pytest.raises(CodecError, match="another model"):
         decompress(other, compress(model, torch.rand(3, 16, 16)))

@@ -6,7 +6,13 @@ import torch
 from PIL import Image
 
 from aecodec.errors import ImageError
-from aecodec.images import image_to_tensor, load_image, save_image, tensor_to_image
+from aecodec.images import (
+    decode_image,
+    image_to_tensor,
+    load_image,
+    save_image,
+    tensor_to_image,
+)
 
 
 def test_rgb_png_round_trip_is_exact(tmp_path):
@@ -120,3 +126,16 @@ def test_save_image_unknown_suffix(tmp_path):
     with pytest.raises(ImageError, match="unknown image format"):
         save_image(torch.zeros(3, 2, 2), tmp_path / "a.xyz")
     assert not any(tmp_path.iterdir())
+
+
+def test_decode_image_bytes_like_files(tmp_path):
+    pixels = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "a.png")
+    data = (tmp_path / "a.png").read_bytes()
+    assert torch.equal(decode_image(data), load_image(tmp_path / "a.png"))
+    with pytest.raises(ImageError, match="upload.png: empty"):
+        decode_image(b"", "upload.png")
+    with pytest.raises(ImageError, match="upload.png: corrupt or truncated"):
+        decode_image(data[: len(data) // 2], "upload.png")
+    with pytest.raises(ImageError, match="upload.png: not an image"):
+        decode_image(b"plain text", "upload.png")

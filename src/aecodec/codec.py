@@ -1,13 +1,13 @@
 """Entropy coding: quantized latents -> bytes in a file -> latents -> image.
 
-Holds: `update_tables` (integer frequency tables from a trained prior), `encode_latents`
-/ `decode_latents` (range coding with the `constriction` library), and `compress` /
-`decompress`, which mirror each other and read and write the file format below.
+Holds: `encode_latents` / `decode_latents` (range coding with the `constriction`
+library), and `compress` / `decompress`, which mirror each other and read and write the
+file format below.
 Does not hold: the model or its training (`aecodec.models`, `aecodec.training`).
 
 Bit-exact decoding on any machine. The decoder must use exactly the probabilities the
 encoder used, or it decodes garbage. So the probabilities are *integer* counts summing to
-2^16, computed once from the trained prior by `update_tables` and stored in the model.
+2^16, computed once from the trained prior by `model.update_tables()` and stored in it.
 The coder receives counts / 2^16, an exact floating-point division by a power of two,
 and `constriction` turns them into its fixed-point model deterministically. No float
 maths of the network is on the decode path's probabilities.
@@ -54,12 +54,6 @@ class CodecError(AecodecError):
 
 
 # --- tables ---------------------------------------------------------------------------
-
-
-def update_tables(model: RateDistortionAutoencoder) -> None:
-    """Compute the integer frequency tables from the model's prior and store them in it
-    (the same as `model.update_tables()`)."""
-    model.update_tables()
 
 
 def _has_tables(model: RateDistortionAutoencoder) -> bool:
@@ -145,7 +139,7 @@ def compress(model: RateDistortionAutoencoder, x: torch.Tensor) -> bytes:
         x: the image.
     """
     if not _has_tables(model):
-        raise CodecError("the model has no coding tables: run codec.update_tables(model)")
+        raise CodecError("the model has no coding tables: run model.update_tables()")
     x = x[None] if x.dim() == 3 else x
     if x.dim() != 4 or x.shape[0] != 1 or x.shape[1] != 3:
         raise ValueError(f"compress takes one image (3, H, W), got shape {tuple(x.shape)}")

@@ -18,6 +18,7 @@ The mode rule (what `to_rgb` does with each Pillow mode):
 - Animated or multi-page files (GIF, TIFF): the first frame is used.
 """
 
+import io
 import os
 from pathlib import Path
 
@@ -69,6 +70,21 @@ def image_to_tensor(image: Image.Image) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).contiguous()  # (3, H, W)
 
 
+def _decode(source, name: str) -> Image.Image:
+    """Open and fully decode an image (first frame) from a path or file object."""
+    try:
+        image = Image.open(source)
+        image.seek(0)  # first frame of animated / multi-page files
+        image.load()
+    except UnidentifiedImageError:
+        raise ImageError(f"{name}: not an image file Pillow can read") from None
+    except Image.DecompressionBombError as e:
+        raise ImageError(f"{name}: image is too large to open safely ({e})") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        raise ImageError(f"{name}: corrupt or truncated image ({e})") from None
+    return image
+
+
 def open_image(path: str | os.PathLike) -> Image.Image:
     """Open and fully decode an image file (first frame), with clear errors.
 
@@ -82,17 +98,23 @@ def open_image(path: str | os.PathLike) -> Image.Image:
         raise ImageError(f"{path}: is a folder, not an image file")
     if path.stat().st_size == 0:
         raise ImageError(f"{path}: file is empty (0 bytes)")
+    return _decode(path, str(path))
+
+
+def decode_image(data: bytes, name: str = "image data") -> torch.Tensor:
+    """The bytes of an image file (an upload, a JPEG in memory) -> x (3, H, W) in [0, 1].
+
+    Args:
+        data: the file's bytes.
+        name: what to call it in error messages.
+    """
+    if not data:
+        raise ImageError(f"{name}: empty (0 bytes)")
     try:
-        image = Image.open(path)
-        image.seek(0)  # first frame of animated / multi-page files
-        image.load()
-    except UnidentifiedImageError:
-        raise ImageError(f"{path}: not an image file Pillow can read") from None
-    except Image.DecompressionBombError as e:
-        raise ImageError(f"{path}: image is too large to open safely ({e})") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as e:
-        raise ImageError(f"{path}: corrupt or truncated image ({e})") from None
-    return image
+        return image_to_tensor(_decode(io.BytesIO(data), name))
+    except ImageError as e:
+        message = str(e)
+        raise ImageError(message if message.startswith(name) else f"{name}: {message}") from None
 
 
 def load_image(path: str | os.PathLike) -> torch.Tensor:

@@ -1,16 +1,15 @@
 """JPEG (and WebP) through Pillow, the baselines every learned codec is measured against.
 
 Holds: `encode_jpeg` / `encode_webp` (x -> bytes), `decode_image_bytes`,
-`jpeg_at_most` (the best JPEG that fits a byte budget) and `jpeg_curve`.
+`jpeg_at_most` (the best JPEG that fits a byte budget), `jpeg_curve` and `webp_curve`.
 Sizes are real: `len(data)` of what Pillow writes, headers included.
 """
 
 import io
 
 import torch
-from PIL import Image
 
-from aecodec.images import image_to_tensor, tensor_to_image
+from aecodec.images import decode_image, tensor_to_image
 
 
 def encode_jpeg(x: torch.Tensor, quality: int) -> bytes:
@@ -29,7 +28,7 @@ def encode_webp(x: torch.Tensor, quality: int) -> bytes:
 
 def decode_image_bytes(data: bytes) -> torch.Tensor:
     """Bytes of any image file -> x_hat (3, H, W) in [0, 1]."""
-    return image_to_tensor(Image.open(io.BytesIO(data)))
+    return decode_image(data, "encoded image")
 
 
 def jpeg_at_most(x: torch.Tensor, max_bytes: int) -> tuple[torch.Tensor, int, int]:
@@ -52,12 +51,26 @@ def jpeg_at_most(x: torch.Tensor, max_bytes: int) -> tuple[torch.Tensor, int, in
     return decode_image_bytes(data), len(data), quality
 
 
-def jpeg_curve(
-    x: torch.Tensor, qualities: tuple[int, ...] = (5, 10, 20, 30, 50, 70, 85, 95)
-) -> list[tuple[int, int, torch.Tensor]]:
-    """[(quality, bytes, x_hat)] for a sweep of JPEG qualities."""
+QUALITIES = (5, 10, 20, 30, 50, 70, 85, 95)
+
+
+def _curve(encode, x: torch.Tensor, qualities) -> list[tuple[int, int, torch.Tensor]]:
     out = []
     for quality in qualities:
-        data = encode_jpeg(x, quality)
+        data = encode(x, quality)
         out.append((quality, len(data), decode_image_bytes(data)))
     return out
+
+
+def jpeg_curve(
+    x: torch.Tensor, qualities: tuple[int, ...] = QUALITIES
+) -> list[tuple[int, int, torch.Tensor]]:
+    """[(quality, bytes, x_hat)] for a sweep of JPEG qualities."""
+    return _curve(encode_jpeg, x, qualities)
+
+
+def webp_curve(
+    x: torch.Tensor, qualities: tuple[int, ...] = QUALITIES
+) -> list[tuple[int, int, torch.Tensor]]:
+    """[(quality, bytes, x_hat)] for a sweep of WebP qualities."""
+    return _curve(encode_webp, x, qualities)

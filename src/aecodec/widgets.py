@@ -10,26 +10,22 @@ instant.
 """
 
 import html
-import io
 import os
 
 import ipywidgets as widgets
 import torch
 import torch.nn.functional as F
-from PIL import Image
 
 from aecodec.codec import compress, decompress
 from aecodec.data import SAMPLE_IMAGES, load_sample
 from aecodec.errors import AecodecError, ImageError
-from aecodec.images import image_to_tensor, load_image
-from aecodec.jpeg import decode_image_bytes, encode_webp, jpeg_at_most, jpeg_curve
+from aecodec.images import decode_image, load_image
+from aecodec.jpeg import jpeg_at_most, jpeg_curve, webp_curve
 from aecodec.kodak import KODAK_ENV, KODAK_SHA256
 from aecodec.metrics import ms_ssim, psnr
 from aecodec.models import Autoencoder, RateDistortionAutoencoder
 from aecodec.quantize import reconstruct_8bit
 from aecodec.viz import explorer_figure, figure_to_png
-
-WEBP_QUALITIES = (5, 10, 20, 30, 50, 70, 85, 95)
 
 
 def shrink(x: torch.Tensor, max_side: int) -> torch.Tensor:
@@ -73,8 +69,8 @@ class _Explorer:
         item = change["new"][0]
         name = f"upload: {item['name']}"
         try:
-            x = image_to_tensor(Image.open(io.BytesIO(bytes(item["content"]))))
-        except (AecodecError, OSError, SyntaxError, ValueError) as e:
+            x = decode_image(bytes(item["content"]), item["name"])
+        except AecodecError as e:
             self.readout.value = f"<b>Cannot use {html.escape(item['name'])}:</b> " \
                                  f"{html.escape(str(e))}"
             return
@@ -104,12 +100,17 @@ class _Explorer:
         return self._cached(("similarity", name, setting), compute)
 
     def jpeg_points(self, name: str) -> list[dict]:
-        def compute():
-            x = self.load(name)
-            pixels = x.shape[-2] * x.shape[-1]
-            return [dict(bpp=8 * size / pixels, psnr=psnr(x, x_hat), quality=q)
-                    for q, size, x_hat in jpeg_curve(x)]
-        return self._cached(("jpeg", name), compute)
+        return self._cached(("jpeg", name), lambda: self._baseline_points(name, jpeg_curve))
+
+    def webp_points(self, name: str) -> list[dict]:
+        return self._cached(("webp", name), lambda: self._baseline_points(name, webp_curve))
+
+    def _baseline_points(self, name: str, curve) -> list[dict]:
+        """(bpp, PSNR) of a Pillow codec's quality sweep on image `name`."""
+        x = self.load(name)
+        pixels = x.shape[-2] * x.shape[-1]
+        return [dict(bpp=8 * size / pixels, psnr=psnr(x, x_hat), quality=q)
+                for q, size, x_hat in curve(x)]
 
     def _show(self, name: str, setting, r: dict, fig_args: dict) -> None:
         """Draw the picture, with MS-SSIM filled in after it (it takes longest)."""
@@ -276,18 +277,6 @@ class RateDistortionExplorer(_Explorer):
                      jpeg_psnr=psnr(x, x_jpeg))
             return r
         return self._cached(("result", name, lmbda), compute)
-
-    def webp_points(self, name: str) -> list[dict]:
-        def compute():
-            x = self.load(name)
-            pixels = x.shape[-2] * x.shape[-1]
-            points = []
-            for quality in WEBP_QUALITIES:
-                data = encode_webp(x, quality)
-                points.append(dict(bpp=8 * len(data) / pixels,
-                                   psnr=psnr(x, decode_image_bytes(data)), quality=quality))
-            return points
-        return self._cached(("webp", name), compute)
 
     def update(self, change=None) -> None:
         """Recompute (or fetch from the cache) and redraw for the current controls."""
