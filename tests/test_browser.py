@@ -1,0 +1,363 @@
+"""The explorers as a learner meets them: JupyterLab in a real browser.
+
+A widget that works in a Python test can still be blank in JupyterLab (a missing
+front-end extension, a JavaScript error, a message lost between kernel and page). These
+tests start JupyterLab from this project's environment on a free port of 127.0.0.1, in a
+temporary copy of the notebooks, open notebooks 05 and 07 in Debian's Chromium driven by
+`playwright`, run them, move the controls as a learner would, and check that the numbers
+on the page are the ones the Python API gives for that model and image.
+
+Screenshots of every state go to `runs/browser/` (or $AECODEC_SCREENSHOTS).
+Chromium is found at $AECODEC_CHROMIUM, /usr/bin/chromium or on the PATH; without it the
+tests fail in CI (CI=true) and are skipped elsewhere, saying why. `.ci/run` installs it.
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import torch
+
+from aecodec.codec import compress, decompress
+from aecodec.data import load_sample
+from aecodec.metrics import psnr
+from aecodec.quantize import reconstruct_8bit
+from aecodec.widgets import shrink
+from aecodec.zoo import SHIPPED, load_shipped, load_shipped_rd
+from conftest import REPO
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+MAX_SIDE = 768  # the explorers' default: images are shrunk to this longer side
+RUN_TIMEOUT_MS = 240_000  # running a whole notebook in fast mode
+UPDATE_TIMEOUT_MS = 60_000  # one explorer update
+
+
+# --- finding the tools -----------------------------------------------------------------
+
+
+def _chromium() -> str:
+    for candidate in (os.environ.get("AECODEC_CHROMIUM"), "/usr/bin/chromium",
+                      shutil.which("chromium"), shutil.which("chromium-browser")):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    message = ("Chromium not found (looked at $AECODEC_CHROMIUM, /usr/bin/chromium and the "
+               "PATH). Install it with `apt-get install chromium`, or set AECODEC_CHROMIUM.")
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --- JupyterLab --------------------------------------------------------------------------
+
+
+class JupyterLab:
+    """A JupyterLab server on 127.0.0.1 serving a temporary copy of the notebooks."""
+
+    def __init__(self, root: Path):
+        self.root, self.port, self.token = root, _free_port(), os.urandom(16).hex()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = root.parent / "jupyterlab.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 90) -> None:
+        settings = self.root.parent / "lab-settings"
+        _write_settings(settings, {
+            # render every cell (JupyterLab 4 otherwise draws only the cells on screen)
+            # and start the notebook's kernel without asking
+            "notebook-extension/tracker": {"windowingMode": "none",
+                                           "autoStartDefaultKernel": True},
+            # and do not offer to fetch Jupyter news (there may be no internet)
+            "apputils-extension/notification": {"fetchNews": "false"},
+        })
+        command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
+                   f"--port={self.port}", f"--IdentityProvider.token={self.token}",
+                   f"--ServerApp.root_dir={self.root}", f"--LabApp.user_settings_dir={settings}",
+                   f"--LabApp.workspaces_dir={self.root.parent / 'workspaces'}",
+                   "--ServerApp.port_retries=0"]
+        if os.geteuid() == 0:
+            command.append("--allow-root")
+        env = dict(os.environ, AECODEC_FAST="1", IPYTHONDIR=str(self.root.parent / "ipython"),
+                   JUPYTER_RUNTIME_DIR=str(self.root.parent / "runtime"))
+        with open(self.log, "wb") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                            env=env, start_new_session=True)
+        self._wait_until_up(timeout)
+
+    def _wait_until_up(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"JupyterLab exited with {self.process.returncode}:\n"
+                                   f"{self.log.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/api/status?token={self.token}",
+                                            timeout=2):
+                    return
+            except OSError:
+                time.sleep(0.5)
+        raise RuntimeError(f"JupyterLab did not answer within {timeout:.0f} s:\n"
+                           f"{self.log.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        """Stop the server and its kernels, whatever state they are in."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def notebook_url(self, name: str) -> str:
+        """The notebook alone in a fresh workspace (no tabs restored from earlier pages)."""
+        workspace = Path(name).stem
+        return f"{self.url}/lab/workspaces/{workspace}/tree/{name}?reset&token={self.token}"
+
+
+def _write_settings(folder: Path, settings: dict[str, dict]) -> None:
+    """JupyterLab user settings: {"extension/plugin": {setting: value}}."""
+    for plugin, values in settings.items():
+        path = folder / "@jupyterlab" / f"{plugin}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lab") / "notebooks"
+    shutil.copytree(REPO / "notebooks", root)
+    server = JupyterLab(root)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = _chromium()
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, headless=True,
+                                    args=CHROMIUM_FLAGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="module")
+def screenshots() -> Path:
+    folder = Path(os.environ.get("AECODEC_SCREENSHOTS", REPO / "runs" / "browser"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+# --- driving the page --------------------------------------------------------------------
+
+
+def open_and_run(browser, lab: JupyterLab, notebook: str, screenshots: Path):
+    """Open `notebook` in JupyterLab, run all its cells, wait for the last one to finish."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(lab.notebook_url(notebook))
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+        wait_for_idle(page)
+        # as a learner should: a fresh kernel, then every cell from the top
+        menu(page, "Kernel", "Restart Kernel and Run All Cells…")
+        page.locator(".jp-Dialog button", has_text="Restart").click()
+        # "[*]" marks a queued or running cell: the last cell keeps it until the run ends
+        running = ".jp-CodeCell .jp-InputPrompt:has-text('[*]')"
+        page.wait_for_selector(running, timeout=30_000)
+        page.wait_for_selector(running, state="detached", timeout=RUN_TIMEOUT_MS)
+    except Exception:
+        page.screenshot(path=screenshots / f"FAILED_{Path(notebook).stem}.png", full_page=True)
+        page.close()
+        raise
+    return page
+
+
+def menu(page, name: str, item: str) -> None:
+    """Click menu `name`, then its entry `item`."""
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(f"^{name}$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{item}$")).click()
+
+
+def assert_no_errors(page) -> None:
+    text = page.locator(".jp-Notebook").inner_text()
+    assert "Error displaying widget" not in text
+    assert "Traceback" not in text
+    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    assert errors.count() == 0, errors.first.inner_text()
+
+
+def readout(page) -> dict[str, str]:
+    """The explorer's numbers: {row name: text}, e.g. {"PSNR": "27.13 dB", ...}."""
+    rows = page.locator("table.aecodec-readout tr")
+    return {rows.nth(i).locator("td").nth(0).inner_text():
+            rows.nth(i).locator("td").nth(1).inner_text() for i in range(rows.count())}
+
+
+def picture(page) -> str:
+    """The reconstruction picture's source (a blob or data URL that changes with it)."""
+    image = page.locator(".jupyter-widgets.widget-image").first
+    image.wait_for(timeout=UPDATE_TIMEOUT_MS)
+    assert image.evaluate("img => img.naturalWidth") > 0, "the explorer's picture is empty"
+    return image.get_attribute("src")
+
+
+def wait_for_new_readout(page, before: dict[str, str]) -> dict[str, str]:
+    """Wait until the PSNR changes and MS-SSIM is filled in ("…" while computing)."""
+    page.wait_for_function(
+        """before => {
+            const psnr = document.querySelector('table.aecodec-readout td.aecodec-psnr');
+            const ssim = document.querySelector('table.aecodec-readout td.aecodec-ms-ssim');
+            return psnr && psnr.textContent !== before && ssim && ssim.textContent !== '…';
+        }""", arg=before["PSNR"], timeout=UPDATE_TIMEOUT_MS)
+    return readout(page)
+
+
+def move_slider_right(page) -> None:
+    """Press the right arrow on the (only) slider, as a keyboard user would."""
+    handle = page.locator(".noUi-handle").first
+    handle.focus()
+    handle.press("ArrowRight")
+
+
+def choose_image(page, name: str) -> None:
+    page.locator(".widget-dropdown select").first.select_option(label=name)
+
+
+def shoot(page, path: Path) -> None:
+    """A screenshot of the explorer (controls, readout and picture)."""
+    page.locator(".widget-vbox").first.screenshot(path=path)
+
+
+def page_name(page) -> str:
+    return re.sub(r"\W+", "_", page.url.split("/tree/")[-1].split("?")[0])
+
+
+def wait_for_idle(page) -> None:
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
+                           timeout=UPDATE_TIMEOUT_MS)
+
+
+def slider_value(page) -> str:
+    return page.locator(".widget-readout").first.inner_text().strip()
+
+
+# --- the tests ---------------------------------------------------------------------------
+
+
+def expected_latent(name: str, c: int) -> dict[str, str]:
+    """What LatentExplorer must show for image `name` and C = c, from the Python API."""
+    models = {cc: load_shipped(cc, k) for cc, k in SHIPPED}
+    x = shrink(load_sample(name), MAX_SIDE)  # (3, H, W)
+    with torch.no_grad():
+        x_hat, _ = reconstruct_8bit(models[c], x[None])  # (1, 3, H, W)
+    height, width = x.shape[-2:]
+    return {"PSNR": f"{psnr(x[None], x_hat):.2f} dB",
+            "compression ratio": f"{models[c].compression_ratio(height, width):.1f}:1"}
+
+
+def expected_rd(name: str, lmbda: float) -> dict[str, str]:
+    """What RateDistortionExplorer must show for image `name` and lambda, from the API."""
+    model = {m.config.lmbda: m for m in load_shipped_rd().values()}[lmbda]
+    x = shrink(load_sample(name), MAX_SIDE)  # (3, H, W)
+    data = compress(model, x)
+    x_hat = decompress(model, data)  # (1, 3, H, W)
+    bpp = 8 * len(data) / (x.shape[-2] * x.shape[-1])
+    return {"PSNR": f"{psnr(x[None], x_hat):.2f} dB",
+            "file size": f"{len(data):,} bytes = {bpp:.3f} bpp"}
+
+
+def assert_shows(shown: dict[str, str], expected: dict[str, str]) -> None:
+    for key, value in expected.items():
+        assert shown[key] == value, f"{key}: the page shows {shown[key]!r}, the API {value!r}"
+
+
+def test_latent_explorer_in_jupyterlab(browser, lab, screenshots):
+    page = open_and_run(browser, lab, "05_latent_size_tradeoffs.ipynb", screenshots)
+    try:
+        assert_no_errors(page)
+        page.locator(".widget-vbox").first.scroll_into_view_if_needed()
+        first = readout(page)
+        assert slider_value(page) == "8" and page.locator(".widget-dropdown select").first \
+            .input_value() == "astronaut", "the explorer should start at C=8 on astronaut"
+        assert_shows(first, expected_latent("astronaut", 8))
+        first_picture = picture(page)
+        shoot(page, screenshots / "05_1_start_C8_astronaut.png")
+
+        move_slider_right(page)  # C = 8 -> 16
+        second = wait_for_new_readout(page, first)
+        assert slider_value(page) == "16"
+        assert_shows(second, expected_latent("astronaut", 16))
+        second_picture = picture(page)
+        assert second_picture != first_picture, "the picture did not change with C"
+        shoot(page, screenshots / "05_2_C16_astronaut.png")
+
+        choose_image(page, "coffee")
+        third = wait_for_new_readout(page, second)
+        assert_shows(third, expected_latent("coffee", 16))
+        assert picture(page) != second_picture, "the picture did not change with the image"
+        shoot(page, screenshots / "05_3_C16_coffee.png")
+        wait_for_idle(page)
+        assert_no_errors(page)
+    except Exception:
+        page.screenshot(path=screenshots / f"FAILED_{page_name(page)}.png")
+        raise
+    finally:
+        page.close()
+
+
+def test_rate_distortion_explorer_in_jupyterlab(browser, lab, screenshots):
+    page = open_and_run(browser, lab, "07_rate_distortion.ipynb", screenshots)
+    try:
+        assert_no_errors(page)
+        page.locator(".widget-vbox").first.scroll_into_view_if_needed()
+        first = readout(page)
+        assert slider_value(page) == "0.013"
+        assert_shows(first, expected_rd("astronaut", 0.013))
+        first_picture = picture(page)
+        shoot(page, screenshots / "07_1_start_lambda0.013_astronaut.png")
+
+        move_slider_right(page)  # lambda = 0.013 -> 0.025
+        second = wait_for_new_readout(page, first)
+        assert slider_value(page) == "0.025"
+        assert_shows(second, expected_rd("astronaut", 0.025))
+        second_picture = picture(page)
+        assert second_picture != first_picture, "the picture did not change with lambda"
+        shoot(page, screenshots / "07_2_lambda0.025_astronaut.png")
+
+        choose_image(page, "coffee")
+        third = wait_for_new_readout(page, second)
+        assert_shows(third, expected_rd("coffee", 0.025))
+        assert picture(page) != second_picture, "the picture did not change with the image"
+        shoot(page, screenshots / "07_3_lambda0.025_coffee.png")
+        wait_for_idle(page)
+        assert_no_errors(page)
+    except Exception:
+        page.screenshot(path=screenshots / f"FAILED_{page_name(page)}.png")
+        raise
+    finally:
+        page.close()
