@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.aecodec-installed
 
-.PHONY: install lab test notebooks lint clean
+.PHONY: install lab test notebooks classroom lint clean
 
 install: $(STAMP)
 
@@ -29,6 +29,10 @@ test: $(STAMP)
 # Re-run every notebook in full mode and save it with its outputs (for maintainers).
 notebooks: $(STAMP)
 	$(PY) -m aecodec._notebooks notebooks/0*.ipynb
+
+# The student edition: solutions replaced by stubs, into student/ (see README, For teachers).
+classroom: $(STAMP)
+	$(PY) -m aecodec classroom build student
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests

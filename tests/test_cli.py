@@ -7,6 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
+from aecodec.checkpoint import load_checkpoint
 from aecodec.cli import main
 from aecodec.images import load_image
 from aecodec.metrics import psnr
@@ -50,6 +51,16 @@ def test_train_on_embedded_photos_by_default(tmp_path, capsys):
                  "--hidden-channels", "8", "--out", str(out)]) == 0
     assert "embedded sample photos" in capsys.readouterr().err
     assert out.is_file()
+
+
+def test_train_for_a_time_budget_saves_a_checkpoint(tmp_path, capsys):
+    out = tmp_path / "m.pt"
+    assert main(["train", "--minutes", "0.02", "--lambda", "0.01", "--batch-size", "2",
+                 "--patch-size", "32", "--hidden-channels", "8", "--latent-channels", "8",
+                 "--warmup", "0.1", "--out", str(out)]) == 0
+    saved = load_checkpoint(out)
+    assert saved["training"]["seconds"] >= 1.2 and saved["training"]["step"] >= 1
+    assert saved["config"]["lmbda"] == 0.01
 
 
 def run_cli(*args):

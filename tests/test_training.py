@@ -3,11 +3,12 @@
 import pytest
 import torch
 
+from aecodec import training
 from aecodec.checkpoint import load_checkpoint
 from aecodec.data import CenterCropDataset, PatchDataset
 from aecodec.metrics import psnr, quantize_8bit
 from aecodec.models import Autoencoder
-from aecodec.training import default_device, evaluate, fit, make_loader
+from aecodec.training import default_device, evaluate, fit, learning_rate, make_loader
 
 
 def small_model(seed=0):
@@ -122,3 +123,41 @@ def test_make_loader_order_and_skipping():
 
 def test_default_device_is_a_device():
     assert default_device().type in {"cpu", "cuda", "mps"}
+
+
+def test_learning_rate_warms_up_then_decays_along_a_cosine_to_a_tenth():
+    assert learning_rate(0.0, 1.0) == pytest.approx(1.0)
+    assert learning_rate(0.5, 1.0) == pytest.approx(0.55)  # half-way down the cosine
+    assert learning_rate(1.0, 1.0) == pytest.approx(0.1)
+    assert learning_rate(0.0, 1.0, warmup=0.2) == pytest.approx(0.1)
+    assert learning_rate(0.1, 1.0, warmup=0.2) == pytest.approx(0.55)
+    assert learning_rate(0.2, 1.0, warmup=0.2) == pytest.approx(1.0)
+    assert learning_rate(0.6, 1.0, warmup=0.2) == pytest.approx(0.55)
+    decay = [learning_rate(t / 10, 1.0, warmup=0.2) for t in range(2, 11)]
+    assert decay == sorted(decay, reverse=True)
+
+
+def test_a_time_budget_stops_on_time_and_saves(smooth_image, tmp_path, monkeypatch):
+    # a fake clock on which every step takes exactly one second
+    ticks = iter(range(10**6))
+    monkeypatch.setattr(training.time, "perf_counter", lambda: float(next(ticks)))
+    dataset = PatchDataset([smooth_image], patch_size=16, patches_per_image=4)
+    path = tmp_path / "budget.pt"
+    history = fit(small_model(), dataset, minutes=0.5, batch_size=4, checkpoint=path,
+                  device="cpu", progress=False)
+    assert len(history["loss"]) == 30  # 0.5 minutes of 1-second steps
+    saved = load_checkpoint(path)["training"]
+    assert saved["step"] == 30 and saved["seconds"] == 30.0
+
+
+def test_the_first_budget_spent_ends_training(smooth_image):
+    dataset = PatchDataset([smooth_image], patch_size=16, patches_per_image=4)
+    history = fit(small_model(), dataset, steps=7, minutes=10, batch_size=4, device="cpu",
+                  progress=False)
+    assert len(history["loss"]) == 7
+
+
+def test_a_budget_is_required(smooth_image):
+    dataset = PatchDataset([smooth_image], patch_size=16, patches_per_image=4)
+    with pytest.raises(ValueError, match="budget"):
+        fit(small_model(), dataset, device="cpu", progress=False)

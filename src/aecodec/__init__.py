@@ -4,7 +4,7 @@ Modules, one concern each:
     aecodec.images      image files <-> tensors x (3, H, W) in [0, 1]
     aecodec.data        sample photos, image folders, patch datasets, Kodak
     aecodec.models      ConvEncoder, ConvDecoder, Autoencoder, RateDistortionAutoencoder
-    aecodec.training    the training loop: train_one_epoch, evaluate, fit
+    aecodec.training    the training loop: train_one_epoch, evaluate, fit (steps or minutes)
     aecodec.checkpoint  safe, atomic checkpoints
     aecodec.metrics     mse, psnr, ms_ssim, bpp
     aecodec.quantize    latents stored as 8-bit values (plain autoencoders)
@@ -14,6 +14,7 @@ Modules, one concern each:
     aecodec.evaluation  codecs on image folders, BD-rate
     aecodec.zoo         the shipped models and how they were trained
     aecodec.exercises   the notebooks' exercise checks
+    aecodec.classroom   the student edition of the notebooks (solutions -> stubs)
     aecodec.viz         matplotlib figures
     aecodec.widgets     the explorers (ipywidgets)
     aecodec.cli         the `aecodec` command

@@ -1,5 +1,5 @@
 """The `aecodec` command: train, reconstruct, compress, decompress, info, download-kodak,
-zoo-train, zoo-table.
+zoo-train, zoo-table, classroom build.
 
 Each subcommand is a small function that parses nothing itself: `build_parser` declares
 the arguments, `main` dispatches and turns user mistakes (`AecodecError`) into one line on
@@ -47,6 +47,13 @@ def positive_float(text: str) -> float:
     return value
 
 
+def fraction(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
+    return value
+
+
 def build_model(args: argparse.Namespace) -> Autoencoder:
     """A plain `Autoencoder`, or a `RateDistortionAutoencoder` when --lambda is given;
     unset sizes take that model's defaults."""
@@ -69,7 +76,9 @@ def cmd_train(args: argparse.Namespace) -> None:
     torch.manual_seed(args.seed)
     model = build_model(args)
     start = time.perf_counter()
-    history = fit(model, dataset, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
+    steps = 2000 if args.steps is None and args.minutes is None else args.steps
+    history = fit(model, dataset, steps=steps, minutes=args.minutes,
+                  batch_size=args.batch_size, lr=args.lr, warmup=args.warmup,
                   checkpoint=args.out, save_every=args.save_every, resume=args.resume,
                   seed=args.seed, device=getattr(args, "device", None),
                   num_workers=args.workers)
@@ -213,6 +222,15 @@ def cmd_zoo_train_rd(args: argparse.Namespace) -> None:
     zoo.train_shipped_rd(args.data, args.out_dir, chains=chains)
 
 
+def cmd_classroom_build(args: argparse.Namespace) -> None:
+    from aecodec import classroom
+
+    written = classroom.build(args.out_dir, args.notebooks, overwrite=args.force)
+    for path, exercises in written.items():
+        print(f"wrote {path} ({exercises} exercise{'' if exercises == 1 else 's'} to do)")
+    print(f"student edition of {len(written)} notebooks in {args.out_dir}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aecodec", description="Learned image compression with convolutional autoencoders."
@@ -235,8 +253,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="width of the hidden layers (default: 64, or 96 with --lambda)")
     p.add_argument("--gdn", action=argparse.BooleanOptionalAction, default=None,
                    help="GDN instead of ReLU between layers (default: only with --lambda)")
-    p.add_argument("--steps", type=positive_int, default=2000, metavar="N",
-                   help="optimizer steps")
+    p.add_argument("--steps", type=positive_int, default=None, metavar="N",
+                   help="optimizer steps (default: 2000, or as many as fit in --minutes)")
+    p.add_argument("--minutes", type=positive_float, default=None, metavar="M",
+                   help="a wall-clock budget: the learning-rate schedule follows the clock "
+                   "and training stops and saves when the time is up")
     p.add_argument("--batch-size", type=positive_int, default=16, metavar="N",
                    help="patches per step")
     p.add_argument("--patch-size", type=positive_int, default=128, metavar="PX",
@@ -244,6 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--patches-per-image", type=positive_int, default=8, metavar="N",
                    help="patches cut from each image per epoch")
     p.add_argument("--lr", type=positive_float, default=1e-3, help="peak learning rate")
+    p.add_argument("--warmup", type=fraction, default=0.0, metavar="F",
+                   help="fraction of the budget spent warming the learning rate up")
     p.add_argument("--seed", type=int, default=0, help="seed of weights, patches and order")
     p.add_argument("--save-every", type=positive_int, default=500, metavar="N",
                    help="steps between checkpoints")
@@ -313,6 +336,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kodak", default=None, metavar="DIR", help="default: $AECODEC_KODAK")
     p.add_argument("--json", default=None, metavar="FILE", help="also write the numbers here")
     p.set_defaults(func=cmd_zoo_table)
+
+    p = sub.add_parser("classroom", help="the student edition of the notebooks")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = actions.add_parser("build", help="write the notebooks with each solution replaced by "
+                           "a stub raising NotImplementedError, exercise outputs cleared")
+    p.add_argument("out_dir", metavar="OUT_DIR", help="folder to write them to, e.g. student")
+    p.add_argument("--notebooks", default=None, metavar="DIR",
+                   help="the solution notebooks (default: notebooks/ of this checkout)")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite student notebooks that were changed since they were built")
+    p.set_defaults(func=cmd_classroom_build)
     return parser
 
 

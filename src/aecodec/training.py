@@ -1,18 +1,22 @@
 """The training loop, written out in plain PyTorch, stage by stage.
 
-Holds: `default_device`, `make_loader`, `train_step`, `train_one_epoch`, `evaluate` and
-`fit`, which runs them with a progress bar, keeps a loss history, saves checkpoints and
-can resume from one. Does not hold: the model (`aecodec.models`) or data
-(`aecodec.data`).
+Holds: `default_device`, `make_loader`, `train_step`, `train_one_epoch`, `evaluate`,
+`learning_rate` (the schedule) and `fit`, which runs them for a number of steps or a
+wall-clock budget with a progress bar, keeps a loss history, saves checkpoints and can
+resume from one. Does not hold: the model (`aecodec.models`), data (`aecodec.data`) or
+the shipped recipes (`aecodec.zoo`).
 
 The loss is the mean squared error between x and x_hat. Training is reproducible on the
 CPU: the data order of epoch e is a permutation seeded by (seed, e), the patches are
-seeded per item (see `PatchDataset`), and a checkpoint stores the optimizer, the
-learning-rate schedule and the position in the epoch, so a resumed run continues
-exactly where the interrupted one stopped.
+seeded per item (see `PatchDataset`), and a checkpoint stores the optimizer, the step,
+the time spent and the position in the epoch, so a resumed run continues exactly where
+the interrupted one stopped. (With a time budget, `minutes`, the schedule follows the
+clock, so two runs see the same data but not exactly the same learning rates.)
 """
 
+import math
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -83,6 +87,7 @@ def train_one_epoch(
     device: torch.device | str = "cpu",
     max_steps: int | None = None,
     on_step: Callable[[float], None] | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> list[float]:
     """Train over the batches of `loader` (at most `max_steps`). Returns each step's loss.
 
@@ -92,11 +97,14 @@ def train_one_epoch(
         device: where to compute.
         max_steps: stop after this many steps even if the epoch is not over.
         on_step: called with the loss after every step (progress bars, bookkeeping).
+        stop: called before every step; training stops when it returns True.
     """
     model.train()
     losses = []
     for x in loader:
         if max_steps is not None and len(losses) >= max_steps:
+            break
+        if stop is not None and stop():
             break
         loss = train_step(model, x.to(device), optimizer)
         if scheduler is not None:
@@ -128,6 +136,7 @@ class TrainingState:
     step: int = 0
     epoch: int = 0
     batch_in_epoch: int = 0
+    seconds: float = 0.0  # time spent training so far (over all runs of a resumed job)
     history: dict[str, list] = field(
         default_factory=lambda: {"step": [], "loss": [], "eval_step": [], "eval_psnr": []}
     )
@@ -139,13 +148,29 @@ class TrainingState:
         self.history["loss"].append(loss)
 
 
+def learning_rate(progress: float, lr: float, warmup: float = 0.0) -> float:
+    """The schedule: a linear warm-up, then a cosine decay from lr to lr / 10.
+
+    Args:
+        progress: how far training is, from 0 (start) to 1 (end of the budget).
+        lr: the peak learning rate.
+        warmup: fraction of the budget spent rising from lr / 10 to lr (0: none).
+    """
+    if progress < warmup:
+        return lr * (0.1 + 0.9 * progress / warmup)
+    decay = (progress - warmup) / (1 - warmup)  # 0 -> 1 after the warm-up
+    return lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(decay, 1.0))))
+
+
 def fit(
     model: Autoencoder,
     train_data: Dataset,
     *,
-    steps: int,
+    steps: int | None = None,
+    minutes: float | None = None,
     batch_size: int = 16,
     lr: float = 1e-3,
+    warmup: float = 0.0,
     val_data: Dataset | None = None,
     eval_every: int = 500,
     checkpoint: str | os.PathLike | None = None,
@@ -156,14 +181,20 @@ def fit(
     num_workers: int = 0,
     progress: bool = True,
 ) -> dict[str, list]:
-    """Train `model` for `steps` steps with Adam and a cosine learning-rate decay.
+    """Train `model` with Adam for `steps` steps or `minutes` of wall-clock time.
+
+    The learning rate follows `learning_rate(progress)`, where progress is the fraction of
+    the budget used: steps done / `steps`, or time spent / `minutes` (the larger, when
+    both are given). Training stops cleanly when the budget is spent, and saves.
 
     Args:
         model: the autoencoder (seed torch before building it for reproducible runs).
         train_data: training patches, e.g. a `PatchDataset`.
-        steps: total number of optimizer steps.
+        steps: total number of optimizer steps, or None with `minutes`.
+        minutes: a time budget, or None with `steps`.
         batch_size: patches per step.
-        lr: peak learning rate; decays along a cosine to lr / 10 at the last step.
+        lr: peak learning rate; it decays along a cosine to lr / 10 at the end.
+        warmup: fraction of the budget spent warming the learning rate up (0: none).
         val_data: evaluated every `eval_every` steps and at the end, if given.
         eval_every: steps between evaluations.
         checkpoint: file to save to every `save_every` steps, at the end and on Ctrl-C.
@@ -177,53 +208,68 @@ def fit(
     Returns:
         the history: {"step", "loss", "eval_step", "eval_psnr"} lists.
     """
+    if steps is None and minutes is None:
+        raise ValueError("give a budget: steps, minutes, or both")
     device = torch.device(device) if device is not None else default_device()
     # Numbers so tiny that the CPU stores them as "denormals" (rate training pushes many
     # values towards zero) make CPU arithmetic many times slower; treat them as zero.
     torch.set_flush_denormal(True)
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps, eta_min=lr / 10)
     state = TrainingState()
     if resume and checkpoint is not None and os.path.exists(checkpoint):
-        state = _restore(checkpoint, model, optimizer, scheduler)
+        state = _restore(checkpoint, model, optimizer)
     val_loader = DataLoader(val_data, batch_size=batch_size) if val_data is not None else None
     batches_per_epoch = -(-len(train_data) // batch_size)
-    bar = tqdm(total=steps, initial=state.step, desc="training", unit="step", disable=not progress)
+    bar = _progress_bar(steps, minutes, state, disable=not progress)
+    clock = time.perf_counter() - state.seconds  # so that seconds = now - clock
+
+    def used() -> float:
+        """The fraction of the budget spent."""
+        return max(state.step / steps if steps else 0.0,
+                   state.seconds / (60 * minutes) if minutes else 0.0)
+
+    def set_lr() -> None:
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(used(), lr, warmup)
 
     def on_step(loss: float) -> None:
         state.record_step(loss)
-        bar.update(1)
-        bar.set_postfix(loss=f"{loss:.5f}", refresh=False)
+        seconds, state.seconds = state.seconds, time.perf_counter() - clock
+        bar.update(1 if steps else state.seconds - seconds)
+        bar.set_postfix(loss=f"{loss:.5f}", step=state.step, refresh=False)
+        set_lr()  # for the next step
 
     def save() -> None:
         if checkpoint is not None:
             if hasattr(model, "update_tables"):  # coding tables follow the learned prior
                 model.update_tables()
-            training = dict(vars(state), seed=seed, optimizer=optimizer.state_dict(),
-                            scheduler=scheduler.state_dict())
+            training = dict(vars(state), seed=seed, optimizer=optimizer.state_dict())
             save_checkpoint(checkpoint, model, training=training)
 
     try:
-        while state.step < steps:
+        set_lr()
+        while used() < 1:
             # 1. this epoch's batches, from where we are in it
             loader = make_loader(train_data, batch_size, seed=seed, epoch=state.epoch,
                                  skip_batches=state.batch_in_epoch, num_workers=num_workers)
-            # 2. train until the epoch ends or the next evaluation / checkpoint is due
-            due = min(steps, _next_multiple(state.step, eval_every),
+            # 2. train until the epoch ends, the budget is spent, or an evaluation or
+            #    checkpoint is due
+            due = min(_next_multiple(state.step, eval_every),
                       _next_multiple(state.step, save_every))
-            train_one_epoch(model, loader, optimizer, scheduler=scheduler, device=device,
-                            max_steps=due - state.step, on_step=on_step)
+            train_one_epoch(model, loader, optimizer, device=device, max_steps=due - state.step,
+                            on_step=on_step, stop=lambda: used() >= 1)
             if state.batch_in_epoch >= batches_per_epoch:
                 state.epoch, state.batch_in_epoch = state.epoch + 1, 0
             # 3. evaluate and save when due
-            if val_loader is not None and (state.step % eval_every == 0 or state.step == steps):
+            done = used() >= 1
+            if val_loader is not None and (state.step % eval_every == 0 or done):
                 val_psnr = evaluate(model, val_loader, device=device)["psnr"]
                 state.history["eval_step"].append(state.step)
                 state.history["eval_psnr"].append(val_psnr)
                 bar.set_postfix(loss=f"{state.history['loss'][-1]:.5f}",
                                 val_psnr=f"{val_psnr:.2f} dB")
-            if state.step % save_every == 0 or state.step == steps:
+            if state.step % save_every == 0 or done:
                 save()
     except KeyboardInterrupt:
         save()  # keep the work done so far; `resume=True` continues from here
@@ -233,11 +279,22 @@ def fit(
     return state.history
 
 
+def _progress_bar(steps: int | None, minutes: float | None, state: TrainingState,
+                  disable: bool) -> tqdm:
+    """Counts steps for a step budget, seconds for a time budget."""
+    if steps:
+        return tqdm(total=steps, initial=state.step, desc="training", unit="step",
+                    disable=disable)
+    return tqdm(total=round(60 * minutes), initial=round(state.seconds), desc="training",
+                unit="s", disable=disable, bar_format="{l_bar}{bar}| {n:.0f}/{total} s "
+                "[{elapsed}<{remaining}{postfix}]")
+
+
 def _next_multiple(step: int, every: int) -> int:
     return (step // every + 1) * every
 
 
-def _restore(checkpoint, model, optimizer, scheduler) -> TrainingState:
+def _restore(checkpoint, model, optimizer) -> TrainingState:
     """Load weights and training state from a checkpoint into the live objects."""
     saved = load_checkpoint(checkpoint)
     training: dict[str, Any] | None = saved.get("training")
@@ -249,6 +306,5 @@ def _restore(checkpoint, model, optimizer, scheduler) -> TrainingState:
         )
     model.load_state_dict(saved["model"])
     optimizer.load_state_dict(training["optimizer"])
-    scheduler.load_state_dict(training["scheduler"])
     return TrainingState(training["step"], training["epoch"], training["batch_in_epoch"],
-                         training["history"])
+                         training.get("seconds", 0.0), training["history"])

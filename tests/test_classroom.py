@@ -1,0 +1,298 @@
+"""The student edition of the notebooks (`aecodec.classroom`, `aecodec classroom build`).
+
+Fast tests build it from a small made-up notebook and from the course, and try the
+command's refusals. The slow ones work through each student notebook in a fresh kernel,
+from the student folder with AECODEC_FAST=1, as a learner would: the cells before the
+first exercise, then at each exercise the stub and its check, which must say "not
+implemented yet", then the solution written in and the check again, which must pass. No
+cell may raise. The cells between exercises (training, explorers) are skipped: the solved
+student notebook is the teacher's, cell for cell, and nbval runs those. About 45 s in all.
+"""
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbformat import NotebookNode
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from aecodec import classroom
+from aecodec.cli import main
+from aecodec.errors import AecodecError
+from conftest import REPO
+
+NOTEBOOKS = REPO / "notebooks"
+COURSE = sorted(NOTEBOOKS.glob("0*.ipynb"))
+
+STATEMENT = "### ✏️ Exercise 3: `area`\nReturn the **area**: `width` × `height`."
+SOLUTION_CELL = '''import math
+
+def area(width, height):
+    """Of a rectangle."""
+    ### BEGIN SOLUTION
+    product = width * height
+    return product
+    ### END SOLUTION
+
+print("defined")'''
+STUDENT_CELL = '''import math
+
+def area(width, height):
+    """Of a rectangle."""
+    # ✏️ YOUR CODE HERE, in place of the line below
+    raise NotImplementedError("Exercise 3 (area): Return the area: `width` × `height`.")
+
+print("defined")'''
+
+
+def made_up_notebook(statement: str = STATEMENT, solution: str = SOLUTION_CELL) -> NotebookNode:
+    """A title, a cell with a saved output, an exercise with its statement and its check."""
+    saved = new_output("stream", name="stdout", text="saved\n")
+    passed = new_output("stream", name="stdout", text="✅ area: correct\n")
+    return new_notebook(cells=[
+        new_markdown_cell("# 99 · Rectangles"),
+        new_code_cell('print("saved")', outputs=[saved], execution_count=1),
+        new_markdown_cell(statement),
+        new_code_cell(solution, execution_count=2),
+        new_code_cell("# NBVAL_CHECK_OUTPUT\ncheck_area(area)", outputs=[passed],
+                      execution_count=3),
+    ])
+
+
+# --- one notebook -------------------------------------------------------------------------
+
+
+def test_the_stub_replaces_only_the_solution_and_keeps_the_indentation():
+    teacher = made_up_notebook()
+    student = classroom.student_notebook(teacher)
+    assert student.cells[4].source == STUDENT_CELL
+    assert teacher.cells[3].source == SOLUTION_CELL  # the teacher's notebook is unchanged
+    nbformat.validate(student)
+
+
+def test_the_stub_raises_its_hint():
+    student = classroom.student_notebook(made_up_notebook())
+    namespace = {}
+    exec(student.cells[4].source, namespace)
+    with pytest.raises(NotImplementedError, match=r"^Exercise 3 \(area\): Return the area"):
+        namespace["area"](2, 3)
+
+
+def test_outputs_are_cleared_only_in_the_exercise_and_its_check():
+    student = classroom.student_notebook(made_up_notebook())
+    title, note, saved, statement, exercise, check = student.cells
+    assert "Student edition" in note.source
+    assert saved.outputs[0].text == "saved\n" and saved.execution_count == 1
+    assert exercise.execution_count is None and check.execution_count is None
+    assert check.outputs == []
+    assert check.source == "check_area(area)"  # nothing left for nbval to compare with
+
+
+def test_the_cells_are_found_in_either_edition():
+    teacher = made_up_notebook()
+    student = classroom.student_notebook(teacher)
+    assert classroom.exercise_cells(teacher) == [3] and classroom.check_cell(teacher, 3) == 4
+    assert classroom.exercise_cells(student) == [4] and classroom.check_cell(student, 4) == 5
+    assert classroom.check_cell(teacher, 1) is None  # a cell not followed by a check
+
+
+def test_inserting_the_solutions_gives_back_the_code_without_markers():
+    teacher = made_up_notebook()
+    assert classroom.solutions(teacher) == ["    product = width * height\n    return product"]
+    student = classroom.student_notebook(teacher)
+    solved = classroom.insert_solutions(student, classroom.solutions(teacher))
+    assert solved.cells[4].source == SOLUTION_CELL.replace(
+        "    ### BEGIN SOLUTION\n", "").replace("    ### END SOLUTION\n", "")
+    with pytest.raises(ValueError, match="1 stubs but 2 solutions"):
+        classroom.insert_solutions(student, ["a", "b"])
+
+
+@pytest.mark.parametrize("markdown, hint", [
+    ("$$A = w \\cdot h$$\n\n### ✏️ Exercise 1: `area`",
+     "Exercise 1 (area): turn the formula above into Python."),
+    ("Now compute the area.", "Exercise (area): write the code the text above asks for."),
+], ids=["formula", "no heading"])
+def test_without_a_statement_the_hint_points_above(markdown, hint):
+    student = classroom.student_notebook(made_up_notebook(markdown))
+    assert f'raise NotImplementedError("{hint}")' in student.cells[4].source
+
+
+def test_a_long_statement_is_cut_to_the_sentence_that_names_the_function():
+    statement = ("### ✏️ Exercise 2: think, then measure\n" + "First guess the answer. " * 10
+                 + "Then write `area(width, height)` returning the area. Compare.")
+    student = classroom.student_notebook(made_up_notebook(statement))
+    assert '"Exercise 2 (area): Then write `area(width, height)` returning the area.")' \
+        in student.cells[4].source
+
+
+def test_quotes_and_backslashes_in_the_hint_stay_valid_python():
+    statement = '### ✏️ Exercise 3: `area`\nReturn `"w" * "h"`, as in $w \\cdot h$.'
+    student = classroom.student_notebook(made_up_notebook(statement))
+    namespace = {}
+    exec(student.cells[4].source, namespace)
+    with pytest.raises(NotImplementedError) as raised:
+        namespace["area"](2, 3)
+    assert str(raised.value) == 'Exercise 3 (area): Return `"w" * "h"`, as in $w \\cdot h$.'
+
+
+@pytest.mark.parametrize("broken", [
+    SOLUTION_CELL.replace("    ### END SOLUTION\n", ""),
+    SOLUTION_CELL.replace("    ### BEGIN SOLUTION\n", ""),
+    SOLUTION_CELL.replace("    return product\n", "    ### BEGIN SOLUTION\n"),
+], ids=["no END", "no BEGIN", "nested"])
+def test_unbalanced_markers_are_refused_with_the_place(broken):
+    with pytest.raises(AecodecError, match="99_rectangles.ipynb, cell 3"):
+        classroom.student_notebook(made_up_notebook(solution=broken), "99_rectangles.ipynb")
+
+
+# --- the course ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def edition(tmp_path_factory):
+    """The student edition of the course, built once."""
+    out = tmp_path_factory.mktemp("student")
+    written = classroom.build(out, NOTEBOOKS)
+    return out, written
+
+
+def test_the_edition_has_every_notebook_with_its_exercises(edition):
+    out, written = edition
+    assert sorted(path.name for path in written) == [path.name for path in COURSE]
+    for path in COURSE:
+        teacher = nbformat.read(path, as_version=4)
+        assert written[out / path.name] == len(classroom.exercise_cells(teacher))
+    assert sum(written.values()) == 15
+    assert not [path for path in out.iterdir() if path.suffix != ".ipynb"]  # no temp files
+
+
+@pytest.mark.parametrize("path", COURSE, ids=lambda p: p.name[:2])
+def test_no_solution_is_left_in_the_student_notebook(edition, path):
+    out, _ = edition
+    teacher = nbformat.read(path, as_version=4)
+    student = nbformat.read(out / path.name, as_version=4)
+    nbformat.validate(student)
+    text = (out / path.name).read_text()
+    assert classroom.BEGIN not in text and classroom.END not in text
+    exercises = classroom.exercise_cells(student)
+    for index, solution in zip(exercises, classroom.solutions(teacher), strict=True):
+        code = [line.strip() for line in solution.split("\n") if len(line.strip()) > 2]
+        assert not [line for line in code if line in student.cells[index].source]
+        assert student.cells[index].outputs == []
+        assert student.cells[classroom.check_cell(student, index)].outputs == []
+
+
+@pytest.mark.parametrize("path", COURSE, ids=lambda p: p.name[:2])
+def test_the_other_cells_keep_their_saved_outputs(edition, path):
+    out, _ = edition
+    teacher = nbformat.read(path, as_version=4)
+    student = nbformat.read(out / path.name, as_version=4)
+    assert student.cells.pop(1).id == "student-edition-note"  # the note, after the title
+    exercises = classroom.exercise_cells(teacher)
+    cleared = set(exercises) | {classroom.check_cell(teacher, index) for index in exercises}
+    for index, cell in enumerate(teacher.cells):
+        if index not in cleared:
+            assert student.cells[index] == cell
+
+
+# --- the command --------------------------------------------------------------------------
+
+
+def test_the_command_builds_and_says_what_it_wrote(tmp_path, capsys):
+    assert main(["classroom", "build", str(tmp_path / "student")]) == 0
+    said = capsys.readouterr().out
+    assert f"wrote {tmp_path / 'student' / '02_convolutional_encoder.ipynb'} (3 exercises" \
+        in said
+    assert f"student edition of 8 notebooks in {tmp_path / 'student'}" in said
+    first = (tmp_path / "student" / "01_images_as_tensors.ipynb").read_bytes()
+    assert main(["classroom", "build", str(tmp_path / "student")]) == 0  # same bytes: fine
+    assert (tmp_path / "student" / "01_images_as_tensors.ipynb").read_bytes() == first
+
+
+@pytest.mark.parametrize("inside", ["", "student"])
+def test_the_command_refuses_to_write_among_the_solutions(inside, tmp_path, capsys):
+    teacher = tmp_path / "notebooks"
+    teacher.mkdir()
+    nbformat.write(made_up_notebook(), teacher / "99_rectangles.ipynb")
+    before = (teacher / "99_rectangles.ipynb").read_bytes()
+    assert main(["classroom", "build", str(teacher / inside), "--notebooks", str(teacher)]) == 1
+    assert "cannot go in" in capsys.readouterr().err
+    assert [p.name for p in teacher.iterdir()] == ["99_rectangles.ipynb"]
+    assert (teacher / "99_rectangles.ipynb").read_bytes() == before
+
+
+def test_the_command_keeps_a_learners_work_unless_forced(tmp_path, capsys):
+    teacher, student = tmp_path / "notebooks", tmp_path / "student"
+    teacher.mkdir()
+    nbformat.write(made_up_notebook(), teacher / "99_rectangles.ipynb")
+    assert main(["classroom", "build", str(student), "--notebooks", str(teacher)]) == 0
+    work = student / "99_rectangles.ipynb"
+    work.write_text(work.read_text().replace("raise NotImplementedError", "return 6  #"))
+    assert main(["classroom", "build", str(student), "--notebooks", str(teacher)]) == 1
+    assert "a learner's work" in capsys.readouterr().err
+    assert "return 6" in work.read_text()
+    assert main(["classroom", "build", str(student), "--notebooks", str(teacher),
+                 "--force"]) == 0
+    assert "return 6" not in work.read_text()
+
+
+def test_the_command_explains_a_folder_without_notebooks(tmp_path, capsys):
+    assert main(["classroom", "build", str(tmp_path / "out"), "--notebooks", str(tmp_path)]) == 1
+    assert "no notebooks" in capsys.readouterr().err
+
+
+# --- a learner's walk through each notebook -----------------------------------------------
+
+
+def printed(cell: NotebookNode) -> str:
+    """What a cell printed and returned, as one text."""
+    texts = [output.get("text", "") + output.get("data", {}).get("text/plain", "")
+             for output in cell.outputs]
+    return "\n".join(texts)
+
+
+def without_marks(source: str) -> list[str]:
+    """The lines of a cell, without the solution markers and nbval's mark."""
+    marks = (classroom.BEGIN, classroom.END, classroom.NBVAL_MARK)
+    return [line for line in source.split("\n") if line.strip() not in marks]
+
+
+@pytest.mark.parametrize("path", COURSE, ids=lambda p: p.name[:2])
+def test_the_solved_student_notebook_is_the_teachers(edition, path):
+    """So nbval, which runs the teacher's notebooks, runs the solved student ones too."""
+    out, _ = edition
+    teacher = nbformat.read(path, as_version=4)
+    student = nbformat.read(out / path.name, as_version=4)
+    solved = classroom.insert_solutions(student, classroom.solutions(teacher))
+    del solved.cells[1]  # the note
+    for cell, teachers in zip(solved.cells, teacher.cells, strict=True):
+        assert cell.cell_type == teachers.cell_type
+        assert without_marks(cell.source) == without_marks(teachers.source)
+
+
+@pytest.mark.parametrize("path", COURSE, ids=lambda p: p.name[:2])
+def test_a_learner_works_through_the_student_notebook(edition, path, monkeypatch):
+    """Run the cells before the first exercise, then each exercise as a learner would: the
+    stub and its check, then the solution and the check again. The cells in between are
+    skipped to save time (nbval runs them, see the test above)."""
+    out, _ = edition
+    monkeypatch.setenv("AECODEC_FAST", "1")  # the kernel inherits it: short training
+    student = nbformat.read(out / path.name, as_version=4)
+    teacher = nbformat.read(path, as_version=4)
+    solved = classroom.insert_solutions(student, classroom.solutions(teacher))
+    exercises = classroom.exercise_cells(student)
+    checks = [classroom.check_cell(student, index) for index in exercises]
+    assert None not in checks and len(checks) == len(classroom.solutions(teacher))
+    client = NotebookClient(student, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": str(out)}})
+    with client.setup_kernel():  # a cell that raises fails the test, with its traceback
+        for index in range(exercises[0] if exercises else len(student.cells)):
+            client.execute_cell(student.cells[index], index)
+        for exercise, check in zip(exercises, checks):
+            client.execute_cell(student.cells[exercise], exercise)
+            client.execute_cell(student.cells[check], check)
+            verdict = printed(student.cells[check])
+            assert "not implemented yet" in verdict and verdict.endswith("False"), verdict
+            client.execute_cell(solved.cells[exercise], exercise)
+            client.execute_cell(solved.cells[check], check)
+            verdict = printed(solved.cells[check])
+            assert verdict.startswith("✅") and verdict.endswith("True"), verdict
