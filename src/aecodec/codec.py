@@ -1,8 +1,9 @@
 """Entropy coding: quantized latents -> bytes in a file -> latents -> image.
 
 Holds: `encode_latents` / `decode_latents` (range coding with the `constriction`
-library), and `compress` / `decompress`, which mirror each other and read and write the
-file format below.
+library), `analysis` / `synthesis` (the model's encoder and decoder run tile by tile, so
+big images fit in memory), and `compress` / `decompress`, which mirror each other and read
+and write the file format below.
 Does not hold: the model or its training (`aecodec.models`, `aecodec.training`).
 
 Bit-exact decoding on any machine. The decoder must use exactly the probabilities the
@@ -27,19 +28,47 @@ File format (little-endian), 35 bytes of header and checksum around the stream:
     stream size  u32       bytes of range-coded stream that follow
     stream       ...
     crc32        u32       of everything before it
+
+Hostile files. `decompress` either returns a valid image or raises `CodecError` with a
+message naming the problem; nothing else (the test suite fuzzes it with thousands of
+damaged files). Every size is checked before memory is allocated: images above
+`MAX_PIXELS` are refused, the stream may not be longer than the latents could need, and
+a stream the range decoder finds invalid, that leaves data over, or that escapes to values
+no encoder writes is refused.
+
+Big images. The encoder and decoder run on tiles of `TILE` x `TILE` latent positions that
+overlap their neighbours by `MARGIN` positions, more than the 5x5 kernels can see (under 2
+latent positions), so the tiles join without seams. Memory then depends on the tile, not
+on the image: compressing and decompressing a 6000x4000 photo in one process stays under
+2 GiB of peak memory, Python and PyTorch included (compressing it in one piece took 7 GB).
+The tiling is fixed by the image size, so decoding is deterministic. Images of one tile or
+less (Kodak) are coded in one piece.
+
+Same bytes and pixels with any number of threads. The network runs in PyTorch's
+channels-last layout, whose CPU convolutions give the same bits with 1, 2 or more threads,
+and the decoder's transposed convolutions are computed as ordinary ones
+(`_transposed_conv`), since PyTorch's own transposed ones do not. (A CPU with other vector
+instructions may round floats differently: rarely, a latent or an 8-bit pixel then differs
+by one step. Entropy decoding is exact everywhere.) `compress` and `decompress` switch on
+`torch.set_flush_denormal(True)` while they run, as training does: numbers too small to
+matter then count as zero instead of making the CPU several times slower.
 """
 
+import contextlib
 import hashlib
 import struct
 import zlib
+from collections.abc import Iterator
 
 import constriction
 import numpy as np
 import torch
+import torch.nn.functional as F
+from torch import nn
 
 from aecodec.errors import AecodecError
 from aecodec.metrics import quantize_8bit
-from aecodec.models import RateDistortionAutoencoder
+from aecodec.models import RateDistortionAutoencoder, pad_to_multiple
 
 MAGIC = b"AECZ"
 FORMAT_VERSION = 1
@@ -47,6 +76,10 @@ HEADER = struct.Struct("<4sB8sIIHHHI")  # magic, version, model id, H, W, C, h, 
 CRC = struct.Struct("<I")
 PRECISION = 16  # counts sum to 2^16 (see FactorizedPrior.integer_tables)
 MAX_VALUE = 2**30  # latents are clamped to +-2^30 so escapes fit in 32 bits
+MAX_PIXELS = 2**25  # largest image accepted (33.5 megapixels: 8K UHD, 7680x4320, fits)
+MAX_SYMBOL_BITS = 24 + 32  # most one latent can cost: a symbol (>= 2^-24) + an escape
+TILE = 48  # latent positions per tile side (768 pixels for k = 4)
+MARGIN = 3  # latent positions of overlap around each tile
 
 
 class CodecError(AecodecError):
@@ -101,33 +134,205 @@ def encode_latents(model: RateDistortionAutoencoder, y_hat: torch.Tensor) -> byt
 
 def decode_latents(model: RateDistortionAutoencoder, stream: bytes,
                    shape: tuple[int, int, int]) -> torch.Tensor:
-    """Range-coded bytes -> integer latents y_hat (C, h, w); mirrors `encode_latents`."""
+    """Range-coded bytes -> integer latents y_hat (C, h, w); mirrors `encode_latents`.
+
+    Raises `CodecError` for a stream no encoder could have written: of a length that is
+    not whole 32-bit words or longer than the latents could need, one the range decoder
+    finds invalid, one with data left over, or one escaping to impossible values.
+
+    Args:
+        model: the model that wrote the stream (its coding tables).
+        stream: the range-coded bytes.
+        shape: the latent shape (C, h, w) from the file's header.
+    """
     channels, h, w = shape
-    if len(stream) % 4:
-        raise CodecError("corrupt stream: its length is not a multiple of 4 bytes")
+    _check_stream_size(len(stream), channels * h * w)
     decoder = constriction.stream.queue.RangeDecoder(np.frombuffer(stream, dtype=np.uint32))
     y_hat = np.empty((channels, h * w), dtype=np.int64)
     escapes = []
     for c in range(channels):
-        symbols = decoder.decode(_channel_model(model, c), h * w).astype(np.int64)
+        symbols = _decode(decoder, _channel_model(model, c), h * w).astype(np.int64)
         escape = int(model.cdf_lengths[c]) - 1
         y_hat[c] = symbols + int(model.cdf_offsets[c])
         escapes.append((c, np.nonzero(symbols == escape)[0]))
     count = sum(len(where) for _, where in escapes)
     if count:
         uniform = constriction.stream.model.Uniform(2**16)
-        high = decoder.decode(uniform, count).astype(np.int64)
-        low = decoder.decode(uniform, count).astype(np.int64)
+        high = _decode(decoder, uniform, count).astype(np.int64)
+        low = _decode(decoder, uniform, count).astype(np.int64)
         bits = (high << 16) | low
         values = np.where(bits >= 2**31, bits - 2**32, bits)  # back from two's complement
         start = 0
         for c, where in escapes:
-            y_hat[c, where] = values[start : start + len(where)]
+            y_hat[c, where] = _check_escaped(model, c, values[start : start + len(where)])
             start += len(where)
+    if not decoder.maybe_exhausted():
+        raise CodecError("corrupt stream: data is left over after the last latent")
     return torch.from_numpy(y_hat).view(channels, h, w)
 
 
+def _check_stream_size(size: int, num_values: int) -> None:
+    """Refuse stream sizes no encoder writes, before decoding anything."""
+    if size % 4:
+        raise CodecError("corrupt stream: its length is not a multiple of 4 bytes")
+    most = (num_values * MAX_SYMBOL_BITS + 7) // 8 + 8  # + the coder's last two words
+    if size > most:
+        raise CodecError(f"corrupt stream: {size} bytes, but {num_values} latents "
+                         f"never need more than {most}")
+
+
+def _decode(decoder, entropy_model, amount: int) -> np.ndarray:
+    """`amount` symbols from the range decoder, its complaints turned into `CodecError`."""
+    try:
+        return decoder.decode(entropy_model, amount)
+    except (AssertionError, ValueError, RuntimeError) as e:  # what constriction raises
+        raise CodecError(f"corrupt stream: the range decoder refused it ({e})") from None
+
+
+def _check_escaped(model: RateDistortionAutoencoder, c: int, values: np.ndarray) -> np.ndarray:
+    """Escaped values of channel c must lie outside its table and within +-MAX_VALUE."""
+    low = int(model.cdf_offsets[c])
+    high = low + int(model.cdf_lengths[c]) - 1  # the table covers low .. high - 1
+    bad = ((values >= low) & (values < high)) | (np.abs(values) > MAX_VALUE)
+    if bad.any():
+        raise CodecError(f"corrupt stream: channel {c} escapes to {int(values[bad][0])}, "
+                         "a value no encoder escapes")
+    return values
+
+
+# --- the model, tile by tile ----------------------------------------------------------
+
+
+def _spans(length: int, tile: int) -> list[tuple[int, int, int, int]]:
+    """Cut range(length) into tiles: (start, stop) of each, and (lo, hi) with the margin."""
+    return [(start, min(start + tile, length), max(start - MARGIN, 0),
+             min(start + tile + MARGIN, length)) for start in range(0, length, tile)]
+
+
+def analysis(model: RateDistortionAutoencoder, x: torch.Tensor, tile: int = TILE) -> torch.Tensor:
+    """x (1, 3, H, W) -> y (1, C, h, w): `model.encode`, tile by tile if x is large.
+
+    Args:
+        model: the codec's model.
+        x: one image in [0, 1].
+        tile: latent positions per tile side.
+    """
+    scale = 2**model.config.downsamplings
+    channels, h, w = model.latent_shape(*x.shape[-2:])
+    if h <= tile and w <= tile:
+        return _encode(model, x)
+    y = torch.empty(1, channels, h, w)
+    for top, bottom, lo_r, hi_r in _spans(h, tile):
+        for left, right, lo_c, hi_c in _spans(w, tile):
+            patch = x[..., lo_r * scale : hi_r * scale, lo_c * scale : hi_c * scale]
+            y_tile = _encode(model, patch)  # (1, C, hi_r - lo_r, hi_c - lo_c)
+            y[..., top:bottom, left:right] = y_tile[..., top - lo_r : bottom - lo_r,
+                                                    left - lo_c : right - lo_c]
+    return y
+
+
+def synthesis(model: RateDistortionAutoencoder, y_hat: torch.Tensor, size: tuple[int, int],
+              tile: int = TILE) -> torch.Tensor:
+    """y_hat (1, C, h, w) -> x_hat (1, 3, H, W) in 8-bit steps: `model.decode`, by tiles.
+
+    Args:
+        model: the codec's model.
+        y_hat: the quantized latents (float).
+        size: (H, W) of the image.
+        tile: latent positions per tile side.
+    """
+    scale = 2**model.config.downsamplings
+    height, width = size
+    h, w = y_hat.shape[-2:]
+    if h <= tile and w <= tile:
+        return _finite_8bit(_decode_tile(model, y_hat)[..., :height, :width]).contiguous()
+    x_hat = torch.empty(1, 3, height, width)
+    for top, bottom, lo_r, hi_r in _spans(h, tile):
+        rows = slice(top * scale, min(bottom * scale, height))
+        for left, right, lo_c, hi_c in _spans(w, tile):
+            cols = slice(left * scale, min(right * scale, width))
+            # the tile and its margin -> (1, 3, 2^k (hi_r - lo_r), 2^k (hi_c - lo_c))
+            x_tile = _decode_tile(model, y_hat[..., lo_r:hi_r, lo_c:hi_c])
+            x_hat[..., rows, cols] = _finite_8bit(
+                x_tile[..., rows.start - lo_r * scale : rows.stop - lo_r * scale,
+                       cols.start - lo_c * scale : cols.stop - lo_c * scale])
+    return x_hat
+
+
+def _encode(model: RateDistortionAutoencoder, x: torch.Tensor) -> torch.Tensor:
+    """`model.encode` in the channels-last layout (see `_decode_tile`)."""
+    x = pad_to_multiple(x, 2**model.config.downsamplings)  # (1, 3, 2^k h, 2^k w)
+    return model.encode(x.contiguous(memory_format=torch.channels_last))  # (1, C, h, w)
+
+
+def _decode_tile(model: RateDistortionAutoencoder, y_hat: torch.Tensor) -> torch.Tensor:
+    """`model.decoder` in the channels-last layout: (1, C, h, w) -> (1, 3, 2^k h, 2^k w).
+
+    Its transposed convolutions run as ordinary ones (`_transposed_conv`): PyTorch's CPU
+    convolutions in this layout give the same bits with any number of threads (its
+    transposed ones do not), and run about twice as fast as in the default layout.
+    """
+    x = y_hat.contiguous(memory_format=torch.channels_last)
+    for layer in model.decoder.layers:
+        x = _transposed_conv(layer, x) if isinstance(layer, nn.ConvTranspose2d) else layer(x)
+    return x
+
+
+def _transposed_conv(layer: nn.ConvTranspose2d, y: torch.Tensor) -> torch.Tensor:
+    """`layer(y)` for a transposed convolution that doubles H and W, as an ordinary one.
+
+    It writes output pixel 2m + r (r = 0 or 1) from the inputs q with kernel tap
+    t = 2m + r + padding - 2q. So each of the four output phases (r, s) is an ordinary
+    convolution of y with the taps of one parity; one convolution computes all four, as
+    4 C_out channels, and `pixel_shuffle` interleaves them into (C_out, 2h, 2w).
+    """
+    k, p = layer.kernel_size[0], layer.padding[0]
+    doubles = (layer.stride == (2, 2) and layer.kernel_size == (k, k) and layer.padding == (p, p)
+               and layer.output_padding == (2 + 2 * p - k,) * 2 and layer.groups == 1
+               and layer.dilation == (1, 1))
+    if not doubles:
+        return layer(y)
+    lo, hi = -((k - 1 - p) // 2), (p + 1) // 2  # inputs q = m + d, d = lo .. hi, are read
+    taps = [[r + p - 2 * d if 0 <= r + p - 2 * d < k else k for d in range(lo, hi + 1)]
+            for r in (0, 1)]  # the tap input m + d meets in phase r (k: none, a zero)
+    weight = F.pad(layer.weight.transpose(0, 1), (0, 1, 0, 1))  # (C_out, C_in, K+1, K+1)
+    kernel = torch.stack([weight[:, :, rows][:, :, :, cols] for rows in taps for cols in taps],
+                         dim=1)  # (C_out, 4 phases, C_in, n, n), n = hi - lo + 1
+    kernel = kernel.flatten(0, 1)  # (4 C_out, C_in, n, n): channel 4c + 2r + s
+    y = F.pad(y, (-lo, hi, -lo, hi))  # (N, C_in, h + n - 1, w + n - 1)
+    phases = F.conv2d(y.contiguous(memory_format=torch.channels_last), kernel,
+                      layer.bias.repeat_interleave(4))  # (N, 4 C_out, h, w)
+    x = F.pixel_shuffle(phases, 2)  # (N, C_out, 2h, 2w)
+    return x.contiguous(memory_format=torch.channels_last)
+
+
+def _finite_8bit(x_hat: torch.Tensor) -> torch.Tensor:
+    """Round x_hat to 8-bit steps; NaN (latents far out of range) means a corrupt file."""
+    if torch.isnan(x_hat).any():
+        raise CodecError("corrupt stream: its latents make the decoder overflow")
+    return quantize_8bit(x_hat)
+
+
+@contextlib.contextmanager
+def _flush_denormal() -> Iterator[None]:
+    """Count denormal numbers as zero inside the block, then restore the caller's setting."""
+    was_on = (torch.tensor([1e-40]) * 2).item() == 0.0  # a denormal float32, flushed or not
+    torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(was_on)
+
+
 # --- files ----------------------------------------------------------------------------
+
+
+def _check_image_size(height: int, width: int, downsamplings: int) -> None:
+    if height * width > MAX_PIXELS:
+        raise CodecError(f"an image of {width}x{height} pixels is larger than the "
+                         f"{MAX_PIXELS:,} pixels aecodec accepts (MAX_PIXELS)")
+    if max(height, width) > 65535 * 2**downsamplings:
+        raise CodecError(f"an image of {width}x{height} pixels is too long for the format")
 
 
 @torch.no_grad()
@@ -136,7 +341,7 @@ def compress(model: RateDistortionAutoencoder, x: torch.Tensor) -> bytes:
 
     Args:
         model: a trained `RateDistortionAutoencoder` with tables (`update_tables`).
-        x: the image.
+        x: the image, at most `MAX_PIXELS` pixels.
     """
     if not _has_tables(model):
         raise CodecError("the model has no coding tables: run model.update_tables()")
@@ -144,10 +349,10 @@ def compress(model: RateDistortionAutoencoder, x: torch.Tensor) -> bytes:
     if x.dim() != 4 or x.shape[0] != 1 or x.shape[1] != 3:
         raise ValueError(f"compress takes one image (3, H, W), got shape {tuple(x.shape)}")
     height, width = x.shape[-2:]
-    if max(height, width) > 65535 * 2**model.config.downsamplings or height > 2**32 - 1:
-        raise CodecError(f"image of {width}x{height} pixels is too large for the format")
+    _check_image_size(height, width, model.config.downsamplings)
     model.eval()
-    y_hat = torch.round(model.encode(x))[0]  # (C, h, w) integers
+    with _flush_denormal():
+        y_hat = torch.round(analysis(model, x))[0]  # (C, h, w) integers
     stream = encode_latents(model, y_hat)
     header = HEADER.pack(MAGIC, FORMAT_VERSION, model_id(model), height, width, *y_hat.shape,
                          len(stream))
@@ -156,7 +361,14 @@ def compress(model: RateDistortionAutoencoder, x: torch.Tensor) -> bytes:
 
 
 def read_header(data: bytes) -> dict:
-    """Check and parse an .aec file's header and checksum (no model needed)."""
+    """Check and parse an .aec file's header and checksum (no model needed).
+
+    Args:
+        data: the file's bytes.
+
+    Returns:
+        {"model_id", "height", "width", "latent_shape": (C, h, w), "stream": bytes}.
+    """
     if len(data) < HEADER.size + CRC.size:
         raise CodecError(f"not an .aec file: only {len(data)} bytes")
     magic, version, ident, height, width, c, h, w, size = HEADER.unpack_from(data)
@@ -170,6 +382,12 @@ def read_header(data: bytes) -> dict:
     (crc,) = CRC.unpack_from(data, len(data) - CRC.size)
     if crc != zlib.crc32(data[: -CRC.size]):
         raise CodecError("corrupt file: checksum mismatch")
+    if height * width == 0:
+        raise CodecError(f"corrupt header: an image of {width}x{height} pixels")
+    if height * width > MAX_PIXELS:
+        raise CodecError(f"header declares a {width}x{height} image, more than the "
+                         f"{MAX_PIXELS:,} pixels aecodec accepts (MAX_PIXELS)")
+    _check_stream_size(size, c * h * w)
     return dict(model_id=ident, height=height, width=width, latent_shape=(c, h, w),
                 stream=data[HEADER.size : HEADER.size + size])
 
@@ -179,17 +397,21 @@ def decompress(model: RateDistortionAutoencoder, data: bytes) -> torch.Tensor:
     """The bytes of an .aec file -> x_hat (1, 3, H, W), 8-bit values in [0, 1].
 
     Mirrors `compress`: checks the header, the checksum, and that the file was made by
-    this very model, then decodes the latents and runs the decoder.
+    this very model, then decodes the latents and runs the decoder. Any problem with the
+    file raises `CodecError`.
+
+    Args:
+        model: the model that wrote the file.
+        data: the file's bytes.
     """
     header = read_header(data)
     if header["model_id"] != model_id(model):
         raise CodecError("this file was made by another model (model id differs)")
     height, width = header["height"], header["width"]
-    expected = model.latent_shape(height, width) if height and width else None
-    if expected != header["latent_shape"]:
+    if model.latent_shape(height, width) != header["latent_shape"]:
         raise CodecError(f"header latent shape {header['latent_shape']} does not fit a "
                          f"{width}x{height} image for this model")
     y_hat = decode_latents(model, header["stream"], header["latent_shape"])  # (C, h, w)
     model.eval()
-    x_hat = model.decode(y_hat[None].float(), size=(height, width))  # (1, 3, H, W)
-    return quantize_8bit(x_hat)
+    with _flush_denormal():
+        return synthesis(model, y_hat[None].float(), (height, width))  # (1, 3, H, W)

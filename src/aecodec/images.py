@@ -14,6 +14,8 @@ The mode rule (what `to_rgb` does with each Pillow mode):
   transparent colour): composited onto a white background, as a viewer shows them.
 - 16/32-bit integer grey (``I``, ``I;16``, ``I;16B``, ``I;16L``): divided by 65535, so
   16-bit images keep their full precision; values outside [0, 65535] are refused.
+- 16-bit RGB(A) PNG files: Pillow reads them as 8-bit ``RGB(A)``, keeping the top byte of
+  each value (within 1/255 of the 16-bit value).
 - ``F`` (32-bit float): refused, because it has no defined white level.
 - Animated or multi-page files (GIF, TIFF): the first frame is used.
 """
@@ -43,6 +45,13 @@ def to_rgb(image: Image.Image) -> np.ndarray:
     Returns:
         float32 array of shape (H, W, 3) with values in [0, 1].
     """
+    rgb = _rgb_array(image)  # (H, W, 3)
+    return rgb.astype(np.float32) / 255.0 if rgb.dtype == np.uint8 else rgb
+
+
+def _rgb_array(image: Image.Image) -> np.ndarray:
+    """The mode rule, keeping 8-bit images in bytes: (H, W, 3) uint8, or float32 in [0, 1]
+    for 16/32-bit grey (a quarter of the memory for 8-bit photos until the last step)."""
     mode = image.mode
     if mode == "P" and "transparency" in image.info:
         image, mode = image.convert("RGBA"), "RGBA"
@@ -58,16 +67,16 @@ def to_rgb(image: Image.Image) -> np.ndarray:
         return np.repeat(grey[:, :, None], 3, axis=2)  # (H, W, 3)
     if mode == "F":
         raise ImageError("32-bit float images (mode F) have no defined white level; refusing")
-    rgb = np.asarray(image.convert("RGB"), dtype=np.float32)  # (H, W, 3)
-    return rgb / 255.0
+    return np.array(image.convert("RGB"))  # (H, W, 3) uint8, a writable copy
 
 
 def image_to_tensor(image: Image.Image) -> torch.Tensor:
     """A Pillow image of any mode -> x of shape (3, H, W), float32 in [0, 1]."""
     if image.width == 0 or image.height == 0:
         raise ImageError(f"image has no pixels ({image.width}x{image.height})")
-    rgb = to_rgb(image)  # (H, W, 3)
-    return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).contiguous()  # (3, H, W)
+    rgb = torch.from_numpy(_rgb_array(image))  # (H, W, 3)
+    x = rgb.permute(2, 0, 1).contiguous()  # (3, H, W)
+    return x.float().div_(255) if x.dtype == torch.uint8 else x  # same values as to_rgb
 
 
 def _decode(source, name: str) -> Image.Image:
@@ -140,7 +149,7 @@ def tensor_to_image(x: torch.Tensor) -> Image.Image:
         x = x[0]  # (3, H, W)
     if x.dim() != 3 or x.shape[0] != 3:
         raise ValueError(f"expected a (3, H, W) image tensor, got shape {tuple(x.shape)}")
-    pixels = (x.detach().float().cpu().clamp(0, 1) * 255).round().to(torch.uint8)  # (3, H, W)
+    pixels = x.detach().float().cpu().clamp(0, 1).mul_(255).round_().to(torch.uint8)  # (3, H, W)
     return Image.fromarray(pixels.permute(1, 2, 0).numpy(), mode="RGB")  # (H, W, 3)
 
 
