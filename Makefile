@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.aecodec-installed
 
-.PHONY: install lab test notebooks classroom lint clean
+.PHONY: install lab test notebooks classroom bench bench-recipe lint clean
 
 install: $(STAMP)
 
@@ -33,6 +33,21 @@ notebooks: $(STAMP)
 # The student edition: solutions replaced by stubs, into student/ (see README, For teachers).
 classroom: $(STAMP)
 	$(PY) -m aecodec classroom build student
+
+# Speed and memory of the codecs (beside JPEG and WebP) and of training, on this machine;
+# a few minutes, not part of `make test`. Kodak from $(KODAK); results in benchmarks/results/.
+KODAK ?= $(or $(AECODEC_KODAK),../shared/kodak)
+bench: $(STAMP)
+	$(PY) benchmarks/codec_speed.py --kodak $(KODAK) --out benchmarks/results/codec_speed.md
+	$(PY) benchmarks/training_speed.py --kodak $(KODAK) --out benchmarks/results/training_speed.md
+	AECODEC_KODAK=$(KODAK) $(PY) benchmarks/explorer_speed.py
+
+# The CPU training recipe against CompressAI's published one, same budget, same run
+# (about 30 minutes on 2 cores). Needs the optional extra: pip install -e ".[reference]".
+MINUTES ?= 12
+bench-recipe: $(STAMP)
+	$(PY) -c "import compressai" 2>/dev/null || $(PY) -m pip install --quiet -e ".[reference]"
+	$(PY) benchmarks/rd_recipe.py --minutes $(MINUTES) --kodak $(KODAK) --out runs/bench_recipe
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests

@@ -32,7 +32,7 @@ from aecodec.data import load_sample
 from aecodec.metrics import psnr
 from aecodec.quantize import reconstruct_8bit
 from aecodec.widgets import shrink
-from aecodec.zoo import SHIPPED, load_shipped, load_shipped_rd
+from aecodec.zoo import RD_LAMBDAS, SHIPPED, load_shipped, load_shipped_rd
 from conftest import REPO
 
 pytestmark = pytest.mark.browser
@@ -335,25 +335,26 @@ def test_rate_distortion_explorer_in_jupyterlab(browser, lab, screenshots):
     try:
         assert_no_errors(page)
         page.locator(".widget-vbox").first.scroll_into_view_if_needed()
+        start, right = RD_LAMBDAS[len(RD_LAMBDAS) // 2], RD_LAMBDAS[len(RD_LAMBDAS) // 2 + 1]
         first = readout(page)
-        assert slider_value(page) == "0.013"
-        assert_shows(first, expected_rd("astronaut", 0.013))
+        assert slider_value(page) == str(start)
+        assert_shows(first, expected_rd("astronaut", start))
         first_picture = picture(page)
-        shoot(page, screenshots / "07_1_start_lambda0.013_astronaut.png")
+        shoot(page, screenshots / f"07_1_start_lambda{start}_astronaut.png")
 
-        move_slider_right(page)  # lambda = 0.013 -> 0.025
+        move_slider_right(page)  # to the next larger lambda
         second = wait_for_new_readout(page, first)
-        assert slider_value(page) == "0.025"
-        assert_shows(second, expected_rd("astronaut", 0.025))
+        assert slider_value(page) == str(right)
+        assert_shows(second, expected_rd("astronaut", right))
         second_picture = picture(page)
         assert second_picture != first_picture, "the picture did not change with lambda"
-        shoot(page, screenshots / "07_2_lambda0.025_astronaut.png")
+        shoot(page, screenshots / f"07_2_lambda{right}_astronaut.png")
 
         choose_image(page, "coffee")
         third = wait_for_new_readout(page, second)
-        assert_shows(third, expected_rd("coffee", 0.025))
+        assert_shows(third, expected_rd("coffee", right))
         assert picture(page) != second_picture, "the picture did not change with the image"
-        shoot(page, screenshots / "07_3_lambda0.025_coffee.png")
+        shoot(page, screenshots / f"07_3_lambda{right}_coffee.png")
         wait_for_idle(page)
         assert_no_errors(page)
     except Exception:

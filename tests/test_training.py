@@ -161,3 +161,27 @@ def test_a_budget_is_required(smooth_image):
     dataset = PatchDataset([smooth_image], patch_size=16, patches_per_image=4)
     with pytest.raises(ValueError, match="budget"):
         fit(small_model(), dataset, device="cpu", progress=False)
+
+
+def test_train_rd_curve_splits_one_budget_over_a_warm_started_chain(
+        smooth_image, tmp_path, monkeypatch):
+    from aecodec.codec import compress, decompress
+    from aecodec.training import train_rd_curve
+
+    ticks = iter(range(10**6))  # a fake clock: every step takes one second
+    monkeypatch.setattr(training.time, "perf_counter", lambda: float(next(ticks)))
+    images = [smooth_image, smooth_image.flip(-1)]
+    models = train_rd_curve(images, (0.01, 0.001, 0.003), minutes=0.2, out_dir=tmp_path,
+                            progress=False)
+    assert list(models) == [0.001, 0.003, 0.01]
+    saved = {lm: load_checkpoint(tmp_path / f"rd_lambda{lm}.pt")["training"] for lm in models}
+    # the largest lambda from scratch for half of the 12 s, the others 3 s each, warm-started
+    assert saved[0.01]["step"] == 6 and not saved[0.01]["recipe"]["warm_start"]
+    assert saved[0.003]["step"] == 3 and saved[0.003]["recipe"]["warm_start"]
+    assert saved[0.001]["step"] == 3 and saved[0.001]["recipe"]["warm_start"]
+    for lmbda, model in models.items():
+        assert model.config.lmbda == lmbda and not model.training
+        x_hat = decompress(model, compress(model, smooth_image))  # coding tables are in place
+        assert x_hat.shape == (1, *smooth_image.shape)
+    assert not torch.equal(models[0.01].encoder.layers[0].weight,
+                           models[0.001].encoder.layers[0].weight)

@@ -71,10 +71,9 @@ def test_shipped_codecs_exist_and_trade_rate_for_quality(kodak_dir):
         points.append((len(data), psnr(x[None], decompress(model, data))))
     sizes, quality = [p[0] for p in points], [p[1] for p in points]
     assert sizes == sorted(sizes), f"bigger lambda, bigger files: {sizes}"
-    # Known limit (README): the under-trained middle models are not strictly ordered in
-    # PSNR, so only the ends of the family are compared.
-    assert quality[-1] > quality[0] + 0.3, f"highest lambda should look best: {quality}"
-    assert quality[0] > 24, f"the shipped codecs look untrained: {quality}"
+    assert quality == sorted(quality), f"bigger lambda, better PSNR: {quality}"
+    assert quality[-1] > quality[0] + 1.0, f"the curve should span some quality: {quality}"
+    assert quality[0] > 25, f"the shipped codecs look untrained: {quality}"
 
 
 @pytest.mark.parametrize("image", ["kodim01.png", "kodim04.png", "kodim19.png"])

@@ -29,8 +29,8 @@ from aecodec.models import (
     RateDistortionConfig,
 )
 from aecodec.quantize import reconstruct_8bit
-from aecodec.training import fit
-from aecodec.zoo import RD_CHAINS, find_model
+from aecodec.training import RD_RECIPE, fit
+from aecodec.zoo import RD_MINUTES, find_model
 
 
 def positive_int(text: str) -> int:
@@ -66,7 +66,23 @@ def build_model(args: argparse.Namespace) -> Autoencoder:
     return cls(**settings)
 
 
+# `aecodec train` without --lambda; with --lambda, unset options come from RD_RECIPE
+PLAIN_RECIPE = dict(hidden_channels=None, batch_size=16, patch_size=128, lr=1e-3, warmup=0.0,
+                    clip_norm=None)
+
+
+def fill_in_recipe(args: argparse.Namespace) -> argparse.Namespace:
+    """Options left unset take the plain recipe's values, or RD_RECIPE's with --lambda."""
+    recipe = RD_RECIPE if args.lmbda is not None else PLAIN_RECIPE
+    for name in ("hidden_channels", "batch_size", "patch_size", "lr", "warmup"):
+        if getattr(args, name) is None:
+            setattr(args, name, recipe[name])
+    args.clip_norm = recipe["clip_norm"]
+    return args
+
+
 def cmd_train(args: argparse.Namespace) -> None:
+    args = fill_in_recipe(args)
     data = getattr(args, "data", None)
     images = load_folder(data) if data else load_samples()
     source = data or "the embedded sample photos"
@@ -79,8 +95,8 @@ def cmd_train(args: argparse.Namespace) -> None:
     steps = 2000 if args.steps is None and args.minutes is None else args.steps
     history = fit(model, dataset, steps=steps, minutes=args.minutes,
                   batch_size=args.batch_size, lr=args.lr, warmup=args.warmup,
-                  checkpoint=args.out, save_every=args.save_every, resume=args.resume,
-                  seed=args.seed, device=getattr(args, "device", None),
+                  clip_norm=args.clip_norm, checkpoint=args.out, save_every=args.save_every,
+                  resume=args.resume, seed=args.seed, device=getattr(args, "device", None),
                   num_workers=args.workers)
     minutes = (time.perf_counter() - start) / 60
     tail = history["loss"][-50:]
@@ -218,8 +234,7 @@ def cmd_zoo_train_rd(args: argparse.Namespace) -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    chains = zoo.RD_CHAINS if args.chain is None else (zoo.RD_CHAINS[args.chain],)
-    zoo.train_shipped_rd(args.data, args.out_dir, chains=chains)
+    zoo.train_shipped_rd(args.data, args.out_dir, minutes=args.minutes)
 
 
 def cmd_classroom_build(args: argparse.Namespace) -> None:
@@ -250,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stride-2 layers: y is 2^K times smaller per side "
                    "(default: 3, or 4 with --lambda)")
     p.add_argument("--hidden-channels", type=positive_int, default=None, metavar="N",
-                   help="width of the hidden layers (default: 64, or 96 with --lambda)")
+                   help="width of the hidden layers (default: 64)")
     p.add_argument("--gdn", action=argparse.BooleanOptionalAction, default=None,
                    help="GDN instead of ReLU between layers (default: only with --lambda)")
     p.add_argument("--steps", type=positive_int, default=None, metavar="N",
@@ -258,15 +273,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--minutes", type=positive_float, default=None, metavar="M",
                    help="a wall-clock budget: the learning-rate schedule follows the clock "
                    "and training stops and saves when the time is up")
-    p.add_argument("--batch-size", type=positive_int, default=16, metavar="N",
-                   help="patches per step")
-    p.add_argument("--patch-size", type=positive_int, default=128, metavar="PX",
-                   help="side of the random square training patches")
+    p.add_argument("--batch-size", type=positive_int, default=None, metavar="N",
+                   help="patches per step (default: 16, or RD_RECIPE's 8 with --lambda)")
+    p.add_argument("--patch-size", type=positive_int, default=None, metavar="PX",
+                   help="side of the random square training patches (default: 128, or "
+                   "RD_RECIPE's 64 with --lambda)")
     p.add_argument("--patches-per-image", type=positive_int, default=8, metavar="N",
                    help="patches cut from each image per epoch")
-    p.add_argument("--lr", type=positive_float, default=1e-3, help="peak learning rate")
-    p.add_argument("--warmup", type=fraction, default=0.0, metavar="F",
-                   help="fraction of the budget spent warming the learning rate up")
+    p.add_argument("--lr", type=positive_float, default=None,
+                   help="peak learning rate (default: 1e-3, or RD_RECIPE's 2e-3 with --lambda)")
+    p.add_argument("--warmup", type=fraction, default=None, metavar="F",
+                   help="fraction of the budget spent warming the learning rate up "
+                   "(default: 0, or RD_RECIPE's 0.05 with --lambda)")
     p.add_argument("--seed", type=int, default=0, help="seed of weights, patches and order")
     p.add_argument("--save-every", type=positive_int, default=500, metavar="N",
                    help="steps between checkpoints")
@@ -319,8 +337,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, metavar="DIR", help="training photos")
     p.add_argument("--out-dir", default=None, help="default: data/models")
     p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
-    p.add_argument("--chain", type=int, choices=range(len(RD_CHAINS)), default=None,
-                   help="train only this warm-start chain (run chains in parallel)")
+    p.add_argument("--minutes", type=positive_float, default=RD_MINUTES,
+                   help="time budget for the whole curve")
     p.set_defaults(func=cmd_zoo_train_rd)
 
     p = sub.add_parser("evaluate", help="rate-distortion of the models beside JPEG and WebP")

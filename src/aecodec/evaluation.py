@@ -1,6 +1,8 @@
 """Honest comparisons: codecs on a folder of images, real bytes, Bjøntegaard deltas.
 
-Holds: `bd_rate` and `bd_psnr` (Bjøntegaard 2001), `evaluate_codecs` (each model and
+Holds: `bd_rate` and `bd_psnr` (Bjøntegaard's deltas, with the piecewise cubic
+interpolation of the method's later revision rather than one cubic fit: a single cubic
+through four points swings wildly where a codec's curve flattens), `evaluate_codecs` (each model and
 Pillow's JPEG and WebP over a sweep of qualities, per image and averaged), and
 `results_markdown` / `rd_figure` to report them. Every bpp here is measured from
 `len(bytes)` of a real file; nothing is estimated.
@@ -19,14 +21,45 @@ from aecodec.jpeg import decode_image_bytes, encode_jpeg, encode_webp
 from aecodec.metrics import MS_SSIM_MIN_SIDE, bpp, ms_ssim, psnr
 from aecodec.models import RateDistortionAutoencoder
 
-JPEG_QUALITIES = (5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95)
+JPEG_QUALITIES = (2, 3, 4, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95)
 WEBP_QUALITIES = (5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95)
 
 
-def _fit_and_integrate(x: np.ndarray, y: np.ndarray, lo: float, hi: float) -> float:
-    """Mean of the cubic fit y(x) over [lo, hi]."""
-    poly = np.polyint(np.polyfit(x, y, deg=min(3, len(x) - 1)))
-    return (np.polyval(poly, hi) - np.polyval(poly, lo)) / (hi - lo)
+def _pchip_slopes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Slopes at the points for a monotone piecewise cubic (Fritsch and Carlson, 1980):
+    the curve through the points never overshoots them, even where a curve flattens."""
+    h, delta = np.diff(x), np.diff(y) / np.diff(x)
+    if len(x) == 2:
+        return np.array([delta[0], delta[0]])
+    d = np.zeros(len(x))
+    for k in range(1, len(x) - 1):
+        if delta[k - 1] * delta[k] > 0:  # a weighted harmonic mean of the two secants
+            w1, w2 = 2 * h[k] + h[k - 1], h[k] + 2 * h[k - 1]
+            d[k] = (w1 + w2) / (w1 / delta[k - 1] + w2 / delta[k])
+    d[0] = _end_slope(h[0], h[1], delta[0], delta[1])
+    d[-1] = _end_slope(h[-1], h[-2], delta[-1], delta[-2])
+    return d
+
+
+def _end_slope(h0: float, h1: float, delta0: float, delta1: float) -> float:
+    d = ((2 * h0 + h1) * delta0 - h0 * delta1) / (h0 + h1)
+    if np.sign(d) != np.sign(delta0):
+        return 0.0
+    if np.sign(delta0) != np.sign(delta1) and abs(d) > 3 * abs(delta0):
+        return 3 * delta0
+    return d
+
+
+def _mean_of_curve(x: np.ndarray, y: np.ndarray, lo: float, hi: float) -> float:
+    """Mean over [lo, hi] of the monotone piecewise cubic through the points (x, y)."""
+    d = _pchip_slopes(x, y)
+    t = np.linspace(lo, hi, 2001)
+    k = np.clip(np.searchsorted(x, t) - 1, 0, len(x) - 2)  # the piece each t falls in
+    h = x[k + 1] - x[k]
+    s = (t - x[k]) / h  # 0 -> 1 along the piece
+    curve = ((2 * s**3 - 3 * s**2 + 1) * y[k] + (s**3 - 2 * s**2 + s) * h * d[k]
+             + (-2 * s**3 + 3 * s**2) * y[k + 1] + (s**3 - s**2) * h * d[k + 1])  # Hermite
+    return float((curve[1:] + curve[:-1]).mean() / 2)  # trapezoid rule on an even grid
 
 
 def bd_rate(anchor: Sequence[tuple[float, float]], test: Sequence[tuple[float, float]]) -> float:
@@ -42,7 +75,7 @@ def bd_rate(anchor: Sequence[tuple[float, float]], test: Sequence[tuple[float, f
     lo, hi = max(pa.min(), pt.min()), min(pa.max(), pt.max())
     if lo >= hi:
         return math.nan  # the curves do not overlap in quality
-    diff = _fit_and_integrate(pt, np.log(rt), lo, hi) - _fit_and_integrate(pa, np.log(ra), lo, hi)
+    diff = _mean_of_curve(pt, np.log(rt), lo, hi) - _mean_of_curve(pa, np.log(ra), lo, hi)
     return (math.exp(diff) - 1) * 100
 
 
@@ -53,14 +86,14 @@ def bd_psnr(anchor: Sequence[tuple[float, float]], test: Sequence[tuple[float, f
     lo, hi = max(np.log(ra).min(), np.log(rt).min()), min(np.log(ra).max(), np.log(rt).max())
     if lo >= hi:
         return math.nan
-    diff = _fit_and_integrate(np.log(rt), pt, lo, hi) - _fit_and_integrate(np.log(ra), pa, lo, hi)
+    diff = _mean_of_curve(np.log(rt), pt, lo, hi) - _mean_of_curve(np.log(ra), pa, lo, hi)
     return float(diff)
 
 
 def pareto_front(points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
     """The (bpp, psnr) points no other point beats: drop any point for which a cheaper one
     is at least as good. What is left rises in PSNR as the rate grows, as Bjøntegaard's
-    curve fitting assumes (a cubic through a curve that dips gives nonsense)."""
+    interpolation assumes."""
     front = []
     for rate, quality in sorted(points):
         if not front or quality > front[-1][1]:
@@ -98,12 +131,20 @@ def _model_codec(model: RateDistortionAutoencoder):
     return run
 
 
+def _file_codec(run: Callable[[torch.Tensor], tuple[int, torch.Tensor]]):
+    def scored(x: torch.Tensor, _setting) -> dict:
+        num_bytes, x_hat = run(x)
+        return _scores(x, x_hat, num_bytes)
+    return scored
+
+
 def evaluate_codecs(
     images: dict[str, torch.Tensor],
     models: dict[str, RateDistortionAutoencoder],
     jpeg_qualities: Sequence[int] = JPEG_QUALITIES,
     webp_qualities: Sequence[int] = WEBP_QUALITIES,
     progress: bool = True,
+    others: dict[str, dict[str, Callable[[torch.Tensor], tuple[int, torch.Tensor]]]] | None = None,
 ) -> dict:
     """Run every codec setting on every image and average.
 
@@ -112,6 +153,8 @@ def evaluate_codecs(
         models: {label: trained RateDistortionAutoencoder}; together they form one curve.
         jpeg_qualities, webp_qualities: Pillow settings to sweep.
         progress: show a progress bar.
+        others: more codecs, {codec: {setting: run}}, where run(x) -> (bytes, x_hat) of a
+            real file (e.g. another project's model, in `benchmarks/`).
 
     Returns:
         {"curves": {codec: [point, ...]}, "bd": {...}} where each point has the setting,
@@ -120,6 +163,8 @@ def evaluate_codecs(
     runs = [("JPEG", q, _pillow_codec(encode_jpeg)) for q in jpeg_qualities]
     runs += [("WebP", q, _pillow_codec(encode_webp)) for q in webp_qualities]
     runs += [("aecodec", label, _model_codec(m)) for label, m in models.items()]
+    for codec, settings in (others or {}).items():
+        runs += [(codec, setting, _file_codec(run)) for setting, run in settings.items()]
     curves: dict[str, list] = {}
     bar = tqdm(total=len(runs) * len(images), desc="evaluating", disable=not progress)
     for codec, setting, run in runs:
@@ -165,8 +210,8 @@ def results_markdown(results: dict) -> str:
     for name, d in results["bd"].items():
         rate = "n/a (no shared PSNR range)" if math.isnan(d["bd_rate_percent"]) \
             else f"{d['bd_rate_percent']:+.1f}%"
-        lines.append(f"| {name} | {rate} | {d['bd_psnr_db']:+.2f} dB "
-                     f"| {d['psnr_overlap_db']:.2f} dB |")
+        gain = "n/a" if math.isnan(d["bd_psnr_db"]) else f"{d['bd_psnr_db']:+.2f} dB"
+        lines.append(f"| {name} | {rate} | {gain} | {d['psnr_overlap_db']:.2f} dB |")
     return "\n".join(lines)
 
 

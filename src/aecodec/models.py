@@ -205,6 +205,9 @@ def compression_ratio(height: int, width: int, config: AutoencoderConfig) -> flo
     return 3 * height * width / num_latent_values(height, width, config)
 
 
+LATENT_INIT_GAIN = 20.0  # see RateDistortionAutoencoder.__init__
+
+
 @dataclass
 class RateDistortionConfig(AutoencoderConfig):
     """An `AutoencoderConfig` plus the rate-distortion trade-off lambda."""
@@ -244,6 +247,13 @@ class RateDistortionAutoencoder(Autoencoder):
         self.config = RateDistortionConfig(latent_channels, downsamplings, hidden_channels,
                                            gdn, lmbda)
         self.prior = FactorizedPrior(latent_channels)
+        # Freshly initialised, the encoder outputs latents of about +-0.05, far below the
+        # quantization step of 1: the decoder would see only noise, and the encoder would
+        # spend thousands of steps growing them. Start them at about unit scale instead.
+        with torch.no_grad():
+            self.encoder.layers[-1].weight *= LATENT_INIT_GAIN
+            self.encoder.layers[-1].bias *= LATENT_INIT_GAIN
+            self.decoder.layers[0].weight /= LATENT_INIT_GAIN
         self.register_buffer("cdf_counts", torch.zeros(latent_channels, 1, dtype=torch.int32))
         self.register_buffer("cdf_offsets", torch.zeros(latent_channels, dtype=torch.int32))
         self.register_buffer("cdf_lengths", torch.zeros(latent_channels, dtype=torch.int32))

@@ -3,10 +3,11 @@
 Holds: `default_device`, `make_loader`, `train_step`, `train_one_epoch`, `evaluate`,
 `learning_rate` (the schedule) and `fit`, which runs them for a number of steps or a
 wall-clock budget with a progress bar, keeps a loss history, saves checkpoints and can
-resume from one. Does not hold: the model (`aecodec.models`), data (`aecodec.data`) or
-the shipped recipes (`aecodec.zoo`).
+resume from one; and the CPU rate-distortion recipe, `RD_RECIPE` with `train_rd_curve`
+(a whole curve of codecs for one time budget). Does not hold: the model
+(`aecodec.models`), data (`aecodec.data`) or the shipped models (`aecodec.zoo`).
 
-The loss is the mean squared error between x and x_hat. Training is reproducible on the
+The loss is the model's own (`model.loss`). Training is reproducible on the
 CPU: the data order of epoch e is a permutation seeded by (seed, e), the patches are
 seeded per item (see `PatchDataset`), and a checkpoint stores the optimizer, the step,
 the time spent and the position in the epoch, so a resumed run continues exactly where
@@ -14,6 +15,7 @@ the interrupted one stopped. (With a time budget, `minutes`, the schedule follow
 clock, so two runs see the same data but not exactly the same learning rates.)
 """
 
+import copy
 import math
 import os
 import time
@@ -27,9 +29,10 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from aecodec.checkpoint import load_checkpoint, save_checkpoint
+from aecodec.data import PatchDataset
 from aecodec.errors import CheckpointError
 from aecodec.metrics import psnr, quantize_8bit
-from aecodec.models import Autoencoder
+from aecodec.models import Autoencoder, RateDistortionAutoencoder
 
 
 def default_device() -> torch.device:
@@ -67,13 +70,17 @@ def make_loader(
     return DataLoader(dataset, batch_size=batch_size, sampler=order, num_workers=num_workers)
 
 
-def train_step(model: Autoencoder, x: torch.Tensor, optimizer: torch.optim.Optimizer) -> float:
+def train_step(model: Autoencoder, x: torch.Tensor, optimizer: torch.optim.Optimizer,
+               clip_norm: float | None = None) -> float:
     """One gradient step on a batch x (N, 3, H, W). Returns the loss: the model's own
     (`model.loss`), MSE for an `Autoencoder`, lambda * 255^2 * MSE + bpp for a
-    `RateDistortionAutoencoder`."""
+    `RateDistortionAutoencoder`. `clip_norm` caps the gradient's norm (a rare bad batch
+    then cannot throw the weights far)."""
     loss, _ = model.loss(x)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
+    if clip_norm is not None:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
     optimizer.step()
     return loss.item()
 
@@ -88,6 +95,7 @@ def train_one_epoch(
     max_steps: int | None = None,
     on_step: Callable[[float], None] | None = None,
     stop: Callable[[], bool] | None = None,
+    clip_norm: float | None = None,
 ) -> list[float]:
     """Train over the batches of `loader` (at most `max_steps`). Returns each step's loss.
 
@@ -98,6 +106,7 @@ def train_one_epoch(
         max_steps: stop after this many steps even if the epoch is not over.
         on_step: called with the loss after every step (progress bars, bookkeeping).
         stop: called before every step; training stops when it returns True.
+        clip_norm: cap on the gradient norm (see `train_step`), or None.
     """
     model.train()
     losses = []
@@ -106,7 +115,7 @@ def train_one_epoch(
             break
         if stop is not None and stop():
             break
-        loss = train_step(model, x.to(device), optimizer)
+        loss = train_step(model, x.to(device), optimizer, clip_norm)
         if scheduler is not None:
             scheduler.step()
         losses.append(loss)
@@ -171,6 +180,7 @@ def fit(
     batch_size: int = 16,
     lr: float = 1e-3,
     warmup: float = 0.0,
+    clip_norm: float | None = None,
     val_data: Dataset | None = None,
     eval_every: int = 500,
     checkpoint: str | os.PathLike | None = None,
@@ -195,6 +205,7 @@ def fit(
         batch_size: patches per step.
         lr: peak learning rate; it decays along a cosine to lr / 10 at the end.
         warmup: fraction of the budget spent warming the learning rate up (0: none).
+        clip_norm: cap on the gradient norm, or None.
         val_data: evaluated every `eval_every` steps and at the end, if given.
         eval_every: steps between evaluations.
         checkpoint: file to save to every `save_every` steps, at the end and on Ctrl-C.
@@ -258,7 +269,7 @@ def fit(
             due = min(_next_multiple(state.step, eval_every),
                       _next_multiple(state.step, save_every))
             train_one_epoch(model, loader, optimizer, device=device, max_steps=due - state.step,
-                            on_step=on_step, stop=lambda: used() >= 1)
+                            on_step=on_step, stop=lambda: used() >= 1, clip_norm=clip_norm)
             if state.batch_in_epoch >= batches_per_epoch:
                 state.epoch, state.batch_in_epoch = state.epoch + 1, 0
             # 3. evaluate and save when due
@@ -308,3 +319,65 @@ def _restore(checkpoint, model, optimizer) -> TrainingState:
     optimizer.load_state_dict(training["optimizer"])
     return TrainingState(training["step"], training["epoch"], training["batch_in_epoch"],
                          training.get("seconds", 0.0), training["history"])
+
+
+# --- the CPU rate-distortion recipe -------------------------------------------------------
+
+RD_LAMBDAS = (0.0018, 0.0035, 0.0067, 0.013)  # low to high quality
+# Chosen by measurement on a 2-core CPU (README, "Training a codec in minutes"): a small
+# model that takes many quick steps on small patches learns faster per minute than a
+# big one on big patches.
+RD_RECIPE = dict(latent_channels=64, downsamplings=4, hidden_channels=64, gdn=True,
+                 patch_size=64, patches_per_image=8, batch_size=8, lr=2e-3, warmup=0.05,
+                 clip_norm=1.0)
+
+
+def train_rd_curve(
+    images: list[torch.Tensor],
+    lambdas: tuple[float, ...] = RD_LAMBDAS,
+    *,
+    minutes: float,
+    out_dir: str | os.PathLike | None = None,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+    progress: bool = True,
+) -> dict[float, RateDistortionAutoencoder]:
+    """A whole rate-distortion curve for one time budget, with `RD_RECIPE`.
+
+    The model for the largest lambda (the most detail to learn) is trained from scratch
+    for half the budget; each smaller lambda then starts from the previous model and
+    only has to learn to drop bits, for an equal share of the other half.
+
+    Args:
+        images: training photos x (3, H, W).
+        lambdas: the points of the curve.
+        minutes: the budget for the whole curve.
+        out_dir: if given, each model is saved there as rd_lambda{lambda}.pt.
+        seed: seed of the weights, patches and data order.
+        device: where to train (default: `default_device()`).
+        progress: show progress bars.
+
+    Returns:
+        {lambda: trained model in eval mode, with its coding tables}.
+    """
+    r = RD_RECIPE
+    dataset = PatchDataset(images, r["patch_size"], r["patches_per_image"], seed=seed)
+    order = sorted(lambdas, reverse=True)
+    torch.manual_seed(seed)
+    model = RateDistortionAutoencoder(r["latent_channels"], r["downsamplings"],
+                                      r["hidden_channels"], r["gdn"], lmbda=order[0])
+    models = {}
+    for i, lmbda in enumerate(order):
+        share = 1.0 if len(order) == 1 else 0.5 if i == 0 else 0.5 / (len(order) - 1)
+        model.config.lmbda = lmbda
+        history = fit(model, dataset, minutes=minutes * share, batch_size=r["batch_size"],
+                      lr=r["lr"], warmup=r["warmup"], clip_norm=r["clip_norm"],
+                      seed=seed + i, device=device,
+                      progress=progress)
+        model.cpu().eval().update_tables()
+        models[lmbda] = copy.deepcopy(model)
+        if out_dir is not None:
+            save_checkpoint(os.path.join(out_dir, f"rd_lambda{lmbda}.pt"), model, training=dict(
+                recipe=dict(r, lmbda=lmbda, warm_start=i > 0), minutes=minutes * share,
+                step=len(history["loss"]), threads=torch.get_num_threads(), history=history))
+    return dict(sorted(models.items()))

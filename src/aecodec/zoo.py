@@ -5,9 +5,10 @@ Holds: `SHIPPED` (the family), `models_dir`, `shipped_path`, `load_shipped`,
 with `aecodec zoo-train --data ../shared/train`) and `kodak_results` / `results_table`
 (their Kodak scores, with JPEG at the same bytes beside them: `aecodec zoo-table`).
 
-The rate-distortion family (real codecs, `rd_lambda{λ}.pt`): `RD_LAMBDAS`, `RD_CHAINS`,
-`RD_RECIPE`, `train_shipped_rd` / `train_rd_chain` (`aecodec zoo-train-rd`),
-`load_shipped_rd`, and `find_model`, which finds the model that wrote an .aec file.
+The rate-distortion family (real codecs, `rd_lambda{λ}.pt`): `RD_LAMBDAS` and
+`RD_RECIPE` (from `aecodec.training`), `train_shipped_rd` (`aecodec zoo-train-rd`, one
+time budget for the whole curve), `load_shipped_rd`, and `find_model`, which finds the
+model that wrote an .aec file.
 
 All shipped plain models downsample k = 3 times (y is 8x smaller than x in each direction)
 and differ in latent channels C, so the ratio of 8-bit pixel values to 8-bit latent
@@ -29,7 +30,7 @@ from aecodec.jpeg import jpeg_at_most
 from aecodec.metrics import ms_ssim, psnr
 from aecodec.models import Autoencoder, RateDistortionAutoencoder
 from aecodec.quantize import reconstruct_8bit
-from aecodec.training import fit
+from aecodec.training import RD_LAMBDAS, RD_RECIPE, fit, train_rd_curve  # noqa: F401
 
 MODELS_ENV = "AECODEC_MODELS"
 LATENT_CHANNELS = (2, 4, 8, 16, 32)
@@ -99,13 +100,9 @@ def train_shipped(
 
 # --- the rate-distortion family (real codecs) ------------------------------------------
 
-RD_LAMBDAS = (0.0035, 0.0067, 0.013, 0.025)  # low to high quality
-# Two warm-start chains (they can run in parallel): the first lambda of each is trained
-# from scratch, the next one starts from it.
-RD_CHAINS = ((0.0067, 0.0035), (0.013, 0.025))
-RD_RECIPE = dict(latent_channels=64, downsamplings=4, hidden_channels=64, gdn=True,
-                 first_steps=4000, next_steps=1200, batch_size=16, patch_size=96,
-                 patches_per_image=8, lr=1e-3, seed=0)
+# The curve is trained by `aecodec.training.train_rd_curve` with `RD_RECIPE`, for one
+# time budget (the largest lambda first, each smaller one warm-started from it).
+RD_MINUTES = 30  # the budget of the shipped curve, on 2 CPU threads
 
 
 def rd_path(lmbda: float) -> Path:
@@ -119,56 +116,21 @@ def load_shipped_rd() -> dict[str, RateDistortionAutoencoder]:
 
 def train_shipped_rd(
     data: str | os.PathLike, out_dir: str | os.PathLike | None = None,
-    chains: tuple[tuple[float, ...], ...] = RD_CHAINS,
-    first_steps: int = RD_RECIPE["first_steps"], next_steps: int = RD_RECIPE["next_steps"],
+    minutes: float = RD_MINUTES,
 ) -> None:
-    """Train the rate-distortion family, chain by chain.
+    """Train the shipped rate-distortion curve (`aecodec zoo-train-rd`).
 
     Args:
-        data: a folder of training photos.
-        out_dir: where to write (default: `models_dir()`).
-        chains: lambdas in order of warm-starting; see `train_rd_chain`.
-        first_steps, next_steps: steps for the first model and for each warm-started one.
+        data: a folder of training photos (the kit uses ../shared/train).
+        out_dir: where to write rd_lambda{lambda}.pt (default: `models_dir()`).
+        minutes: the budget for the whole curve.
     """
-    for chain in chains:
-        train_rd_chain(data, chain, out_dir, first_steps, next_steps)
-
-
-def train_rd_chain(
-    data: str | os.PathLike, lambdas: tuple[float, ...],
-    out_dir: str | os.PathLike | None = None, first_steps: int = RD_RECIPE["first_steps"],
-    next_steps: int = RD_RECIPE["next_steps"],
-) -> None:
-    """The first lambda from scratch, each next one warm-started from the previous model
-    (a neighbouring point of the curve for a fraction of one model's time)."""
-    r = RD_RECIPE
     out_dir = Path(out_dir) if out_dir is not None else models_dir()
-    dataset = PatchDataset(list(load_folder(data).values()), r["patch_size"],
-                           r["patches_per_image"], seed=r["seed"])
-    previous = None
-    for i, lmbda in enumerate(lambdas):
-        torch.manual_seed(r["seed"])
-        model = RateDistortionAutoencoder(r["latent_channels"], r["downsamplings"],
-                                          r["hidden_channels"], r["gdn"], lmbda)
-        if previous is not None:
-            model.load_state_dict(previous.state_dict())
-            model.config.lmbda = lmbda
-        steps = first_steps if i == 0 else next_steps
-        start = time.perf_counter()
-        history = fit(model, dataset, steps=steps, batch_size=r["batch_size"], lr=r["lr"],
-                      save_every=steps, seed=r["seed"] + i, device="cpu")
-        model.eval()
-        minutes = (time.perf_counter() - start) / 60
-        model.update_tables()
-        path = out_dir / f"rd_lambda{lmbda}.pt"
-        save_checkpoint(path, model, training=dict(
-            step=steps, recipe=dict(r, lmbda=lmbda, warm_start=previous is not None),
-            minutes=minutes, threads=torch.get_num_threads(), history=history))
-        print(f"lambda={lmbda}: {steps} steps in {minutes:.1f} min -> {path}", flush=True)
-        previous = model
+    out_dir.mkdir(parents=True, exist_ok=True)
+    train_rd_curve(list(load_folder(data).values()), RD_LAMBDAS, minutes=minutes,
+                   out_dir=out_dir)
 
 
-@torch.no_grad()
 def evaluate_image(model: Autoencoder, x: torch.Tensor) -> dict:
     """Scores of one model on one image x (3, H, W), latents stored in 8 bits, and of the
     best JPEG no larger than those latents."""
