@@ -19,7 +19,6 @@ or:   python benchmarks/rd_recipe.py --minutes 12 --data ../shared/train --kodak
 
 import argparse
 import json
-import math
 import os
 import platform
 import time
@@ -32,7 +31,7 @@ from tqdm import tqdm
 from aecodec.data import PatchDataset, load_folder
 from aecodec.evaluation import evaluate_codecs, results_markdown
 from aecodec.kodak import load_kodak
-from aecodec.training import RD_LAMBDAS, RD_RECIPE, learning_rate, train_rd_curve
+from aecodec.training import RD_LAMBDAS, train_rd_curve
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -117,7 +116,8 @@ def _shares(n: int) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=12.0, help="budget per curve")
-    parser.add_argument("--data", default=os.environ.get("AECODEC_TRAIN", REPO.parent / "shared" / "train"))
+    parser.add_argument("--data", help="training photos ($AECODEC_TRAIN, ../shared/train)",
+                        default=os.environ.get("AECODEC_TRAIN", REPO.parent / "shared" / "train"))
     parser.add_argument("--kodak", default=None, help="Kodak folder (default: $AECODEC_KODAK "
                         "or ../shared/kodak)")
     parser.add_argument("--threads", type=int, default=2)
