@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from aecodec.codec import compress, decompress
 from aecodec.data import load_sample
@@ -91,7 +92,10 @@ class JupyterLab:
                    f"--port={self.port}", f"--IdentityProvider.token={self.token}",
                    f"--ServerApp.root_dir={self.root}", f"--LabApp.user_settings_dir={settings}",
                    f"--LabApp.workspaces_dir={self.root.parent / 'workspaces'}",
-                   "--ServerApp.port_retries=0"]
+                   "--ServerApp.port_retries=0",
+                   # the JSON websocket protocol: the binary one can garble a message
+                   # that arrives during a kernel restart
+                   "--ServerApp.kernel_ws_protocol="]
         if os.geteuid() == 0:
             command.append("--allow-root")
         env = dict(os.environ, AECODEC_FAST="1", IPYTHONDIR=str(self.root.parent / "ipython"),
@@ -183,18 +187,41 @@ def open_and_run(browser, lab: JupyterLab, notebook: str, screenshots: Path):
         page.goto(lab.notebook_url(notebook))
         page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
         wait_for_idle(page)
-        # as a learner should: a fresh kernel, then every cell from the top
-        menu(page, "Kernel", "Restart Kernel and Run All Cells…")
-        page.locator(".jp-Dialog button", has_text="Restart").click()
-        # "[*]" marks a queued or running cell: the last cell keeps it until the run ends
-        running = ".jp-CodeCell .jp-InputPrompt:has-text('[*]')"
-        page.wait_for_selector(running, timeout=30_000)
-        page.wait_for_selector(running, state="detached", timeout=RUN_TIMEOUT_MS)
+        restart_and_run_all(page)
+        page.wait_for_selector(RUNNING, state="detached", timeout=RUN_TIMEOUT_MS)
     except Exception:
         page.screenshot(path=screenshots / f"FAILED_{Path(notebook).stem}.png", full_page=True)
         page.close()
         raise
     return page
+
+
+# "[*]" marks a queued or running cell: the last cell keeps it until the run ends
+RUNNING = ".jp-CodeCell .jp-InputPrompt:has-text('[*]')"
+FIRST_CELL_DONE = """() => {
+    const prompt = document.querySelector('.jp-CodeCell .jp-InputPrompt');
+    return prompt && /\\[\\d+\\]/.test(prompt.textContent);
+}"""
+
+
+def restart_and_run_all(page, attempts: int = 3) -> None:
+    """Restart the kernel and run every cell from the top, as a learner should.
+
+    A restart that lands while the kernel is still starting can lose the run requests
+    (the server logs a broken websocket message and the cells stay queued), so if the
+    first cell has not run within a minute, restart and run again.
+    """
+    for attempt in range(attempts):
+        menu(page, "Kernel", "Restart Kernel and Run All Cells…")
+        page.locator(".jp-Dialog button", has_text="Restart").click()
+        page.wait_for_selector(RUNNING, timeout=30_000)
+        try:
+            page.wait_for_function(FIRST_CELL_DONE, timeout=60_000)
+            return
+        except PlaywrightTimeout:
+            if attempt == attempts - 1:
+                raise
+            wait_for_idle(page)
 
 
 def menu(page, name: str, item: str) -> None:
@@ -258,7 +285,11 @@ def page_name(page) -> str:
 
 
 def wait_for_idle(page) -> None:
+    """Wait until the kernel is started and idle (the status bar says so)."""
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
+                           timeout=UPDATE_TIMEOUT_MS)
+    page.wait_for_function("() => document.querySelector('.jp-StatusBar-Widget')"
+                           " && document.body.innerText.includes('| Idle')",
                            timeout=UPDATE_TIMEOUT_MS)
 
 
