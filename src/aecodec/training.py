@@ -247,7 +247,7 @@ def fit(
     def on_step(loss: float) -> None:
         state.record_step(loss)
         seconds, state.seconds = state.seconds, time.perf_counter() - clock
-        bar.update(1 if steps else state.seconds - seconds)
+        bar.update(1 if steps else min(state.seconds, bar.total) - min(seconds, bar.total))
         bar.set_postfix(loss=f"{loss:.5f}", step=state.step, refresh=False)
         set_lr()  # for the next step
 
