@@ -31,7 +31,7 @@ from tqdm import tqdm
 from aecodec.data import PatchDataset, load_folder
 from aecodec.evaluation import evaluate_codecs, results_markdown
 from aecodec.kodak import load_kodak
-from aecodec.training import RD_LAMBDAS, train_rd_curve
+from aecodec.training import RD_LAMBDAS, curve_shares, train_rd_curve
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -48,8 +48,7 @@ def train_reference_curve(images: list[torch.Tensor], lambdas: tuple[float, ...]
     torch.manual_seed(seed)
     model, models = FactorizedPrior(128, 192), {}
     order = sorted(lambdas, reverse=True)
-    shares = _shares(len(order))
-    for lmbda, share in zip(order, shares):
+    for lmbda, share in zip(order, curve_shares(len(order))):
         _train_reference(model, dataset, lmbda, minutes * share)
         models[lmbda] = _frozen_copy(model)
     return models
@@ -103,11 +102,6 @@ def reference_codec(model):
         num_bytes = sum(len(s[0]) for s in out["strings"]) + 8
         return num_bytes, x_hat[0, :, :height, :width].clamp(0, 1)
     return run
-
-
-def _shares(n: int) -> list[float]:
-    """How a curve's budget is split: half for the first model, the rest evenly."""
-    return [1.0] if n == 1 else [0.5] + [0.5 / (n - 1)] * (n - 1)
 
 
 # --- the run ------------------------------------------------------------------------------

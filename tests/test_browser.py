@@ -327,31 +327,38 @@ def assert_shows(shown: dict[str, str], expected: dict[str, str]) -> None:
         assert shown[key] == value, f"{key}: the page shows {shown[key]!r}, the API {value!r}"
 
 
-def test_latent_explorer_in_jupyterlab(browser, lab, screenshots):
-    page = open_and_run(browser, lab, "05_latent_size_tradeoffs.ipynb", screenshots)
+def walk_explorer(page, screenshots: Path, prefix: str, start, right, expected) -> None:
+    """The three states a learner sees: the explorer as it starts on astronaut, the slider
+    one step right, then the coffee photo. In each, the page must show what `expected`
+    (name, setting) gives from the Python API, and the picture must change."""
+    page.locator(".widget-vbox").first.scroll_into_view_if_needed()
+    first = readout(page)
+    assert slider_value(page) == str(start), f"the explorer should start at {start}"
+    assert page.locator(".widget-dropdown select").first.input_value() == "astronaut"
+    assert_shows(first, expected("astronaut", start))
+    first_picture = picture(page)
+    shoot(page, screenshots / f"{prefix}_1_start_{start}_astronaut.png")
+
+    move_slider_right(page)
+    second = wait_for_new_readout(page, first)
+    assert slider_value(page) == str(right)
+    assert_shows(second, expected("astronaut", right))
+    second_picture = picture(page)
+    assert second_picture != first_picture, "the picture did not change with the slider"
+    shoot(page, screenshots / f"{prefix}_2_{right}_astronaut.png")
+
+    choose_image(page, "coffee")
+    third = wait_for_new_readout(page, second)
+    assert_shows(third, expected("coffee", right))
+    assert picture(page) != second_picture, "the picture did not change with the image"
+    shoot(page, screenshots / f"{prefix}_3_{right}_coffee.png")
+
+
+def run_explorer_test(browser, lab, screenshots, notebook: str, start, right, expected):
+    page = open_and_run(browser, lab, notebook, screenshots)
     try:
         assert_no_errors(page)
-        page.locator(".widget-vbox").first.scroll_into_view_if_needed()
-        first = readout(page)
-        assert slider_value(page) == "8" and page.locator(".widget-dropdown select").first \
-            .input_value() == "astronaut", "the explorer should start at C=8 on astronaut"
-        assert_shows(first, expected_latent("astronaut", 8))
-        first_picture = picture(page)
-        shoot(page, screenshots / "05_1_start_C8_astronaut.png")
-
-        move_slider_right(page)  # C = 8 -> 16
-        second = wait_for_new_readout(page, first)
-        assert slider_value(page) == "16"
-        assert_shows(second, expected_latent("astronaut", 16))
-        second_picture = picture(page)
-        assert second_picture != first_picture, "the picture did not change with C"
-        shoot(page, screenshots / "05_2_C16_astronaut.png")
-
-        choose_image(page, "coffee")
-        third = wait_for_new_readout(page, second)
-        assert_shows(third, expected_latent("coffee", 16))
-        assert picture(page) != second_picture, "the picture did not change with the image"
-        shoot(page, screenshots / "05_3_C16_coffee.png")
+        walk_explorer(page, screenshots, notebook[:2], start, right, expected)
         wait_for_idle(page)
         assert_no_errors(page)
     except Exception:
@@ -359,37 +366,16 @@ def test_latent_explorer_in_jupyterlab(browser, lab, screenshots):
         raise
     finally:
         page.close()
+
+
+def test_latent_explorer_in_jupyterlab(browser, lab, screenshots):
+    # latent channels C: the explorer starts at 8; one step right is 16
+    run_explorer_test(browser, lab, screenshots, "05_latent_size_tradeoffs.ipynb", 8, 16,
+                      expected_latent)
 
 
 def test_rate_distortion_explorer_in_jupyterlab(browser, lab, screenshots):
-    page = open_and_run(browser, lab, "07_rate_distortion.ipynb", screenshots)
-    try:
-        assert_no_errors(page)
-        page.locator(".widget-vbox").first.scroll_into_view_if_needed()
-        start, right = RD_LAMBDAS[len(RD_LAMBDAS) // 2], RD_LAMBDAS[len(RD_LAMBDAS) // 2 + 1]
-        first = readout(page)
-        assert slider_value(page) == str(start)
-        assert_shows(first, expected_rd("astronaut", start))
-        first_picture = picture(page)
-        shoot(page, screenshots / f"07_1_start_lambda{start}_astronaut.png")
-
-        move_slider_right(page)  # to the next larger lambda
-        second = wait_for_new_readout(page, first)
-        assert slider_value(page) == str(right)
-        assert_shows(second, expected_rd("astronaut", right))
-        second_picture = picture(page)
-        assert second_picture != first_picture, "the picture did not change with lambda"
-        shoot(page, screenshots / f"07_2_lambda{right}_astronaut.png")
-
-        choose_image(page, "coffee")
-        third = wait_for_new_readout(page, second)
-        assert_shows(third, expected_rd("coffee", right))
-        assert picture(page) != second_picture, "the picture did not change with the image"
-        shoot(page, screenshots / f"07_3_lambda{right}_coffee.png")
-        wait_for_idle(page)
-        assert_no_errors(page)
-    except Exception:
-        page.screenshot(path=screenshots / f"FAILED_{page_name(page)}.png")
-        raise
-    finally:
-        page.close()
+    # lambda: the explorer starts in the middle of the shipped family
+    middle = len(RD_LAMBDAS) // 2
+    run_explorer_test(browser, lab, screenshots, "07_rate_distortion.ipynb",
+                      RD_LAMBDAS[middle], RD_LAMBDAS[middle + 1], expected_rd)

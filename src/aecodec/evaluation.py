@@ -124,18 +124,18 @@ def _pillow_codec(encode: Callable[[torch.Tensor, int], bytes]):
     return run
 
 
-def _model_codec(model: RateDistortionAutoencoder):
-    def run(x: torch.Tensor, _setting) -> dict:
-        data = compress(model, x)
-        return _scores(x, decompress(model, data)[0], len(data))
-    return run
-
-
 def _file_codec(run: Callable[[torch.Tensor], tuple[int, torch.Tensor]]):
     def scored(x: torch.Tensor, _setting) -> dict:
         num_bytes, x_hat = run(x)
         return _scores(x, x_hat, num_bytes)
     return scored
+
+
+def _model_codec(model: RateDistortionAutoencoder):
+    def run(x: torch.Tensor) -> tuple[int, torch.Tensor]:
+        data = compress(model, x)
+        return len(data), decompress(model, data)[0]
+    return _file_codec(run)
 
 
 def evaluate_codecs(

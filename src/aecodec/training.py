@@ -332,6 +332,12 @@ RD_RECIPE = dict(latent_channels=64, downsamplings=4, hidden_channels=64, gdn=Tr
                  clip_norm=1.0)
 
 
+def curve_shares(count: int) -> list[float]:
+    """How `train_rd_curve` splits one budget over `count` lambdas: half for the first
+    model (trained from scratch), the other half evenly over the warm-started ones."""
+    return [1.0] if count == 1 else [0.5] + [0.5 / (count - 1)] * (count - 1)
+
+
 def train_rd_curve(
     images: list[torch.Tensor],
     lambdas: tuple[float, ...] = RD_LAMBDAS,
@@ -367,8 +373,7 @@ def train_rd_curve(
     model = RateDistortionAutoencoder(r["latent_channels"], r["downsamplings"],
                                       r["hidden_channels"], r["gdn"], lmbda=order[0])
     models = {}
-    for i, lmbda in enumerate(order):
-        share = 1.0 if len(order) == 1 else 0.5 if i == 0 else 0.5 / (len(order) - 1)
+    for i, (lmbda, share) in enumerate(zip(order, curve_shares(len(order)))):
         model.config.lmbda = lmbda
         history = fit(model, dataset, minutes=minutes * share, batch_size=r["batch_size"],
                       lr=r["lr"], warmup=r["warmup"], clip_norm=r["clip_norm"],
