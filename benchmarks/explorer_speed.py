@@ -9,6 +9,7 @@ Uses the shipped models; with AECODEC_KODAK set, starts on the Kodak image kodim
 import time
 
 from aecodec.widgets import LatentExplorer, RateDistortionExplorer
+from aecodec.zoo import RD_LAMBDAS
 
 
 def timed_change(explorer, control, value) -> tuple[float, float]:
@@ -24,18 +25,20 @@ def timed_change(explorer, control, value) -> tuple[float, float]:
 
 
 def main() -> None:
-    for name, make, control, values in (
-        ("LatentExplorer", LatentExplorer, "channels", (32, 2, 8)),
-        ("RateDistortionExplorer", RateDistortionExplorer, "lmbda", (0.0035, 0.025, 0.0067)),
+    for name, make, control, new_values in (
+        ("LatentExplorer", LatentExplorer, "channels", (32, 2)),
+        ("RateDistortionExplorer", RateDistortionExplorer, "lmbda",
+         (RD_LAMBDAS[1], RD_LAMBDAS[-1])),
     ):
         start = time.perf_counter()
         explorer = make()
         print(f"{name}: first view {time.perf_counter() - start:.2f} s "
               f"({explorer.image.value}, every model once)")
-        for value in values:
+        first = getattr(explorer, control).value  # its result is cached by now
+        for value in (*new_values, first):
             picture, done = timed_change(explorer, getattr(explorer, control), value)
-            print(f"  {control} -> {value}: picture after {picture:.2f} s, "
-                  f"all numbers after {done:.2f} s")
+            print(f"  {control} -> {value}{' (seen)' if value == first else ''}: picture after "
+                  f"{picture:.2f} s, all numbers after {done:.2f} s")
         picture, done = timed_change(explorer, explorer.image, "coffee")
         print(f"  new image (coffee): picture after {picture:.2f} s, all after {done:.2f} s")
 

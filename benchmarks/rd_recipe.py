@@ -13,7 +13,7 @@ script prints BD-rate against JPEG and against each other.
   Given the same curve budget, each lambda is warm-started from the previous one, as in
   aecodec's recipe (kinder to the reference than training every point from scratch).
 
-Run:  make bench-recipe          (12 minutes per curve, 2 threads: about 30 minutes)
+Run:  make bench-recipe          (12 minutes per curve, 1 thread: about 30 minutes)
 or:   python benchmarks/rd_recipe.py --minutes 12 --data ../shared/train --kodak ../shared/kodak
 """
 

@@ -36,7 +36,7 @@ def models() -> list[tuple[str, torch.nn.Module, int, int]]:
               Autoencoder(c, zoo.DOWNSAMPLINGS, zoo.HIDDEN_CHANNELS),
               zoo.RECIPE["batch_size"], zoo.RECIPE["patch_size"]) for c in zoo.LATENT_CHANNELS]
     r = zoo.RD_RECIPE
-    codec = ("RateDistortionAutoencoder C=64, k=4",
+    codec = (f"RateDistortionAutoencoder C={r['latent_channels']}, k={r['downsamplings']}",
              RateDistortionAutoencoder(r["latent_channels"], r["downsamplings"],
                                        r["hidden_channels"], r["gdn"], zoo.RD_LAMBDAS[0]),
              r["batch_size"], r["patch_size"])

@@ -64,3 +64,24 @@ def test_evaluate_writes_json_markdown_and_plot(codec_model, kodak_dir, tmp_path
     assert "| WebP |" in (out / "results.md").read_text()
     assert (out / "rd.png").read_bytes()[:4] == b"\x89PNG"
     assert "BD-rate" in capsys.readouterr().out
+
+
+def test_train_with_lambda_takes_unset_options_from_the_recipe():
+    from aecodec.cli import build_model, build_parser, fill_in_recipe
+    from aecodec.models import AutoencoderConfig
+    from aecodec.training import RD_RECIPE
+
+    def parse(*options):
+        return fill_in_recipe(build_parser().parse_args(["train", "--out", "m.pt", *options]))
+
+    args = parse("--lambda", "0.01")
+    config = build_model(args).config
+    for name in ("latent_channels", "downsamplings", "hidden_channels", "gdn"):
+        assert getattr(config, name) == RD_RECIPE[name], name
+    for name in ("batch_size", "patch_size", "lr", "warmup", "clip_norm"):
+        assert getattr(args, name) == RD_RECIPE[name], name
+    # an option that is given wins; without --lambda the plain model's defaults hold
+    args = parse("--lambda", "0.01", "--latent-channels", "5")
+    assert build_model(args).config.latent_channels == 5
+    plain = build_model(parse()).config
+    assert plain == AutoencoderConfig()

@@ -206,7 +206,9 @@ def no_decoding(monkeypatch):
     (100, 0, "corrupt header"),
 ])
 def test_absurd_sizes_are_refused_before_allocating(model, no_decoding, height, width, message):
-    shape = (64, min(-(-height // 16), 65535), min(-(-width // 16), 65535))
+    side = 2**model.config.downsamplings  # pixels per latent position
+    shape = (model.config.latent_channels, min(-(-height // side), 65535),
+             min(-(-width // side), 65535))
     data = forge(model, height, width, b"\0" * 8, latent_shape=shape)
     with pytest.raises(CodecError, match=message):
         decompress(model, data)
@@ -225,7 +227,7 @@ def test_inconsistent_headers_are_refused_before_decoding(model, no_decoding, fi
 
 def test_stream_longer_than_the_latents_could_need(model, no_decoding):
     with pytest.raises(CodecError, match="never need more"):
-        decompress(model, forge(model, 1, 1, b"\0" * 4000))  # 64 latents: at most 456 bytes
+        decompress(model, forge(model, 1, 1, b"\0" * 4000))  # one latent a channel: far less
 
 
 def test_stream_of_odd_length_is_refused(model):
@@ -242,10 +244,16 @@ def test_biggest_accepted_header_is_read(model):
 # --- escapes and the stream bound -----------------------------------------------------
 
 
+def one_position(model) -> int:
+    """The side in pixels of an image whose latent has one position."""
+    return 2**model.config.downsamplings
+
+
 def escaped_stream(model, value: int) -> bytes:
-    """A stream of 64 latents (one 16x16 image), the first escaped to `value` (32 bits)."""
+    """The stream of a one-position latent (one value a channel), the first escaped to
+    `value` (32 bits)."""
     encoder = constriction.stream.queue.RangeEncoder()
-    for c in range(64):
+    for c in range(model.config.latent_channels):
         symbol = int(model.cdf_lengths[c]) - 1 if c == 0 else -int(model.cdf_offsets[c])
         encoder.encode(np.array([symbol], dtype=np.int32), codec._channel_model(model, c))
     uniform = constriction.stream.model.Uniform(2**16)
@@ -259,31 +267,45 @@ def escaped_stream(model, value: int) -> bytes:
     (0, "escapes to 0"),  # inside the table: no encoder escapes it
     (2**31 - 1, "escapes to"),  # beyond MAX_VALUE
     (-(2**31), "escapes to"),
-    (2**30, "overflow"),  # a legal escape, but no decoder survives it
 ])
 def test_impossible_escapes_are_refused(model, value, message):
-    data = forge(model, 16, 16, escaped_stream(model, value))
+    data = forge(model, one_position(model), one_position(model), escaped_stream(model, value))
     with pytest.raises(CodecError, match=message):
         decompress(model, data)
 
 
+@pytest.mark.parametrize("value", [codec.MAX_VALUE, -codec.MAX_VALUE])
+def test_the_largest_legal_escape_gives_an_image_or_a_clear_error(model, value):
+    """A latent of +-2^30 is legal; the decoder either survives it or says it overflowed."""
+    data = forge(model, one_position(model), one_position(model), escaped_stream(model, value))
+    result = outcome(model, data)
+    assert result == "image" or "overflow" in result, result
+
+
+def test_a_decoder_that_overflows_is_a_corrupt_stream():
+    with pytest.raises(CodecError, match="overflow"):
+        codec._finite_8bit(torch.tensor([[[[0.5, float("nan")]]]]))
+
+
 def test_legal_escape_decodes(model):
     value = int(model.cdf_offsets[0]) - 3  # just below channel 0's table
-    data = forge(model, 16, 16, escaped_stream(model, value))
+    data = forge(model, one_position(model), one_position(model), escaped_stream(model, value))
     assert outcome(model, data) == "image"
-    assert decode_latents(model, read_header(data)["stream"], (64, 1, 1))[0, 0, 0] == value
+    shape = (model.config.latent_channels, 1, 1)
+    assert decode_latents(model, read_header(data)["stream"], shape)[0, 0, 0] == value
 
 
 @pytest.mark.parametrize("fill", ["escapes", "rarest"])
 def test_costliest_latents_fit_the_stream_bound(model, fill):
     """The size check never refuses a real stream: the costliest latents pass it."""
-    shape = (64, 6, 5)
+    channels = model.config.latent_channels
+    shape = (channels, 6, 5)
     if fill == "escapes":
         y_hat = torch.full(shape, -codec.MAX_VALUE, dtype=torch.long)
     else:  # each channel's least likely value in its table
         lengths = model.cdf_lengths.long()
-        rarest = [int(model.cdf_counts[c, : lengths[c] - 1].argmin()) for c in range(64)]
-        y_hat = (torch.tensor(rarest) + model.cdf_offsets.long()).view(64, 1, 1).expand(shape)
+        rarest = [int(model.cdf_counts[c, : lengths[c] - 1].argmin()) for c in range(channels)]
+        y_hat = (torch.tensor(rarest) + model.cdf_offsets.long()).view(channels, 1, 1).expand(shape)
     stream = encode_latents(model, y_hat)
     assert len(stream) >= y_hat.numel()  # at least 8 bits a latent: truly costly
     assert torch.equal(decode_latents(model, stream, shape), y_hat)  # the bound let it pass

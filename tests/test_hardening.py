@@ -220,7 +220,7 @@ def seams(model, x: torch.Tensor, y_hat: torch.Tensor, x_hat: torch.Tensor) -> d
     A window of 16x16 latent positions centred on the corner is coded in one piece; its
     middle 8x8 (4 positions from the window's edge, more than the kernels see) must match.
     """
-    s, t = 2**model.config.downsamplings, codec.TILE
+    s, t = 2**model.config.downsamplings, codec.tile_size(model)
     window = slice(t - 8, t + 8)
     middle, inner = slice(t - 4, t + 4), slice(4, 12)
     pixels = slice((t - 8) * s, (t + 8) * s)

@@ -67,14 +67,16 @@ def build_model(args: argparse.Namespace) -> Autoencoder:
 
 
 # `aecodec train` without --lambda; with --lambda, unset options come from RD_RECIPE
-PLAIN_RECIPE = dict(hidden_channels=None, batch_size=16, patch_size=128, lr=1e-3, warmup=0.0,
-                    clip_norm=None)
+# (None: the plain `AutoencoderConfig`'s default)
+PLAIN_RECIPE = dict(latent_channels=None, downsamplings=None, hidden_channels=None, gdn=None,
+                    batch_size=16, patch_size=128, lr=1e-3, warmup=0.0, clip_norm=None)
 
 
 def fill_in_recipe(args: argparse.Namespace) -> argparse.Namespace:
     """Options left unset take the plain recipe's values, or RD_RECIPE's with --lambda."""
     recipe = RD_RECIPE if args.lmbda is not None else PLAIN_RECIPE
-    for name in ("hidden_channels", "batch_size", "patch_size", "lr", "warmup"):
+    for name in ("latent_channels", "downsamplings", "hidden_channels", "gdn", "batch_size",
+                 "patch_size", "lr", "warmup"):
         if getattr(args, name) is None:
             setattr(args, name, recipe[name])
     args.clip_norm = recipe["clip_norm"]
@@ -260,12 +262,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="train a rate-distortion model (a real codec) with loss "
                    "lambda * 255^2 * MSE + bpp; without it, a plain autoencoder")
     p.add_argument("--latent-channels", type=positive_int, default=None, metavar="C",
-                   help="channels of the latent y (default: 16, or 64 with --lambda)")
+                   help="channels of the latent y (default: 16, or RD_RECIPE's "
+                   f"{RD_RECIPE['latent_channels']} with --lambda)")
     p.add_argument("--downsamplings", type=positive_int, default=None, metavar="K",
                    help="stride-2 layers: y is 2^K times smaller per side "
-                   "(default: 3, or 4 with --lambda)")
+                   f"(default: 3, or RD_RECIPE's {RD_RECIPE['downsamplings']} with --lambda)")
     p.add_argument("--hidden-channels", type=positive_int, default=None, metavar="N",
-                   help="width of the hidden layers (default: 64)")
+                   help="width of the hidden layers (default: 64, or RD_RECIPE's "
+                   f"{RD_RECIPE['hidden_channels']} with --lambda)")
     p.add_argument("--gdn", action=argparse.BooleanOptionalAction, default=None,
                    help="GDN instead of ReLU between layers (default: only with --lambda)")
     p.add_argument("--steps", type=positive_int, default=None, metavar="N",
@@ -274,17 +278,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a wall-clock budget: the learning-rate schedule follows the clock "
                    "and training stops and saves when the time is up")
     p.add_argument("--batch-size", type=positive_int, default=None, metavar="N",
-                   help="patches per step (default: 16, or RD_RECIPE's 8 with --lambda)")
+                   help="patches per step (default: 16, or RD_RECIPE's "
+                   f"{RD_RECIPE['batch_size']} with --lambda)")
     p.add_argument("--patch-size", type=positive_int, default=None, metavar="PX",
                    help="side of the random square training patches (default: 128, or "
-                   "RD_RECIPE's 64 with --lambda)")
+                   f"RD_RECIPE's {RD_RECIPE['patch_size']} with --lambda)")
     p.add_argument("--patches-per-image", type=positive_int, default=8, metavar="N",
                    help="patches cut from each image per epoch")
     p.add_argument("--lr", type=positive_float, default=None,
-                   help="peak learning rate (default: 1e-3, or RD_RECIPE's 2e-3 with --lambda)")
+                   help="peak learning rate (default: 1e-3, or RD_RECIPE's "
+                   f"{RD_RECIPE['lr']:g} with --lambda)")
     p.add_argument("--warmup", type=fraction, default=None, metavar="F",
                    help="fraction of the budget spent warming the learning rate up "
-                   "(default: 0, or RD_RECIPE's 0.05 with --lambda)")
+                   f"(default: 0, or RD_RECIPE's {RD_RECIPE['warmup']} with --lambda)")
     p.add_argument("--seed", type=int, default=0, help="seed of weights, patches and order")
     p.add_argument("--save-every", type=positive_int, default=500, metavar="N",
                    help="steps between checkpoints")

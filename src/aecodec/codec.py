@@ -36,13 +36,13 @@ damaged files). Every size is checked before memory is allocated: images above
 a stream the range decoder finds invalid, that leaves data over, or that escapes to values
 no encoder writes is refused.
 
-Big images. The encoder and decoder run on tiles of `TILE` x `TILE` latent positions that
-overlap their neighbours by `MARGIN` positions, more than the 5x5 kernels can see (under 2
-latent positions), so the tiles join without seams. Memory then depends on the tile, not
-on the image: compressing and decompressing a 6000x4000 photo in one process stays under
-2 GiB of peak memory, Python and PyTorch included (compressing it in one piece took 7 GB).
-The tiling is fixed by the image size, so decoding is deterministic. Images of one tile or
-less (Kodak) are coded in one piece.
+Big images. The encoder and decoder run on tiles of `TILE_PIXELS` x `TILE_PIXELS` pixels
+whose latents overlap their neighbours' by `MARGIN` positions, more than the 5x5 kernels
+can see (under 2 latent positions), so the tiles join without seams. Memory then depends on
+the tile, not on the image: compressing and decompressing a 6000x4000 photo in one process
+stays under 2 GiB of peak memory, Python and PyTorch included (compressing it in one piece
+took 7 GB). The tiling is fixed by the image size, so decoding is deterministic. Images of
+one tile or less (Kodak) are coded in one piece.
 
 Same bytes and pixels with any number of threads. The network runs in PyTorch's
 channels-last layout, whose CPU convolutions give the same bits with 1, 2 or more threads,
@@ -78,7 +78,7 @@ PRECISION = 16  # counts sum to 2^16 (see FactorizedPrior.integer_tables)
 MAX_VALUE = 2**30  # latents are clamped to +-2^30 so escapes fit in 32 bits
 MAX_PIXELS = 2**25  # largest image accepted (33.5 megapixels: 8K UHD, 7680x4320, fits)
 MAX_SYMBOL_BITS = 24 + 32  # most one latent can cost: a symbol (>= 2^-24) + an escape
-TILE = 48  # latent positions per tile side (768 pixels for k = 4)
+TILE_PIXELS = 768  # pixels per tile side (a Kodak image, 768x512, is one tile)
 MARGIN = 3  # latent positions of overlap around each tile
 
 
@@ -209,15 +209,21 @@ def _spans(length: int, tile: int) -> list[tuple[int, int, int, int]]:
              min(start + tile + MARGIN, length)) for start in range(0, length, tile)]
 
 
-def analysis(model: RateDistortionAutoencoder, x: torch.Tensor, tile: int = TILE) -> torch.Tensor:
+def tile_size(model: RateDistortionAutoencoder) -> int:
+    """Latent positions per tile side: `TILE_PIXELS` at the model's scale."""
+    return TILE_PIXELS // 2**model.config.downsamplings
+
+
+def analysis(model: RateDistortionAutoencoder, x: torch.Tensor,
+             tile: int | None = None) -> torch.Tensor:
     """x (1, 3, H, W) -> y (1, C, h, w): `model.encode`, tile by tile if x is large.
 
     Args:
         model: the codec's model.
         x: one image in [0, 1].
-        tile: latent positions per tile side.
+        tile: latent positions per tile side (default: `tile_size(model)`).
     """
-    scale = 2**model.config.downsamplings
+    scale, tile = 2**model.config.downsamplings, tile or tile_size(model)
     channels, h, w = model.latent_shape(*x.shape[-2:])
     if h <= tile and w <= tile:
         return _encode(model, x)
@@ -232,16 +238,16 @@ def analysis(model: RateDistortionAutoencoder, x: torch.Tensor, tile: int = TILE
 
 
 def synthesis(model: RateDistortionAutoencoder, y_hat: torch.Tensor, size: tuple[int, int],
-              tile: int = TILE) -> torch.Tensor:
+              tile: int | None = None) -> torch.Tensor:
     """y_hat (1, C, h, w) -> x_hat (1, 3, H, W) in 8-bit steps: `model.decode`, by tiles.
 
     Args:
         model: the codec's model.
         y_hat: the quantized latents (float).
         size: (H, W) of the image.
-        tile: latent positions per tile side.
+        tile: latent positions per tile side (default: `tile_size(model)`).
     """
-    scale = 2**model.config.downsamplings
+    scale, tile = 2**model.config.downsamplings, tile or tile_size(model)
     height, width = size
     h, w = y_hat.shape[-2:]
     if h <= tile and w <= tile:

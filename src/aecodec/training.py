@@ -327,7 +327,7 @@ RD_LAMBDAS = (0.0018, 0.0035, 0.0067, 0.013)  # low to high quality
 # Chosen by measurement on a 2-core CPU (README, "Training a codec in minutes"): a small
 # model that takes many quick steps on small patches learns faster per minute than a
 # big one on big patches.
-RD_RECIPE = dict(latent_channels=64, downsamplings=4, hidden_channels=64, gdn=True,
+RD_RECIPE = dict(latent_channels=32, downsamplings=3, hidden_channels=32, gdn=True,
                  patch_size=64, patches_per_image=8, batch_size=8, lr=2e-3, warmup=0.05,
                  clip_norm=1.0)
 

@@ -102,7 +102,7 @@ def train_shipped(
 
 # The curve is trained by `aecodec.training.train_rd_curve` with `RD_RECIPE`, for one
 # time budget (the largest lambda first, each smaller one warm-started from it).
-RD_MINUTES = 30  # the budget of the shipped curve, on 2 CPU threads
+RD_MINUTES = 60  # the budget of the shipped curve, on 1 CPU thread
 
 
 def rd_path(lmbda: float) -> Path:

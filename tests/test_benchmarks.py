@@ -1,0 +1,46 @@
+"""The benchmark scripts behind `make bench` still run against the shipped models.
+
+Only that they run and report every shipped model: their numbers are measurements for
+README, not test targets (see benchmarks/).
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from aecodec.zoo import RD_LAMBDAS, RD_RECIPE
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def run(script: str, *args: str, env: dict | None = None) -> str:
+    result = subprocess.run([sys.executable, str(BENCHMARKS / script), *args],
+                            capture_output=True, text=True, timeout=300,
+                            env={**os.environ, **(env or {})})
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+def test_codec_speed_reports_every_shipped_codec(kodak_dir, tmp_path):
+    out = tmp_path / "codec_speed.md"
+    run("codec_speed.py", "--kodak", str(kodak_dir), "--limit", "1", "--out", str(out))
+    table = out.read_text()
+    for lmbda in RD_LAMBDAS:
+        assert f"| aecodec lambda={lmbda} |" in table
+    assert "| JPEG q75 |" in table and "| WebP q75 |" in table
+
+
+def test_training_speed_names_the_recipe_it_times(kodak_dir, tmp_path):
+    out = tmp_path / "training_speed.md"
+    run("training_speed.py", "--kodak", str(kodak_dir), "--steps", "1", "--out", str(out))
+    r = RD_RECIPE
+    assert f"RateDistortionAutoencoder C={r['latent_channels']}, k={r['downsamplings']}" \
+        in out.read_text()
+
+
+def test_explorer_speed_moves_through_the_shipped_settings(kodak_dir):
+    printed = run("explorer_speed.py", env={"AECODEC_KODAK": str(kodak_dir)})
+    for lmbda in (RD_LAMBDAS[1], RD_LAMBDAS[-1]):
+        assert f"lmbda -> {lmbda}:" in printed
+    assert printed.count("new image (coffee)") == 2
