@@ -85,3 +85,14 @@ def test_train_with_lambda_takes_unset_options_from_the_recipe():
     assert build_model(args).config.latent_channels == 5
     plain = build_model(parse()).config
     assert plain == AutoencoderConfig()
+
+
+def test_train_help_gives_both_defaults_and_never_none():
+    from aecodec.cli import build_parser
+    from aecodec.training import RD_RECIPE
+
+    subparsers = build_parser()._subparsers._group_actions[0].choices
+    text = " ".join(subparsers["train"].format_help().split())
+    assert "(default: None)" not in text
+    assert f"(default: 16, or RD_RECIPE's {RD_RECIPE['latent_channels']} with --lambda)" in text
+    assert f"RD_RECIPE's {RD_RECIPE['lr']} with --lambda" in text

@@ -83,6 +83,21 @@ def fill_in_recipe(args: argparse.Namespace) -> argparse.Namespace:
     return args
 
 
+class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, except None: those options say theirs in words."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        return action.help if action.default is None else super()._get_help_string(action)
+
+
+def recipe_defaults(name: str) -> str:
+    """Help text for an option `fill_in_recipe` fills in: its plain default and RD_RECIPE's."""
+    plain = PLAIN_RECIPE[name]
+    if plain is None:
+        plain = getattr(AutoencoderConfig(), name)
+    return f"(default: {plain}, or RD_RECIPE's {RD_RECIPE[name]} with --lambda)"
+
+
 def cmd_train(args: argparse.Namespace) -> None:
     args = fill_in_recipe(args)
     data = getattr(args, "data", None)
@@ -255,21 +270,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("train", help="train an autoencoder and save a checkpoint",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=DefaultsHelpFormatter)
     p.add_argument("--data", metavar="DIR", default=argparse.SUPPRESS,
                    help="folder of PNG/JPEG images (default: the embedded sample photos)")
     p.add_argument("--lambda", dest="lmbda", type=positive_float, default=None,
                    help="train a rate-distortion model (a real codec) with loss "
                    "lambda * 255^2 * MSE + bpp; without it, a plain autoencoder")
     p.add_argument("--latent-channels", type=positive_int, default=None, metavar="C",
-                   help="channels of the latent y (default: 16, or RD_RECIPE's "
-                   f"{RD_RECIPE['latent_channels']} with --lambda)")
+                   help="channels of the latent y " + recipe_defaults("latent_channels"))
     p.add_argument("--downsamplings", type=positive_int, default=None, metavar="K",
                    help="stride-2 layers: y is 2^K times smaller per side "
-                   f"(default: 3, or RD_RECIPE's {RD_RECIPE['downsamplings']} with --lambda)")
+                   + recipe_defaults("downsamplings"))
     p.add_argument("--hidden-channels", type=positive_int, default=None, metavar="N",
-                   help="width of the hidden layers (default: 64, or RD_RECIPE's "
-                   f"{RD_RECIPE['hidden_channels']} with --lambda)")
+                   help="width of the hidden layers " + recipe_defaults("hidden_channels"))
     p.add_argument("--gdn", action=argparse.BooleanOptionalAction, default=None,
                    help="GDN instead of ReLU between layers (default: only with --lambda)")
     p.add_argument("--steps", type=positive_int, default=None, metavar="N",
@@ -278,19 +291,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a wall-clock budget: the learning-rate schedule follows the clock "
                    "and training stops and saves when the time is up")
     p.add_argument("--batch-size", type=positive_int, default=None, metavar="N",
-                   help="patches per step (default: 16, or RD_RECIPE's "
-                   f"{RD_RECIPE['batch_size']} with --lambda)")
+                   help="patches per step " + recipe_defaults("batch_size"))
     p.add_argument("--patch-size", type=positive_int, default=None, metavar="PX",
-                   help="side of the random square training patches (default: 128, or "
-                   f"RD_RECIPE's {RD_RECIPE['patch_size']} with --lambda)")
+                   help="side of the random square training patches "
+                   + recipe_defaults("patch_size"))
     p.add_argument("--patches-per-image", type=positive_int, default=8, metavar="N",
                    help="patches cut from each image per epoch")
     p.add_argument("--lr", type=positive_float, default=None,
-                   help="peak learning rate (default: 1e-3, or RD_RECIPE's "
-                   f"{RD_RECIPE['lr']:g} with --lambda)")
+                   help="peak learning rate " + recipe_defaults("lr"))
     p.add_argument("--warmup", type=fraction, default=None, metavar="F",
                    help="fraction of the budget spent warming the learning rate up "
-                   f"(default: 0, or RD_RECIPE's {RD_RECIPE['warmup']} with --lambda)")
+                   + recipe_defaults("warmup"))
     p.add_argument("--seed", type=int, default=0, help="seed of weights, patches and order")
     p.add_argument("--save-every", type=positive_int, default=500, metavar="N",
                    help="steps between checkpoints")
