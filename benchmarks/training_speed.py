@@ -1,5 +1,6 @@
 """Training throughput on this CPU: patches per second for the learning-path autoencoders
-and for a rate-distortion codec model, each built like the shipped ones.
+and for the two rate-distortion codec recipes (the small one notebook 07 trains in
+minutes, the wide one of the shipped codecs), each built as its recipe builds it.
 
     .venv/bin/python benchmarks/training_speed.py [--kodak DIR] [--steps N] [--out FILE]
 
@@ -9,7 +10,8 @@ the Kodak images with the recipe's batch and patch sizes. A few warm-up steps ar
 timed; then `--steps` steps are, data loading included. PyTorch uses its default number
 of threads unless `--threads` is given.
 
-Holds only the measurement; the recipes are `aecodec.zoo.RECIPE` and `RD_RECIPE`.
+Holds only the measurement; the recipes are `aecodec.zoo.RECIPE`, `RD_RECIPE` and
+`RD_RECIPE_WIDE`.
 """
 
 import argparse
@@ -35,12 +37,17 @@ def models() -> list[tuple[str, torch.nn.Module, int, int]]:
     plain = [(f"Autoencoder C={c}, k={zoo.DOWNSAMPLINGS}",
               Autoencoder(c, zoo.DOWNSAMPLINGS, zoo.HIDDEN_CHANNELS),
               zoo.RECIPE["batch_size"], zoo.RECIPE["patch_size"]) for c in zoo.LATENT_CHANNELS]
-    r = zoo.RD_RECIPE
-    codec = (f"RateDistortionAutoencoder C={r['latent_channels']}, k={r['downsamplings']}",
-             RateDistortionAutoencoder(r["latent_channels"], r["downsamplings"],
-                                       r["hidden_channels"], r["gdn"], zoo.RD_LAMBDAS[0]),
-             r["batch_size"], r["patch_size"])
-    return [*plain, codec]
+    codecs = [(codec_name(r), RateDistortionAutoencoder(
+                   r["latent_channels"], r["downsamplings"], r["hidden_channels"], r["gdn"],
+                   zoo.RD_LAMBDAS[0]), r["batch_size"], r["patch_size"])
+              for r in (zoo.RD_RECIPE, zoo.RD_RECIPE_WIDE)]
+    return [*plain, *codecs]
+
+
+def codec_name(r: dict) -> str:
+    """How the table names a rate-distortion recipe's model."""
+    return (f"RateDistortionAutoencoder C={r['latent_channels']}, k={r['downsamplings']}, "
+            f"N={r['hidden_channels']}")
 
 
 def throughput(model: torch.nn.Module, images: list[torch.Tensor], batch_size: int,

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from aecodec.zoo import RD_LAMBDAS, RD_RECIPE
+from aecodec.zoo import RD_LAMBDAS, RD_RECIPE, RD_RECIPE_WIDE
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -34,9 +34,10 @@ def test_codec_speed_reports_every_shipped_codec(kodak_dir, tmp_path):
 def test_training_speed_names_the_recipe_it_times(kodak_dir, tmp_path):
     out = tmp_path / "training_speed.md"
     run("training_speed.py", "--kodak", str(kodak_dir), "--steps", "1", "--out", str(out))
-    r = RD_RECIPE
-    assert f"RateDistortionAutoencoder C={r['latent_channels']}, k={r['downsamplings']}" \
-        in out.read_text()
+    table = out.read_text()
+    for r in (RD_RECIPE, RD_RECIPE_WIDE):
+        name = f"C={r['latent_channels']}, k={r['downsamplings']}, N={r['hidden_channels']}"
+        assert f"| RateDistortionAutoencoder {name} |" in table
 
 
 def test_explorer_speed_moves_through_the_shipped_settings(kodak_dir):

@@ -96,3 +96,20 @@ def test_train_help_gives_both_defaults_and_never_none():
     assert "(default: None)" not in text
     assert f"(default: 16, or RD_RECIPE's {RD_RECIPE['latent_channels']} with --lambda)" in text
     assert f"RD_RECIPE's {RD_RECIPE['lr']} with --lambda" in text
+
+
+def test_zoo_train_rd_trains_the_wide_recipe_with_the_sizes_given(monkeypatch, tmp_path):
+    from aecodec import zoo
+    from aecodec.cli import main
+    from aecodec.training import RD_RECIPE_WIDE
+
+    calls = []
+    monkeypatch.setattr(zoo, "train_shipped_rd",
+                        lambda data, out_dir, minutes, recipe: calls.append((minutes, recipe)))
+    assert main(["zoo-train-rd", "--data", str(tmp_path)]) == 0
+    assert calls[-1] == (zoo.RD_MINUTES, RD_RECIPE_WIDE)  # the shipped family by default
+    assert main(["zoo-train-rd", "--data", str(tmp_path), "--minutes", "3",
+                 "--latent-channels", "8", "--downsamplings", "2"]) == 0
+    minutes, recipe = calls[-1]
+    assert minutes == 3
+    assert recipe == dict(RD_RECIPE_WIDE, latent_channels=8, downsamplings=2)

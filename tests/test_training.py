@@ -166,14 +166,17 @@ def test_a_budget_is_required(smooth_image):
 def test_train_rd_curve_splits_one_budget_over_a_warm_started_chain(
         smooth_image, tmp_path, monkeypatch):
     from aecodec.codec import compress, decompress
-    from aecodec.training import train_rd_curve
+    from aecodec.training import RD_RECIPE, train_rd_curve
 
     ticks = iter(range(10**6))  # a fake clock: every step takes one second
     monkeypatch.setattr(training.time, "perf_counter", lambda: float(next(ticks)))
     images = [smooth_image, smooth_image.flip(-1)]
-    models = train_rd_curve(images, (0.01, 0.001, 0.003), minutes=0.2, out_dir=tmp_path,
-                            progress=False)
+    recipe = dict(RD_RECIPE, latent_channels=6, downsamplings=2, hidden_channels=8)
+    models = train_rd_curve(images, (0.01, 0.001, 0.003), minutes=0.2, recipe=recipe,
+                            out_dir=tmp_path, progress=False)
     assert list(models) == [0.001, 0.003, 0.01]
+    config = models[0.01].config  # the recipe's sizes
+    assert (config.latent_channels, config.downsamplings, config.hidden_channels) == (6, 2, 8)
     saved = {lm: load_checkpoint(tmp_path / f"rd_lambda{lm}.pt")["training"] for lm in models}
     # the largest lambda from scratch for half of the 12 s, the others 3 s each, warm-started
     assert saved[0.01]["step"] == 6 and not saved[0.01]["recipe"]["warm_start"]
@@ -185,3 +188,17 @@ def test_train_rd_curve_splits_one_budget_over_a_warm_started_chain(
         assert x_hat.shape == (1, *smooth_image.shape)
     assert not torch.equal(models[0.01].encoder.layers[0].weight,
                            models[0.001].encoder.layers[0].weight)
+
+
+def test_the_progress_bar_prints_the_step_as_a_whole_number(smooth_image, tmp_path,
+                                                            monkeypatch, capsys):
+    dataset = PatchDataset([smooth_image], patch_size=16, patches_per_image=4)
+    path = tmp_path / "ckpt.pt"
+    fit(small_model(), dataset, steps=1, batch_size=4, checkpoint=path, device="cpu",
+        progress=False)
+    # resume as if 9,999 steps were done: tqdm would print a plain number 10000 as "1e+4"
+    monkeypatch.setattr(training, "_restore", lambda *args: training.TrainingState(step=9_999))
+    fit(small_model(), dataset, steps=10_001, batch_size=4, checkpoint=path, resume=True,
+        device="cpu")
+    err = capsys.readouterr().err
+    assert "step=10001" in err and "e+" not in err

@@ -29,7 +29,7 @@ from aecodec.models import (
     RateDistortionConfig,
 )
 from aecodec.quantize import reconstruct_8bit
-from aecodec.training import RD_RECIPE, fit
+from aecodec.training import RD_RECIPE, RD_RECIPE_WIDE, fit
 from aecodec.zoo import RD_MINUTES, find_model
 
 
@@ -251,7 +251,10 @@ def cmd_zoo_train_rd(args: argparse.Namespace) -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    zoo.train_shipped_rd(args.data, args.out_dir, minutes=args.minutes)
+    sizes = dict(latent_channels=args.latent_channels, downsamplings=args.downsamplings,
+                 hidden_channels=args.hidden_channels)
+    zoo.train_shipped_rd(args.data, args.out_dir, minutes=args.minutes,
+                         recipe=dict(RD_RECIPE_WIDE, **sizes))
 
 
 def cmd_classroom_build(args: argparse.Namespace) -> None:
@@ -350,12 +353,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
     p.set_defaults(func=cmd_zoo_train)
 
-    p = sub.add_parser("zoo-train-rd", help="train the shipped rate-distortion family")
+    p = sub.add_parser("zoo-train-rd", help="train the shipped rate-distortion family",
+                       formatter_class=DefaultsHelpFormatter)
     p.add_argument("--data", required=True, metavar="DIR", help="training photos")
-    p.add_argument("--out-dir", default=None, help="default: data/models")
+    p.add_argument("--out-dir", default=None,
+                   help="where to write rd_lambda*.pt (default: data/models)")
     p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
     p.add_argument("--minutes", type=positive_float, default=RD_MINUTES,
                    help="time budget for the whole curve")
+    w = RD_RECIPE_WIDE  # the shipped sizes; the rest of the recipe is fixed
+    p.add_argument("--latent-channels", type=positive_int, default=w["latent_channels"],
+                   metavar="C", help="channels of the latent y")
+    p.add_argument("--downsamplings", type=positive_int, default=w["downsamplings"],
+                   metavar="K", help="stride-2 layers: y is 2^K times smaller per side")
+    p.add_argument("--hidden-channels", type=positive_int, default=w["hidden_channels"],
+                   metavar="N", help="width of the hidden layers")
     p.set_defaults(func=cmd_zoo_train_rd)
 
     p = sub.add_parser("evaluate", help="rate-distortion of the models beside JPEG and WebP")

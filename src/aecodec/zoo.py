@@ -6,7 +6,7 @@ with `aecodec zoo-train --data ../shared/train`) and `kodak_results` / `results_
 (their Kodak scores, with JPEG at the same bytes beside them: `aecodec zoo-table`).
 
 The rate-distortion family (real codecs, `rd_lambda{λ}.pt`): `RD_LAMBDAS` and
-`RD_RECIPE` (from `aecodec.training`), `train_shipped_rd` (`aecodec zoo-train-rd`, one
+`RD_RECIPE_WIDE` (from `aecodec.training`), `train_shipped_rd` (`aecodec zoo-train-rd`, one
 time budget for the whole curve), `load_shipped_rd`, and `find_model`, which finds the
 model that wrote an .aec file.
 
@@ -30,7 +30,13 @@ from aecodec.jpeg import jpeg_at_most
 from aecodec.metrics import ms_ssim, psnr
 from aecodec.models import Autoencoder, RateDistortionAutoencoder
 from aecodec.quantize import reconstruct_8bit
-from aecodec.training import RD_LAMBDAS, RD_RECIPE, fit, train_rd_curve  # noqa: F401
+from aecodec.training import (  # noqa: F401
+    RD_LAMBDAS,
+    RD_RECIPE,
+    RD_RECIPE_WIDE,
+    fit,
+    train_rd_curve,
+)
 
 MODELS_ENV = "AECODEC_MODELS"
 LATENT_CHANNELS = (2, 4, 8, 16, 32)
@@ -100,9 +106,9 @@ def train_shipped(
 
 # --- the rate-distortion family (real codecs) ------------------------------------------
 
-# The curve is trained by `aecodec.training.train_rd_curve` with `RD_RECIPE`, for one
-# time budget (the largest lambda first, each smaller one warm-started from it).
-RD_MINUTES = 60  # the budget of the shipped curve, on 1 CPU thread
+# The curve is trained by `aecodec.training.train_rd_curve` with `RD_RECIPE_WIDE`, for
+# one time budget (the largest lambda first, each smaller one warm-started from it).
+RD_MINUTES = 95  # the budget of the shipped curve, on 1 CPU thread
 
 
 def rd_path(lmbda: float) -> Path:
@@ -116,7 +122,7 @@ def load_shipped_rd() -> dict[str, RateDistortionAutoencoder]:
 
 def train_shipped_rd(
     data: str | os.PathLike, out_dir: str | os.PathLike | None = None,
-    minutes: float = RD_MINUTES,
+    minutes: float = RD_MINUTES, recipe: dict = RD_RECIPE_WIDE,
 ) -> None:
     """Train the shipped rate-distortion curve (`aecodec zoo-train-rd`).
 
@@ -124,11 +130,12 @@ def train_shipped_rd(
         data: a folder of training photos (the kit uses ../shared/train).
         out_dir: where to write rd_lambda{lambda}.pt (default: `models_dir()`).
         minutes: the budget for the whole curve.
+        recipe: the recipe (model sizes included) passed to `train_rd_curve`.
     """
     out_dir = Path(out_dir) if out_dir is not None else models_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
     train_rd_curve(list(load_folder(data).values()), RD_LAMBDAS, minutes=minutes,
-                   out_dir=out_dir)
+                   recipe=recipe, out_dir=out_dir)
 
 
 def evaluate_image(model: Autoencoder, x: torch.Tensor) -> dict:
