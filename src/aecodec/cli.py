@@ -60,10 +60,20 @@ def build_model(args: argparse.Namespace) -> Autoencoder:
     cls, config = Autoencoder, AutoencoderConfig()
     if args.lmbda is not None:
         cls, config = RateDistortionAutoencoder, RateDistortionConfig(lmbda=args.lmbda)
-    sizes = dict(latent_channels=args.latent_channels, downsamplings=args.downsamplings,
-                 hidden_channels=args.hidden_channels, gdn=args.gdn)
+    sizes = {name: getattr(args, name) for name in (*SIZE_OPTIONS, "gdn")}
     settings = {**vars(config), **{k: v for k, v in sizes.items() if v is not None}}
     return cls(**settings)
+
+
+# The model-size options of `aecodec train` and `aecodec zoo-train-rd`: metavar, help
+SIZE_OPTIONS = dict(latent_channels=("C", "channels of the latent y"),
+                    downsamplings=("K", "stride-2 layers: y is 2^K times smaller per side"),
+                    hidden_channels=("N", "width of the hidden layers"))
+
+
+def option(name: str) -> str:
+    """The command-line flag of a setting: latent_channels -> --latent-channels."""
+    return "--" + name.replace("_", "-")
 
 
 # `aecodec train` without --lambda; with --lambda, unset options come from RD_RECIPE
@@ -251,8 +261,7 @@ def cmd_zoo_train_rd(args: argparse.Namespace) -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    sizes = dict(latent_channels=args.latent_channels, downsamplings=args.downsamplings,
-                 hidden_channels=args.hidden_channels)
+    sizes = {name: getattr(args, name) for name in SIZE_OPTIONS}
     zoo.train_shipped_rd(args.data, args.out_dir, minutes=args.minutes,
                          recipe=dict(RD_RECIPE_WIDE, **sizes))
 
@@ -279,13 +288,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lambda", dest="lmbda", type=positive_float, default=None,
                    help="train a rate-distortion model (a real codec) with loss "
                    "lambda * 255^2 * MSE + bpp; without it, a plain autoencoder")
-    p.add_argument("--latent-channels", type=positive_int, default=None, metavar="C",
-                   help="channels of the latent y " + recipe_defaults("latent_channels"))
-    p.add_argument("--downsamplings", type=positive_int, default=None, metavar="K",
-                   help="stride-2 layers: y is 2^K times smaller per side "
-                   + recipe_defaults("downsamplings"))
-    p.add_argument("--hidden-channels", type=positive_int, default=None, metavar="N",
-                   help="width of the hidden layers " + recipe_defaults("hidden_channels"))
+    for name, (metavar, text) in SIZE_OPTIONS.items():
+        p.add_argument(option(name), type=positive_int, default=None, metavar=metavar,
+                       help=f"{text} {recipe_defaults(name)}")
     p.add_argument("--gdn", action=argparse.BooleanOptionalAction, default=None,
                    help="GDN instead of ReLU between layers (default: only with --lambda)")
     p.add_argument("--steps", type=positive_int, default=None, metavar="N",
@@ -361,13 +366,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
     p.add_argument("--minutes", type=positive_float, default=RD_MINUTES,
                    help="time budget for the whole curve")
-    w = RD_RECIPE_WIDE  # the shipped sizes; the rest of the recipe is fixed
-    p.add_argument("--latent-channels", type=positive_int, default=w["latent_channels"],
-                   metavar="C", help="channels of the latent y")
-    p.add_argument("--downsamplings", type=positive_int, default=w["downsamplings"],
-                   metavar="K", help="stride-2 layers: y is 2^K times smaller per side")
-    p.add_argument("--hidden-channels", type=positive_int, default=w["hidden_channels"],
-                   metavar="N", help="width of the hidden layers")
+    for name, (metavar, text) in SIZE_OPTIONS.items():  # the rest of the recipe is fixed
+        p.add_argument(option(name), type=positive_int, default=RD_RECIPE_WIDE[name],
+                       metavar=metavar, help=text)
     p.set_defaults(func=cmd_zoo_train_rd)
 
     p = sub.add_parser("evaluate", help="rate-distortion of the models beside JPEG and WebP")
