@@ -40,7 +40,7 @@ Big images. The encoder and decoder run on tiles of `TILE_PIXELS` x `TILE_PIXELS
 whose latents overlap their neighbours' by `MARGIN` positions, more than the 5x5 kernels
 can see (under 2 latent positions), so the tiles join without seams. Memory then depends on
 the tile, not on the image: compressing and decompressing a 6000x4000 photo in one process
-stays under 2 GiB of peak memory, Python and PyTorch included (in one piece, a 64-channel
+stays under 2.5 GiB of peak memory, Python and PyTorch included (in one piece, a 64-channel
 model with k = 4 took 7 GB). The tiling is fixed by the image size, so decoding is
 deterministic. Images of one tile or less (Kodak) are coded in one piece.
 
