@@ -85,11 +85,9 @@ PLAIN_RECIPE = dict(latent_channels=None, downsamplings=None, hidden_channels=No
 def fill_in_recipe(args: argparse.Namespace) -> argparse.Namespace:
     """Options left unset take the plain recipe's values, or RD_RECIPE's with --lambda."""
     recipe = RD_RECIPE if args.lmbda is not None else PLAIN_RECIPE
-    for name in ("latent_channels", "downsamplings", "hidden_channels", "gdn", "batch_size",
-                 "patch_size", "lr", "warmup"):
-        if getattr(args, name) is None:
+    for name in PLAIN_RECIPE:  # clip_norm has no option: it always comes from the recipe
+        if getattr(args, name, None) is None:
             setattr(args, name, recipe[name])
-    args.clip_norm = recipe["clip_norm"]
     return args
 
 
