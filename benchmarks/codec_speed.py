@@ -13,7 +13,7 @@ back: reading PNG files and converting pixels to tensors are not timed. Each pro
 codes its first image once untimed, so one-off set-up is not counted. bpp and PSNR are
 given for context (8-bit reconstructions, averaged per image).
 
-Holds only the measurement; the codecs live in `aecodec.codec` and `aecodec.jpeg`.
+Holds only the measurement; the codecs live in `aecodec.codec` and `aecodec.baselines`.
 """
 
 import argparse
@@ -61,8 +61,8 @@ def aecodec_coder(lmbda: float):
     from aecodec.checkpoint import load_model
     from aecodec.codec import compress, decompress
 
-    model = load_model(zoo.rd_path(lmbda))
-    return (lambda x: compress(model, x)), (lambda data: decompress(model, data)[0])
+    model = load_model(zoo.codec_path(lmbda))
+    return (lambda x: compress(model, x)), (lambda data: decompress(model, data))
 
 
 def pillow_coder(fmt: str, quality: int):

@@ -5,7 +5,7 @@ same run, on the same photos and the same CPU threads; then both are evaluated o
 with real files (bytes written and read back), beside Pillow JPEG and WebP, and the
 script prints BD-rate against JPEG and against each other.
 
-- aecodec: `aecodec.training.train_rd_curve` with `RD_RECIPE`.
+- aecodec: `aecodec.recipes.train_rd_curve` with `RD_SMALL`.
 - reference: CompressAI's `FactorizedPrior` (Ballé et al. 2017; N=128, M=192) with its
   published settings: Adam lr 1e-4, batch 8, 128x128 crops, its auxiliary loss for the
   quantiles (lr 1e-3). CompressAI is an optional extra for this benchmark only:
@@ -31,7 +31,9 @@ from tqdm import tqdm
 from aecodec.data import PatchDataset, load_folder
 from aecodec.evaluation import evaluate_codecs, results_markdown
 from aecodec.kodak import load_kodak
-from aecodec.training import RD_LAMBDAS, curve_shares, train_rd_curve
+from aecodec.layers import flush_denormal
+from aecodec.losses import rd_loss
+from aecodec.recipes import RD_LAMBDAS, curve_shares, train_rd_curve
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -69,7 +71,7 @@ def _train_reference(model, dataset, lmbda: float, minutes: float) -> None:
             out = model(x)
             bpp = sum(-torch.log2(lik).sum() for lik in out["likelihoods"].values()) \
                 / (x.shape[0] * x.shape[-2] * x.shape[-1])
-            loss = lmbda * 255**2 * F.mse_loss(out["x_hat"], x) + bpp
+            loss = rd_loss(F.mse_loss(out["x_hat"], x), bpp, lmbda)
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(main, 1.0)  # as in CompressAI's example
@@ -120,7 +122,6 @@ def main() -> None:
     parser.add_argument("--out", default=REPO / "runs" / "bench_recipe")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    torch.set_flush_denormal(True)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     images = list(load_folder(args.data).values())
@@ -130,7 +131,8 @@ def main() -> None:
     models = train_rd_curve(images, RD_LAMBDAS, minutes=args.minutes, out_dir=out / "aecodec")
     others = {}
     if args.reference == "compressai":
-        reference = train_reference_curve(images, RD_LAMBDAS, args.minutes)
+        with flush_denormal():  # as aecodec's training does
+            reference = train_reference_curve(images, RD_LAMBDAS, args.minutes)
         others["reference"] = {f"lambda={lm}": reference_codec(m) for lm, m in reference.items()}
     results = evaluate_codecs(kodak, {f"lambda={lm}": m for lm, m in models.items()},
                               others=others)

@@ -10,8 +10,8 @@ the Kodak images with the recipe's batch and patch sizes. A few warm-up steps ar
 timed; then `--steps` steps are, data loading included. PyTorch uses its default number
 of threads unless `--threads` is given.
 
-Holds only the measurement; the recipes are `aecodec.zoo.RECIPE`, `RD_RECIPE` and
-`RD_RECIPE_WIDE`.
+Holds only the measurement; the recipes are `aecodec.recipes.PLAIN`, `RD_SMALL` and
+`RD_WIDE`.
 """
 
 import argparse
@@ -22,10 +22,10 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from aecodec import zoo
 from aecodec.data import PatchDataset
 from aecodec.images import load_image
-from aecodec.models import Autoencoder, RateDistortionAutoencoder
+from aecodec.layers import flush_denormal
+from aecodec.recipes import PLAIN, PLAIN_LATENT_CHANNELS, RD_LAMBDAS, RD_SMALL, RD_WIDE
 from aecodec.training import make_loader, train_step
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,20 +34,18 @@ WARM_UP = 3
 
 def models() -> list[tuple[str, torch.nn.Module, int, int]]:
     """(name, untrained model, batch size, patch size), as the shipped recipes build them."""
-    plain = [(f"Autoencoder C={c}, k={zoo.DOWNSAMPLINGS}",
-              Autoencoder(c, zoo.DOWNSAMPLINGS, zoo.HIDDEN_CHANNELS),
-              zoo.RECIPE["batch_size"], zoo.RECIPE["patch_size"]) for c in zoo.LATENT_CHANNELS]
-    codecs = [(codec_name(r), RateDistortionAutoencoder(
-                   r["latent_channels"], r["downsamplings"], r["hidden_channels"], r["gdn"],
-                   zoo.RD_LAMBDAS[0]), r["batch_size"], r["patch_size"])
-              for r in (zoo.RD_RECIPE, zoo.RD_RECIPE_WIDE)]
+    plain = [(f"Autoencoder C={c}, k={PLAIN.model.downsamplings}",
+              PLAIN.build(latent_channels=c), PLAIN.batch_size, PLAIN.patch_size)
+             for c in PLAIN_LATENT_CHANNELS]
+    codecs = [(codec_name(r.model), r.build(lmbda=RD_LAMBDAS[0]), r.batch_size, r.patch_size)
+              for r in (RD_SMALL, RD_WIDE)]
     return [*plain, *codecs]
 
 
-def codec_name(r: dict) -> str:
+def codec_name(config) -> str:
     """How the table names a rate-distortion recipe's model."""
-    return (f"RateDistortionAutoencoder C={r['latent_channels']}, k={r['downsamplings']}, "
-            f"N={r['hidden_channels']}")
+    return (f"RateDistortionAutoencoder C={config.latent_channels}, k={config.downsamplings}, "
+            f"N={config.hidden_channels}")
 
 
 def throughput(model: torch.nn.Module, images: list[torch.Tensor], batch_size: int,
@@ -75,14 +73,14 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    torch.set_flush_denormal(True)  # as fit() does
     torch.manual_seed(0)
     images = [load_image(path) for path in sorted(Path(args.kodak).glob("kodim*.png"))]
     load_before = os.getloadavg()[0]
     lines = ["| model | parameters | batch | patch | s/step | patches/s |",
              "|---|---|---|---|---|---|"]
     for name, model, batch, patch in tqdm(models(), desc="models", unit="model"):
-        seconds = throughput(model, images, batch, patch, args.steps)
+        with flush_denormal():  # as fit() does
+            seconds = throughput(model, images, batch, patch, args.steps)
         params = sum(p.numel() for p in model.parameters())
         lines.append(f"| {name} | {params:,} | {batch} | {patch}x{patch} | {seconds:.3f} "
                      f"| {batch / seconds:.1f} |")

@@ -1,7 +1,7 @@
 """The benchmark scripts behind `make bench` still run against the shipped models.
 
 Only that they run and report every shipped model: their numbers are measurements for
-README, not test targets (see benchmarks/).
+benchmarks/README.md, not test targets.
 """
 
 import os
@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from aecodec.zoo import RD_LAMBDAS, RD_RECIPE, RD_RECIPE_WIDE
+from aecodec.recipes import RD_LAMBDAS, RD_SMALL, RD_WIDE
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -35,8 +35,8 @@ def test_training_speed_names_the_recipe_it_times(kodak_dir, tmp_path):
     out = tmp_path / "training_speed.md"
     run("training_speed.py", "--kodak", str(kodak_dir), "--steps", "1", "--out", str(out))
     table = out.read_text()
-    for r in (RD_RECIPE, RD_RECIPE_WIDE):
-        name = f"C={r['latent_channels']}, k={r['downsamplings']}, N={r['hidden_channels']}"
+    for r in (RD_SMALL.model, RD_WIDE.model):
+        name = f"C={r.latent_channels}, k={r.downsamplings}, N={r.hidden_channels}"
         assert f"| RateDistortionAutoencoder {name} |" in table
 
 

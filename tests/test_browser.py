@@ -30,10 +30,11 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from aecodec.codec import compress, decompress
 from aecodec.data import load_sample
+from aecodec.latents8bit import reconstruct_8bit
 from aecodec.metrics import psnr
-from aecodec.quantize import reconstruct_8bit
 from aecodec.widgets import shrink
-from aecodec.zoo import RD_LAMBDAS, SHIPPED, load_shipped, load_shipped_rd
+from aecodec.recipes import RD_LAMBDAS
+from aecodec.zoo import load_codecs, load_plain
 from conftest import REPO
 
 pytestmark = pytest.mark.browser
@@ -302,23 +303,23 @@ def slider_value(page) -> str:
 
 def expected_latent(name: str, c: int) -> dict[str, str]:
     """What LatentExplorer must show for image `name` and C = c, from the Python API."""
-    models = {cc: load_shipped(cc, k) for cc, k in SHIPPED}
+    model = load_plain(c)
     x = shrink(load_sample(name), MAX_SIDE)  # (3, H, W)
     with torch.no_grad():
-        x_hat, _ = reconstruct_8bit(models[c], x[None])  # (1, 3, H, W)
+        x_hat, _ = reconstruct_8bit(model, x[None])  # (1, 3, H, W)
     height, width = x.shape[-2:]
     return {"PSNR": f"{psnr(x[None], x_hat):.2f} dB",
-            "compression ratio": f"{models[c].compression_ratio(height, width):.1f}:1"}
+            "compression ratio": f"{model.compression_ratio(height, width):.1f}:1"}
 
 
 def expected_rd(name: str, lmbda: float) -> dict[str, str]:
     """What RateDistortionExplorer must show for image `name` and lambda, from the API."""
-    model = {m.config.lmbda: m for m in load_shipped_rd().values()}[lmbda]
+    model = {m.config.lmbda: m for m in load_codecs().values()}[lmbda]
     x = shrink(load_sample(name), MAX_SIDE)  # (3, H, W)
     data = compress(model, x)
-    x_hat = decompress(model, data)  # (1, 3, H, W)
+    x_hat = decompress(model, data)  # (3, H, W)
     bpp = 8 * len(data) / (x.shape[-2] * x.shape[-1])
-    return {"PSNR": f"{psnr(x[None], x_hat):.2f} dB",
+    return {"PSNR": f"{psnr(x, x_hat):.2f} dB",
             "file size": f"{len(data):,} bytes = {bpp:.3f} bpp"}
 
 

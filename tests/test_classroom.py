@@ -1,4 +1,4 @@
-"""The student edition of the notebooks (`aecodec.classroom`, `aecodec classroom build`).
+"""The student edition of the notebooks (`aecodec.course.classroom`, `aecodec classroom build`).
 
 Fast tests build it from a small made-up notebook and from the course, and try the
 command's refusals. The slow ones work through each student notebook in a fresh kernel,
@@ -15,8 +15,8 @@ from nbclient import NotebookClient
 from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from aecodec import classroom
 from aecodec.cli import main
+from aecodec.course import classroom
 from aecodec.errors import AecodecError
 from conftest import REPO
 

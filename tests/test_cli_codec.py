@@ -34,7 +34,7 @@ def test_compress_then_decompress_a_kodak_image(codec_model, kodak_dir, tmp_path
     assert main(["decompress", str(aec), str(png), "--model", str(codec_model)]) == 0
     x_hat = load_image(png)
     assert x_hat.shape == x.shape
-    expected = decompress(load_model(codec_model), aec.read_bytes())[0]
+    expected = decompress(load_model(codec_model), aec.read_bytes())
     assert psnr(x, x_hat) == pytest.approx(psnr(x, expected), abs=1e-9)
 
 
@@ -67,49 +67,50 @@ def test_evaluate_writes_json_markdown_and_plot(codec_model, kodak_dir, tmp_path
 
 
 def test_train_with_lambda_takes_unset_options_from_the_recipe():
-    from aecodec.cli import build_model, build_parser, fill_in_recipe
-    from aecodec.models import AutoencoderConfig
-    from aecodec.training import RD_RECIPE
+    from dataclasses import replace
+
+    from aecodec.cli import build_parser, recipe_from_args
+    from aecodec.recipes import PLAIN, RD_SMALL
 
     def parse(*options):
-        return fill_in_recipe(build_parser().parse_args(["train", "--out", "m.pt", *options]))
+        return recipe_from_args(build_parser().parse_args(["train", "--out", "m.pt", *options]))
 
-    args = parse("--lambda", "0.01")
-    config = build_model(args).config
-    for name in ("latent_channels", "downsamplings", "hidden_channels", "gdn"):
-        assert getattr(config, name) == RD_RECIPE[name], name
-    for name in ("batch_size", "patch_size", "lr", "warmup", "clip_norm"):
-        assert getattr(args, name) == RD_RECIPE[name], name
-    # an option that is given wins; without --lambda the plain model's defaults hold
-    args = parse("--lambda", "0.01", "--latent-channels", "5")
-    assert build_model(args).config.latent_channels == 5
-    plain = build_model(parse()).config
-    assert plain == AutoencoderConfig()
+    assert parse("--lambda", "0.01") == replace(RD_SMALL, model=replace(RD_SMALL.model,
+                                                                        lmbda=0.01))
+    # an option that is given wins; without --lambda the plain recipe holds
+    recipe = parse("--lambda", "0.01", "--latent-channels", "5", "--lr", "0.5")
+    assert recipe.model.latent_channels == 5 and recipe.lr == 0.5
+    assert recipe.model.hidden_channels == RD_SMALL.model.hidden_channels
+    assert parse() == PLAIN
+    assert parse("--no-gdn", "--batch-size", "3").model.gdn is False
 
 
 def test_train_help_gives_both_defaults_and_never_none():
     from aecodec.cli import build_parser
-    from aecodec.training import RD_RECIPE
+    from aecodec.recipes import RD_SMALL
 
     subparsers = build_parser()._subparsers._group_actions[0].choices
     text = " ".join(subparsers["train"].format_help().split())
     assert "(default: None)" not in text
-    assert f"(default: 16, or RD_RECIPE's {RD_RECIPE['latent_channels']} with --lambda)" in text
-    assert f"RD_RECIPE's {RD_RECIPE['lr']} with --lambda" in text
+    assert f"(default: 16, or RD_SMALL's {RD_SMALL.model.latent_channels} with --lambda)" in text
+    assert f"RD_SMALL's {RD_SMALL.lr} with --lambda" in text
 
 
 def test_zoo_train_rd_trains_the_wide_recipe_with_the_sizes_given(monkeypatch, tmp_path):
-    from aecodec import zoo
-    from aecodec.cli import main
-    from aecodec.training import RD_RECIPE_WIDE
+    from dataclasses import replace
+
+    from aecodec import cli, zoo
+    from aecodec.recipes import RD_MINUTES, RD_WIDE
 
     calls = []
-    monkeypatch.setattr(zoo, "train_shipped_rd",
-                        lambda data, out_dir, minutes, recipe: calls.append((minutes, recipe)))
-    assert main(["zoo-train-rd", "--data", str(tmp_path)]) == 0
-    assert calls[-1] == (zoo.RD_MINUTES, RD_RECIPE_WIDE)  # the shipped family by default
-    assert main(["zoo-train-rd", "--data", str(tmp_path), "--minutes", "3",
-                 "--latent-channels", "8", "--downsamplings", "2"]) == 0
-    minutes, recipe = calls[-1]
-    assert minutes == 3
-    assert recipe == dict(RD_RECIPE_WIDE, latent_channels=8, downsamplings=2)
+    monkeypatch.setattr(cli, "train_rd_family",
+                        lambda data, out_dir, minutes, recipe: calls.append(
+                            (out_dir, minutes, recipe)))
+    assert cli.main(["zoo-train-rd", "--data", str(tmp_path)]) == 0
+    assert calls[-1] == (zoo.models_dir(), RD_MINUTES, RD_WIDE)  # the shipped family
+    assert cli.main(["zoo-train-rd", "--data", str(tmp_path), "--minutes", "3", "--out-dir",
+                     str(tmp_path), "--latent-channels", "8", "--downsamplings", "2"]) == 0
+    out_dir, minutes, recipe = calls[-1]
+    assert (out_dir, minutes) == (str(tmp_path), 3)
+    assert recipe == replace(RD_WIDE, model=replace(RD_WIDE.model, latent_channels=8,
+                                                    downsamplings=2))

@@ -19,6 +19,8 @@ from aecodec.codec import (
     encode_latents,
     model_id,
 )
+from aecodec.losses import rd_loss
+from aecodec.metrics import quantize_8bit
 from aecodec.models import RateDistortionAutoencoder
 
 
@@ -29,17 +31,17 @@ def model():
     with torch.no_grad():  # a prior that is not the symmetric initial one
         for p in m.prior.parameters():
             p.add_(0.3 * torch.randn_like(p))
-    m.update_tables()
+    m.prior.update_tables()
     return m
 
 
 def test_tables_are_valid_integer_distributions(model):
     for c in range(6):
-        length = int(model.cdf_lengths[c])
-        counts = model.cdf_counts[c, :length]
+        length = int(model.prior.cdf_lengths[c])
+        counts = model.prior.cdf_counts[c, :length]
         assert counts.dtype == torch.int32 and counts.sum() == 2**16
         assert torch.all(counts >= 1)
-        assert torch.all(model.cdf_counts[c, length:] == 0)
+        assert torch.all(model.prior.cdf_counts[c, length:] == 0)
 
 
 @settings(max_examples=60, deadline=None)
@@ -62,12 +64,14 @@ def test_latents_round_trip_exactly(model, shape, scale, seed, tails):
     assert torch.equal(decode_latents(model, stream, tuple(full.shape)), full)
 
 
-def test_decoded_image_is_the_models_reconstruction_of_the_rounded_latents(model):
-    x = torch.rand(3, 37, 50)
-    x_hat = decompress(model, compress(model, x))
+@pytest.mark.parametrize("size", [(24, 24), (37, 50)])
+def test_decoded_image_is_the_models_reconstruction_of_the_rounded_latents(model, size):
+    """No second decoder path: a file decodes to exactly `model.decode` of its latents."""
+    x = torch.rand(3, *size)
+    x_hat = decompress(model, compress(model, x))  # (3, H, W)
     with torch.no_grad():
-        y_hat = torch.round(model.encode(x[None]))
-        expected = (model.decode(y_hat, size=(37, 50)).clamp(0, 1) * 255).round() / 255
+        y_hat = torch.round(model.encode(x[None]))  # (1, C, h, w)
+        expected = quantize_8bit(model.decode(y_hat, size=size))[0]  # (3, H, W)
     assert torch.equal(x_hat, expected)
 
 
@@ -82,10 +86,10 @@ def test_real_size_matches_the_tables_estimate(model):
     y_hat = torch.empty(6, 64, 64, dtype=torch.long)
     ideal_bits = 0.0
     for c in range(6):
-        length = int(model.cdf_lengths[c])
-        p = model.cdf_counts[c, : length - 1].double().numpy() / 2**16
+        length = int(model.prior.cdf_lengths[c])
+        p = model.prior.cdf_counts[c, : length - 1].double().numpy() / 2**16
         symbols = rng.choice(length - 1, size=64 * 64, p=p / p.sum())
-        y_hat[c] = torch.from_numpy(symbols).view(64, 64) + int(model.cdf_offsets[c])
+        y_hat[c] = torch.from_numpy(symbols).view(64, 64) + int(model.prior.cdf_offsets[c])
         ideal_bits += -np.log2(p[symbols]).sum()
     real_bits = 8 * len(encode_latents(model, y_hat))
     assert real_bits <= ideal_bits * 1.01 + 64
@@ -115,7 +119,7 @@ def test_damaged_files_are_refused_with_a_clear_message(model, damage, message):
 def test_file_from_another_model_is_refused(model):
     torch.manual_seed(1)
     other = RateDistortionAutoencoder(6, 2, 8).eval()
-    other.update_tables()
+    other.prior.update_tables()
     assert model_id(other) != model_id(model)
     with pytest.raises(CodecError, match="another model"):
         decompress(other, compress(model, torch.rand(3, 16, 16)))
@@ -132,12 +136,24 @@ def test_checkpoint_keeps_the_tables_and_the_model_id(model, tmp_path):
     assert isinstance(loaded, RateDistortionAutoencoder)
     assert model_id(loaded) == model_id(model)
     x = torch.rand(3, 24, 24)
-    assert decompress(loaded, compress(model, x)).shape == (1, 3, 24, 24)
+    assert decompress(loaded, compress(model, x)).shape == (3, 24, 24)
+
+
+def test_a_version_1_checkpoint_still_loads_with_its_tables_and_model_id(model, tmp_path):
+    """The first edition kept the tables on the model (cdf_counts, not prior.cdf_counts)."""
+    save_checkpoint(tmp_path / "rd.pt", model)
+    state = torch.load(tmp_path / "rd.pt", weights_only=True)
+    state["version"] = 1
+    state["model"] = {name.removeprefix("prior.") if "cdf_" in name else name: t
+                      for name, t in state["model"].items()}
+    torch.save(state, tmp_path / "v1.pt")
+    assert model_id(load_model(tmp_path / "v1.pt")) == model_id(model)
 
 
 def test_rate_distortion_loss_trades_bits_for_quality():
     torch.manual_seed(0)
     x = torch.rand(2, 3, 32, 32)
+    assert rd_loss(0.001, 0.5, 0.01) == pytest.approx(0.01 * 255**2 * 0.001 + 0.5)
     for lmbda in (0.001, 0.1):
         m = RateDistortionAutoencoder(4, 2, 8, lmbda=lmbda).train()
         loss, parts = m.loss(x)

@@ -8,13 +8,13 @@ from PIL import Image
 from aecodec.data import (
     SAMPLE_IMAGES,
     CenterCropDataset,
-    ImageFolder,
     PatchDataset,
     list_images,
-    load_kodak,
+    load_folder,
     load_samples,
 )
 from aecodec.errors import ImageError
+from aecodec.kodak import load_kodak
 
 
 def test_every_sample_photo_loads_offline_as_rgb():
@@ -38,12 +38,12 @@ def _write_images(folder, count=3):
         Image.new("RGB", (20 + i, 10), (i * 40, 0, 0)).save(folder / f"img{i}.png")
 
 
-def test_image_folder(tmp_path):
+def test_load_folder_reads_every_image_and_nothing_else(tmp_path):
     _write_images(tmp_path)
     (tmp_path / "notes.txt").write_text("not an image")
-    dataset = ImageFolder(tmp_path)
-    assert len(dataset) == 3
-    assert dataset[2].shape == (3, 10, 22)
+    images = load_folder(tmp_path)
+    assert list(images) == ["img0", "img1", "img2"]
+    assert images["img2"].shape == (3, 10, 22)
 
 
 def test_empty_or_missing_folder(tmp_path):

@@ -1,9 +1,9 @@
-"""The entropy model against numerical integration, and quantization and GDN by hand."""
+"""The entropy model against numerical integration, its coding tables, and quantization."""
 
 import pytest
 import torch
 
-from aecodec.entropy import GDN, FactorizedPrior, estimated_bits, quantize
+from aecodec.entropy import FactorizedPrior, estimated_bits, quantize
 
 
 def random_prior(channels=3, seed=0):
@@ -61,11 +61,6 @@ def test_quantize_modes():
     assert torch.all((noisy - y).abs() <= 0.5)
     noisy.sum().backward()
     assert torch.equal(y.grad, torch.ones(5))  # noise lets the gradient through unchanged
-    y.grad = None
-    ste = quantize(y, "ste")
-    assert torch.equal(ste, torch.round(y))
-    ste.sum().backward()
-    assert torch.equal(y.grad, torch.ones(5))  # rounding forward, identity backward
     with pytest.raises(ValueError, match="unknown quantization mode"):
         quantize(y, "floor")
 
@@ -81,20 +76,20 @@ def test_prior_rounds_in_eval_mode_and_counts_bits():
     assert bits.item() > 0
 
 
-def test_gdn_formula_by_hand():
-    torch.manual_seed(0)
-    gdn, igdn = GDN(3), GDN(3, inverse=True)
-    gamma_root = torch.rand(3, 3)
-    with torch.no_grad():
-        for layer in (gdn, igdn):  # the same parameters in both
-            layer.beta_root.copy_(torch.tensor([1.0, 0.5, 2.0]))
-            layer.gamma_root.copy_(gamma_root)
-    x = torch.randn(2, 3, 4, 4)
-    beta = gdn.beta_root**2 + 1e-6
-    gamma = gdn.gamma_root**2
-    expected = torch.empty_like(x)
-    for i in range(3):
-        norm = beta[i] + sum(gamma[i, j] * x[:, j] ** 2 for j in range(3))
-        expected[:, i] = x[:, i] / torch.sqrt(norm)
-    assert torch.allclose(gdn(x), expected, atol=1e-6)
-    assert torch.allclose(igdn(x) * gdn(x), x**2, atol=1e-5)  # (x * s) * (x / s) = x^2
+def test_the_prior_owns_its_coding_tables_and_they_load_at_their_size():
+    prior = random_prior(seed=4)
+    assert not prior.has_tables()  # empty until built
+    prior.update_tables()
+    assert prior.has_tables()
+    for c in range(3):
+        offset, counts = prior.table(c)
+        assert int(counts.sum()) == 2**16 and int(counts.min()) >= 1
+        # the table follows the density: its most likely value is the density's mode
+        values = torch.arange(offset, offset + len(counts) - 1, dtype=torch.float32)
+        p = prior.likelihood(values.view(1, 1, -1, 1).expand(1, 3, -1, 1).contiguous())[0, c, :, 0]
+        assert int(counts[:-1].argmax()) == int(p.argmax())
+    fresh = FactorizedPrior(3)  # tables of another size, replaced by the saved ones
+    fresh.load_state_dict(prior.state_dict())
+    for c in range(3):
+        assert fresh.table(c)[0] == prior.table(c)[0]
+        assert torch.equal(fresh.table(c)[1], prior.table(c)[1])

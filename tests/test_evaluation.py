@@ -47,7 +47,7 @@ def test_evaluate_codecs_end_to_end(tmp_path):
     models = {}
     for lmbda in (0.001, 0.01):
         m = RateDistortionAutoencoder(4, 2, 8, lmbda=lmbda).eval()
-        m.update_tables()
+        m.prior.update_tables()
         models[f"lambda={lmbda}"] = m
     images = {"a": torch.rand(3, 40, 48), "b": torch.rand(3, 32, 32)}
     results = evaluate_codecs(images, models, jpeg_qualities=(20, 80), webp_qualities=(20, 80),

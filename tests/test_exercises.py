@@ -13,10 +13,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aecodec import exercises
+from aecodec.course import exercises
+from aecodec.latents8bit import reconstruct_8bit
 from aecodec.metrics import psnr, quantize_8bit
 from aecodec.models import Autoencoder
-from aecodec.quantize import reconstruct_8bit
 from conftest import REPO
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("0*.ipynb"))

@@ -21,14 +21,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aecodec import codec, zoo
-from aecodec.checkpoint import load_model
 from aecodec.codec import (
     CRC,
     FORMAT_VERSION,
     HEADER,
     MAGIC,
     MAX_PIXELS,
-    CodecError,
     compress,
     decode_latents,
     decompress,
@@ -36,7 +34,8 @@ from aecodec.codec import (
     model_id,
     read_header,
 )
-from aecodec.errors import AecodecError
+from aecodec.entropy import TABLE_PRECISION
+from aecodec.errors import AecodecError, CodecError
 from aecodec.images import load_image
 
 # (image, top, left, height, width): small crops, odd sizes included
@@ -57,9 +56,8 @@ def one_thread():
 
 @pytest.fixture(scope="module")
 def model():
-    """A shipped rate-distortion model: the one of lowest lambda."""
-    paths = zoo.models_dir().glob("rd_lambda*.pt")
-    return load_model(min(paths, key=lambda p: float(p.stem[len("rd_lambda"):])))
+    """The shipped codec of quality 1 (the smallest files)."""
+    return zoo.load_codec(1)
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +94,7 @@ def outcome(model, data: bytes) -> str:
         assert isinstance(e, AecodecError) and len(str(e)) > 10, "say what is wrong"
         return str(e)
     header = read_header(data)
-    assert x_hat.shape == (1, 3, header["height"], header["width"])
+    assert x_hat.shape == (3, header["height"], header["width"])
     assert torch.isfinite(x_hat).all() and x_hat.min() >= 0 and x_hat.max() <= 1
     assert torch.equal(x_hat, torch.round(x_hat * 255) / 255), "8-bit values"
     return "image"
@@ -254,8 +252,9 @@ def escaped_stream(model, value: int) -> bytes:
     `value` (32 bits)."""
     encoder = constriction.stream.queue.RangeEncoder()
     for c in range(model.config.latent_channels):
-        symbol = int(model.cdf_lengths[c]) - 1 if c == 0 else -int(model.cdf_offsets[c])
-        encoder.encode(np.array([symbol], dtype=np.int32), codec._channel_model(model, c))
+        offset, counts = model.prior.table(c)
+        symbol = len(counts) - 1 if c == 0 else -offset  # channel 0 escapes, the others are 0
+        encoder.encode(np.array([symbol], dtype=np.int32), codec._channel_model(counts))
     uniform = constriction.stream.model.Uniform(2**16)
     bits = value & 0xFFFFFFFF
     encoder.encode(np.array([bits >> 16], dtype=np.int32), uniform)
@@ -288,7 +287,7 @@ def test_a_decoder_that_overflows_is_a_corrupt_stream():
 
 
 def test_legal_escape_decodes(model):
-    value = int(model.cdf_offsets[0]) - 3  # just below channel 0's table
+    value = int(model.prior.cdf_offsets[0]) - 3  # just below channel 0's table
     data = forge(model, one_position(model), one_position(model), escaped_stream(model, value))
     assert outcome(model, data) == "image"
     shape = (model.config.latent_channels, 1, 1)
@@ -303,14 +302,15 @@ def test_costliest_latents_fit_the_stream_bound(model, fill):
     if fill == "escapes":
         y_hat = torch.full(shape, -codec.MAX_VALUE, dtype=torch.long)
     else:  # each channel's least likely value in its table
-        lengths = model.cdf_lengths.long()
-        rarest = [int(model.cdf_counts[c, : lengths[c] - 1].argmin()) for c in range(channels)]
-        y_hat = (torch.tensor(rarest) + model.cdf_offsets.long()).view(channels, 1, 1).expand(shape)
+        prior = model.prior
+        rarest = [int(prior.table(c)[1][:-1].argmin()) for c in range(channels)]
+        y_hat = (torch.tensor(rarest) + prior.cdf_offsets.long()).view(channels, 1, 1)
+        y_hat = y_hat.expand(shape)
     stream = encode_latents(model, y_hat)
     if fill == "escapes":
         assert len(stream) >= y_hat.numel()  # at least 8 bits a latent: truly costly
     else:  # as costly as the tables say (a channel the model does not use has one value)
-        p = model.cdf_counts.double()[range(channels), rarest] / 2**codec.PRECISION
+        p = model.prior.cdf_counts.double()[range(channels), rarest] / 2**TABLE_PRECISION
         assert 8 * len(stream) >= 0.99 * -torch.log2(p).sum().item() * 6 * 5
     assert torch.equal(decode_latents(model, stream, shape), y_hat)  # the bound let it pass
 

@@ -8,7 +8,7 @@ from aecodec.checkpoint import load_checkpoint
 from aecodec.data import CenterCropDataset, PatchDataset
 from aecodec.metrics import psnr, quantize_8bit
 from aecodec.models import Autoencoder
-from aecodec.training import default_device, evaluate, fit, learning_rate, make_loader
+from aecodec.training import evaluate, fit, learning_rate, make_loader
 
 
 def small_model(seed=0):
@@ -86,6 +86,18 @@ def test_resume_with_another_model_is_refused(tmp_path, smooth_image):
             resume=True, device="cpu", progress=False)
 
 
+def test_resuming_from_a_shipped_model_says_why_it_cannot(tmp_path, smooth_image):
+    from aecodec.errors import CheckpointError
+    from aecodec.zoo import plain_path
+
+    path = tmp_path / "ae_c8.pt"
+    path.write_bytes(plain_path(8).read_bytes())  # weights only, no optimizer state
+    dataset = PatchDataset([smooth_image], patch_size=16, patches_per_image=4)
+    with pytest.raises(CheckpointError, match="holds no optimizer state"):
+        fit(Autoencoder(8, 3, 64), dataset, steps=2, batch_size=4, checkpoint=path,
+            resume=True, device="cpu", progress=False)
+
+
 def test_checkpoints_and_validation_history(tmp_path, smooth_image):
     dataset = PatchDataset([smooth_image], patch_size=16, patches_per_image=8)
     val = CenterCropDataset([smooth_image], size=32)
@@ -97,6 +109,7 @@ def test_checkpoints_and_validation_history(tmp_path, smooth_image):
     saved = load_checkpoint(path)
     assert saved["training"]["step"] == 10
     assert saved["training"]["history"] == history
+    assert set(saved["training"]["resume"]) == {"epoch", "batch_in_epoch", "seed", "optimizer"}
 
 
 def test_evaluate_matches_the_metrics(smooth_image):
@@ -119,10 +132,6 @@ def test_make_loader_order_and_skipping():
     assert full == again and full != other_epoch
     assert sorted(sum(full, [])) == list(range(10))
     assert skipped == full[2:]
-
-
-def test_default_device_is_a_device():
-    assert default_device().type in {"cpu", "cuda", "mps"}
 
 
 def test_learning_rate_warms_up_then_decays_along_a_cosine_to_a_tenth():
@@ -165,13 +174,16 @@ def test_a_budget_is_required(smooth_image):
 
 def test_train_rd_curve_splits_one_budget_over_a_warm_started_chain(
         smooth_image, tmp_path, monkeypatch):
+    from dataclasses import replace
+
     from aecodec.codec import compress, decompress
-    from aecodec.training import RD_RECIPE, train_rd_curve
+    from aecodec.recipes import RD_SMALL, train_rd_curve
 
     ticks = iter(range(10**6))  # a fake clock: every step takes one second
     monkeypatch.setattr(training.time, "perf_counter", lambda: float(next(ticks)))
     images = [smooth_image, smooth_image.flip(-1)]
-    recipe = dict(RD_RECIPE, latent_channels=6, downsamplings=2, hidden_channels=8)
+    recipe = replace(RD_SMALL, model=replace(RD_SMALL.model, latent_channels=6,
+                                             downsamplings=2, hidden_channels=8))
     models = train_rd_curve(images, (0.01, 0.001, 0.003), minutes=0.2, recipe=recipe,
                             out_dir=tmp_path, progress=False)
     assert list(models) == [0.001, 0.003, 0.01]
@@ -185,7 +197,7 @@ def test_train_rd_curve_splits_one_budget_over_a_warm_started_chain(
     for lmbda, model in models.items():
         assert model.config.lmbda == lmbda and not model.training
         x_hat = decompress(model, compress(model, smooth_image))  # coding tables are in place
-        assert x_hat.shape == (1, *smooth_image.shape)
+        assert x_hat.shape == smooth_image.shape
     assert not torch.equal(models[0.01].encoder.layers[0].weight,
                            models[0.001].encoder.layers[0].weight)
 

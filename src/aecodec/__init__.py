@@ -1,39 +1,35 @@
 """aecodec: learned image compression with convolutional autoencoders, for learning.
 
 Modules, one concern each:
-    aecodec.images      image files <-> tensors x (3, H, W) in [0, 1]
-    aecodec.data        sample photos, image folders, patch datasets, Kodak
-    aecodec.models      ConvEncoder, ConvDecoder, Autoencoder, RateDistortionAutoencoder
-    aecodec.training    the training loop: train_one_epoch, evaluate, fit (steps or minutes)
-    aecodec.checkpoint  safe, atomic checkpoints
-    aecodec.metrics     mse, psnr, ms_ssim, bpp
-    aecodec.quantize    latents stored as 8-bit values (plain autoencoders)
-    aecodec.entropy     quantization, the learned entropy model, GDN
-    aecodec.codec       compress / decompress: real .aec files
-    aecodec.jpeg        the JPEG and WebP baselines
-    aecodec.evaluation  codecs on image folders, BD-rate
-    aecodec.zoo         the shipped models and how they were trained
-    aecodec.exercises   the notebooks' exercise checks
-    aecodec.classroom   the student edition of the notebooks (solutions -> stubs)
-    aecodec.viz         matplotlib figures
-    aecodec.widgets     the explorers (ipywidgets)
-    aecodec.cli         the `aecodec` command
+    aecodec.images       image files <-> tensors x (3, H, W) in [0, 1], every mode to RGB
+    aecodec.data         sample photos, image folders, patch datasets
+    aecodec.kodak        the Kodak benchmark: verified download, loading
+    aecodec.metrics      mse, psnr, ms_ssim, bpp, 8-bit rounding
+    aecodec.layers       GDN, Upsample2x (the decoder's deterministic upsampling)
+    aecodec.models       ConvEncoder, ConvDecoder, Autoencoder, RateDistortionAutoencoder
+    aecodec.entropy      quantization and the learned FactorizedPrior with its coding tables
+    aecodec.losses       rd_loss: lambda * 255^2 * MSE + bpp
+    aecodec.latents8bit  latents stored as 8-bit values (plain autoencoders)
+    aecodec.codec        the .aec file format: compress / decompress, range coding, tiling
+    aecodec.training     the training loop: train_step, evaluate, fit (steps or minutes)
+    aecodec.recipes      every training recipe, and the training of the shipped families
+    aecodec.checkpoint   safe, atomic checkpoints
+    aecodec.zoo          where the shipped models are and how to load them
+    aecodec.baselines    JPEG and WebP through Pillow
+    aecodec.evaluation   codecs and baselines on image folders, BD-rate
+    aecodec.viz          matplotlib figures
+    aecodec.widgets      the explorers (ipywidgets)
+    aecodec.course       the course's helpers: exercise checks, the classroom edition
+    aecodec.cli          the `aecodec` command
 """
 
 from aecodec.checkpoint import load_checkpoint, load_model, save_checkpoint
-from aecodec.codec import CodecError, compress, decompress
-from aecodec.data import (
-    CenterCropDataset,
-    ImageFolder,
-    PatchDataset,
-    download_kodak,
-    load_folder,
-    load_kodak,
-    load_sample,
-    load_samples,
-)
-from aecodec.errors import AecodecError, CheckpointError, DownloadError, ImageError
+from aecodec.codec import compress, decompress
+from aecodec.data import CenterCropDataset, PatchDataset, load_folder, load_sample, load_samples
+from aecodec.errors import AecodecError, CheckpointError, CodecError, DownloadError, ImageError
 from aecodec.images import load_image, save_image
+from aecodec.kodak import download_kodak, load_kodak
+from aecodec.losses import rd_loss
 from aecodec.metrics import bpp, ms_ssim, mse, psnr, quantize_8bit
 from aecodec.models import (
     Autoencoder,
@@ -43,15 +39,15 @@ from aecodec.models import (
     RateDistortionAutoencoder,
     RateDistortionConfig,
 )
-from aecodec.training import evaluate, fit, train_one_epoch
+from aecodec.training import evaluate, fit
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "AecodecError", "Autoencoder", "AutoencoderConfig", "CenterCropDataset", "CheckpointError",
-    "CodecError", "RateDistortionAutoencoder", "RateDistortionConfig", "compress", "decompress",
-    "ConvDecoder", "ConvEncoder", "DownloadError", "ImageError", "ImageFolder", "PatchDataset",
-    "bpp", "download_kodak", "evaluate", "fit", "load_checkpoint", "load_folder", "load_image",
+    "CodecError", "ConvDecoder", "ConvEncoder", "DownloadError", "ImageError", "PatchDataset",
+    "RateDistortionAutoencoder", "RateDistortionConfig", "bpp", "compress", "decompress",
+    "download_kodak", "evaluate", "fit", "load_checkpoint", "load_folder", "load_image",
     "load_kodak", "load_model", "load_sample", "load_samples", "ms_ssim", "mse", "psnr",
-    "quantize_8bit", "save_checkpoint", "save_image", "train_one_epoch",
+    "quantize_8bit", "rd_loss", "save_checkpoint", "save_image",
 ]

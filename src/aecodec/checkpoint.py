@@ -4,9 +4,17 @@ A checkpoint is a `torch.save` file holding only plain data (a dict of tensors, 
 strings and lists), so `torch.load(..., weights_only=True)` can read it without running
 any code from the file. A file that needs anything else (a planted pickle) is refused.
 
-Contents: {"format", "version", "architecture" (the model class), "config" (rebuilds the
-model with no code change),
-"model" (state dict), "training" (optimizer state, step, history, ... or absent)}.
+Contents (format version 2):
+    format        "aecodec-checkpoint"
+    version       2
+    architecture  the model class, "Autoencoder" or "RateDistortionAutoencoder"
+    config        the model's config as a dict: rebuilds the model with no code change
+    model         the state dict (for a codec, with its entropy model's coding tables)
+    training      absent, or how the weights were made:
+                  {"step", "seconds", "history", "recipe" (dict or None), "threads",
+                   "resume" (only in files training can continue from:
+                             {"epoch", "batch_in_epoch", "seed", "optimizer"})}
+Version-1 files (the first edition's) are read and upgraded in memory.
 Files are written atomically: a crash never leaves a half-written checkpoint.
 """
 
@@ -26,7 +34,9 @@ from aecodec.models import Autoencoder, RateDistortionAutoencoder
 ARCHITECTURES = {cls.__name__: cls for cls in (Autoencoder, RateDistortionAutoencoder)}
 
 FORMAT = "aecodec-checkpoint"
-VERSION = 1
+VERSION = 2
+# version 1 kept a codec's coding tables on the model itself
+_V1_TABLE_KEYS = {name: "prior." + name for name in ("cdf_counts", "cdf_offsets", "cdf_lengths")}
 
 
 def save_checkpoint(
@@ -34,11 +44,16 @@ def save_checkpoint(
 ) -> None:
     """Write model (config + weights) and optional training state to `path`, atomically.
 
+    A codec's coding tables are rebuilt from its entropy model first, so a saved codec
+    always writes files with tables that match its density.
+
     Args:
         path: the file to write (conventionally `.pt`).
         model: the autoencoder.
-        training: plain-data training state (optimizer state dict, step, history, ...).
+        training: plain-data training record, with the keys listed in the module docstring.
     """
+    if isinstance(model, RateDistortionAutoencoder):
+        model.prior.update_tables()
     state = {
         "format": FORMAT,
         "version": VERSION,
@@ -81,11 +96,30 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
         raise CheckpointError(f"{path}: not a readable checkpoint ({type(e).__name__})") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not an aecodec checkpoint")
+    if state.get("version") == 1:
+        state = _upgrade_v1(state)
     if state.get("version") != VERSION:
         raise CheckpointError(
             f"{path}: checkpoint format version {state.get('version')!r}, "
-            f"this aecodec reads version {VERSION}"
+            f"this aecodec reads versions 1 and {VERSION}"
         )
+    return state
+
+
+def _upgrade_v1(state: dict[str, Any]) -> dict[str, Any]:
+    """A version-1 checkpoint in version 2's layout (tables under prior., one training
+    record)."""
+    model = {_V1_TABLE_KEYS.get(name, name): tensor for name, tensor in state["model"].items()}
+    state = dict(state, version=VERSION, model=model)
+    old = state.get("training")
+    if isinstance(old, dict):
+        training = dict(step=old.get("step", 0), seconds=old.get("seconds", 60 * old.get(
+            "minutes", 0.0)), history=old.get("history", {}), recipe=old.get("recipe"),
+            threads=old.get("threads"))
+        if "optimizer" in old:
+            training["resume"] = {key: old[key] for key in
+                                  ("epoch", "batch_in_epoch", "seed", "optimizer")}
+        state["training"] = training
     return state
 
 

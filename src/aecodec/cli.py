@@ -1,36 +1,53 @@
-"""The `aecodec` command: train, reconstruct, compress, decompress, info, download-kodak,
-zoo-train, zoo-table, classroom build.
+"""The `aecodec` command: compress, decompress, models, train, reconstruct, info, evaluate,
+download-kodak, zoo-train, zoo-train-rd, classroom build.
 
-Each subcommand is a small function that parses nothing itself: `build_parser` declares
-the arguments, `main` dispatches and turns user mistakes (`AecodecError`) into one line on
-stderr and exit status 1, with no traceback.
+Each subcommand is a `cmd_*` function, and its arguments are declared by an `add_*`
+function beside it; `main` dispatches and turns user mistakes (`AecodecError`) into one
+line on stderr and exit status 1, with no traceback.
 """
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
+from aecodec import zoo
 from aecodec._atomic import atomic_write
 from aecodec.checkpoint import load_checkpoint, load_model
 from aecodec.codec import compress, decompress, read_header
-from aecodec.data import PatchDataset, load_folder, load_samples
+from aecodec.course import classroom
+from aecodec.data import load_folder, load_samples
 from aecodec.errors import AecodecError
-from aecodec.images import load_image, save_image
-from aecodec.kodak import KODAK_URL, download_kodak
-from aecodec.metrics import bpp, psnr
-from aecodec.models import (
-    Autoencoder,
-    AutoencoderConfig,
-    RateDistortionAutoencoder,
-    RateDistortionConfig,
+from aecodec.evaluation import (
+    evaluate_codecs,
+    evaluate_plain_models,
+    plain_markdown,
+    rd_figure,
+    results_markdown,
 )
-from aecodec.quantize import reconstruct_8bit
-from aecodec.training import RD_RECIPE, RD_RECIPE_WIDE, fit
-from aecodec.zoo import RD_MINUTES, find_model
+from aecodec.images import load_image, save_image
+from aecodec.kodak import KODAK_URL, download_kodak, load_kodak
+from aecodec.latents8bit import reconstruct_8bit
+from aecodec.metrics import bpp, psnr
+from aecodec.models import RateDistortionAutoencoder
+from aecodec.recipes import (
+    PLAIN,
+    PLAIN_LATENT_CHANNELS,
+    PLAIN_STEPS,
+    RD_MINUTES,
+    RD_SMALL,
+    RD_WIDE,
+    Recipe,
+    train_plain_family,
+    train_rd_family,
+)
+from aecodec.training import fit
+from aecodec.viz import figure_to_png
 
 
 def positive_int(text: str) -> int:
@@ -54,125 +71,9 @@ def fraction(text: str) -> float:
     return value
 
 
-def build_model(args: argparse.Namespace) -> Autoencoder:
-    """A plain `Autoencoder`, or a `RateDistortionAutoencoder` when --lambda is given;
-    unset sizes take that model's defaults."""
-    cls, config = Autoencoder, AutoencoderConfig()
-    if args.lmbda is not None:
-        cls, config = RateDistortionAutoencoder, RateDistortionConfig(lmbda=args.lmbda)
-    sizes = {name: getattr(args, name) for name in (*SIZE_OPTIONS, "gdn")}
-    settings = {**vars(config), **{k: v for k, v in sizes.items() if v is not None}}
-    return cls(**settings)
-
-
-# The model-size options of `aecodec train` and `aecodec zoo-train-rd`: metavar, help
-SIZE_OPTIONS = dict(latent_channels=("C", "channels of the latent y"),
-                    downsamplings=("K", "stride-2 layers: y is 2^K times smaller per side"),
-                    hidden_channels=("N", "width of the hidden layers"))
-
-
 def option(name: str) -> str:
     """The command-line flag of a setting: latent_channels -> --latent-channels."""
     return "--" + name.replace("_", "-")
-
-
-# `aecodec train` without --lambda; with --lambda, unset options come from RD_RECIPE
-# (None: the plain `AutoencoderConfig`'s default)
-PLAIN_RECIPE = dict(latent_channels=None, downsamplings=None, hidden_channels=None, gdn=None,
-                    batch_size=16, patch_size=128, lr=1e-3, warmup=0.0, clip_norm=None)
-
-
-def fill_in_recipe(args: argparse.Namespace) -> argparse.Namespace:
-    """Options left unset take the plain recipe's values, or RD_RECIPE's with --lambda."""
-    recipe = RD_RECIPE if args.lmbda is not None else PLAIN_RECIPE
-    for name in PLAIN_RECIPE:  # clip_norm has no option: it always comes from the recipe
-        if getattr(args, name, None) is None:
-            setattr(args, name, recipe[name])
-    return args
-
-
-class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows each option's default, except None: those options say theirs in words."""
-
-    def _get_help_string(self, action: argparse.Action) -> str:
-        return action.help if action.default is None else super()._get_help_string(action)
-
-
-def recipe_defaults(name: str) -> str:
-    """Help text for an option `fill_in_recipe` fills in: its plain default and RD_RECIPE's."""
-    plain = PLAIN_RECIPE[name]
-    if plain is None:
-        plain = getattr(AutoencoderConfig(), name)
-    return f"(default: {plain}, or RD_RECIPE's {RD_RECIPE[name]} with --lambda)"
-
-
-def cmd_train(args: argparse.Namespace) -> None:
-    args = fill_in_recipe(args)
-    data = getattr(args, "data", None)
-    images = load_folder(data) if data else load_samples()
-    source = data or "the embedded sample photos"
-    print(f"training on {len(images)} images from {source}", file=sys.stderr)
-    dataset = PatchDataset(list(images.values()), args.patch_size, args.patches_per_image,
-                           seed=args.seed)
-    torch.manual_seed(args.seed)
-    model = build_model(args)
-    start = time.perf_counter()
-    steps = 2000 if args.steps is None and args.minutes is None else args.steps
-    history = fit(model, dataset, steps=steps, minutes=args.minutes,
-                  batch_size=args.batch_size, lr=args.lr, warmup=args.warmup,
-                  clip_norm=args.clip_norm, checkpoint=args.out, save_every=args.save_every,
-                  resume=args.resume, seed=args.seed, device=getattr(args, "device", None),
-                  num_workers=args.workers)
-    minutes = (time.perf_counter() - start) / 60
-    tail = history["loss"][-50:]
-    print(f"done: {len(history['loss'])} steps, final loss {sum(tail) / len(tail):.5f} "
-          f"(mean of last {len(tail)}), {minutes:.1f} min; saved {args.out}")
-
-
-@torch.no_grad()
-def cmd_reconstruct(args: argparse.Namespace) -> None:
-    model = load_model(args.model)
-    x = load_image(args.input).unsqueeze(0)  # (1, 3, H, W)
-    x_hat, num_bytes = reconstruct_8bit(model, x)  # latents stored in 8 bits, as counted
-    save_image(x_hat[0], args.output)
-    height, width = x.shape[-2:]
-    c, h, w = model.latent_shape(height, width)
-    print(f"{args.input} ({width}x{height}) -> {args.output}")
-    print(f"PSNR {psnr(x, x_hat):.2f} dB")
-    print(f"latent y: {c}x{h}x{w} = {c * h * w} values, {num_bytes} bytes in 8 bits; "
-          f"compression ratio {model.compression_ratio(height, width):.1f}:1 "
-          "(8-bit pixels vs 8-bit latent values)")
-
-
-def _rd_model(path) -> RateDistortionAutoencoder:
-    model = load_model(path)
-    if not isinstance(model, RateDistortionAutoencoder):
-        raise AecodecError(f"{path}: a plain autoencoder has no entropy model to write files; "
-                           "train one with `aecodec train --lambda ...`")
-    return model
-
-
-def cmd_compress(args: argparse.Namespace) -> None:
-    model = _rd_model(args.model)
-    x = load_image(args.input)  # (3, H, W)
-    data = compress(model, x)
-    with atomic_write(args.output) as f:
-        f.write(data)
-    height, width = x.shape[-2:]
-    print(f"{args.input} ({width}x{height}) -> {args.output}: {len(data):,} bytes, "
-          f"{bpp(len(data), height, width):.4f} bpp, ratio {3 * height * width / len(data):.1f}:1 "
-          "against raw 8-bit RGB")
-
-
-def cmd_decompress(args: argparse.Namespace) -> None:
-    data = read_file(args.input)
-    header = read_header(data)
-    model = _rd_model(args.model) if args.model else find_model(header["model_id"])
-    x_hat = decompress(model, data)
-    save_image(x_hat[0], args.output)
-    height, width = header["height"], header["width"]
-    print(f"{args.input} ({len(data):,} bytes, {bpp(len(data), height, width):.4f} bpp) -> "
-          f"{args.output} ({width}x{height})")
 
 
 def read_file(path) -> bytes:
@@ -185,153 +86,45 @@ def read_file(path) -> bytes:
         raise AecodecError(f"{path}: is a folder, not a file") from None
 
 
-def cmd_info(args: argparse.Namespace) -> None:
-    state = load_checkpoint(args.checkpoint)
-    model = load_model(args.checkpoint)
-    training = state.get("training") or {}
-    params = sum(p.numel() for p in model.parameters())
-    c, h, w = model.latent_shape(512, 768)
-    print(f"checkpoint: {args.checkpoint}")
-    for key, value in state["config"].items():
-        print(f"  {key}: {value}")
-    print(f"  parameters: {params:,}")
-    print(f"  trained steps: {training.get('step', 'unknown')}")
-    print(f"  latent for a 768x512 image: {c}x{h}x{w} = {c * h * w} values, "
-          f"compression ratio {model.compression_ratio(512, 768):.1f}:1")
+def _codec(path) -> RateDistortionAutoencoder:
+    model = load_model(path)
+    if not isinstance(model, RateDistortionAutoencoder):
+        raise AecodecError(f"{path}: a plain autoencoder has no entropy model to write files; "
+                           "train one with `aecodec train --lambda ...`")
+    return model
 
 
-def cmd_download_kodak(args: argparse.Namespace) -> None:
-    dest = download_kodak(args.dest, base_url=args.url)
-    print(f"Kodak images verified in {dest}")
+# --- compress, decompress, models -----------------------------------------------------
 
 
-def cmd_zoo_train(args: argparse.Namespace) -> None:
-    from aecodec import zoo
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    zoo.train_shipped(args.data, args.out_dir, steps=args.steps)
-
-
-def cmd_zoo_table(args: argparse.Namespace) -> None:
-    import json
-
-    from aecodec import zoo
-    from aecodec._atomic import atomic_write
-    from aecodec.kodak import load_kodak
-
-    rows = zoo.kodak_results(load_kodak(args.kodak))
-    print(zoo.results_table(rows))
-    if args.json:
-        with atomic_write(args.json) as f:
-            f.write(json.dumps(rows, indent=1).encode())
-
-
-def cmd_evaluate(args: argparse.Namespace) -> None:
-    import json
-
-    from aecodec import zoo
-    from aecodec.data import load_folder
-    from aecodec.evaluation import evaluate_codecs, rd_figure, results_markdown
-    from aecodec.kodak import load_kodak
-    from aecodec.viz import figure_to_png
-
-    images = load_folder(args.images) if args.images else load_kodak()
-    if args.models:
-        models = {Path(p).stem: _rd_model(p) for p in args.models}
-    else:
-        models = zoo.load_shipped_rd()
-    results = evaluate_codecs(images, models)
-    out = Path(args.out)
-    markdown = results_markdown(results)
-    with atomic_write(out / "results.json") as f:
-        f.write(json.dumps(results, indent=1).encode())
-    with atomic_write(out / "results.md") as f:
-        f.write(markdown.encode())
-    with atomic_write(out / "rd.png") as f:
-        f.write(figure_to_png(rd_figure(results, f"{len(images)} images"), dpi=100))
-    print(markdown)
-    print(f"\nwritten: {out / 'results.json'}, {out / 'results.md'}, {out / 'rd.png'}")
-
-
-def cmd_zoo_train_rd(args: argparse.Namespace) -> None:
-    from aecodec import zoo
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    sizes = {name: getattr(args, name) for name in SIZE_OPTIONS}
-    zoo.train_shipped_rd(args.data, args.out_dir, minutes=args.minutes,
-                         recipe=dict(RD_RECIPE_WIDE, **sizes))
-
-
-def cmd_classroom_build(args: argparse.Namespace) -> None:
-    from aecodec import classroom
-
-    written = classroom.build(args.out_dir, args.notebooks, overwrite=args.force)
-    for path, exercises in written.items():
-        print(f"wrote {path} ({exercises} exercise{'' if exercises == 1 else 's'} to do)")
-    print(f"student edition of {len(written)} notebooks in {args.out_dir}")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="aecodec", description="Learned image compression with convolutional autoencoders."
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    p = sub.add_parser("train", help="train an autoencoder and save a checkpoint",
-                       formatter_class=DefaultsHelpFormatter)
-    p.add_argument("--data", metavar="DIR", default=argparse.SUPPRESS,
-                   help="folder of PNG/JPEG images (default: the embedded sample photos)")
-    p.add_argument("--lambda", dest="lmbda", type=positive_float, default=None,
-                   help="train a rate-distortion model (a real codec) with loss "
-                   "lambda * 255^2 * MSE + bpp; without it, a plain autoencoder")
-    for name, (metavar, text) in SIZE_OPTIONS.items():
-        p.add_argument(option(name), type=positive_int, default=None, metavar=metavar,
-                       help=f"{text} {recipe_defaults(name)}")
-    p.add_argument("--gdn", action=argparse.BooleanOptionalAction, default=None,
-                   help="GDN instead of ReLU between layers (default: only with --lambda)")
-    p.add_argument("--steps", type=positive_int, default=None, metavar="N",
-                   help="optimizer steps (default: 2000, or as many as fit in --minutes)")
-    p.add_argument("--minutes", type=positive_float, default=None, metavar="M",
-                   help="a wall-clock budget: the learning-rate schedule follows the clock "
-                   "and training stops and saves when the time is up")
-    p.add_argument("--batch-size", type=positive_int, default=None, metavar="N",
-                   help="patches per step " + recipe_defaults("batch_size"))
-    p.add_argument("--patch-size", type=positive_int, default=None, metavar="PX",
-                   help="side of the random square training patches "
-                   + recipe_defaults("patch_size"))
-    p.add_argument("--patches-per-image", type=positive_int, default=8, metavar="N",
-                   help="patches cut from each image per epoch")
-    p.add_argument("--lr", type=positive_float, default=None,
-                   help="peak learning rate " + recipe_defaults("lr"))
-    p.add_argument("--warmup", type=fraction, default=None, metavar="F",
-                   help="fraction of the budget spent warming the learning rate up "
-                   + recipe_defaults("warmup"))
-    p.add_argument("--seed", type=int, default=0, help="seed of weights, patches and order")
-    p.add_argument("--save-every", type=positive_int, default=500, metavar="N",
-                   help="steps between checkpoints")
-    p.add_argument("--resume", action="store_true", help="continue from --out if it exists")
-    p.add_argument("--workers", type=int, default=0, metavar="N",
-                   help="data loader worker processes")
-    p.add_argument("--device", default=argparse.SUPPRESS,
-                   help="cpu, cuda or mps (default: the best one found)")
-    p.add_argument("--out", required=True, metavar="CKPT", help="checkpoint file to write")
-    p.set_defaults(func=cmd_train)
-
-    p = sub.add_parser("reconstruct", help="encode and decode an image with a model")
-    p.add_argument("--model", required=True, metavar="CKPT")
-    p.add_argument("input", metavar="IN", help="image file to read")
-    p.add_argument("output", metavar="OUT", help="image file to write (.png keeps it exact)")
-    p.set_defaults(func=cmd_reconstruct)
-
+def add_compress(sub) -> None:
     p = sub.add_parser("compress", help="compress an image into an .aec file")
     p.add_argument("input", metavar="IN", help="image file (PNG, JPEG, ...)")
     p.add_argument("output", metavar="OUT", help=".aec file to write")
-    p.add_argument("--model", required=True, metavar="CKPT",
-                   help="a rate-distortion model (trained with --lambda)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--quality", type=int, choices=sorted(zoo.QUALITIES), default=None,
+                       help="which shipped codec: 1 (smallest files) to "
+                       f"{len(zoo.QUALITIES)} (best quality); default "
+                       f"{zoo.DEFAULT_QUALITY} (see `aecodec models`)")
+    which.add_argument("--model", default=None, metavar="CKPT",
+                       help="any rate-distortion checkpoint instead (trained with --lambda)")
     p.set_defaults(func=cmd_compress)
 
+
+def cmd_compress(args: argparse.Namespace) -> None:
+    model = _codec(args.model) if args.model else zoo.load_codec(
+        args.quality or zoo.DEFAULT_QUALITY)
+    x = load_image(args.input)  # (3, H, W)
+    data = compress(model, x)
+    with atomic_write(args.output) as f:
+        f.write(data)
+    height, width = x.shape[-2:]
+    print(f"{args.input} ({width}x{height}) -> {args.output}: {len(data):,} bytes, "
+          f"{bpp(len(data), height, width):.4f} bpp, ratio {3 * height * width / len(data):.1f}:1 "
+          "against raw 8-bit RGB")
+
+
+def add_decompress(sub) -> None:
     p = sub.add_parser("decompress", help="decode an .aec file into an image")
     p.add_argument("input", metavar="IN", help=".aec file")
     p.add_argument("output", metavar="OUT", help="image to write (.png keeps it exact)")
@@ -340,59 +133,281 @@ def build_parser() -> argparse.ArgumentParser:
                    "models by the id in the file)")
     p.set_defaults(func=cmd_decompress)
 
+
+def cmd_decompress(args: argparse.Namespace) -> None:
+    data = read_file(args.input)
+    header = read_header(data)
+    model = _codec(args.model) if args.model else zoo.find_model(header["model_id"])
+    save_image(decompress(model, data), args.output)
+    height, width = header["height"], header["width"]
+    print(f"{args.input} ({len(data):,} bytes, {bpp(len(data), height, width):.4f} bpp) -> "
+          f"{args.output} ({width}x{height})")
+
+
+def add_models(sub) -> None:
+    p = sub.add_parser("models", help="the shipped codecs, with their rate and quality on Kodak")
+    p.set_defaults(func=cmd_models)
+
+
+def cmd_models(args: argparse.Namespace) -> None:
+    rows = zoo.codec_scores()
+    print(f"shipped codecs (mean over the {rows[0]['images']} Kodak images, real files; "
+          "`aecodec compress --quality Q`):")
+    print("quality  lambda   bpp    PSNR (dB)  MS-SSIM")
+    for r in rows:
+        default = "  (default)" if r["quality"] == zoo.DEFAULT_QUALITY else ""
+        print(f"{r['quality']:>7}  {r['lmbda']:<7}  {r['bpp']:.3f}  {r['psnr']:9.2f}  "
+              f"{r['ms_ssim']:.4f}{default}")
+    print(f"in {zoo.models_dir()}; plain autoencoders there too: C = "
+          f"{', '.join(map(str, PLAIN_LATENT_CHANNELS))} (`aecodec reconstruct`)")
+
+
+# --- train, reconstruct, info ---------------------------------------------------------
+
+SIZE_OPTIONS = dict(latent_channels=("C", "channels of the latent y"),
+                    downsamplings=("K", "stride-2 layers: y is 2^K times smaller per side"),
+                    hidden_channels=("N", "width of the hidden layers"))
+TRAIN_OPTIONS = dict(batch_size=("N", positive_int, "patches per step"),
+                     patch_size=("PX", positive_int, "side of the random square patches"),
+                     lr=("LR", positive_float, "peak learning rate"),
+                     warmup=("F", fraction, "fraction of the budget spent warming the "
+                             "learning rate up"))
+
+
+def _defaults(name: str) -> str:
+    """Help text for a recipe setting: PLAIN's value and RD_SMALL's (with --lambda)."""
+    def value(recipe: Recipe):
+        return getattr(recipe.model if name in SIZE_OPTIONS else recipe, name)
+    return f"(default: {value(PLAIN)}, or RD_SMALL's {value(RD_SMALL)} with --lambda)"
+
+
+def add_train(sub) -> None:
+    p = sub.add_parser("train", help="train an autoencoder and save a checkpoint")
+    p.add_argument("--data", metavar="DIR", default=None,
+                   help="folder of PNG/JPEG images (default: the embedded sample photos)")
+    p.add_argument("--lambda", dest="lmbda", type=positive_float, default=None,
+                   help="train a rate-distortion model (a real codec) with loss "
+                   "lambda * 255^2 * MSE + bpp; without it, a plain autoencoder")
+    for name, (metavar, text) in SIZE_OPTIONS.items():
+        p.add_argument(option(name), type=positive_int, default=None, metavar=metavar,
+                       help=f"{text} {_defaults(name)}")
+    p.add_argument("--gdn", action=argparse.BooleanOptionalAction, default=None,
+                   help="GDN instead of ReLU between layers (default: only with --lambda)")
+    p.add_argument("--steps", type=positive_int, default=None, metavar="N",
+                   help="optimizer steps (default: 2000, or as many as fit in --minutes)")
+    p.add_argument("--minutes", type=positive_float, default=None, metavar="M",
+                   help="a wall-clock budget: the learning-rate schedule follows the clock "
+                   "and training stops and saves when the time is up")
+    for name, (metavar, kind, text) in TRAIN_OPTIONS.items():
+        p.add_argument(option(name), type=kind, default=None, metavar=metavar,
+                       help=f"{text} {_defaults(name)}")
+    p.add_argument("--patches-per-image", type=positive_int, default=8, metavar="N",
+                   help="patches cut from each image per epoch (default: 8)")
+    p.add_argument("--seed", type=int, default=0, help="seed of weights, patches and order")
+    p.add_argument("--save-every", type=positive_int, default=500, metavar="N",
+                   help="steps between checkpoints (default: 500)")
+    p.add_argument("--resume", action="store_true", help="continue from --out if it exists")
+    p.add_argument("--workers", type=int, default=0, metavar="N",
+                   help="data loader worker processes (default: 0)")
+    p.add_argument("--device", default=None,
+                   help="cpu, cuda or mps (default: the best one found)")
+    p.add_argument("--out", required=True, metavar="CKPT", help="checkpoint file to write")
+    p.set_defaults(func=cmd_train)
+
+
+def recipe_from_args(args: argparse.Namespace) -> Recipe:
+    """PLAIN (or RD_SMALL with --lambda), with the options the user set."""
+    base = RD_SMALL if args.lmbda is not None else PLAIN
+    sizes = {name: getattr(args, name) for name in (*SIZE_OPTIONS, "gdn", "lmbda")}
+    settings = {name: getattr(args, name) for name in TRAIN_OPTIONS}
+    model = replace(base.model, **{k: v for k, v in sizes.items() if v is not None})
+    return replace(base, model=model, patches_per_image=args.patches_per_image,
+                   **{k: v for k, v in settings.items() if v is not None})
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    recipe = recipe_from_args(args)
+    images = load_folder(args.data) if args.data else load_samples()
+    print(f"training on {len(images)} images from {args.data or 'the embedded sample photos'}",
+          file=sys.stderr)
+    torch.manual_seed(args.seed)
+    model = recipe.build()
+    steps = 2000 if args.steps is None and args.minutes is None else args.steps
+    start = time.perf_counter()
+    history = fit(model, recipe.dataset(list(images.values()), seed=args.seed), steps=steps,
+                  minutes=args.minutes, checkpoint=args.out, save_every=args.save_every,
+                  resume=args.resume, recipe=recipe.as_dict(), seed=args.seed,
+                  device=args.device, num_workers=args.workers, **recipe.fit_settings())
+    tail = history["loss"][-50:]
+    print(f"done: {len(history['loss'])} steps, final loss {sum(tail) / len(tail):.5f} "
+          f"(mean of last {len(tail)}), {(time.perf_counter() - start) / 60:.1f} min; "
+          f"saved {args.out}")
+
+
+def add_reconstruct(sub) -> None:
+    p = sub.add_parser("reconstruct", help="encode and decode an image with a plain model, "
+                       "latents stored as 8-bit values")
+    p.add_argument("--model", required=True, metavar="CKPT")
+    p.add_argument("input", metavar="IN", help="image file to read")
+    p.add_argument("output", metavar="OUT", help="image file to write (.png keeps it exact)")
+    p.set_defaults(func=cmd_reconstruct)
+
+
+@torch.no_grad()
+def cmd_reconstruct(args: argparse.Namespace) -> None:
+    model = load_model(args.model)
+    x = load_image(args.input)[None]  # (1, 3, H, W)
+    x_hat, num_bytes = reconstruct_8bit(model, x)  # latents stored in 8 bits, as counted
+    save_image(x_hat[0], args.output)
+    height, width = x.shape[-2:]
+    c, h, w = model.latent_shape(height, width)
+    print(f"{args.input} ({width}x{height}) -> {args.output}")
+    print(f"PSNR {psnr(x, x_hat):.2f} dB")
+    print(f"latent y: {c}x{h}x{w} = {c * h * w} values, {num_bytes} bytes in 8 bits; "
+          f"compression ratio {model.compression_ratio(height, width):.1f}:1 "
+          "(8-bit pixels vs 8-bit latent values)")
+
+
+def add_info(sub) -> None:
     p = sub.add_parser("info", help="describe a checkpoint")
     p.add_argument("checkpoint", metavar="CKPT")
     p.set_defaults(func=cmd_info)
 
+
+def cmd_info(args: argparse.Namespace) -> None:
+    state = load_checkpoint(args.checkpoint)
+    model = load_model(args.checkpoint)
+    training = state.get("training") or {}
+    c, h, w = model.latent_shape(512, 768)
+    print(f"checkpoint: {args.checkpoint}")
+    for key, value in state["config"].items():
+        print(f"  {key}: {value}")
+    print(f"  parameters: {sum(p.numel() for p in model.parameters()):,}")
+    print(f"  trained steps: {training.get('step', 'unknown')}")
+    print(f"  latent for a 768x512 image: {c}x{h}x{w} = {c * h * w} values, "
+          f"compression ratio {model.compression_ratio(512, 768):.1f}:1")
+
+
+# --- evaluation, data, the shipped families, the classroom ----------------------------
+
+
+def add_evaluate(sub) -> None:
+    p = sub.add_parser("evaluate", help="rate-distortion of the codecs beside JPEG and WebP "
+                       "(or, with --plain, the plain autoencoders beside JPEG)")
+    p.add_argument("--images", default=None, metavar="DIR",
+                   help="folder of test images (default: Kodak, from $AECODEC_KODAK)")
+    p.add_argument("--models", nargs="+", default=None, metavar="CKPT",
+                   help="models to evaluate (default: the shipped ones)")
+    p.add_argument("--plain", action="store_true",
+                   help="plain autoencoders with 8-bit latents, beside the best JPEG no larger")
+    p.add_argument("--out", default="results", metavar="DIR",
+                   help="folder for the results (results.json, results.md and rd.png; "
+                   "plain.json and plain.md with --plain)")
+    p.set_defaults(func=cmd_evaluate)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    images = load_folder(args.images) if args.images else load_kodak()
+    out = Path(args.out)
+    if args.plain:
+        models = ({Path(p).stem: load_model(p) for p in args.models} if args.models else
+                  {f"C={c}": zoo.load_plain(c) for c in PLAIN_LATENT_CHANNELS})
+        rows = evaluate_plain_models(images, models)
+        files = {"plain.json": json.dumps(rows, indent=1), "plain.md": plain_markdown(rows)}
+    else:
+        models = ({Path(p).stem: _codec(p) for p in args.models} if args.models else
+                  zoo.load_codecs())
+        results = evaluate_codecs(images, models)
+        files = {"results.json": json.dumps(results, indent=1),
+                 "results.md": results_markdown(results)}
+        with atomic_write(out / "rd.png") as f:
+            f.write(figure_to_png(rd_figure(results, f"{len(images)} images"), dpi=100))
+    for name, text in files.items():
+        with atomic_write(out / name) as f:
+            f.write(text.encode())
+    print(files["plain.md" if args.plain else "results.md"])
+    print(f"\nwritten to {out}: {', '.join(files)}{'' if args.plain else ', rd.png'}")
+
+
+def add_download_kodak(sub) -> None:
     p = sub.add_parser("download-kodak", help="download the 24 Kodak images, verified")
     p.add_argument("dest", metavar="DIR", help="folder to put them in, e.g. data/kodak")
     p.add_argument("--url", default=KODAK_URL, help="where to fetch from")
     p.set_defaults(func=cmd_download_kodak)
 
-    p = sub.add_parser("zoo-train", help="train the shipped model family (the fixed recipe)")
+
+def cmd_download_kodak(args: argparse.Namespace) -> None:
+    dest = download_kodak(args.dest, base_url=args.url)
+    print(f"Kodak images verified in {dest}")
+
+
+def add_zoo_train(sub) -> None:
+    p = sub.add_parser("zoo-train", help="train the shipped plain autoencoders (recipe PLAIN)")
     p.add_argument("--data", required=True, metavar="DIR", help="training photos")
-    p.add_argument("--out-dir", default=None, help="default: data/models")
-    p.add_argument("--steps", type=positive_int, default=3000, help="steps per model")
+    p.add_argument("--out-dir", default=None, help="default: the shipped models' folder")
+    p.add_argument("--steps", type=positive_int, default=PLAIN_STEPS,
+                   help=f"steps per model (default: {PLAIN_STEPS})")
     p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
     p.set_defaults(func=cmd_zoo_train)
 
-    p = sub.add_parser("zoo-train-rd", help="train the shipped rate-distortion family",
-                       formatter_class=DefaultsHelpFormatter)
+
+def cmd_zoo_train(args: argparse.Namespace) -> None:
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    train_plain_family(args.data, args.out_dir or zoo.models_dir(), steps=args.steps)
+
+
+def add_zoo_train_rd(sub) -> None:
+    p = sub.add_parser("zoo-train-rd", help="train the shipped codecs (recipe RD_WIDE)")
     p.add_argument("--data", required=True, metavar="DIR", help="training photos")
     p.add_argument("--out-dir", default=None,
-                   help="where to write rd_lambda*.pt (default: data/models)")
+                   help="where to write rd_lambda*.pt (default: the shipped models' folder)")
     p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
     p.add_argument("--minutes", type=positive_float, default=RD_MINUTES,
-                   help="time budget for the whole curve")
+                   help=f"time budget for the whole curve (default: {RD_MINUTES})")
     for name, (metavar, text) in SIZE_OPTIONS.items():  # the rest of the recipe is fixed
-        p.add_argument(option(name), type=positive_int, default=RD_RECIPE_WIDE[name],
-                       metavar=metavar, help=text)
+        default = getattr(RD_WIDE.model, name)
+        p.add_argument(option(name), type=positive_int, default=default, metavar=metavar,
+                       help=f"{text} (default: {default})")
     p.set_defaults(func=cmd_zoo_train_rd)
 
-    p = sub.add_parser("evaluate", help="rate-distortion of the models beside JPEG and WebP")
-    p.add_argument("--images", default=None, metavar="DIR",
-                   help="folder of test images (default: Kodak, from $AECODEC_KODAK)")
-    p.add_argument("--models", nargs="+", default=None, metavar="CKPT",
-                   help="rate-distortion models (default: the shipped family)")
-    p.add_argument("--out", default="results", metavar="DIR",
-                   help="folder for results.json, results.md and rd.png")
-    p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("zoo-table", help="score the shipped models on Kodak, beside JPEG")
-    p.add_argument("--kodak", default=None, metavar="DIR", help="default: $AECODEC_KODAK")
-    p.add_argument("--json", default=None, metavar="FILE", help="also write the numbers here")
-    p.set_defaults(func=cmd_zoo_table)
+def cmd_zoo_train_rd(args: argparse.Namespace) -> None:
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    model = replace(RD_WIDE.model, **{name: getattr(args, name) for name in SIZE_OPTIONS})
+    train_rd_family(args.data, args.out_dir or zoo.models_dir(), minutes=args.minutes,
+                    recipe=replace(RD_WIDE, model=model))
 
+
+def add_classroom(sub) -> None:
     p = sub.add_parser("classroom", help="the student edition of the notebooks")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     p = actions.add_parser("build", help="write the notebooks with each solution replaced by "
                            "a stub raising NotImplementedError, exercise outputs cleared")
     p.add_argument("out_dir", metavar="OUT_DIR", help="folder to write them to, e.g. student")
     p.add_argument("--notebooks", default=None, metavar="DIR",
-                   help="the solution notebooks (default: notebooks/ of this checkout)")
+                   help="the solution notebooks (default: the course's own)")
     p.add_argument("--force", action="store_true",
                    help="overwrite student notebooks that were changed since they were built")
     p.set_defaults(func=cmd_classroom_build)
+
+
+def cmd_classroom_build(args: argparse.Namespace) -> None:
+    written = classroom.build(args.out_dir, args.notebooks, overwrite=args.force)
+    for path, exercises in written.items():
+        print(f"wrote {path} ({exercises} exercise{'' if exercises == 1 else 's'} to do)")
+    print(f"student edition of {len(written)} notebooks in {args.out_dir}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aecodec", description="Learned image compression with convolutional autoencoders.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (add_compress, add_decompress, add_models, add_train, add_reconstruct,
+                add_info, add_evaluate, add_download_kodak, add_zoo_train, add_zoo_train_rd,
+                add_classroom):
+        add(sub)
     return parser
 
 

@@ -1,26 +1,28 @@
 """Entropy coding: quantized latents -> bytes in a file -> latents -> image.
 
-Holds: `encode_latents` / `decode_latents` (range coding with the `constriction`
-library), `analysis` / `synthesis` (the model's encoder and decoder run tile by tile, so
-big images fit in memory), and `compress` / `decompress`, which mirror each other and read
-and write the file format below.
-Does not hold: the model or its training (`aecodec.models`, `aecodec.training`).
+Holds: the file format (`compress` / `decompress`, which mirror each other, `read_header`,
+and `decoded_digests`, the fingerprint of what a file decodes to), range coding
+(`encode_latents` / `decode_latents`, with the `constriction` library) and tiling
+(`analysis` / `synthesis`: the model's own `encode` and `decode` run tile by tile, so big
+images fit in memory). Does not hold: the model, its entropy model or their coding tables
+(`aecodec.models`, `aecodec.entropy`); nothing here looks inside the network.
 
 Bit-exact decoding on any machine. The decoder must use exactly the probabilities the
 encoder used, or it decodes garbage. So the probabilities are *integer* counts summing to
-2^16, computed once from the trained prior by `model.update_tables()` and stored in it.
-The coder receives counts / 2^16, an exact floating-point division by a power of two,
-and `constriction` turns them into its fixed-point model deterministically. No float
-maths of the network is on the decode path's probabilities.
+2^16, built once from the trained prior by `model.prior.update_tables()` and stored with
+the weights. The coder receives counts / 2^16, an exact floating-point division by a
+power of two, and `constriction` turns them into its fixed-point model deterministically.
+No float maths of the network is on the decode path's probabilities.
 
 Each channel c has counts for the integers offset_c .. offset_c + L_c - 2, plus one last
 "escape" symbol for values outside that range; an escaped value is then written as a
 32-bit number with two uniform 16-bit symbols.
 
-File format (little-endian), 35 bytes of header and checksum around the stream:
+File format (little-endian): a 31-byte header, the stream, a 4-byte checksum.
     magic        4 bytes   b"AECZ"
     version      1 byte    FORMAT_VERSION
     model id     8 bytes   start of the SHA-256 of the model's weights and tables
+                           (`model_id`: the file names the model that decodes it)
     height       u32       image size in pixels
     width        u32
     channels     u16       latent shape C, h, w (h = ceil(height / 2^k) ...)
@@ -46,35 +48,33 @@ deterministic. Images of one tile or less (Kodak) are coded in one piece.
 
 Same bytes and pixels with any number of threads. The network runs in PyTorch's
 channels-last layout, whose CPU convolutions give the same bits with 1, 2 or more threads,
-and the decoder's transposed convolutions are computed as ordinary ones
-(`_transposed_conv`), since PyTorch's own transposed ones do not. (A CPU with other vector
-instructions may round floats differently: rarely, a latent or an 8-bit pixel then differs
-by one step. Entropy decoding is exact everywhere.) `compress` and `decompress` switch on
-`torch.set_flush_denormal(True)` while they run, as training does: numbers too small to
-matter then count as zero instead of making the CPU several times slower.
+and the decoder's upsampling layers (`aecodec.layers.Upsample2x`) compute their transposed
+convolutions as ordinary ones, since PyTorch's own transposed ones do not. So decoding a
+file and `model.decode(y_hat)` are the same code and give the same pixels. (A CPU with
+other vector instructions may round floats differently: rarely, a latent or an 8-bit pixel
+then differs by one step. Entropy decoding is exact everywhere.) `compress` and
+`decompress` run under `flush_denormal`, as training does: numbers too small to matter
+then count as zero instead of making the CPU several times slower.
 """
 
-import contextlib
 import hashlib
 import struct
 import zlib
-from collections.abc import Iterator
 
 import constriction
 import numpy as np
 import torch
-import torch.nn.functional as F
-from torch import nn
 
-from aecodec.errors import AecodecError
+from aecodec.entropy import TABLE_PRECISION
+from aecodec.errors import CodecError
+from aecodec.layers import flush_denormal
 from aecodec.metrics import quantize_8bit
-from aecodec.models import RateDistortionAutoencoder, pad_to_multiple
+from aecodec.models import RateDistortionAutoencoder
 
 MAGIC = b"AECZ"
 FORMAT_VERSION = 1
 HEADER = struct.Struct("<4sB8sIIHHHI")  # magic, version, model id, H, W, C, h, w, stream size
 CRC = struct.Struct("<I")
-PRECISION = 16  # counts sum to 2^16 (see FactorizedPrior.integer_tables)
 MAX_VALUE = 2**30  # latents are clamped to +-2^30 so escapes fit in 32 bits
 MAX_PIXELS = 2**25  # largest image accepted (33.5 megapixels: 8K UHD, 7680x4320, fits)
 MAX_SYMBOL_BITS = 24 + 32  # most one latent can cost: a symbol (>= 2^-24) + an escape
@@ -82,21 +82,16 @@ TILE_PIXELS = 768  # pixels per tile side (a Kodak image, 768x512, is one tile)
 MARGIN = 3  # latent positions of overlap around each tile
 
 
-class CodecError(AecodecError):
-    """A file that is not a valid .aec file for this model."""
-
-
-# --- tables ---------------------------------------------------------------------------
-
-
-def _has_tables(model: RateDistortionAutoencoder) -> bool:
-    return bool(model.cdf_lengths.numel()) and int(model.cdf_lengths.min()) > 1
+# Format 1 hashes the coding tables under the names they had when it was defined, so
+# that files written then still name their model.
+_ID_NAMES = {"prior." + name: name for name in ("cdf_counts", "cdf_offsets", "cdf_lengths")}
 
 
 def model_id(model: RateDistortionAutoencoder) -> bytes:
     """8 bytes identifying the model: the start of the SHA-256 of its weights and tables."""
     digest = hashlib.sha256()
-    for name, tensor in sorted(model.state_dict().items()):
+    named = {_ID_NAMES.get(name, name): tensor for name, tensor in model.state_dict().items()}
+    for name, tensor in sorted(named.items()):
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     return digest.digest()[:8]
@@ -105,23 +100,24 @@ def model_id(model: RateDistortionAutoencoder) -> bytes:
 # --- symbols <-> stream ---------------------------------------------------------------
 
 
-def _channel_model(model: RateDistortionAutoencoder, c: int):
-    length = int(model.cdf_lengths[c])
-    counts = model.cdf_counts[c, :length].numpy().astype(np.float64)
-    return constriction.stream.model.Categorical(counts / 2**PRECISION, perfect=False)
+def _channel_model(counts: torch.Tensor):
+    """constriction's model of one table: counts / 2^16, an exact division."""
+    probabilities = counts.numpy().astype(np.float64) / 2**TABLE_PRECISION
+    return constriction.stream.model.Categorical(probabilities, perfect=False)
 
 
 def encode_latents(model: RateDistortionAutoencoder, y_hat: torch.Tensor) -> bytes:
-    """Integer latents y_hat (C, h, w) -> range-coded bytes."""
+    """Integer latents y_hat (C, h, w) -> range-coded bytes, with `model.prior`'s tables."""
     encoder = constriction.stream.queue.RangeEncoder()
     escaped = []
     for c in range(y_hat.shape[0]):
+        offset, counts = model.prior.table(c)
         values = y_hat[c].flatten().long().clamp(-MAX_VALUE, MAX_VALUE).numpy()
-        escape = int(model.cdf_lengths[c]) - 1
-        symbols = values - int(model.cdf_offsets[c])
+        escape = len(counts) - 1
+        symbols = values - offset
         outside = (symbols < 0) | (symbols >= escape)
         symbols[outside] = escape
-        encoder.encode(symbols.astype(np.int32), _channel_model(model, c))
+        encoder.encode(symbols.astype(np.int32), _channel_model(counts))
         escaped.append(values[outside])
     escaped = np.concatenate(escaped).astype(np.int64)
     if len(escaped):
@@ -151,10 +147,10 @@ def decode_latents(model: RateDistortionAutoencoder, stream: bytes,
     y_hat = np.empty((channels, h * w), dtype=np.int64)
     escapes = []
     for c in range(channels):
-        symbols = _decode(decoder, _channel_model(model, c), h * w).astype(np.int64)
-        escape = int(model.cdf_lengths[c]) - 1
-        y_hat[c] = symbols + int(model.cdf_offsets[c])
-        escapes.append((c, np.nonzero(symbols == escape)[0]))
+        offset, counts = model.prior.table(c)
+        symbols = _decode(decoder, _channel_model(counts), h * w).astype(np.int64)
+        y_hat[c] = symbols + offset
+        escapes.append((c, np.nonzero(symbols == len(counts) - 1)[0]))
     count = sum(len(where) for _, where in escapes)
     if count:
         uniform = constriction.stream.model.Uniform(2**16)
@@ -191,8 +187,8 @@ def _decode(decoder, entropy_model, amount: int) -> np.ndarray:
 
 def _check_escaped(model: RateDistortionAutoencoder, c: int, values: np.ndarray) -> np.ndarray:
     """Escaped values of channel c must lie outside its table and within +-MAX_VALUE."""
-    low = int(model.cdf_offsets[c])
-    high = low + int(model.cdf_lengths[c]) - 1  # the table covers low .. high - 1
+    low, counts = model.prior.table(c)
+    high = low + len(counts) - 1  # the table covers low .. high - 1
     bad = ((values >= low) & (values < high)) | (np.abs(values) > MAX_VALUE)
     if bad.any():
         raise CodecError(f"corrupt stream: channel {c} escapes to {int(values[bad][0])}, "
@@ -226,12 +222,12 @@ def analysis(model: RateDistortionAutoencoder, x: torch.Tensor,
     scale, tile = 2**model.config.downsamplings, tile or tile_size(model)
     channels, h, w = model.latent_shape(*x.shape[-2:])
     if h <= tile and w <= tile:
-        return _encode(model, x)
+        return model.encode(x)
     y = torch.empty(1, channels, h, w)
     for top, bottom, lo_r, hi_r in _spans(h, tile):
         for left, right, lo_c, hi_c in _spans(w, tile):
             patch = x[..., lo_r * scale : hi_r * scale, lo_c * scale : hi_c * scale]
-            y_tile = _encode(model, patch)  # (1, C, hi_r - lo_r, hi_c - lo_c)
+            y_tile = model.encode(patch)  # (1, C, hi_r - lo_r, hi_c - lo_c)
             y[..., top:bottom, left:right] = y_tile[..., top - lo_r : bottom - lo_r,
                                                     left - lo_c : right - lo_c]
     return y
@@ -251,65 +247,18 @@ def synthesis(model: RateDistortionAutoencoder, y_hat: torch.Tensor, size: tuple
     height, width = size
     h, w = y_hat.shape[-2:]
     if h <= tile and w <= tile:
-        return _finite_8bit(_decode_tile(model, y_hat)[..., :height, :width]).contiguous()
+        return _finite_8bit(model.decode(y_hat, size)).contiguous()
     x_hat = torch.empty(1, 3, height, width)
     for top, bottom, lo_r, hi_r in _spans(h, tile):
         rows = slice(top * scale, min(bottom * scale, height))
         for left, right, lo_c, hi_c in _spans(w, tile):
             cols = slice(left * scale, min(right * scale, width))
             # the tile and its margin -> (1, 3, 2^k (hi_r - lo_r), 2^k (hi_c - lo_c))
-            x_tile = _decode_tile(model, y_hat[..., lo_r:hi_r, lo_c:hi_c])
+            x_tile = model.decode(y_hat[..., lo_r:hi_r, lo_c:hi_c])
             x_hat[..., rows, cols] = _finite_8bit(
                 x_tile[..., rows.start - lo_r * scale : rows.stop - lo_r * scale,
                        cols.start - lo_c * scale : cols.stop - lo_c * scale])
     return x_hat
-
-
-def _encode(model: RateDistortionAutoencoder, x: torch.Tensor) -> torch.Tensor:
-    """`model.encode` in the channels-last layout (see `_decode_tile`)."""
-    x = pad_to_multiple(x, 2**model.config.downsamplings)  # (1, 3, 2^k h, 2^k w)
-    return model.encode(x.contiguous(memory_format=torch.channels_last))  # (1, C, h, w)
-
-
-def _decode_tile(model: RateDistortionAutoencoder, y_hat: torch.Tensor) -> torch.Tensor:
-    """`model.decoder` in the channels-last layout: (1, C, h, w) -> (1, 3, 2^k h, 2^k w).
-
-    Its transposed convolutions run as ordinary ones (`_transposed_conv`): PyTorch's CPU
-    convolutions in this layout give the same bits with any number of threads (its
-    transposed ones do not), and run about twice as fast as in the default layout.
-    """
-    x = y_hat.contiguous(memory_format=torch.channels_last)
-    for layer in model.decoder.layers:
-        x = _transposed_conv(layer, x) if isinstance(layer, nn.ConvTranspose2d) else layer(x)
-    return x
-
-
-def _transposed_conv(layer: nn.ConvTranspose2d, y: torch.Tensor) -> torch.Tensor:
-    """`layer(y)` for a transposed convolution that doubles H and W, as an ordinary one.
-
-    It writes output pixel 2m + r (r = 0 or 1) from the inputs q with kernel tap
-    t = 2m + r + padding - 2q. So each of the four output phases (r, s) is an ordinary
-    convolution of y with the taps of one parity; one convolution computes all four, as
-    4 C_out channels, and `pixel_shuffle` interleaves them into (C_out, 2h, 2w).
-    """
-    k, p = layer.kernel_size[0], layer.padding[0]
-    doubles = (layer.stride == (2, 2) and layer.kernel_size == (k, k) and layer.padding == (p, p)
-               and layer.output_padding == (2 + 2 * p - k,) * 2 and layer.groups == 1
-               and layer.dilation == (1, 1))
-    if not doubles:
-        return layer(y)
-    lo, hi = -((k - 1 - p) // 2), (p + 1) // 2  # inputs q = m + d, d = lo .. hi, are read
-    taps = [[r + p - 2 * d if 0 <= r + p - 2 * d < k else k for d in range(lo, hi + 1)]
-            for r in (0, 1)]  # the tap input m + d meets in phase r (k: none, a zero)
-    weight = F.pad(layer.weight.transpose(0, 1), (0, 1, 0, 1))  # (C_out, C_in, K+1, K+1)
-    kernel = torch.stack([weight[:, :, rows][:, :, :, cols] for rows in taps for cols in taps],
-                         dim=1)  # (C_out, 4 phases, C_in, n, n), n = hi - lo + 1
-    kernel = kernel.flatten(0, 1)  # (4 C_out, C_in, n, n): channel 4c + 2r + s
-    y = F.pad(y, (-lo, hi, -lo, hi))  # (N, C_in, h + n - 1, w + n - 1)
-    phases = F.conv2d(y.contiguous(memory_format=torch.channels_last), kernel,
-                      layer.bias.repeat_interleave(4))  # (N, 4 C_out, h, w)
-    x = F.pixel_shuffle(phases, 2)  # (N, C_out, 2h, 2w)
-    return x.contiguous(memory_format=torch.channels_last)
 
 
 def _finite_8bit(x_hat: torch.Tensor) -> torch.Tensor:
@@ -317,17 +266,6 @@ def _finite_8bit(x_hat: torch.Tensor) -> torch.Tensor:
     if torch.isnan(x_hat).any():
         raise CodecError("corrupt stream: its latents make the decoder overflow")
     return quantize_8bit(x_hat)
-
-
-@contextlib.contextmanager
-def _flush_denormal() -> Iterator[None]:
-    """Count denormal numbers as zero inside the block, then restore the caller's setting."""
-    was_on = (torch.tensor([1e-40]) * 2).item() == 0.0  # a denormal float32, flushed or not
-    torch.set_flush_denormal(True)
-    try:
-        yield
-    finally:
-        torch.set_flush_denormal(was_on)
 
 
 # --- files ----------------------------------------------------------------------------
@@ -343,22 +281,21 @@ def _check_image_size(height: int, width: int, downsamplings: int) -> None:
 
 @torch.no_grad()
 def compress(model: RateDistortionAutoencoder, x: torch.Tensor) -> bytes:
-    """One image x (3, H, W) or (1, 3, H, W) in [0, 1] -> the bytes of an .aec file.
+    """One image x (3, H, W) in [0, 1] -> the bytes of an .aec file.
 
     Args:
-        model: a trained `RateDistortionAutoencoder` with tables (`update_tables`).
+        model: a trained `RateDistortionAutoencoder` whose prior has coding tables.
         x: the image, at most `MAX_PIXELS` pixels.
     """
-    if not _has_tables(model):
-        raise CodecError("the model has no coding tables: run model.update_tables()")
-    x = x[None] if x.dim() == 3 else x
-    if x.dim() != 4 or x.shape[0] != 1 or x.shape[1] != 3:
-        raise ValueError(f"compress takes one image (3, H, W), got shape {tuple(x.shape)}")
+    if not model.prior.has_tables():
+        raise CodecError("the model has no coding tables: run model.prior.update_tables()")
+    if x.dim() != 3 or x.shape[0] != 3:
+        raise ValueError(f"compress takes one image x (3, H, W), got shape {tuple(x.shape)}")
     height, width = x.shape[-2:]
     _check_image_size(height, width, model.config.downsamplings)
     model.eval()
-    with _flush_denormal():
-        y_hat = torch.round(analysis(model, x))[0]  # (C, h, w) integers
+    with flush_denormal():
+        y_hat = torch.round(analysis(model, x[None]))[0]  # (C, h, w) integers
     stream = encode_latents(model, y_hat)
     header = HEADER.pack(MAGIC, FORMAT_VERSION, model_id(model), height, width, *y_hat.shape,
                          len(stream))
@@ -400,7 +337,7 @@ def read_header(data: bytes) -> dict:
 
 @torch.no_grad()
 def decompress(model: RateDistortionAutoencoder, data: bytes) -> torch.Tensor:
-    """The bytes of an .aec file -> x_hat (1, 3, H, W), 8-bit values in [0, 1].
+    """The bytes of an .aec file -> x_hat (3, H, W), 8-bit values in [0, 1].
 
     Mirrors `compress`: checks the header, the checksum, and that the file was made by
     this very model, then decodes the latents and runs the decoder. Any problem with the
@@ -419,5 +356,21 @@ def decompress(model: RateDistortionAutoencoder, data: bytes) -> torch.Tensor:
                          f"{width}x{height} image for this model")
     y_hat = decode_latents(model, header["stream"], header["latent_shape"])  # (C, h, w)
     model.eval()
-    with _flush_denormal():
-        return synthesis(model, y_hat[None].float(), (height, width))  # (1, 3, H, W)
+    with flush_denormal():
+        return synthesis(model, y_hat[None].float(), (height, width))[0]  # (3, H, W)
+
+
+def decoded_digests(model: RateDistortionAutoencoder, data: bytes) -> dict[str, str]:
+    """SHA-256 of what an .aec file decodes to: its latents y_hat (int64) and its 8-bit
+    pixels. Two machines that decode a file alike give the same digests (the golden-file
+    test and `benchmarks/make_golden.py` compare them).
+
+    Args:
+        model: the model that wrote the file.
+        data: the file's bytes.
+    """
+    header = read_header(data)
+    y_hat = decode_latents(model, header["stream"], header["latent_shape"])  # (C, h, w)
+    pixels = torch.round(decompress(model, data) * 255).to(torch.uint8)  # (3, H, W)
+    return {name: hashlib.sha256(t.contiguous().numpy().tobytes()).hexdigest()
+            for name, t in (("latents_sha256", y_hat), ("pixels_sha256", pixels))}

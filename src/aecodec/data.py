@@ -1,10 +1,10 @@
 """Datasets: the embedded sample photos, any folder of images, patches for training.
 
 Holds: `SAMPLE_IMAGES` / `load_samples` (colour photos that installed packages carry, so
-everything works offline), `list_images` / `load_folder` / `ImageFolder` (any folder of
-PNG/JPEG files), `PatchDataset` (random crops and flips for training), `CenterCropDataset`
-(fixed crops for evaluation), and the Kodak helpers re-exported from `aecodec.kodak`.
-Does not hold: reading one file (see `aecodec.images`).
+everything works offline), `list_images` / `load_folder` (any folder of PNG/JPEG files),
+`PatchDataset` (random crops and flips for training) and `CenterCropDataset` (fixed crops
+for evaluation). Does not hold: reading one file (`aecodec.images`) or the Kodak benchmark
+(`aecodec.kodak`).
 """
 
 import importlib.resources
@@ -18,7 +18,6 @@ from torchvision.transforms import v2
 
 from aecodec.errors import ImageError
 from aecodec.images import IMAGE_SUFFIXES, load_image
-from aecodec.kodak import download_kodak, load_kodak  # noqa: F401  (part of this module's API)
 
 # name -> (package that ships the file, path inside it)
 SAMPLE_IMAGES = {
@@ -70,19 +69,6 @@ def list_images(root: str | os.PathLike) -> list[Path]:
 def load_folder(root: str | os.PathLike) -> dict[str, torch.Tensor]:
     """Every PNG/JPEG in a folder as {file stem: x (3, H, W)}."""
     return {path.stem: load_image(path) for path in list_images(root)}
-
-
-class ImageFolder(Dataset):
-    """A folder of PNG/JPEG images, read lazily, each as x (3, H, W) in [0, 1]."""
-
-    def __init__(self, root: str | os.PathLike):
-        self.paths = list_images(root)
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def __getitem__(self, index: int) -> torch.Tensor:
-        return load_image(self.paths[index])
 
 
 def _as_uint8(x: torch.Tensor) -> torch.Tensor:

@@ -1,17 +1,23 @@
 """Quantization and the learned entropy model: how many bits a latent will cost.
 
-Holds: `quantize` (rounding, additive uniform noise, straight-through rounding),
-`FactorizedPrior` (a learned density per latent channel, as in Ballé et al. 2017,
-"End-to-end optimized image compression", and its appendix in Ballé et al. 2018), and
-`estimated_bits`. Does not hold: turning symbols into bytes (see `aecodec.codec`).
+Holds: `quantize` (rounding, or additive uniform noise for training), `FactorizedPrior`
+(a learned density per latent channel, as in Ballé et al. 2017, "End-to-end optimized
+image compression"; the learned-CDF form is from the appendix of Ballé et al. 2018), which
+also owns its integer coding tables, and `estimated_bits`. Does not hold: turning symbols
+into bytes (`aecodec.codec`) or the rate-distortion loss (`aecodec.losses`).
 
 Why noise? Rounding y to integers is what a codec does, but its gradient is zero almost
 everywhere, so an encoder trained through it would learn nothing. During training we
-instead add uniform noise in [-0.5, 0.5): it perturbs y by the same amount rounding would,
-on average, yet lets gradients through; and the density of y + noise is the density of y
-smoothed over a unit interval, exactly the probability that rounding would assign. The
-straight-through alternative rounds in the forward pass and pretends it was the identity
-in the backward pass.
+instead add uniform noise in [-0.5, 0.5), which lets gradients through. The noise is
+distributed like the rounding error of a value spread over many integers, and the density
+of y + noise at an integer n equals c(n + 1/2) - c(n - 1/2), exactly the probability that
+rounding assigns to n: so the rate estimated in training is the rate of the real code.
+
+Coding tables. A file must decode with exactly the probabilities it was encoded with, on
+any machine, so files are never coded with the float densities. `update_tables` turns
+them once into integer counts summing to 2^16 (one row per channel), stored in the
+buffers `cdf_counts`, `cdf_offsets` and `cdf_lengths`, which travel with the weights in a
+checkpoint (`save_checkpoint` refreshes them). `aecodec.codec` reads only these.
 
 The prior gives each integer value n of channel c the probability
     P(n) = c(n + 0.5) - c(n - 0.5),
@@ -25,7 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 LIKELIHOOD_FLOOR = 1e-9  # no value is ever called impossible (at most ~30 bits each)
-TABLE_PRECISION = 16  # integer tables sum to 2^16
+TABLE_PRECISION = 16  # integer tables sum to 2^16 (the range coder's precision too)
 TAIL_MASS = 2.0**-12  # probability left to the escape symbol, at most
 SCAN = 4096  # integers -SCAN .. SCAN are examined when building tables
 
@@ -35,20 +41,18 @@ def quantize(y: torch.Tensor, mode: str = "round") -> torch.Tensor:
 
     Args:
         y: latents of any shape.
-        mode: "round" (inference), "noise" (training: y + U(-0.5, 0.5)), or "ste"
-            (round forward, identity gradient backward).
+        mode: "round" (inference) or "noise" (training: y + U(-0.5, 0.5)).
     """
     if mode == "round":
         return torch.round(y)
     if mode == "noise":
         return y + torch.empty_like(y).uniform_(-0.5, 0.5)
-    if mode == "ste":
-        return y + (torch.round(y) - y).detach()
-    raise ValueError(f"unknown quantization mode {mode!r}: use 'round', 'noise' or 'ste'")
+    raise ValueError(f"unknown quantization mode {mode!r}: use 'round' or 'noise'")
 
 
 class FactorizedPrior(nn.Module):
-    """A learned density for each latent channel, shared by all positions.
+    """A learned density for each latent channel, shared by all positions, and the
+    integer coding tables made from it (`update_tables`).
 
     Args:
         channels: C, the latent channels.
@@ -72,6 +76,10 @@ class FactorizedPrior(nn.Module):
             self.biases.append(nn.Parameter(torch.rand(channels, sizes[i + 1], 1) - 0.5))
             if i < len(sizes) - 2:
                 self.gates.append(nn.Parameter(torch.zeros(channels, sizes[i + 1], 1)))
+        # the coding tables: empty until `update_tables` (their sizes depend on the density)
+        self.register_buffer("cdf_counts", torch.zeros(channels, 1, dtype=torch.int32))
+        self.register_buffer("cdf_offsets", torch.zeros(channels, dtype=torch.int32))
+        self.register_buffer("cdf_lengths", torch.zeros(channels, dtype=torch.int32))
 
     def cumulative_logits(self, v: torch.Tensor) -> torch.Tensor:
         """logit of c(v) for v of shape (C, 1, M): one row of M values per channel."""
@@ -95,15 +103,13 @@ class FactorizedPrior(nn.Module):
         return p.clamp_min(LIKELIHOOD_FLOOR)
 
     @torch.no_grad()
-    def integer_tables(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Integer frequency tables for entropy coding, one row per channel.
+    def update_tables(self) -> None:
+        """Build the integer coding tables from the learned density and store them.
 
-        Row c covers the integers offset_c .. offset_c + length_c - 2 (all but a tail mass
-        of at most 2^-12), then one escape symbol for everything outside; counts are >= 1
-        and sum to 2^16.
-
-        Returns:
-            counts (C, L) int32 (rows padded with zeros), offsets (C,), lengths (C,).
+        Row c of `cdf_counts` covers the integers offset_c .. offset_c + length_c - 2 (all
+        but a tail mass of at most 2^-12), then one escape symbol for everything outside;
+        counts are >= 1 and sum to 2^16. Rows are padded with zeros to the longest.
+        Call it after training changes the density; files are coded with these tables.
         """
         channels = len(self.biases[0])
         values = torch.arange(-SCAN, SCAN + 1, dtype=torch.float32)  # (V,)
@@ -121,8 +127,24 @@ class FactorizedPrior(nn.Module):
         counts = torch.zeros(channels, max(len(t) for t in tables), dtype=torch.int32)
         for c, table in enumerate(tables):
             counts[c, : len(table)] = table
-        lengths = torch.tensor([len(t) for t in tables], dtype=torch.int32)
-        return counts, torch.tensor(offsets, dtype=torch.int32), lengths
+        self.cdf_counts = counts
+        self.cdf_offsets = torch.tensor(offsets, dtype=torch.int32)
+        self.cdf_lengths = torch.tensor([len(t) for t in tables], dtype=torch.int32)
+
+    def has_tables(self) -> bool:
+        """Whether `update_tables` has stored coding tables."""
+        return bool(self.cdf_lengths.numel()) and int(self.cdf_lengths.min()) > 1
+
+    def table(self, c: int) -> tuple[int, torch.Tensor]:
+        """Channel c's table: (offset, counts), counts (L,) int32 with the escape last."""
+        return int(self.cdf_offsets[c]), self.cdf_counts[c, : int(self.cdf_lengths[c])]
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # the tables' sizes depend on the trained density: take them from the file
+        for name in ("cdf_counts", "cdf_offsets", "cdf_lengths"):
+            if prefix + name in state_dict:
+                setattr(self, name, torch.empty_like(state_dict[prefix + name]))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward(self, y: torch.Tensor, mode: str = "noise") -> tuple[torch.Tensor, torch.Tensor]:
         """Quantize y (noise in training, rounding otherwise) and give the likelihoods."""
@@ -141,30 +163,3 @@ def _to_counts(probabilities: torch.Tensor) -> torch.Tensor:
 def estimated_bits(likelihoods: torch.Tensor) -> torch.Tensor:
     """The ideal code length in bits, -sum(log2 P), as a 0-dim tensor (differentiable)."""
     return -torch.log2(likelihoods).sum()
-
-
-class GDN(nn.Module):
-    """Generalized divisive normalization (Ballé et al. 2016), or its inverse.
-
-    y_i = x_i / sqrt(beta_i + sum_j gamma_ij * x_j^2)       (GDN)
-    y_i = x_i * sqrt(beta_i + sum_j gamma_ij * x_j^2)       (inverse GDN, for decoders)
-
-    beta and gamma are kept positive by storing their square roots.
-
-    Args:
-        channels: channels of the input (N, C, H, W).
-        inverse: multiply instead of divide.
-    """
-
-    def __init__(self, channels: int, inverse: bool = False):
-        super().__init__()
-        self.inverse = inverse
-        self.beta_root = nn.Parameter(torch.ones(channels))
-        self.gamma_root = nn.Parameter(torch.sqrt(0.1 * torch.eye(channels) + 1e-6))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        beta = self.beta_root**2 + 1e-6  # (C,)
-        gamma = self.gamma_root**2  # (C, C)
-        c = x.shape[1]
-        norm = F.conv2d(x**2, gamma.view(c, c, 1, 1), beta)  # (N, C, H, W): beta + gamma x^2
-        return x * torch.sqrt(norm) if self.inverse else x * torch.rsqrt(norm)

@@ -20,3 +20,7 @@ class CheckpointError(AecodecError):
 
 class DownloadError(AecodecError):
     """A download that failed or gave a file with the wrong checksum."""
+
+
+class CodecError(AecodecError):
+    """A file that is not a valid .aec file for this model."""

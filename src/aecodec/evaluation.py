@@ -5,7 +5,9 @@ interpolation of the method's later revision rather than one cubic fit: a single
 through four points swings wildly where a codec's curve flattens), `evaluate_codecs` (each model and
 Pillow's JPEG and WebP over a sweep of qualities, per image and averaged), and
 `results_markdown` / `rd_figure` to report them. Every bpp here is measured from
-`len(bytes)` of a real file; nothing is estimated.
+`len(bytes)` of a real file; nothing is estimated. Also `evaluate_plain_models` and
+`plain_markdown`: the plain autoencoders with 8-bit latents, beside the best JPEG no
+larger (`aecodec evaluate --plain`).
 """
 
 import math
@@ -16,10 +18,11 @@ import torch
 from matplotlib.figure import Figure
 from tqdm.auto import tqdm
 
+from aecodec.baselines import decode_image_bytes, encode_jpeg, encode_webp, jpeg_at_most
 from aecodec.codec import compress, decompress
-from aecodec.jpeg import decode_image_bytes, encode_jpeg, encode_webp
+from aecodec.latents8bit import reconstruct_8bit
 from aecodec.metrics import MS_SSIM_MIN_SIDE, bpp, ms_ssim, psnr
-from aecodec.models import RateDistortionAutoencoder
+from aecodec.models import Autoencoder, RateDistortionAutoencoder
 
 JPEG_QUALITIES = (2, 3, 4, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95)
 WEBP_QUALITIES = (5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95)
@@ -134,7 +137,7 @@ def _file_codec(run: Callable[[torch.Tensor], tuple[int, torch.Tensor]]):
 def _model_codec(model: RateDistortionAutoencoder):
     def run(x: torch.Tensor) -> tuple[int, torch.Tensor]:
         data = compress(model, x)
-        return len(data), decompress(model, data)[0]
+        return len(data), decompress(model, data)
     return _file_codec(run)
 
 
@@ -233,3 +236,52 @@ def rd_figure(results: dict, title: str = "") -> Figure:
     if title:
         fig.suptitle(title)
     return fig
+
+
+def _plain_scores(model: Autoencoder, x: torch.Tensor) -> dict:
+    """One plain model on one image x (3, H, W), latents stored in 8 bits, and the best
+    JPEG no larger than those latents."""
+    x_hat, num_bytes = reconstruct_8bit(model, x[None])  # (1, 3, H, W)
+    jpeg_hat, jpeg_bytes, quality = jpeg_at_most(x, num_bytes)
+    height, width = x.shape[-2:]
+    return dict(psnr=psnr(x[None], x_hat), ms_ssim=ms_ssim(x[None], x_hat),
+                ratio=model.compression_ratio(height, width), latent_bytes=num_bytes,
+                bpp=bpp(num_bytes, height, width), jpeg_bytes=jpeg_bytes,
+                jpeg_quality=quality, jpeg_psnr=psnr(x, jpeg_hat),
+                jpeg_ms_ssim=ms_ssim(x[None], jpeg_hat[None]))
+
+
+def evaluate_plain_models(images: dict[str, torch.Tensor], models: dict[str, Autoencoder],
+                          progress: bool = True) -> list[dict]:
+    """Each plain model's scores averaged over `images`, one dict per model.
+
+    Args:
+        images: {name: x (3, H, W)}, e.g. Kodak.
+        models: {label: trained Autoencoder}.
+        progress: show a progress bar.
+    """
+    rows = []
+    for label, model in tqdm(models.items(), desc="models", disable=not progress):
+        scores = [_plain_scores(model, x) for x in images.values()]
+        mean = {key: sum(s[key] for s in scores) / len(scores) for key in scores[0]}
+        c, k = model.config.latent_channels, model.config.downsamplings
+        rows.append(dict(model=label, latent_channels=c, downsamplings=k,
+                         images=len(scores), **mean))
+    return rows
+
+
+def plain_markdown(rows: list[dict]) -> str:
+    """A markdown table of `evaluate_plain_models`."""
+    lines = [
+        "| model | latent y (768x512 image) | ratio | bpp (8-bit y) | PSNR (dB) | MS-SSIM "
+        "| JPEG, same bytes: PSNR | JPEG MS-SSIM |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        c, k = r["latent_channels"], r["downsamplings"]
+        lines.append(
+            f"| C={c}, k={k} | {c}x{512 >> k}x{768 >> k} | {r['ratio']:.0f}:1 | {r['bpp']:.3f} "
+            f"| {r['psnr']:.2f} | {r['ms_ssim']:.4f} | {r['jpeg_psnr']:.2f} "
+            f"| {r['jpeg_ms_ssim']:.4f} |"
+        )
+    return "\n".join(lines)

@@ -1,10 +1,10 @@
 """Image files <-> tensors, with one documented rule for every image mode.
 
 Holds: `load_image` (any file Pillow reads -> x of shape (3, H, W) in [0, 1]),
-`to_rgb` (the mode rule), `image_to_tensor`, `tensor_to_image`, `save_image`.
+`rgb_array` (the mode rule), `image_to_tensor`, `tensor_to_image`, `save_image`.
 Does not hold: datasets and downloads (see `aecodec.data`).
 
-The mode rule (what `to_rgb` does with each Pillow mode):
+The mode rule (what `rgb_array` does with each Pillow mode):
 
 - ``RGB``: used as it is.
 - ``1``, ``L``, ``P`` (no transparency), ``CMYK``, ``YCbCr``, ``LAB``, ``HSV``, ``RGBX``:
@@ -36,22 +36,13 @@ _ALPHA_MODES = {"RGBA", "LA", "PA", "RGBa", "La"}
 _INT_GREY_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N"}
 
 
-def to_rgb(image: Image.Image) -> np.ndarray:
-    """Apply the mode rule (see the module docstring) to a Pillow image.
-
-    Args:
-        image: a Pillow image of any mode.
+def rgb_array(image: Image.Image) -> np.ndarray:
+    """The mode rule (see the module docstring) applied to a Pillow image of any mode.
 
     Returns:
-        float32 array of shape (H, W, 3) with values in [0, 1].
+        (H, W, 3): uint8 for 8-bit images (a quarter of the memory of floats until the last
+        step), float32 in [0, 1] for 16/32-bit grey.
     """
-    rgb = _rgb_array(image)  # (H, W, 3)
-    return rgb.astype(np.float32) / 255.0 if rgb.dtype == np.uint8 else rgb
-
-
-def _rgb_array(image: Image.Image) -> np.ndarray:
-    """The mode rule, keeping 8-bit images in bytes: (H, W, 3) uint8, or float32 in [0, 1]
-    for 16/32-bit grey (a quarter of the memory for 8-bit photos until the last step)."""
     mode = image.mode
     if mode == "P" and "transparency" in image.info:
         image, mode = image.convert("RGBA"), "RGBA"
@@ -74,9 +65,9 @@ def image_to_tensor(image: Image.Image) -> torch.Tensor:
     """A Pillow image of any mode -> x of shape (3, H, W), float32 in [0, 1]."""
     if image.width == 0 or image.height == 0:
         raise ImageError(f"image has no pixels ({image.width}x{image.height})")
-    rgb = torch.from_numpy(_rgb_array(image))  # (H, W, 3)
+    rgb = torch.from_numpy(rgb_array(image))  # (H, W, 3)
     x = rgb.permute(2, 0, 1).contiguous()  # (3, H, W)
-    return x.float().div_(255) if x.dtype == torch.uint8 else x  # same values as to_rgb
+    return x.float().div_(255) if x.dtype == torch.uint8 else x
 
 
 def _decode(source, name: str) -> Image.Image:

@@ -2,10 +2,16 @@
 and the `RateDistortionAutoencoder` that adds an entropy model and becomes a codec.
 
 Holds: the modules, their config dataclasses (`AutoencoderConfig`,
-`RateDistortionConfig`), and helpers that say how big the latent is for an image
-(`latent_shape`, `num_latent_values`, `compression_ratio`). Does not hold: the entropy
-model itself (`aecodec.entropy`) or writing bytes (`aecodec.codec`). A plain autoencoder
-only shrinks the number of values; the course turns them into bytes in notebooks 06-07.
+`RateDistortionConfig`, whose defaults are the shipped models'), `pad_to_multiple`, and
+helpers that say how big the latent is for an image (`latent_shape`, `num_latent_values`,
+`compression_ratio`). Does not hold: the layers (`aecodec.layers`), the entropy model
+(`aecodec.entropy`), the loss formula (`aecodec.losses`) or writing bytes
+(`aecodec.codec`). A plain autoencoder only shrinks the number of values; the course turns
+them into bytes in notebooks 06-07.
+
+Both networks compute in PyTorch's channels-last layout: on a CPU it is faster, and its
+convolutions give the same bits with any number of threads, which a codec needs (a file
+must decode to the same pixels everywhere; see `aecodec.layers.Upsample2x`).
 
 Shapes, for k downsamplings and C latent channels:
     x      (N, 3, H, W)            images in [0, 1]
@@ -20,12 +26,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aecodec.entropy import GDN, FactorizedPrior, estimated_bits
+from aecodec.entropy import FactorizedPrior, estimated_bits
+from aecodec.layers import GDN, Upsample2x
+from aecodec.losses import rd_loss
 
 KERNEL = 5  # 5x5 kernels; padding 2 keeps "same" geometry, stride 2 halves H and W
 
 
-@dataclass
+@dataclass(frozen=True)
 class AutoencoderConfig:
     """Everything needed to rebuild an `Autoencoder` (stored in checkpoints)."""
 
@@ -48,7 +56,7 @@ class ConvEncoder(nn.Module):
         latent_channels: C, the channels of y.
         downsamplings: k, how many stride-2 convolutions.
         hidden_channels: channels of the layers in between.
-        gdn: use GDN (divisive normalization, see `aecodec.entropy.GDN`) instead of ReLU.
+        gdn: use GDN (divisive normalization, see `aecodec.layers.GDN`) instead of ReLU.
     """
 
     def __init__(
@@ -66,16 +74,19 @@ class ConvEncoder(nn.Module):
         self.layers = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.contiguous(memory_format=torch.channels_last)
         return self.layers(x)  # (N, 3, H, W) -> (N, C, H/2^k, W/2^k)
 
 
 class ConvDecoder(nn.Module):
     """The encoder's mirror: k transposed convolutions, y -> x_hat (N, 3, H, W) in [0, 1].
 
-    Each `ConvTranspose2d(kernel 5, stride 2, padding 2, output_padding 1)` exactly doubles
-    height and width: (h - 1) * 2 - 2 * 2 + 5 + 1 = 2h. Without output_padding=1 it would
-    give 2h - 1, because a stride-2 convolution maps both 2h and 2h - 1 pixels to h.
-    A sigmoid at the end keeps x_hat in [0, 1].
+    Each transposed convolution (kernel 5, stride 2, padding 2, output_padding 1) exactly
+    doubles height and width: (h - 1) * 2 - 2 * 2 + 5 + 1 = 2h. Without output_padding=1 it
+    would give 2h - 1, because a stride-2 convolution maps both 2h and 2h - 1 pixels to h.
+    They are `Upsample2x` layers: an `nn.ConvTranspose2d` with the same weights, computed in
+    a way that gives the same pixels on any number of threads. A sigmoid at the end keeps
+    x_hat in [0, 1].
 
     Args:
         latent_channels: C, the channels of y.
@@ -92,11 +103,7 @@ class ConvDecoder(nn.Module):
         widths = [latent_channels] + [hidden_channels] * (downsamplings - 1) + [3]
         layers = []
         for i in range(downsamplings):
-            layers.append(
-                nn.ConvTranspose2d(
-                    widths[i], widths[i + 1], KERNEL, stride=2, padding=2, output_padding=1
-                )
-            )
+            layers.append(Upsample2x(widths[i], widths[i + 1], KERNEL, padding=2))
             if i < downsamplings - 1:
                 layers.append(GDN(widths[i + 1], inverse=True) if gdn else nn.ReLU())
             else:
@@ -104,6 +111,7 @@ class ConvDecoder(nn.Module):
         self.layers = nn.Sequential(*layers)
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
+        y = y.contiguous(memory_format=torch.channels_last)
         return self.layers(y)  # (N, C, h, w) -> (N, 3, h * 2^k, w * 2^k)
 
 
@@ -165,7 +173,7 @@ class Autoencoder(nn.Module):
         return self.decode(y, size=x.shape[-2:])  # (N, 3, H, W)
 
     def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-        """The training loss: MSE between x_hat and x."""
+        """The training loss: MSE between x_hat and x, and {"mse": its value}."""
         loss = F.mse_loss(self(x), x)
         return loss, {"mse": loss.item()}
 
@@ -208,15 +216,17 @@ def compression_ratio(height: int, width: int, config: AutoencoderConfig) -> flo
 LATENT_INIT_GAIN = 20.0  # see RateDistortionAutoencoder.__init__
 
 
-@dataclass
+@dataclass(frozen=True)
 class RateDistortionConfig(AutoencoderConfig):
-    """An `AutoencoderConfig` plus the rate-distortion trade-off lambda."""
+    """An `AutoencoderConfig` plus the rate-distortion trade-off lambda it is trained for.
+    The defaults are the shipped codecs' (`aecodec.recipes.RD_WIDE`), lambda their middle one.
+    """
 
     latent_channels: int = 64
-    downsamplings: int = 4
-    hidden_channels: int = 96
+    downsamplings: int = 3
+    hidden_channels: int = 64
     gdn: bool = True
-    lmbda: float = 0.01  # weight of distortion against rate in the loss
+    lmbda: float = 0.0067  # weight of distortion against rate in the loss
 
     def __post_init__(self):
         super().__post_init__()
@@ -227,12 +237,11 @@ class RateDistortionConfig(AutoencoderConfig):
 class RateDistortionAutoencoder(Autoencoder):
     """An autoencoder whose latents are quantized and entropy-coded (Ballé et al. 2017).
 
-    Training minimises  lambda * 255^2 * MSE + bpp: distortion in 8-bit units plus the
-    estimated bits per pixel of the quantized latents y_hat under the learned
-    `FactorizedPrior`. A large lambda buys quality with bits; a small one saves bits.
-
-    After training, `update_tables` stores integer frequency tables in the
-    buffers `cdf_counts`, `cdf_offsets` and `cdf_lengths`; files are coded with those.
+    Training minimises `aecodec.losses.rd_loss`, lambda * 255^2 * MSE + bpp: distortion
+    in 8-bit units plus the estimated bits per pixel of the quantized latents y_hat under
+    the learned `FactorizedPrior` (`self.prior`). A large lambda buys quality with bits; a
+    small one saves bits. Files are coded with the prior's integer tables
+    (`self.prior.update_tables()`; `save_checkpoint` refreshes them).
 
     Args:
         latent_channels, downsamplings, hidden_channels, gdn: as for `Autoencoder`.
@@ -240,8 +249,8 @@ class RateDistortionAutoencoder(Autoencoder):
     """
 
     def __init__(
-        self, latent_channels: int = 64, downsamplings: int = 4, hidden_channels: int = 96,
-        gdn: bool = True, lmbda: float = 0.01,
+        self, latent_channels: int = 64, downsamplings: int = 3, hidden_channels: int = 64,
+        gdn: bool = True, lmbda: float = 0.0067,
     ):
         super().__init__(latent_channels, downsamplings, hidden_channels, gdn)
         self.config = RateDistortionConfig(latent_channels, downsamplings, hidden_channels,
@@ -254,9 +263,6 @@ class RateDistortionAutoencoder(Autoencoder):
             self.encoder.layers[-1].weight *= LATENT_INIT_GAIN
             self.encoder.layers[-1].bias *= LATENT_INIT_GAIN
             self.decoder.layers[0].weight /= LATENT_INIT_GAIN
-        self.register_buffer("cdf_counts", torch.zeros(latent_channels, 1, dtype=torch.int32))
-        self.register_buffer("cdf_offsets", torch.zeros(latent_channels, dtype=torch.int32))
-        self.register_buffer("cdf_lengths", torch.zeros(latent_channels, dtype=torch.int32))
 
     def forward_with_likelihoods(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x -> (x_hat, likelihoods of y_hat). Noise-quantized in training, rounded in eval."""
@@ -268,20 +274,8 @@ class RateDistortionAutoencoder(Autoencoder):
         return self.forward_with_likelihoods(x)[0]
 
     def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-        """lambda * 255^2 * MSE + estimated bpp."""
+        """`rd_loss`: lambda * 255^2 * MSE + estimated bpp, and {"mse", "bpp"} values."""
         x_hat, likelihoods = self.forward_with_likelihoods(x)
         mse = F.mse_loss(x_hat, x)
         bpp = estimated_bits(likelihoods) / (x.shape[0] * x.shape[-2] * x.shape[-1])
-        loss = self.config.lmbda * 255**2 * mse + bpp
-        return loss, {"mse": mse.item(), "bpp": bpp.item()}
-
-    def update_tables(self) -> None:
-        """Store the prior's integer coding tables (call after training changes the prior)."""
-        self.cdf_counts, self.cdf_offsets, self.cdf_lengths = self.prior.integer_tables()
-
-    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
-        # the tables' sizes depend on the trained prior: take them from the file
-        for name in ("cdf_counts", "cdf_offsets", "cdf_lengths"):
-            if name in state_dict:
-                setattr(self, name, torch.empty_like(state_dict[name]))
-        return super().load_state_dict(state_dict, strict=strict, assign=assign)
+        return rd_loss(mse, bpp, self.config.lmbda), {"mse": mse.item(), "bpp": bpp.item()}

@@ -16,15 +16,17 @@ import ipywidgets as widgets
 import torch
 import torch.nn.functional as F
 
+from aecodec import zoo
+from aecodec.baselines import jpeg_at_most, jpeg_curve, webp_curve
 from aecodec.codec import compress, decompress
 from aecodec.data import SAMPLE_IMAGES, load_sample
 from aecodec.errors import AecodecError, ImageError
 from aecodec.images import decode_image, load_image
-from aecodec.jpeg import jpeg_at_most, jpeg_curve, webp_curve
 from aecodec.kodak import KODAK_ENV, KODAK_SHA256
-from aecodec.metrics import ms_ssim, psnr
+from aecodec.latents8bit import reconstruct_8bit
+from aecodec.metrics import bpp, ms_ssim, psnr
 from aecodec.models import Autoencoder, RateDistortionAutoencoder
-from aecodec.quantize import reconstruct_8bit
+from aecodec.recipes import PLAIN_LATENT_CHANNELS
 from aecodec.viz import explorer_figure, figure_to_png
 
 
@@ -108,8 +110,7 @@ class _Explorer:
     def _baseline_points(self, name: str, curve) -> list[dict]:
         """(bpp, PSNR) of a Pillow codec's quality sweep on image `name`."""
         x = self.load(name)
-        pixels = x.shape[-2] * x.shape[-1]
-        return [dict(bpp=8 * size / pixels, psnr=psnr(x, x_hat), quality=q)
+        return [dict(bpp=bpp(size, *x.shape[-2:]), psnr=psnr(x, x_hat), quality=q)
                 for q, size, x_hat in curve(x)]
 
     def _show(self, name: str, setting, r: dict, fig_args: dict) -> None:
@@ -158,8 +159,7 @@ class LatentExplorer(_Explorer):
                  kodak: str | os.PathLike | None = None, max_side: int = 768):
         super().__init__(kodak, max_side)
         if models is None:
-            from aecodec.zoo import SHIPPED, load_shipped
-            models = {key: load_shipped(*key) for key in SHIPPED}
+            models = {(c, zoo.DOWNSAMPLINGS): zoo.load_plain(c) for c in PLAIN_LATENT_CHANNELS}
         self.models = {key: model.eval() for key, model in models.items()}
         channels = sorted({c for c, _ in self.models})
         downsamplings = sorted({k for _, k in self.models})
@@ -182,7 +182,7 @@ class LatentExplorer(_Explorer):
             x = self.load(name)
             x_hat, num_bytes = reconstruct_8bit(self.models[(c, k)], x[None])  # (1, 3, H, W)
             return dict(x_hat=x_hat[0], psnr=psnr(x[None], x_hat), bytes=num_bytes,
-                        bpp=8 * num_bytes / (x.shape[-2] * x.shape[-1]))
+                        bpp=bpp(num_bytes, *x.shape[-2:]))
         return self._cached(("point", name, c, k), compute)
 
     def result(self, name: str, setting: tuple[int, int]) -> dict:
@@ -246,8 +246,7 @@ class RateDistortionExplorer(_Explorer):
                  kodak: str | os.PathLike | None = None, max_side: int = 768):
         super().__init__(kodak, max_side)
         if models is None:
-            from aecodec.zoo import load_shipped_rd
-            models = {m.config.lmbda: m for m in load_shipped_rd().values()}
+            models = {m.config.lmbda: m for m in zoo.load_codecs().values()}
         self.models = {lmbda: model.eval() for lmbda, model in sorted(models.items())}
         lambdas = list(self.models)
         self.lmbda = widgets.SelectionSlider(options=lambdas, value=lambdas[len(lambdas) // 2],
@@ -263,9 +262,9 @@ class RateDistortionExplorer(_Explorer):
         def compute():
             x = self.load(name)
             data = compress(self.models[lmbda], x)
-            x_hat = decompress(self.models[lmbda], data)[0]  # (3, H, W)
+            x_hat = decompress(self.models[lmbda], data)  # (3, H, W)
             return dict(x_hat=x_hat, psnr=psnr(x, x_hat), bytes=len(data),
-                        bpp=8 * len(data) / (x.shape[-2] * x.shape[-1]))
+                        bpp=bpp(len(data), *x.shape[-2:]))
         return self._cached(("point", name, lmbda), compute)
 
     def result(self, name: str, lmbda: float) -> dict:

@@ -2,17 +2,17 @@
 
 import torch
 
+from aecodec.latents8bit import from_8bit, reconstruct_8bit, to_8bit
 from aecodec.metrics import psnr
 from aecodec.models import Autoencoder
-from aecodec.quantize import dequantize_latents, quantize_latents, reconstruct_8bit
 
 
 def test_round_trip_error_is_at_most_one_level():
     g = torch.Generator().manual_seed(0)
     y = torch.randn(2, 5, 7, 9, generator=g) * torch.tensor([0.1, 1, 10, 3, 0.5]).view(1, 5, 1, 1)
-    latents = quantize_latents(y)
+    latents = to_8bit(y)
     assert latents.q.dtype == torch.uint8 and latents.q.shape == y.shape
-    y_hat = dequantize_latents(latents)
+    y_hat = from_8bit(latents)
     step = (y.amax(dim=(2, 3)) - y.amin(dim=(2, 3))) / 255  # (N, C): one level per channel
     error = (y - y_hat).abs().amax(dim=(2, 3))
     assert torch.all(error <= step * 1.0 + 1e-6)
@@ -21,11 +21,11 @@ def test_round_trip_error_is_at_most_one_level():
 
 def test_constant_channel_is_exact():
     y = torch.full((1, 2, 3, 3), 0.75)
-    assert torch.equal(dequantize_latents(quantize_latents(y)), y)
+    assert torch.equal(from_8bit(to_8bit(y)), y)
 
 
 def test_byte_count():
-    latents = quantize_latents(torch.randn(1, 16, 8, 12))
+    latents = to_8bit(torch.randn(1, 16, 8, 12))
     assert latents.num_bytes() == 16 * 8 * 12 + 16 * 4  # one byte per value, 4 per channel
 
 

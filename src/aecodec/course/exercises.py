@@ -25,9 +25,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from aecodec import losses
+from aecodec.latents8bit import reconstruct_8bit
 from aecodec.metrics import psnr, quantize_8bit
 from aecodec.models import AutoencoderConfig, compression_ratio, num_latent_values
-from aecodec.quantize import reconstruct_8bit
 
 
 class _Wrong(Exception):

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
+from aecodec.baselines import decode_image_bytes, encode_jpeg, encode_webp, jpeg_at_most, jpeg_curve
 from aecodec.data import load_sample
-from aecodec.jpeg import decode_image_bytes, encode_jpeg, encode_webp, jpeg_at_most, jpeg_curve
 from aecodec.metrics import psnr
 
 

@@ -1,6 +1,6 @@
 """Maintenance of the course notebooks: run them in place and strip saved widget state.
 
-    python -m aecodec._notebooks notebooks/*.ipynb     (what `make notebooks` runs)
+    python -m aecodec.course.run_notebooks notebooks/*.ipynb     (what `make notebooks` runs)
 
 Notebooks are committed with their outputs so learners can read them before running
 anything, but without the saved widget state (megabytes of JSON that code hosting sites

@@ -1,8 +1,8 @@
 """Storing latents as 8-bit numbers, so a plain autoencoder's size claims are honest.
 
-Holds: `Latents8bit`, `quantize_latents` and `dequantize_latents`, and `reconstruct_8bit`,
-which encodes, stores y in 8 bits and decodes. Does not hold: entropy coding or a file
-format (later in the course).
+Holds: `Latents8bit`, `to_8bit` and `from_8bit`, and `reconstruct_8bit`, which encodes,
+stores y in 8 bits and decodes. Does not hold: rounding latents to integers for entropy
+coding (`aecodec.entropy.quantize`) or a file format (`aecodec.codec`).
 
 Each latent channel c gets its own range [low_c, high_c] (its min and max over the
 image), and every value is rounded to one of 256 levels in that range:
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
+from aecodec.metrics import quantize_8bit
 from aecodec.models import Autoencoder
 
 
@@ -33,7 +34,7 @@ class Latents8bit:
         return self.q.numel() + 2 * 2 * self.low.numel()
 
 
-def quantize_latents(y: torch.Tensor) -> Latents8bit:
+def to_8bit(y: torch.Tensor) -> Latents8bit:
     """y (N, C, h, w) float -> 8-bit codes with per-channel ranges."""
     low = y.amin(dim=(2, 3)).half()  # (N, C)
     high = y.amax(dim=(2, 3)).half()  # (N, C)
@@ -43,7 +44,7 @@ def quantize_latents(y: torch.Tensor) -> Latents8bit:
     return Latents8bit(q, low, high)
 
 
-def dequantize_latents(latents: Latents8bit) -> torch.Tensor:
+def from_8bit(latents: Latents8bit) -> torch.Tensor:
     """8-bit codes -> y_hat (N, C, h, w) float."""
     low = latents.low.float()[..., None, None]  # (N, C, 1, 1)
     high = latents.high.float()[..., None, None]
@@ -58,8 +59,8 @@ def reconstruct_8bit(model: Autoencoder, x: torch.Tensor) -> tuple[torch.Tensor,
         x_hat (N, 3, H, W) rounded to 8-bit pixels, and the bytes the latents take.
     """
     y = model.encode(x)  # (N, C, h, w)
-    latents = quantize_latents(y)
-    y_hat = dequantize_latents(latents)  # (N, C, h, w)
+    latents = to_8bit(y)
+    y_hat = from_8bit(latents)  # (N, C, h, w)
     x_hat = model.decode(y_hat, size=x.shape[-2:])  # (N, 3, H, W)
-    x_hat = (x_hat.clamp(0, 1) * 255).round() / 255
+    x_hat = quantize_8bit(x_hat)  # what a saved 8-bit image holds
     return x_hat, latents.num_bytes()

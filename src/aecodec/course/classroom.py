@@ -2,7 +2,7 @@
 
 The notebooks in `notebooks/` are the teacher's edition. Every exercise cell holds its
 solution between `### BEGIN SOLUTION` and `### END SOLUTION` (nbgrader's markers), and
-the code cell after it calls a check from `aecodec.exercises`. The student edition
+the code cell after it calls a check from `aecodec.course.exercises`. The student edition
 replaces each solution by a stub,
 
     def to_batch(pixels: np.ndarray) -> torch.Tensor:
@@ -18,8 +18,8 @@ Holds: `student_notebook` (one notebook), `build` (the whole course into a folde
 `aecodec classroom build` runs), `solutions` / `insert_solutions` (take the solutions
 out of a teacher's notebook and write them into a student's, as a learner would),
 `exercise_cells` / `check_cell` (where the exercises are, in either edition).
-Does not hold: the checks (`aecodec.exercises`) or any grading; for grades, nbgrader reads
-the teacher's notebooks directly (README, "For teachers").
+Does not hold: the checks (`aecodec.course.exercises`) or any grading; for grades, nbgrader reads
+the teacher's notebooks directly (docs/teachers.md).
 
 Nothing but the notebooks is copied: they load their photos and models through the
 installed `aecodec` package, not from files beside them.
@@ -28,6 +28,7 @@ installed `aecodec` package, not from files beside them.
 import copy
 import os
 import re
+from importlib import resources
 from pathlib import Path
 
 import nbformat
@@ -41,7 +42,6 @@ END = "### END SOLUTION"
 STUB = "# ✏️ YOUR CODE HERE, in place of the line below"
 NBVAL_MARK = "# NBVAL_CHECK_OUTPUT"
 MAX_HINT = 200  # characters: a longer statement is cut down to its key sentence
-NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 
 STUDENT_NOTE = """\
 > **Student edition.** Each ✏️ exercise below ends in `raise NotImplementedError(...)`:
@@ -274,14 +274,16 @@ def build(out_dir: str | os.PathLike, notebooks_dir: str | os.PathLike | None = 
     Args:
         out_dir: the folder for the student notebooks; made if missing. It may not be
             inside `notebooks_dir`.
-        notebooks_dir: the teacher's notebooks; default: `notebooks/` of this checkout.
+        notebooks_dir: the teacher's notebooks; default: the course's own (`notebooks/`
+            of the repository, carried by an installed aecodec).
         overwrite: replace student notebooks that differ from the fresh edition (by
             default they are left alone, in case a learner worked in them).
 
     Returns:
         {path written: number of exercises in it}.
     """
-    out_dir, notebooks_dir = Path(out_dir), Path(notebooks_dir or NOTEBOOKS_DIR)
+    out_dir = Path(out_dir)
+    notebooks_dir = Path(notebooks_dir or str(resources.files("aecodec.course.notebooks")))
     sources = sorted(notebooks_dir.glob("*.ipynb"))
     if not sources:
         raise AecodecError(f"{notebooks_dir}: no notebooks (*.ipynb) there")

@@ -1,0 +1,57 @@
+"""aecodec works outside the checkout: a built wheel carries the shipped models and the
+notebooks, and an installed copy compresses, decompresses and builds the classroom
+edition from a folder that knows nothing of the repository."""
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+
+from PIL import Image
+
+from conftest import REPO
+
+USE_IT = """
+import json, sys
+import aecodec
+from aecodec.cli import main
+from aecodec.images import load_image
+statuses = [main(["compress", "photo.png", "photo.aec", "--quality", "2"]),
+            main(["decompress", "photo.aec", "back.png"]),
+            main(["classroom", "build", "student"])]
+print(json.dumps(dict(statuses=statuses, package=aecodec.__file__,
+                      shape=list(load_image("back.png").shape))))
+"""
+
+
+def run(*command, **kwargs) -> subprocess.CompletedProcess:
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, **kwargs)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    return result
+
+
+def test_an_installed_wheel_compresses_and_builds_the_classroom_outside_the_checkout(tmp_path):
+    dist, target, elsewhere = tmp_path / "dist", tmp_path / "site", tmp_path / "elsewhere"
+    # no build isolation: the build uses the setuptools already installed, no download
+    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
+        "-w", str(dist), str(REPO))
+    (wheel,) = dist.glob("aecodec-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "aecodec/shipped/models/rd_lambda0.0067.pt" in names
+    assert "aecodec/shipped/models/ae_c16_k3.pt" in names
+    assert "aecodec/shipped/results/results.json" in names
+    assert "aecodec/course/notebooks/07_rate_distortion.ipynb" in names
+
+    run(sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target",
+        str(target), str(wheel))
+    elsewhere.mkdir()
+    Image.new("RGB", (56, 40), (200, 120, 40)).save(elsewhere / "photo.png")
+    env = {k: v for k, v in os.environ.items() if k != "AECODEC_MODELS"}
+    env["PYTHONPATH"] = str(target)  # the installed copy, ahead of the checkout's
+    result = run(sys.executable, "-c", USE_IT, cwd=elsewhere, env=env)
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["package"].startswith(str(target)), report["package"]
+    assert report["statuses"] == [0, 0, 0]
+    assert report["shape"] == [3, 40, 56]
+    assert len(list((elsewhere / "student").glob("0*.ipynb"))) == 8
