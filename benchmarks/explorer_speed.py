@@ -8,8 +8,8 @@ Uses the shipped models; with AECODEC_KODAK set, starts on the Kodak image kodim
 
 import time
 
-from aecodec.widgets import LatentExplorer, RateDistortionExplorer
 from aecodec.recipes import RD_LAMBDAS
+from aecodec.widgets import LatentExplorer, RateDistortionExplorer
 
 
 def timed_change(explorer, control, value) -> tuple[float, float]:

@@ -32,8 +32,8 @@ from aecodec.codec import compress, decompress
 from aecodec.data import load_sample
 from aecodec.latents8bit import reconstruct_8bit
 from aecodec.metrics import psnr
-from aecodec.widgets import shrink
 from aecodec.recipes import RD_LAMBDAS
+from aecodec.widgets import shrink
 from aecodec.zoo import load_codecs, load_plain
 from conftest import REPO
 

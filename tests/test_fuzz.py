@@ -25,6 +25,8 @@ from aecodec.codec import (
     CRC,
     FORMAT_VERSION,
     HEADER,
+    HYPERPRIOR_HEADER,
+    HYPERPRIOR_VERSION,
     MAGIC,
     MAX_PIXELS,
     compress,
@@ -37,6 +39,7 @@ from aecodec.codec import (
 from aecodec.entropy import TABLE_PRECISION
 from aecodec.errors import AecodecError, CodecError
 from aecodec.images import load_image
+from aecodec.models import HyperpriorAutoencoder
 
 # (image, top, left, height, width): small crops, odd sizes included
 CROPS = [("kodim01", 100, 200, 16, 16), ("kodim05", 50, 300, 24, 40),
@@ -320,3 +323,87 @@ def test_left_over_data_is_refused(model, corpus):
     stream = header["stream"] + struct.pack("<I", 0x12345678) * 2
     with pytest.raises(CodecError, match="corrupt stream"):
         decompress(model, forge(model, header["height"], header["width"], stream))
+
+
+# --- the hyperprior's files (format version 2) ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def hp_model():
+    """A small hyperprior codec, its scales those of a trained model (about 3)."""
+    torch.manual_seed(0)
+    m = HyperpriorAutoencoder(latent_channels=8, downsamplings=2, hidden_channels=8,
+                              side_channels=4)
+    with torch.no_grad():
+        m.hyper_decoder[-1].weight *= 0.01
+        m.hyper_decoder[-1].bias.copy_(torch.cat([torch.zeros(8), torch.full((8,), 3.0)]))
+    m.z_prior.update_tables()
+    m.gaussian.update_tables()
+    return m.eval()
+
+
+@pytest.fixture(scope="module")
+def hp_corpus(hp_model, kodak_dir) -> list[bytes]:
+    files = []
+    for name, top, left, height, width in CROPS:
+        x = load_image(kodak_dir / f"{name}.png")[:, top : top + height, left : left + width]
+        files.append(compress(hp_model, x))
+    return files
+
+
+def hp_forge(model, height: int, width: int, stream: bytes, side_shape=None) -> bytes:
+    shape, side = model.latent_shape(height, width), side_shape or model.side_shape(height,
+                                                                                     width)
+    return with_crc(HYPERPRIOR_HEADER.pack(MAGIC, HYPERPRIOR_VERSION, model_id(model), height,
+                                           width, *shape, *side, len(stream)) + stream)
+
+
+def test_hyperprior_corpus_decodes_and_every_truncation_is_refused(hp_model, hp_corpus):
+    assert [outcome(hp_model, data) for data in hp_corpus] == ["image"] * len(hp_corpus)
+    for data in hp_corpus:
+        for length in range(len(data)):
+            message = outcome(hp_model, data[:length])
+            assert "only" in message or "truncated" in message, message
+
+
+def test_every_bit_flip_of_a_hyperprior_file_behind_a_valid_checksum(hp_model, hp_corpus):
+    messages = []
+    for data in hp_corpus[:2]:
+        body = data[: -CRC.size]
+        messages += [outcome(hp_model, with_crc(flip(body, bit))) for bit in range(8 * len(body))]
+    assert "image" in messages
+    for expected in ("magic", "version", "another model", "does not fit", "corrupt stream"):
+        assert any(expected in m for m in messages), expected
+
+
+@FUZZ
+@given(which=st.integers(0, len(CROPS) - 1),
+       edits=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), min_size=1,
+                      max_size=8))
+def test_random_edits_of_hyperprior_files(hp_model, hp_corpus, which, edits):
+    body = bytearray(hp_corpus[which][: -CRC.size])
+    for position, value in edits:
+        body[position % len(body)] = value
+    outcome(hp_model, with_crc(bytes(body)))
+
+
+@FUZZ
+@given(height=st.integers(1, 64), width=st.integers(1, 64),
+       words=st.lists(st.integers(0, 2**32 - 1), max_size=80))
+def test_random_streams_under_a_valid_hyperprior_header(hp_model, height, width, words):
+    outcome(hp_model, hp_forge(hp_model, height, width, np.array(words, np.uint32).tobytes()))
+
+
+@pytest.mark.parametrize("height, width, side_shape, message", [
+    (4096, 2048, None, "a hyperprior file holds"),
+    (32, 32, (4, 65535, 65535), "does not fit"),
+    (1, 1, None, "never need more"),  # 132 values never need 4000 bytes
+])
+def test_forged_hyperprior_sizes_are_refused_before_decoding(hp_model, height, width,
+                                                            side_shape, message):
+    with pytest.raises(CodecError, match=message):
+        decompress(hp_model, hp_forge(hp_model, height, width, b"\0" * 4000, side_shape))
+
+
+def test_a_factorized_file_is_not_read_as_a_hyperprior_one(hp_model, model, corpus):
+    assert "made by a factorized model" in outcome(hp_model, corpus[0])

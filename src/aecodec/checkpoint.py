@@ -7,7 +7,8 @@ any code from the file. A file that needs anything else (a planted pickle) is re
 Contents (format version 2):
     format        "aecodec-checkpoint"
     version       2
-    architecture  the model class, "Autoencoder" or "RateDistortionAutoencoder"
+    architecture  the model class: "Autoencoder", "RateDistortionAutoencoder" or
+                  "HyperpriorAutoencoder"
     config        the model's config as a dict: rebuilds the model with no code change
     model         the state dict (for a codec, with its entropy model's coding tables)
     training      absent, or how the weights were made:
@@ -28,10 +29,12 @@ from typing import Any
 import torch
 
 from aecodec._atomic import atomic_write
+from aecodec.entropy import FactorizedPrior, GaussianConditional
 from aecodec.errors import CheckpointError
-from aecodec.models import Autoencoder, RateDistortionAutoencoder
+from aecodec.models import Autoencoder, HyperpriorAutoencoder, RateDistortionAutoencoder
 
-ARCHITECTURES = {cls.__name__: cls for cls in (Autoencoder, RateDistortionAutoencoder)}
+ARCHITECTURES = {cls.__name__: cls for cls in (Autoencoder, RateDistortionAutoencoder,
+                                               HyperpriorAutoencoder)}
 
 FORMAT = "aecodec-checkpoint"
 VERSION = 2
@@ -44,16 +47,17 @@ def save_checkpoint(
 ) -> None:
     """Write model (config + weights) and optional training state to `path`, atomically.
 
-    A codec's coding tables are rebuilt from its entropy model first, so a saved codec
-    always writes files with tables that match its density.
+    A codec's coding tables are rebuilt from its entropy models first, so a saved codec
+    always writes files with tables that match its densities.
 
     Args:
         path: the file to write (conventionally `.pt`).
         model: the autoencoder.
         training: plain-data training record, with the keys listed in the module docstring.
     """
-    if isinstance(model, RateDistortionAutoencoder):
-        model.prior.update_tables()
+    for module in model.modules():
+        if isinstance(module, (FactorizedPrior, GaussianConditional)):
+            module.update_tables()
     state = {
         "format": FORMAT,
         "version": VERSION,

@@ -18,7 +18,8 @@ Each channel c has counts for the integers offset_c .. offset_c + L_c - 2, plus 
 "escape" symbol for values outside that range; an escaped value is then written as a
 32-bit number with two uniform 16-bit symbols.
 
-File format (little-endian): a 31-byte header, the stream, a 4-byte checksum.
+File format (little-endian): a header, the stream, a 4-byte checksum. Version 1 (a
+factorized-prior codec's file) has a 31-byte header:
     magic        4 bytes   b"AECZ"
     version      1 byte    FORMAT_VERSION
     model id     8 bytes   start of the SHA-256 of the model's weights and tables
@@ -30,6 +31,11 @@ File format (little-endian): a 31-byte header, the stream, a 4-byte checksum.
     stream size  u32       bytes of range-coded stream that follow
     stream       ...
     crc32        u32       of everything before it
+Version 2 (a hyperprior codec's file) adds the side latent's shape S, h/4, w/4 (3 x u16)
+after the latent shape, a 37-byte header; its stream holds z_hat's symbols first, then
+y's (round(y - means_hat)), each coded with the table its predicted scale picks
+(`aecodec.entropy.GaussianConditional`). Hyperprior files are coded in one piece, so they
+hold at most `HYPERPRIOR_MAX_PIXELS` pixels.
 
 Hostile files. `decompress` either returns a valid image or raises `CodecError` with a
 message naming the problem; nothing else (the test suite fuzzes it with thousands of
@@ -65,15 +71,18 @@ import constriction
 import numpy as np
 import torch
 
-from aecodec.entropy import TABLE_PRECISION
+from aecodec.entropy import TABLE_PRECISION, FactorizedPrior
 from aecodec.errors import CodecError
 from aecodec.layers import flush_denormal
 from aecodec.metrics import quantize_8bit
-from aecodec.models import RateDistortionAutoencoder
+from aecodec.models import HyperpriorAutoencoder, RateDistortionAutoencoder
 
 MAGIC = b"AECZ"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 1  # a factorized-prior codec's file
 HEADER = struct.Struct("<4sB8sIIHHHI")  # magic, version, model id, H, W, C, h, w, stream size
+HYPERPRIOR_VERSION = 2  # a hyperprior codec's file: the side latent's shape comes too
+HYPERPRIOR_HEADER = struct.Struct("<4sB8sIIHHHHHHI")  # ..., C, h, w, S, h/4, w/4, stream size
+HYPERPRIOR_MAX_PIXELS = 2**22  # coded in one piece: 4.2 megapixels (2048x2048) at most
 CRC = struct.Struct("<I")
 MAX_VALUE = 2**30  # latents are clamped to +-2^30 so escapes fit in 32 bits
 MAX_PIXELS = 2**25  # largest image accepted (33.5 megapixels: 8K UHD, 7680x4320, fits)
@@ -106,13 +115,41 @@ def _channel_model(counts: torch.Tensor):
     return constriction.stream.model.Categorical(probabilities, perfect=False)
 
 
-def encode_latents(model: RateDistortionAutoencoder, y_hat: torch.Tensor) -> bytes:
-    """Integer latents y_hat (C, h, w) -> range-coded bytes, with `model.prior`'s tables."""
+def encode_latents(prior: FactorizedPrior, y_hat: torch.Tensor) -> bytes:
+    """Integer latents y_hat (C, h, w) -> range-coded bytes, with the prior's tables."""
     encoder = constriction.stream.queue.RangeEncoder()
+    _encode_groups(encoder, [(y_hat[c], *prior.table(c)) for c in range(len(y_hat))])
+    return encoder.get_compressed().tobytes()
+
+
+def decode_latents(prior: FactorizedPrior, stream: bytes,
+                   shape: tuple[int, int, int]) -> torch.Tensor:
+    """Range-coded bytes -> integer latents y_hat (C, h, w); mirrors `encode_latents`.
+
+    Raises `CodecError` for a stream no encoder could have written: of a length that is
+    not whole 32-bit words or longer than the latents could need, one the range decoder
+    finds invalid, one with data left over, or one escaping to impossible values.
+
+    Args:
+        prior: the entropy model whose tables wrote the stream (the model's `prior`).
+        stream: the range-coded bytes.
+        shape: the latent shape (C, h, w) from the file's header.
+    """
+    channels, h, w = shape
+    _check_stream_size(len(stream), channels * h * w)
+    decoder = _decoder(stream)
+    values = _decode_groups(decoder, [(h * w, *prior.table(c)) for c in range(channels)])
+    _check_exhausted(decoder)
+    return torch.from_numpy(np.stack(values)).view(channels, h, w)
+
+
+def _encode_groups(encoder, groups: list[tuple[torch.Tensor, int, torch.Tensor]]) -> None:
+    """Append groups of integers to the range coder, each (values, offset, counts) with its
+    own table: value v is symbol v - offset; values outside the table are sent as the
+    escape symbol (the table's last), then, after all groups, as 32-bit numbers."""
     escaped = []
-    for c in range(y_hat.shape[0]):
-        offset, counts = model.prior.table(c)
-        values = y_hat[c].flatten().long().clamp(-MAX_VALUE, MAX_VALUE).numpy()
+    for values, offset, counts in groups:
+        values = values.flatten().long().clamp(-MAX_VALUE, MAX_VALUE).numpy()
         escape = len(counts) - 1
         symbols = values - offset
         outside = (symbols < 0) | (symbols >= escape)
@@ -125,33 +162,17 @@ def encode_latents(model: RateDistortionAutoencoder, y_hat: torch.Tensor) -> byt
         uniform = constriction.stream.model.Uniform(2**16)
         encoder.encode((bits >> 16).astype(np.int32), uniform)
         encoder.encode((bits & 0xFFFF).astype(np.int32), uniform)
-    return encoder.get_compressed().tobytes()
 
 
-def decode_latents(model: RateDistortionAutoencoder, stream: bytes,
-                   shape: tuple[int, int, int]) -> torch.Tensor:
-    """Range-coded bytes -> integer latents y_hat (C, h, w); mirrors `encode_latents`.
-
-    Raises `CodecError` for a stream no encoder could have written: of a length that is
-    not whole 32-bit words or longer than the latents could need, one the range decoder
-    finds invalid, one with data left over, or one escaping to impossible values.
-
-    Args:
-        model: the model that wrote the stream (its coding tables).
-        stream: the range-coded bytes.
-        shape: the latent shape (C, h, w) from the file's header.
-    """
-    channels, h, w = shape
-    _check_stream_size(len(stream), channels * h * w)
-    decoder = constriction.stream.queue.RangeDecoder(np.frombuffer(stream, dtype=np.uint32))
-    y_hat = np.empty((channels, h * w), dtype=np.int64)
-    escapes = []
-    for c in range(channels):
-        offset, counts = model.prior.table(c)
-        symbols = _decode(decoder, _channel_model(counts), h * w).astype(np.int64)
-        y_hat[c] = symbols + offset
-        escapes.append((c, np.nonzero(symbols == len(counts) - 1)[0]))
-    count = sum(len(where) for _, where in escapes)
+def _decode_groups(decoder, groups: list[tuple[int, int, torch.Tensor]]) -> list[np.ndarray]:
+    """Mirror of `_encode_groups`: (how many values, offset, counts) per group -> the values
+    of each group (int64)."""
+    decoded, escapes = [], []
+    for amount, offset, counts in groups:
+        symbols = _decode(decoder, _channel_model(counts), amount).astype(np.int64)
+        decoded.append(symbols + offset)
+        escapes.append(np.nonzero(symbols == len(counts) - 1)[0])
+    count = sum(len(where) for where in escapes)
     if count:
         uniform = constriction.stream.model.Uniform(2**16)
         high = _decode(decoder, uniform, count).astype(np.int64)
@@ -159,12 +180,20 @@ def decode_latents(model: RateDistortionAutoencoder, stream: bytes,
         bits = (high << 16) | low
         values = np.where(bits >= 2**31, bits - 2**32, bits)  # back from two's complement
         start = 0
-        for c, where in escapes:
-            y_hat[c, where] = _check_escaped(model, c, values[start : start + len(where)])
+        for i, ((_, offset, counts), where) in enumerate(zip(groups, escapes)):
+            decoded[i][where] = _check_escaped(i, offset, counts,
+                                               values[start : start + len(where)])
             start += len(where)
+    return decoded
+
+
+def _decoder(stream: bytes):
+    return constriction.stream.queue.RangeDecoder(np.frombuffer(stream, dtype=np.uint32))
+
+
+def _check_exhausted(decoder) -> None:
     if not decoder.maybe_exhausted():
         raise CodecError("corrupt stream: data is left over after the last latent")
-    return torch.from_numpy(y_hat).view(channels, h, w)
 
 
 def _check_stream_size(size: int, num_values: int) -> None:
@@ -185,13 +214,13 @@ def _decode(decoder, entropy_model, amount: int) -> np.ndarray:
         raise CodecError(f"corrupt stream: the range decoder refused it ({e})") from None
 
 
-def _check_escaped(model: RateDistortionAutoencoder, c: int, values: np.ndarray) -> np.ndarray:
-    """Escaped values of channel c must lie outside its table and within +-MAX_VALUE."""
-    low, counts = model.prior.table(c)
-    high = low + len(counts) - 1  # the table covers low .. high - 1
-    bad = ((values >= low) & (values < high)) | (np.abs(values) > MAX_VALUE)
+def _check_escaped(group: int, offset: int, counts: torch.Tensor,
+                   values: np.ndarray) -> np.ndarray:
+    """Escaped values must lie outside their table and within +-MAX_VALUE."""
+    high = offset + len(counts) - 1  # the table covers offset .. high - 1
+    bad = ((values >= offset) & (values < high)) | (np.abs(values) > MAX_VALUE)
     if bad.any():
-        raise CodecError(f"corrupt stream: channel {c} escapes to {int(values[bad][0])}, "
+        raise CodecError(f"corrupt stream: group {group} escapes to {int(values[bad][0])}, "
                          "a value no encoder escapes")
     return values
 
@@ -270,37 +299,69 @@ def _finite_8bit(x_hat: torch.Tensor) -> torch.Tensor:
 
 # --- files ----------------------------------------------------------------------------
 
+Codec = RateDistortionAutoencoder | HyperpriorAutoencoder
 
-def _check_image_size(height: int, width: int, downsamplings: int) -> None:
-    if height * width > MAX_PIXELS:
-        raise CodecError(f"an image of {width}x{height} pixels is larger than the "
-                         f"{MAX_PIXELS:,} pixels aecodec accepts (MAX_PIXELS)")
-    if max(height, width) > 65535 * 2**downsamplings:
+
+def _check_image_size(height: int, width: int, model: Codec) -> None:
+    most = HYPERPRIOR_MAX_PIXELS if isinstance(model, HyperpriorAutoencoder) else MAX_PIXELS
+    if height * width > most:
+        raise CodecError(f"an image of {width}x{height} pixels is larger than the {most:,} "
+                         f"pixels this kind of model codes (see aecodec.codec)")
+    if max(height, width) > 65535 * 2**model.config.downsamplings:
         raise CodecError(f"an image of {width}x{height} pixels is too long for the format")
 
 
+def _entropy_models(model: Codec) -> list:
+    if isinstance(model, HyperpriorAutoencoder):
+        return [model.z_prior, model.gaussian]
+    return [model.prior]
+
+
 @torch.no_grad()
-def compress(model: RateDistortionAutoencoder, x: torch.Tensor) -> bytes:
+def compress(model: Codec, x: torch.Tensor) -> bytes:
     """One image x (3, H, W) in [0, 1] -> the bytes of an .aec file.
 
     Args:
-        model: a trained `RateDistortionAutoencoder` whose prior has coding tables.
-        x: the image, at most `MAX_PIXELS` pixels.
+        model: a trained codec (`RateDistortionAutoencoder` or `HyperpriorAutoencoder`)
+            whose entropy models have coding tables.
+        x: the image, at most `MAX_PIXELS` pixels (`HYPERPRIOR_MAX_PIXELS` for a
+            hyperprior model).
     """
-    if not model.prior.has_tables():
-        raise CodecError("the model has no coding tables: run model.prior.update_tables()")
+    if not all(m.has_tables() for m in _entropy_models(model)):
+        raise CodecError("the model has no coding tables: save it with save_checkpoint, or "
+                         "run update_tables() on its entropy models (model.prior, ...)")
     if x.dim() != 3 or x.shape[0] != 3:
         raise ValueError(f"compress takes one image x (3, H, W), got shape {tuple(x.shape)}")
     height, width = x.shape[-2:]
-    _check_image_size(height, width, model.config.downsamplings)
+    _check_image_size(height, width, model)
     model.eval()
     with flush_denormal():
-        y_hat = torch.round(analysis(model, x[None]))[0]  # (C, h, w) integers
-    stream = encode_latents(model, y_hat)
-    header = HEADER.pack(MAGIC, FORMAT_VERSION, model_id(model), height, width, *y_hat.shape,
-                         len(stream))
-    body = header + stream
+        if isinstance(model, HyperpriorAutoencoder):
+            body = _compress_hyperprior(model, x)
+        else:
+            y_hat = torch.round(analysis(model, x[None]))[0]  # (C, h, w) integers
+            stream = encode_latents(model.prior, y_hat)
+            body = HEADER.pack(MAGIC, FORMAT_VERSION, model_id(model), height, width,
+                               *y_hat.shape, len(stream)) + stream
     return body + CRC.pack(zlib.crc32(body))
+
+
+def _compress_hyperprior(model: HyperpriorAutoencoder, x: torch.Tensor) -> bytes:
+    """Header and stream of a hyperprior file: first z_hat, coded with its factorized
+    prior; then y as the integers round(y - means_hat), each coded with the table that
+    its predicted scale picks."""
+    y = model.encode(x[None])  # (1, C, h, w)
+    z_hat = torch.round(model.hyper_encode(y))  # (1, S, h/4, w/4)
+    means_hat, scales_hat = model.hyper_decode(z_hat)  # (1, C, h, w) each
+    symbols = torch.round(y - means_hat)[0]  # (C, h, w) integers
+    indexes = model.gaussian.table_index(scales_hat)[0]  # (C, h, w) table numbers
+    encoder = constriction.stream.queue.RangeEncoder()
+    _encode_groups(encoder, [(z_hat[0, c], *model.z_prior.table(c)) for c in range(len(z_hat[0]))])
+    _encode_groups(encoder, [(symbols[indexes == i], *model.gaussian.table(i))
+                             for i in torch.unique(indexes).tolist()])
+    stream = encoder.get_compressed().tobytes()
+    return HYPERPRIOR_HEADER.pack(MAGIC, HYPERPRIOR_VERSION, model_id(model), *x.shape[-2:],
+                                  *symbols.shape, *z_hat.shape[1:], len(stream)) + stream
 
 
 def read_header(data: bytes) -> dict:
@@ -310,18 +371,30 @@ def read_header(data: bytes) -> dict:
         data: the file's bytes.
 
     Returns:
-        {"model_id", "height", "width", "latent_shape": (C, h, w), "stream": bytes}.
+        {"kind": "factorized" or "hyperprior", "model_id", "height", "width",
+        "latent_shape": (C, h, w), "side_shape": (S, h/4, w/4) or None, "stream": bytes}.
     """
     if len(data) < HEADER.size + CRC.size:
         raise CodecError(f"not an .aec file: only {len(data)} bytes")
-    magic, version, ident, height, width, c, h, w, size = HEADER.unpack_from(data)
+    magic, version = struct.unpack_from("<4sB", data)
     if magic != MAGIC:
         raise CodecError("not an .aec file (wrong magic bytes)")
-    if version != FORMAT_VERSION:
-        raise CodecError(f".aec format version {version}, this aecodec reads {FORMAT_VERSION}")
-    if len(data) != HEADER.size + size + CRC.size:
+    if version not in (FORMAT_VERSION, HYPERPRIOR_VERSION):
+        raise CodecError(f".aec format version {version}, this aecodec reads {FORMAT_VERSION} "
+                         f"(factorized) and {HYPERPRIOR_VERSION} (hyperprior)")
+    side_shape = None
+    if version == FORMAT_VERSION:
+        _, _, ident, height, width, c, h, w, size = HEADER.unpack_from(data)
+        header_size = HEADER.size
+    else:
+        if len(data) < HYPERPRIOR_HEADER.size + CRC.size:
+            raise CodecError(f"truncated file: only {len(data)} bytes")
+        _, _, ident, height, width, c, h, w, s, hz, wz, size = \
+            HYPERPRIOR_HEADER.unpack_from(data)
+        header_size, side_shape = HYPERPRIOR_HEADER.size, (s, hz, wz)
+    if len(data) != header_size + size + CRC.size:
         raise CodecError(f"truncated or padded file: header says {size} stream bytes, "
-                         f"file holds {len(data) - HEADER.size - CRC.size}")
+                         f"file holds {len(data) - header_size - CRC.size}")
     (crc,) = CRC.unpack_from(data, len(data) - CRC.size)
     if crc != zlib.crc32(data[: -CRC.size]):
         raise CodecError("corrupt file: checksum mismatch")
@@ -330,13 +403,70 @@ def read_header(data: bytes) -> dict:
     if height * width > MAX_PIXELS:
         raise CodecError(f"header declares a {width}x{height} image, more than the "
                          f"{MAX_PIXELS:,} pixels aecodec accepts (MAX_PIXELS)")
-    _check_stream_size(size, c * h * w)
-    return dict(model_id=ident, height=height, width=width, latent_shape=(c, h, w),
-                stream=data[HEADER.size : HEADER.size + size])
+    if side_shape is not None and height * width > HYPERPRIOR_MAX_PIXELS:
+        raise CodecError(f"header declares a {width}x{height} image, more than the "
+                         f"{HYPERPRIOR_MAX_PIXELS:,} pixels a hyperprior file holds")
+    side_values = 0 if side_shape is None else side_shape[0] * side_shape[1] * side_shape[2]
+    _check_stream_size(size, c * h * w + side_values)
+    return dict(kind="factorized" if side_shape is None else "hyperprior", model_id=ident,
+                height=height, width=width, latent_shape=(c, h, w), side_shape=side_shape,
+                stream=data[header_size : header_size + size])
+
+
+def _check_model(model: Codec, header: dict) -> None:
+    """The file must be of this model's kind, made by this very model, of fitting shapes."""
+    kind = "hyperprior" if isinstance(model, HyperpriorAutoencoder) else "factorized"
+    if header["kind"] != kind:
+        raise CodecError(f"this file was made by a {header['kind']} model, not a {kind} one")
+    if header["model_id"] != model_id(model):
+        raise CodecError("this file was made by another model (model id differs)")
+    height, width = header["height"], header["width"]
+    shapes = [(model.latent_shape(height, width), header["latent_shape"])]
+    if kind == "hyperprior":
+        shapes.append((model.side_shape(height, width), header["side_shape"]))
+    for expected, declared in shapes:
+        if expected != declared:
+            raise CodecError(f"header latent shape {declared} does not fit a "
+                             f"{width}x{height} image for this model")
+
+
+def decode_symbols(model: Codec, data: bytes) -> dict[str, torch.Tensor]:
+    """The integers an .aec file holds: {"y_hat"} for a factorized model's file;
+    {"z_hat", "symbols" (round(y - means_hat)), "means_hat"} for a hyperprior's.
+
+    Args:
+        model: the model that wrote the file.
+        data: the file's bytes.
+    """
+    return _decode_symbols(model, read_header(data))
+
+
+def _decode_symbols(model: Codec, header: dict) -> dict[str, torch.Tensor]:
+    _check_model(model, header)
+    if header["kind"] == "factorized":
+        return {"y_hat": decode_latents(model.prior, header["stream"], header["latent_shape"])}
+    (c, h, w), (s, hz, wz) = header["latent_shape"], header["side_shape"]
+    decoder = _decoder(header["stream"])
+    z_hat = _decode_groups(decoder, [(hz * wz, *model.z_prior.table(i)) for i in range(s)])
+    z_hat = torch.from_numpy(np.stack(z_hat)).view(1, s, hz, wz)  # (1, S, h/4, w/4)
+    model.eval()
+    with torch.no_grad(), flush_denormal():
+        means_hat, scales_hat = model.hyper_decode(z_hat.float())  # (1, C, h, w) each
+    if not (torch.isfinite(means_hat).all() and torch.isfinite(scales_hat).all()):
+        raise CodecError("corrupt stream: its side information makes the hyper-decoder overflow")
+    indexes = model.gaussian.table_index(scales_hat)[0]  # (C, h, w)
+    used = torch.unique(indexes).tolist()
+    groups = [(int((indexes == i).sum()), *model.gaussian.table(i)) for i in used]
+    values = _decode_groups(decoder, groups)
+    _check_exhausted(decoder)
+    symbols = torch.empty(c, h, w, dtype=torch.int64)
+    for i, group in zip(used, values):
+        symbols[indexes == i] = torch.from_numpy(group)
+    return {"z_hat": z_hat[0], "symbols": symbols, "means_hat": means_hat}
 
 
 @torch.no_grad()
-def decompress(model: RateDistortionAutoencoder, data: bytes) -> torch.Tensor:
+def decompress(model: Codec, data: bytes) -> torch.Tensor:
     """The bytes of an .aec file -> x_hat (3, H, W), 8-bit values in [0, 1].
 
     Mirrors `compress`: checks the header, the checksum, and that the file was made by
@@ -348,29 +478,28 @@ def decompress(model: RateDistortionAutoencoder, data: bytes) -> torch.Tensor:
         data: the file's bytes.
     """
     header = read_header(data)
-    if header["model_id"] != model_id(model):
-        raise CodecError("this file was made by another model (model id differs)")
-    height, width = header["height"], header["width"]
-    if model.latent_shape(height, width) != header["latent_shape"]:
-        raise CodecError(f"header latent shape {header['latent_shape']} does not fit a "
-                         f"{width}x{height} image for this model")
-    y_hat = decode_latents(model, header["stream"], header["latent_shape"])  # (C, h, w)
+    decoded = _decode_symbols(model, header)
+    size = (header["height"], header["width"])
     model.eval()
     with flush_denormal():
-        return synthesis(model, y_hat[None].float(), (height, width))[0]  # (3, H, W)
+        if header["kind"] == "factorized":
+            return synthesis(model, decoded["y_hat"][None].float(), size)[0]  # (3, H, W)
+        y_hat = decoded["symbols"][None].float() + decoded["means_hat"]  # (1, C, h, w)
+        return _finite_8bit(model.decode(y_hat, size))[0].contiguous()  # (3, H, W)
 
 
-def decoded_digests(model: RateDistortionAutoencoder, data: bytes) -> dict[str, str]:
-    """SHA-256 of what an .aec file decodes to: its latents y_hat (int64) and its 8-bit
-    pixels. Two machines that decode a file alike give the same digests (the golden-file
-    test and `benchmarks/make_golden.py` compare them).
+def decoded_digests(model: Codec, data: bytes) -> dict[str, str]:
+    """SHA-256 of what an .aec file decodes to: its integers (the latents, and for a
+    hyperprior file the side latents too, as int64) and its 8-bit pixels. Two machines
+    that decode a file alike give the same digests (the golden-file tests and
+    `benchmarks/make_golden.py` compare them).
 
     Args:
         model: the model that wrote the file.
         data: the file's bytes.
     """
-    header = read_header(data)
-    y_hat = decode_latents(model, header["stream"], header["latent_shape"])  # (C, h, w)
+    decoded = decode_symbols(model, data)
+    integers = [decoded[k].flatten() for k in ("z_hat", "y_hat", "symbols") if k in decoded]
     pixels = torch.round(decompress(model, data) * 255).to(torch.uint8)  # (3, H, W)
     return {name: hashlib.sha256(t.contiguous().numpy().tobytes()).hexdigest()
-            for name, t in (("latents_sha256", y_hat), ("pixels_sha256", pixels))}
+            for name, t in (("latents_sha256", torch.cat(integers)), ("pixels_sha256", pixels))}

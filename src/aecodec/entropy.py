@@ -1,9 +1,11 @@
 """Quantization and the learned entropy model: how many bits a latent will cost.
 
-Holds: `quantize` (rounding, or additive uniform noise for training), `FactorizedPrior`
-(a learned density per latent channel, as in Ballé et al. 2017, "End-to-end optimized
-image compression"; the learned-CDF form is from the appendix of Ballé et al. 2018), which
-also owns its integer coding tables, and `estimated_bits`. Does not hold: turning symbols
+Holds: `quantize` (rounding, or additive uniform noise for training), the two entropy
+models, each owning its integer coding tables: `FactorizedPrior` (a learned density per
+latent channel, as in Ballé et al. 2017, "End-to-end optimized image compression"; the
+learned-CDF form is from the appendix of Ballé et al. 2018) and `GaussianConditional` (a
+Gaussian per value whose mean and scale a hyperprior predicts, Ballé et al. 2018 and
+Minnen et al. 2018), and `estimated_bits`. Does not hold: turning symbols
 into bytes (`aecodec.codec`) or the rate-distortion loss (`aecodec.losses`).
 
 Why noise? Rounding y to integers is what a codec does, but its gradient is zero almost
@@ -25,6 +27,8 @@ where c is a learned cumulative distribution function: a tiny network per channe
 increasing by construction (positive weights via softplus, gated tanh non-linearities with
 gates in (-1, 1)). The estimated cost of y_hat is -log2 P summed over all values.
 """
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -163,3 +167,114 @@ def _to_counts(probabilities: torch.Tensor) -> torch.Tensor:
 def estimated_bits(likelihoods: torch.Tensor) -> torch.Tensor:
     """The ideal code length in bits, -sum(log2 P), as a 0-dim tensor (differentiable)."""
     return -torch.log2(likelihoods).sum()
+
+
+# --- the Gaussian conditional: a density per value, predicted by the hyperprior ------------
+
+SCALE_BOUND = 0.11  # smallest scale a Gaussian may have (a narrower one is all one bin)
+SCALE_LADDER = tuple(math.exp(math.log(SCALE_BOUND) + i * (math.log(256) - math.log(SCALE_BOUND))
+                              / 63) for i in range(64))  # 0.11 .. 256, evenly in log scale
+
+
+class _LowerBound(torch.autograd.Function):
+    """max(x, bound) whose gradient still flows where it would raise x (so a value stuck
+    below the bound can come back), as in Ballé et al.'s code."""
+
+    @staticmethod
+    def forward(ctx, x, bound: float):
+        ctx.save_for_backward(x)
+        ctx.bound = bound
+        return x.clamp_min(bound)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * ((x >= ctx.bound) | (grad < 0)).to(grad.dtype), None
+
+
+def lower_bound(x: torch.Tensor, bound: float) -> torch.Tensor:
+    """x.clamp_min(bound), with a gradient that can still lift values below the bound."""
+    return _LowerBound.apply(x, bound)
+
+
+def _normal_cdf(t: torch.Tensor) -> torch.Tensor:
+    """Phi(t), the standard normal CDF, accurate far into the tails."""
+    return 0.5 * torch.erfc(-t * 2**-0.5)
+
+
+def gaussian_likelihood(values: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
+    """P(n) = Phi((n + 1/2) / s) - Phi((n - 1/2) / s) of integer offsets n = y_hat - mean
+    (or noisy ones in training) under N(0, s^2); computed on the side where it is not 1 - 1.
+    """
+    scales = lower_bound(scales, SCALE_BOUND)
+    v = values.abs()
+    p = _normal_cdf((0.5 - v) / scales) - _normal_cdf((-0.5 - v) / scales)
+    return lower_bound(p, LIKELIHOOD_FLOOR)
+
+
+class GaussianConditional(nn.Module):
+    """The entropy model of y in a hyperprior codec (Ballé et al. 2018; the means are
+    Minnen et al. 2018's): each value y_i has its own Gaussian N(mean_i, scale_i^2), whose
+    mean and scale the hyper-decoder predicts from the side latent z_hat.
+
+    Coding tables. The scales come from a network, so they are floats; a file can only be
+    decoded with exactly the tables it was encoded with. So `update_tables` builds integer
+    tables once for a fixed ladder of scales (`scale_ladder`, 0.11 to 256, 64 steps evenly
+    spaced in log scale), and each value is coded with the table of the smallest ladder
+    scale at least as wide as its own (`table_index`). Symbols are the integers
+    round(y - mean); the decoder adds the same mean back.
+
+    Args:
+        scale_ladder: the scales that get a coding table.
+    """
+
+    def __init__(self, scale_ladder: tuple[float, ...] = SCALE_LADDER):
+        super().__init__()
+        self.register_buffer("scale_ladder", torch.tensor(scale_ladder, dtype=torch.float32))
+        rows = len(scale_ladder)
+        self.register_buffer("cdf_counts", torch.zeros(rows, 1, dtype=torch.int32))
+        self.register_buffer("cdf_offsets", torch.zeros(rows, dtype=torch.int32))
+        self.register_buffer("cdf_lengths", torch.zeros(rows, dtype=torch.int32))
+
+    def forward(self, y: torch.Tensor, scales: torch.Tensor,
+                means: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """y (N, C, h, w) and its predicted scales and means (same shape) -> (y_hat,
+        likelihoods). Training: y + noise; otherwise round(y - means) + means."""
+        y_hat = quantize(y, "noise") if self.training else quantize(y - means) + means
+        return y_hat, gaussian_likelihood(y_hat - means, scales)
+
+    def table_index(self, scales: torch.Tensor) -> torch.Tensor:
+        """The coding table of each value: the first ladder scale >= its scale (int64)."""
+        ladder = self.scale_ladder[:-1].contiguous()
+        return torch.bucketize(scales.clamp_min(SCALE_BOUND).contiguous(), ladder)
+
+    @torch.no_grad()
+    def update_tables(self) -> None:
+        """Build one integer table per ladder scale: counts >= 1 summing to 2^16 over the
+        offsets n = -L .. L that hold all but 2^-12 of the mass, then an escape symbol."""
+        tables, offsets = [], []
+        for scale in self.scale_ladder.double():
+            reach = int(math.ceil(float(scale) * 4.5)) + 1  # beyond: under 2^-12 of the mass
+            n = torch.arange(-reach, reach + 1, dtype=torch.float64)
+            pmf = _normal_cdf((n + 0.5) / scale) - _normal_cdf((n - 0.5) / scale)
+            tables.append(_to_counts(torch.cat([pmf, (1 - pmf.sum()).clamp_min(0).view(1)])))
+            offsets.append(-reach)
+        self.cdf_counts = torch.zeros(len(tables), max(len(t) for t in tables),
+                                      dtype=torch.int32)
+        for i, table in enumerate(tables):
+            self.cdf_counts[i, : len(table)] = table
+        self.cdf_offsets = torch.tensor(offsets, dtype=torch.int32)
+        self.cdf_lengths = torch.tensor([len(t) for t in tables], dtype=torch.int32)
+
+    def has_tables(self) -> bool:
+        return bool(self.cdf_lengths.numel()) and int(self.cdf_lengths.min()) > 1
+
+    def table(self, i: int) -> tuple[int, torch.Tensor]:
+        """Table i: (offset, counts), counts (L,) int32 with the escape last."""
+        return int(self.cdf_offsets[i]), self.cdf_counts[i, : int(self.cdf_lengths[i])]
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        for name in ("cdf_counts", "cdf_offsets", "cdf_lengths"):
+            if prefix + name in state_dict:
+                setattr(self, name, torch.empty_like(state_dict[prefix + name]))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)

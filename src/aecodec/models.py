@@ -1,10 +1,11 @@
 """Convolutional autoencoders: `ConvEncoder`, `ConvDecoder`, the `Autoencoder` joining them,
-and the `RateDistortionAutoencoder` that adds an entropy model and becomes a codec.
+the `RateDistortionAutoencoder` that adds an entropy model and becomes a codec, and the
+`HyperpriorAutoencoder` that sends side information about its latents.
 
-Holds: the modules, their config dataclasses (`AutoencoderConfig`,
-`RateDistortionConfig`, whose defaults are the shipped models'), `pad_to_multiple`, and
-helpers that say how big the latent is for an image (`latent_shape`, `num_latent_values`,
-`compression_ratio`). Does not hold: the layers (`aecodec.layers`), the entropy model
+Holds: the modules, their config dataclasses (`AutoencoderConfig`, `RateDistortionConfig`,
+`HyperpriorConfig`, whose defaults are the shipped models'), `pad_to_multiple`, and helpers
+that say how big the latent is for an image (`latent_shape`, `num_latent_values`,
+`compression_ratio`). Does not hold: the layers (`aecodec.layers`), the entropy models
 (`aecodec.entropy`), the loss formula (`aecodec.losses`) or writing bytes
 (`aecodec.codec`). A plain autoencoder only shrinks the number of values; the course turns
 them into bytes in notebooks 06-07.
@@ -26,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aecodec.entropy import FactorizedPrior, estimated_bits
+from aecodec.entropy import FactorizedPrior, GaussianConditional, estimated_bits
 from aecodec.layers import GDN, Upsample2x
 from aecodec.losses import rd_loss
 
@@ -279,3 +280,110 @@ class RateDistortionAutoencoder(Autoencoder):
         mse = F.mse_loss(x_hat, x)
         bpp = estimated_bits(likelihoods) / (x.shape[0] * x.shape[-2] * x.shape[-1])
         return rd_loss(mse, bpp, self.config.lmbda), {"mse": mse.item(), "bpp": bpp.item()}
+
+
+@dataclass(frozen=True)
+class HyperpriorConfig(RateDistortionConfig):
+    """A `RateDistortionConfig` plus the side latent z's channels."""
+
+    side_channels: int = 64  # channels of z
+
+
+class HyperpriorAutoencoder(Autoencoder):
+    """A mean-scale hyperprior codec (Ballé et al. 2018, "Variational image compression with
+    a scale hyperprior"; the predicted means are Minnen et al. 2018's).
+
+    A factorized prior gives every position of a channel the same density, however busy or
+    flat the image is there. Here a second, small autoencoder sends side information z
+    about y: it predicts a mean and a scale for every value of y, so flat regions get
+    narrow Gaussians (few bits) and textured ones wide ones.
+
+        y = encoder(x)                       (N, C, H/8, W/8)
+        z = hyper_encoder(y)                 (N, S, H/32, W/32)   the side latent
+        z_hat, P(z_hat) = z_prior(z)         a FactorizedPrior, as the plain codec's y
+        means_hat, scales_hat = hyper_decoder(z_hat)      (N, C, H/8, W/8) each
+        y_hat, P(y_hat) = gaussian(y, scales_hat, means_hat)
+        x_hat = decoder(y_hat)
+
+    The loss is `rd_loss` with bpp = bits of y_hat + bits of z_hat. Images are padded to a
+    multiple of 2^(k+2) so that z exists.
+
+    Args:
+        latent_channels, downsamplings, hidden_channels, gdn, lmbda: as for
+            `RateDistortionAutoencoder`.
+        side_channels: S, the channels of z.
+    """
+
+    def __init__(
+        self, latent_channels: int = 64, downsamplings: int = 3, hidden_channels: int = 64,
+        gdn: bool = True, lmbda: float = 0.0067, side_channels: int = 64,
+    ):
+        super().__init__(latent_channels, downsamplings, hidden_channels, gdn)
+        self.config = HyperpriorConfig(latent_channels, downsamplings, hidden_channels, gdn,
+                                       lmbda, side_channels)
+        c, s = latent_channels, side_channels
+        self.hyper_encoder = nn.Sequential(
+            nn.Conv2d(c, s, 3, stride=1, padding=1), nn.LeakyReLU(inplace=True),
+            nn.Conv2d(s, s, 5, stride=2, padding=2), nn.LeakyReLU(inplace=True),
+            nn.Conv2d(s, s, 5, stride=2, padding=2),
+        )
+        self.hyper_decoder = nn.Sequential(
+            Upsample2x(s, s, 5, padding=2), nn.LeakyReLU(inplace=True),
+            Upsample2x(s, 3 * s // 2, 5, padding=2), nn.LeakyReLU(inplace=True),
+            nn.Conv2d(3 * s // 2, 2 * c, 3, stride=1, padding=1),
+        )
+        self.z_prior = FactorizedPrior(s)
+        self.gaussian = GaussianConditional()
+
+    @property
+    def pad_multiple(self) -> int:
+        return 2 ** (self.config.downsamplings + 2)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """x (N, 3, H, W) -> y (N, C, H'/2^k, W'/2^k), H' and W' padded to `pad_multiple`."""
+        _check_images(x)
+        x = pad_to_multiple(x, self.pad_multiple)  # (N, 3, H', W')
+        return self.encoder(x)  # (N, C, H'/2^k, W'/2^k)
+
+    def hyper_encode(self, y: torch.Tensor) -> torch.Tensor:
+        """y (N, C, h, w) -> z (N, S, h/4, w/4)."""
+        return self.hyper_encoder(y.contiguous(memory_format=torch.channels_last))
+
+    def hyper_decode(self, z_hat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """z_hat (N, S, h/4, w/4) -> (means_hat, scales_hat), each (N, C, h, w)."""
+        params = self.hyper_decoder(z_hat.contiguous(memory_format=torch.channels_last))
+        means_hat, scales_hat = params.chunk(2, dim=1)  # (N, C, h, w) each
+        return means_hat, scales_hat
+
+    def forward_with_likelihoods(
+        self, x: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """x -> (x_hat, likelihoods of y_hat, likelihoods of z_hat)."""
+        y = self.encode(x)  # (N, C, h, w)
+        z = self.hyper_encode(y)  # (N, S, h/4, w/4)
+        z_hat, likelihoods_z = self.z_prior(z)
+        means_hat, scales_hat = self.hyper_decode(z_hat)  # (N, C, h, w) each
+        y_hat, likelihoods_y = self.gaussian(y, scales_hat, means_hat)
+        return self.decode(y_hat, size=x.shape[-2:]), likelihoods_y, likelihoods_z
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_with_likelihoods(x)[0]
+
+    def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        """`rd_loss` with bpp = y's bits + z's bits, and {"mse", "bpp", "bpp_z"} values."""
+        x_hat, likelihoods_y, likelihoods_z = self.forward_with_likelihoods(x)
+        pixels = x.shape[0] * x.shape[-2] * x.shape[-1]
+        mse = F.mse_loss(x_hat, x)
+        bpp_z = estimated_bits(likelihoods_z) / pixels
+        bpp = estimated_bits(likelihoods_y) / pixels + bpp_z
+        return rd_loss(mse, bpp, self.config.lmbda), {"mse": mse.item(), "bpp": bpp.item(),
+                                                      "bpp_z": bpp_z.item()}
+
+    def latent_shape(self, height: int, width: int) -> tuple[int, int, int]:
+        c, h, w = latent_shape(height, width, self.config)
+        return c, h + (-h % 4), w + (-w % 4)  # padded to a multiple of 2^(k+2) pixels
+
+    def side_shape(self, height: int, width: int) -> tuple[int, int, int]:
+        """(S, h/4, w/4) of z for an image of `height` x `width` pixels."""
+        _, h, w = self.latent_shape(height, width)
+        return self.config.side_channels, h // 4, w // 4

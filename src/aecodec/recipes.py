@@ -9,10 +9,12 @@ A `Recipe` is a model config plus the settings `fit` trains it with. The recipes
     RD_WIDE   the shipped codecs: wider, slower to learn, better after an hour or more
               (the rd_lambda{lambda}.pt files, one per lambda in RD_LAMBDAS, RD_MINUTES
               for the whole curve)
+    HYPERPRIOR  hyperprior codecs warm-started from the RD_WIDE ones (hp_lambda{lambda}.pt)
 The measurements behind these choices are in docs/training.md.
 
 Holds: the recipes, `train_plain_family` (`aecodec zoo-train`), `train_rd_curve` (a whole
-rate-distortion curve for one time budget) and `train_rd_family` (`aecodec zoo-train-rd`).
+rate-distortion curve for one time budget), `train_rd_family` (`aecodec zoo-train-rd`),
+`train_hyperprior` and `train_hyperprior_family` (`aecodec zoo-train-hp`).
 Does not hold: the loop itself (`aecodec.training.fit`) or where the shipped files live
 (`aecodec.zoo`).
 """
@@ -25,11 +27,13 @@ from pathlib import Path
 
 import torch
 
-from aecodec.checkpoint import save_checkpoint
+from aecodec.checkpoint import load_model, save_checkpoint
 from aecodec.data import PatchDataset, load_folder
 from aecodec.models import (
     Autoencoder,
     AutoencoderConfig,
+    HyperpriorAutoencoder,
+    HyperpriorConfig,
     RateDistortionAutoencoder,
     RateDistortionConfig,
 )
@@ -61,8 +65,11 @@ class Recipe:
     def build(self, **changes) -> Autoencoder:
         """An untrained model of this recipe, with `changes` to its config (e.g. lmbda=)."""
         config = replace(self.model, **changes)
-        cls = RateDistortionAutoencoder if isinstance(config, RateDistortionConfig) else Autoencoder
-        return cls.from_config(config)
+        if isinstance(config, HyperpriorConfig):
+            return HyperpriorAutoencoder.from_config(config)
+        if isinstance(config, RateDistortionConfig):
+            return RateDistortionAutoencoder.from_config(config)
+        return Autoencoder.from_config(config)
 
     def dataset(self, images: list[torch.Tensor], seed: int = 0) -> PatchDataset:
         """This recipe's training patches from photos x (3, H, W)."""
@@ -187,6 +194,68 @@ def train_rd_family(data: str | os.PathLike, out_dir: str | os.PathLike,
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     train_rd_curve(list(load_folder(data).values()), RD_LAMBDAS, minutes=minutes,
                    recipe=recipe, out_dir=out_dir)
+
+
+# The hyperprior codecs start from the shipped factorized ones: their encoder and decoder
+# are kept, and the new hyper path (hyper_encoder, hyper_decoder, z_prior) first learns,
+# with them frozen, to predict their latents; then everything fine-tunes, the warm-started
+# transforms at a tenth of the learning rate.
+HYPERPRIOR = Recipe(HyperpriorConfig(), batch_size=8, patch_size=128, lr=1e-3, warmup=0.03,
+                    clip_norm=1.0)
+HYPERPRIOR_FREEZE = 0.3  # fraction of the budget with the warm-started transforms frozen
+HYPERPRIOR_FINE_TUNE = 0.1  # their learning-rate scale after that
+
+
+def train_hyperprior(factorized: RateDistortionAutoencoder, images: list[torch.Tensor], *,
+                     minutes: float, recipe: Recipe = HYPERPRIOR, seed: int = 0,
+                     checkpoint: str | os.PathLike | None = None, resume: bool = False,
+                     progress: bool = True) -> HyperpriorAutoencoder:
+    """A hyperprior codec warm-started from a trained factorized one (same lambda).
+
+    Args:
+        factorized: the trained codec whose encoder and decoder are kept.
+        images: training photos x (3, H, W).
+        minutes: the time budget.
+        recipe: the model and its training settings.
+        seed: seed of the new weights, patches and data order.
+        checkpoint, resume: where `fit` saves, and whether to continue from it.
+        progress: show a progress bar.
+    """
+    torch.manual_seed(seed)
+    model = recipe.build(lmbda=factorized.config.lmbda)
+    model.encoder.load_state_dict(factorized.encoder.state_dict())
+    model.decoder.load_state_dict(factorized.decoder.state_dict())
+    warm = [*model.encoder.parameters(), *model.decoder.parameters()]
+    fresh = [*model.hyper_encoder.parameters(), *model.hyper_decoder.parameters(),
+             *model.z_prior.parameters()]
+    groups = [{"params": warm, "lr_scale": lambda progress: 0.0 if progress < HYPERPRIOR_FREEZE
+               else HYPERPRIOR_FINE_TUNE}, {"params": fresh, "lr_scale": 1.0}]
+    fit(model, recipe.dataset(images, seed=seed), minutes=minutes, param_groups=groups,
+        checkpoint=checkpoint, resume=resume, recipe=dict(recipe.as_dict(), warm_start=True),
+        seed=seed, progress=progress, **recipe.fit_settings())
+    return model.eval()
+
+
+def train_hyperprior_family(data: str | os.PathLike, factorized_dir: str | os.PathLike,
+                            out_dir: str | os.PathLike, minutes: float,
+                            lambdas: tuple[float, ...] = RD_LAMBDAS) -> None:
+    """Train one hyperprior codec per lambda, each warm-started from the factorized codec
+    of that lambda, `minutes / len(lambdas)` each (`aecodec zoo-train-hp`). Interrupted,
+    it continues where it stopped when run again.
+
+    Args:
+        data: a folder of training photos (the kit uses ../shared/train).
+        factorized_dir: where rd_lambda{lambda}.pt are.
+        out_dir: where to write hp_lambda{lambda}.pt.
+        minutes: the budget for the whole family.
+        lambdas: the rate points.
+    """
+    images = list(load_folder(data).values())
+    for lmbda in lambdas:
+        factorized = load_model(Path(factorized_dir) / f"rd_lambda{lmbda}.pt")
+        path = Path(out_dir) / f"hp_lambda{lmbda}.pt"
+        train_hyperprior(factorized, images, minutes=minutes / len(lambdas), checkpoint=path,
+                         resume=True)
 
 
 def _save_shipped(path: Path, model: Autoencoder, history: dict, seconds: float,

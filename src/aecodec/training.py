@@ -189,6 +189,7 @@ def fit(
     save_every: int = 1000,
     resume: bool = False,
     recipe: dict | None = None,
+    param_groups: list[dict] | None = None,
     seed: int = 0,
     device: torch.device | str | None = None,
     num_workers: int = 0,
@@ -213,6 +214,9 @@ def fit(
         save_every: steps between checkpoints.
         resume: continue from `checkpoint` if it exists (same settings expected).
         recipe: the settings to record in the checkpoint, as plain data.
+        param_groups: to train parts of the model at their own pace: a list of
+            {"params": [...], "lr_scale": s}, where s multiplies the learning rate and is a
+            number or a function of progress (default: all parameters, scale 1).
         seed: seed of the data order.
         device: where to train (default: `default_device()`).
         num_workers: DataLoader worker processes.
@@ -224,7 +228,8 @@ def fit(
     budget = Budget(steps, minutes)
     device = torch.device(device) if device is not None else default_device()
     model.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    groups = param_groups or [{"params": list(model.parameters()), "lr_scale": 1.0}]
+    optimizer = torch.optim.Adam([{"params": g["params"]} for g in groups], lr=lr)
     state = TrainingState()
     if resume and checkpoint is not None and os.path.exists(checkpoint):
         state = _restore(checkpoint, model, optimizer)
@@ -250,9 +255,11 @@ def fit(
                 loader = make_loader(train_data, batch_size, seed=seed, epoch=state.epoch,
                                      skip_batches=state.batch_in_epoch, num_workers=num_workers)
                 for x in loader:
-                    for group in optimizer.param_groups:
-                        group["lr"] = learning_rate(budget.spent(state.step, state.seconds),
-                                                    lr, warmup)
+                    progress = budget.spent(state.step, state.seconds)
+                    for group, settings in zip(optimizer.param_groups, groups):
+                        scale = settings["lr_scale"]
+                        scale = scale(progress) if callable(scale) else scale
+                        group["lr"] = learning_rate(progress, lr, warmup) * scale
                     loss = train_step(model, x.to(device), optimizer, clip_norm)
                     before = state.seconds
                     state.record_step(loss, seconds=time.perf_counter() - clock)

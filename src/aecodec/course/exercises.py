@@ -28,7 +28,7 @@ from torch import nn
 from aecodec import losses
 from aecodec.latents8bit import reconstruct_8bit
 from aecodec.metrics import psnr, quantize_8bit
-from aecodec.models import AutoencoderConfig, compression_ratio, num_latent_values
+from aecodec.models import Autoencoder, AutoencoderConfig, compression_ratio, num_latent_values
 
 
 class _Wrong(Exception):
@@ -274,8 +274,6 @@ def check_decoder_block(decoder_block: Callable[[int, int], nn.Module]) -> bool:
 
 
 def _tiny_setup(seed: int = 0):
-    from aecodec.models import Autoencoder
-
     torch.manual_seed(seed)
     model = Autoencoder(latent_channels=4, downsamplings=2, hidden_channels=8)
     x = torch.rand(4, 3, 16, 16)
@@ -463,12 +461,12 @@ def check_measured_bpp(measured_bpp: Callable[[bytes, int, int], float]) -> bool
 
 
 def check_rd_loss(rd_loss: Callable[[float, float, float], float]) -> bool:
-    """rd_loss(mse, bpp, lmbda) -> lmbda * 255^2 * mse + bpp."""
+    """rd_loss(mse, bpp, lmbda) -> lmbda * 255^2 * mse + bpp, as `aecodec.losses.rd_loss`."""
 
     def check() -> int:
         cases = [(0.001, 0.5, 0.01), (0.0004, 1.2, 0.0035), (0.01, 0.1, 0.025), (0.0, 2.0, 0.1)]
         for mse_value, rate, lmbda in cases:
-            expected = lmbda * 255**2 * mse_value + rate
+            expected = losses.rd_loss(mse_value, rate, lmbda)
             got = _as_number(_call(rd_loss, mse_value, rate, lmbda))
             if math.isclose(got, lmbda * mse_value + rate, rel_tol=1e-9) and mse_value:
                 raise _Wrong("the MSE of images in [0, 1] is tiny: scale it by 255^2 (8-bit "
