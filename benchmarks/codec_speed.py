@@ -36,11 +36,16 @@ TARGET_MEMORY = 2**30  # peak memory for a Kodak image
 
 
 def codecs() -> list[str]:
-    """The shipped rate-distortion models (rd_lambda*.pt in data/models, or $AECODEC_MODELS),
-    low to high quality, then the baselines."""
-    folder = Path(os.environ.get("AECODEC_MODELS", REPO / "data" / "models"))
-    lambdas = sorted(float(p.stem[len("rd_lambda"):]) for p in folder.glob("rd_lambda*.pt"))
-    return [f"aecodec lambda={lmbda}" for lmbda in lambdas] + list(BASELINES)
+    """The shipped codecs (in data/models, or $AECODEC_MODELS), each family low to high
+    quality, then the baselines."""
+    from aecodec import zoo
+    from aecodec.recipes import RD_LAMBDAS
+
+    names = []
+    for family in zoo.shipped_families():
+        prefix = "aecodec" if family == "factorized" else f"aecodec {family}"
+        names += [f"{prefix} lambda={lmbda}" for lmbda in RD_LAMBDAS]
+    return names + list(BASELINES)
 
 
 def kodak_default() -> str:
@@ -55,13 +60,15 @@ def peak_memory() -> int:
 # --- one codec, in its own process ------------------------------------------------------
 
 
-def aecodec_coder(lmbda: float):
-    """(encode, decode) for a shipped model: x (3, H, W) -> bytes -> x_hat (3, H, W)."""
+def aecodec_coder(name: str):
+    """(encode, decode) for a shipped codec named as in `codecs()`: x (3, H, W) -> bytes
+    -> x_hat (3, H, W)."""
     from aecodec import zoo
     from aecodec.checkpoint import load_model
     from aecodec.codec import compress, decompress
 
-    model = load_model(zoo.codec_path(lmbda))
+    family = "hyperprior" if "hyperprior" in name else "factorized"
+    model = load_model(zoo.codec_path(float(name.split("=")[1]), family))
     return (lambda x: compress(model, x)), (lambda data: decompress(model, data))
 
 
@@ -96,7 +103,7 @@ def measure_one(codec: str, kodak: Path, limit: int, threads: int | None) -> dic
         fmt, quality = codec.split(" q")
         encode, decode = pillow_coder(fmt.upper(), int(quality))
     else:
-        encode, decode = aecodec_coder(float(codec.split("=")[1]))
+        encode, decode = aecodec_coder(codec)
     paths = sorted(kodak.glob("kodim*.png"))[:limit]
     baseline = peak_memory()
     totals = dict(encode_s=0.0, decode_s=0.0, pixels=0, bits=0, psnr=0.0)

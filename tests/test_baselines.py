@@ -1,10 +1,19 @@
-"""The JPEG and WebP baselines: real bytes, and the best JPEG under a budget."""
+"""The JPEG, WebP and AVIF baselines: real bytes at their best ordinary settings, and the best
+JPEG under a budget."""
 
 import pytest
 import torch
 
-from aecodec.baselines import decode_image_bytes, encode_jpeg, encode_webp, jpeg_at_most, jpeg_curve
+from aecodec.baselines import (
+    decode_image_bytes,
+    encode_avif,
+    encode_jpeg,
+    encode_webp,
+    jpeg_at_most,
+    jpeg_curve,
+)
 from aecodec.data import load_sample
+from aecodec.images import tensor_to_image
 from aecodec.metrics import psnr
 
 
@@ -13,8 +22,9 @@ def x():
     return load_sample("coffee")[:, :200, :300]
 
 
-def test_jpeg_and_webp_round_trip(x):
-    for data in (encode_jpeg(x, 90), encode_webp(x, 90)):
+def test_jpeg_webp_and_avif_round_trip(x):
+    for data in (encode_jpeg(x, 90), encode_webp(x, 90), encode_avif(x, 90),
+                 encode_avif(x, 90, subsampling="4:2:0")):
         x_hat = decode_image_bytes(data)
         assert x_hat.shape == x.shape
         assert psnr(x, x_hat) > 30
@@ -40,3 +50,21 @@ def test_curve_grows_with_quality(x):
     quality = [psnr(x, x_hat) for _, _, x_hat in curve]
     assert sizes == sorted(sizes) and quality == sorted(quality)
     assert torch.all(curve[0][2] >= 0)
+
+
+def test_jpeg_uses_optimized_huffman_tables(x):
+    """The same pixels as Pillow's default standard tables, in fewer bytes."""
+    import io
+
+    for quality in (5, 50):
+        buffer = io.BytesIO()
+        tensor_to_image(x).save(buffer, format="JPEG", quality=quality)
+        plain = buffer.getvalue()
+        optimized = encode_jpeg(x, quality)
+        assert len(optimized) < len(plain)
+        assert torch.equal(decode_image_bytes(optimized), decode_image_bytes(plain))
+
+
+def test_avif_in_444_keeps_the_colour_that_420_halves(x):
+    full, half = encode_avif(x, 60), encode_avif(x, 60, subsampling="4:2:0")
+    assert psnr(x, decode_image_bytes(full)) > psnr(x, decode_image_bytes(half))

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -312,9 +313,9 @@ def expected_latent(name: str, c: int) -> dict[str, str]:
             "compression ratio": f"{model.compression_ratio(height, width):.1f}:1"}
 
 
-def expected_rd(name: str, lmbda: float) -> dict[str, str]:
+def expected_rd(name: str, lmbda: float, family: str = "factorized") -> dict[str, str]:
     """What RateDistortionExplorer must show for image `name` and lambda, from the API."""
-    model = {m.config.lmbda: m for m in load_codecs().values()}[lmbda]
+    model = {m.config.lmbda: m for m in load_codecs(family).values()}[lmbda]
     x = shrink(load_sample(name), MAX_SIDE)  # (3, H, W)
     data = compress(model, x)
     x_hat = decompress(model, data)  # (3, H, W)
@@ -380,3 +381,10 @@ def test_rate_distortion_explorer_in_jupyterlab(browser, lab, screenshots):
     middle = len(RD_LAMBDAS) // 2
     run_explorer_test(browser, lab, screenshots, "07_rate_distortion.ipynb",
                       RD_LAMBDAS[middle], RD_LAMBDAS[middle + 1], expected_rd)
+
+
+def test_hyperprior_explorer_in_jupyterlab(browser, lab, screenshots):
+    middle = len(RD_LAMBDAS) // 2
+    run_explorer_test(browser, lab, screenshots, "08_side_information_hyperprior.ipynb",
+                      RD_LAMBDAS[middle], RD_LAMBDAS[middle + 1],
+                      partial(expected_rd, family="hyperprior"))

@@ -60,8 +60,8 @@ def test_latents_round_trip_exactly(model, shape, scale, seed, tails):
         flat[(i * 7) % flat.numel()] = value
     full = torch.zeros((6, *shape[1:]), dtype=torch.long)
     full[:c] = y_hat
-    stream = encode_latents(model, full)
-    assert torch.equal(decode_latents(model, stream, tuple(full.shape)), full)
+    stream = encode_latents(model.prior, full)
+    assert torch.equal(decode_latents(model.prior, stream, tuple(full.shape)), full)
 
 
 @pytest.mark.parametrize("size", [(24, 24), (37, 50)])
@@ -91,7 +91,7 @@ def test_real_size_matches_the_tables_estimate(model):
         symbols = rng.choice(length - 1, size=64 * 64, p=p / p.sum())
         y_hat[c] = torch.from_numpy(symbols).view(64, 64) + int(model.prior.cdf_offsets[c])
         ideal_bits += -np.log2(p[symbols]).sum()
-    real_bits = 8 * len(encode_latents(model, y_hat))
+    real_bits = 8 * len(encode_latents(model.prior, y_hat))
     assert real_bits <= ideal_bits * 1.01 + 64
     assert real_bits >= ideal_bits * 0.99
 

@@ -51,8 +51,10 @@ def test_evaluate_codecs_end_to_end(tmp_path):
         models[f"lambda={lmbda}"] = m
     images = {"a": torch.rand(3, 40, 48), "b": torch.rand(3, 32, 32)}
     results = evaluate_codecs(images, models, jpeg_qualities=(20, 80), webp_qualities=(20, 80),
-                              progress=False)
-    assert set(results["curves"]) == {"JPEG", "WebP", "aecodec"}
+                              avif_qualities=(30, 70), progress=False)
+    assert set(results["curves"]) == {"JPEG", "WebP", "AVIF 4:4:4", "AVIF 4:2:0", "aecodec"}
+    avif = results["curves"]["AVIF 4:4:4"]
+    assert avif[0]["bpp"] < avif[1]["bpp"] and avif[0]["psnr"] < avif[1]["psnr"]
     jpeg = results["curves"]["JPEG"]
     assert jpeg[0]["bpp"] < jpeg[1]["bpp"] and jpeg[0]["psnr"] < jpeg[1]["psnr"]
     point = results["curves"]["aecodec"][0]
@@ -72,7 +74,7 @@ def test_other_codecs_are_scored_from_their_real_bytes():
         return 10, torch.full_like(x, 0.5)
 
     results = evaluate_codecs(images, {}, jpeg_qualities=(20, 80), webp_qualities=(20,),
-                              progress=False, others={"grey": {"only": grey}})
+                              avif_qualities=(), progress=False, others={"grey": {"only": grey}})
     (point,) = results["curves"]["grey"]
     assert point["setting"] == "only"
     assert point["bpp"] == pytest.approx(8 * 10 / (40 * 48))

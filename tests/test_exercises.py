@@ -55,7 +55,7 @@ def check_for(name):
 EXERCISES = ["to_batch", "my_psnr", "conv_output_size", "encoder_block", "latent_values",
              "conv_transpose_output_size", "decoder_block", "training_step", "validation_psnr",
              "predicted_ratio", "halving_effect", "entropy_bits", "measured_bpp", "rd_loss",
-             "pick_lambda"]
+             "pick_lambda", "gaussian_pmf", "table_index", "file_bits"]
 
 
 def test_notebooks_have_at_least_two_exercises_each_from_01():
@@ -67,6 +67,7 @@ def test_notebooks_have_at_least_two_exercises_each_from_01():
         assert count == sum("### END SOLUTION" in "".join(c["source"]) for c in cells)
     assert all(per_notebook[n] >= 2 for n in ("01", "02", "03", "04", "05", "06", "07")), \
         per_notebook
+    assert per_notebook["08"] >= 3, per_notebook
     assert sorted(solutions()) == sorted(EXERCISES)
 
 
@@ -199,6 +200,20 @@ WRONG_ANSWERS = [
     ("rd_loss", lambda mse, rate, lmbda: mse + lmbda * rate, "weights the distortion"),
     ("pick_lambda", lambda points, max_bpp: min(p["lmbda"] for p in points), "highest PSNR"),
     ("pick_lambda", _pick_without_none, "Return None"),
+    ("gaussian_pmf", lambda n, mean, scale: torch.distributions.Normal(mean, scale).log_prob(n)
+     .exp(), "density at n"),
+    ("gaussian_pmf", lambda n, mean, scale: torch.distributions.Normal(0.0, scale).cdf(n + 0.5)
+     - torch.distributions.Normal(0.0, scale).cdf(n - 0.5), "n - mean"),
+    ("gaussian_pmf", lambda n, mean, scale: torch.distributions.Normal(mean, scale).cdf(n + 1)
+     - torch.distributions.Normal(mean, scale).cdf(n - 1), "P(0) should be"),
+    ("table_index", lambda scale, ladder: max([i for i, r in enumerate(ladder) if r <= scale],
+                                              default=0), "at least as wide"),
+    ("table_index", lambda scale, ladder: sum(rung < scale for rung in ladder),
+     "expected index 6"),  # no table wider than 100: the last one, not one past it
+    ("file_bits", lambda ly, lz: float(-torch.log2(ly).sum()), "side information z"),
+    ("file_bits", lambda ly, lz: float(-torch.log(ly).sum() - torch.log(lz).sum()), "nats"),
+    ("file_bits", lambda ly, lz: float(-torch.log2(ly).sum() - torch.log2(lz).sum()) / 8,
+     "bytes"),
 ]
 
 

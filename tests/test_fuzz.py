@@ -294,7 +294,7 @@ def test_legal_escape_decodes(model):
     data = forge(model, one_position(model), one_position(model), escaped_stream(model, value))
     assert outcome(model, data) == "image"
     shape = (model.config.latent_channels, 1, 1)
-    assert decode_latents(model, read_header(data)["stream"], shape)[0, 0, 0] == value
+    assert decode_latents(model.prior, read_header(data)["stream"], shape)[0, 0, 0] == value
 
 
 @pytest.mark.parametrize("fill", ["escapes", "rarest"])
@@ -309,13 +309,13 @@ def test_costliest_latents_fit_the_stream_bound(model, fill):
         rarest = [int(prior.table(c)[1][:-1].argmin()) for c in range(channels)]
         y_hat = (torch.tensor(rarest) + prior.cdf_offsets.long()).view(channels, 1, 1)
         y_hat = y_hat.expand(shape)
-    stream = encode_latents(model, y_hat)
+    stream = encode_latents(model.prior, y_hat)
     if fill == "escapes":
         assert len(stream) >= y_hat.numel()  # at least 8 bits a latent: truly costly
     else:  # as costly as the tables say (a channel the model does not use has one value)
         p = model.prior.cdf_counts.double()[range(channels), rarest] / 2**TABLE_PRECISION
         assert 8 * len(stream) >= 0.99 * -torch.log2(p).sum().item() * 6 * 5
-    assert torch.equal(decode_latents(model, stream, shape), y_hat)  # the bound let it pass
+    assert torch.equal(decode_latents(model.prior, stream, shape), y_hat)  # the bound let it pass
 
 
 def test_left_over_data_is_refused(model, corpus):

@@ -1,5 +1,5 @@
 """The `aecodec` command: compress, decompress, models, train, reconstruct, info, evaluate,
-download-kodak, zoo-train, zoo-train-rd, classroom build.
+download-kodak, zoo-train, zoo-train-rd, zoo-train-hp, classroom build.
 
 Each subcommand is a `cmd_*` function, and its arguments are declared by an `add_*`
 function beside it; `main` dispatches and turns user mistakes (`AecodecError`) into one
@@ -24,6 +24,7 @@ from aecodec.course import classroom
 from aecodec.data import load_folder, load_samples
 from aecodec.errors import AecodecError
 from aecodec.evaluation import (
+    codec_runs,
     evaluate_codecs,
     evaluate_plain_models,
     plain_markdown,
@@ -34,7 +35,6 @@ from aecodec.images import load_image, save_image
 from aecodec.kodak import KODAK_URL, download_kodak, load_kodak
 from aecodec.latents8bit import reconstruct_8bit
 from aecodec.metrics import bpp, psnr
-from aecodec.models import RateDistortionAutoencoder
 from aecodec.recipes import (
     PLAIN,
     PLAIN_LATENT_CHANNELS,
@@ -43,6 +43,7 @@ from aecodec.recipes import (
     RD_SMALL,
     RD_WIDE,
     Recipe,
+    train_hyperprior_family,
     train_plain_family,
     train_rd_family,
 )
@@ -86,9 +87,9 @@ def read_file(path) -> bytes:
         raise AecodecError(f"{path}: is a folder, not a file") from None
 
 
-def _codec(path) -> RateDistortionAutoencoder:
+def _codec(path) -> zoo.Codec:
     model = load_model(path)
-    if not isinstance(model, RateDistortionAutoencoder):
+    if not isinstance(model, zoo.Codec):
         raise AecodecError(f"{path}: a plain autoencoder has no entropy model to write files; "
                            "train one with `aecodec train --lambda ...`")
     return model
@@ -108,12 +109,15 @@ def add_compress(sub) -> None:
                        f"{zoo.DEFAULT_QUALITY} (see `aecodec models`)")
     which.add_argument("--model", default=None, metavar="CKPT",
                        help="any rate-distortion checkpoint instead (trained with --lambda)")
+    p.add_argument("--family", choices=sorted(zoo.FAMILIES), default=zoo.DEFAULT_FAMILY,
+                   help=f"which shipped codecs --quality picks from (default: "
+                   f"{zoo.DEFAULT_FAMILY})")
     p.set_defaults(func=cmd_compress)
 
 
 def cmd_compress(args: argparse.Namespace) -> None:
     model = _codec(args.model) if args.model else zoo.load_codec(
-        args.quality or zoo.DEFAULT_QUALITY)
+        args.quality or zoo.DEFAULT_QUALITY, args.family)
     x = load_image(args.input)  # (3, H, W)
     data = compress(model, x)
     with atomic_write(args.output) as f:
@@ -150,14 +154,16 @@ def add_models(sub) -> None:
 
 
 def cmd_models(args: argparse.Namespace) -> None:
-    rows = zoo.codec_scores()
-    print(f"shipped codecs (mean over the {rows[0]['images']} Kodak images, real files; "
-          "`aecodec compress --quality Q`):")
-    print("quality  lambda   bpp    PSNR (dB)  MS-SSIM")
-    for r in rows:
-        default = "  (default)" if r["quality"] == zoo.DEFAULT_QUALITY else ""
-        print(f"{r['quality']:>7}  {r['lmbda']:<7}  {r['bpp']:.3f}  {r['psnr']:9.2f}  "
-              f"{r['ms_ssim']:.4f}{default}")
+    for family in zoo.shipped_families():
+        rows = zoo.codec_scores(family)
+        print(f"shipped {family} codecs (mean over the {rows[0]['images']} Kodak images, real "
+              f"files; `aecodec compress --family {family} --quality Q`):")
+        print("quality  lambda   bpp    PSNR (dB)  MS-SSIM")
+        for r in rows:
+            default = ("  (default)" if r["quality"] == zoo.DEFAULT_QUALITY
+                       and family == zoo.DEFAULT_FAMILY else "")
+            print(f"{r['quality']:>7}  {r['lmbda']:<7}  {r['bpp']:.3f}  {r['psnr']:9.2f}  "
+                  f"{r['ms_ssim']:.4f}{default}")
     print(f"in {zoo.models_dir()}; plain autoencoders there too: C = "
           f"{', '.join(map(str, PLAIN_LATENT_CHANNELS))} (`aecodec reconstruct`)")
 
@@ -315,9 +321,13 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
         rows = evaluate_plain_models(images, models)
         files = {"plain.json": json.dumps(rows, indent=1), "plain.md": plain_markdown(rows)}
     else:
-        models = ({Path(p).stem: _codec(p) for p in args.models} if args.models else
-                  zoo.load_codecs())
-        results = evaluate_codecs(images, models)
+        if args.models:
+            models, others = {Path(p).stem: _codec(p) for p in args.models}, {}
+        else:  # each shipped family a curve of its own
+            families = zoo.shipped_families()
+            models = zoo.load_codecs(families[0])
+            others = {zoo.CURVES[f]: codec_runs(zoo.load_codecs(f)) for f in families[1:]}
+        results = evaluate_codecs(images, models, others=others)
         files = {"results.json": json.dumps(results, indent=1),
                  "results.md": results_markdown(results)}
         with atomic_write(out / "rd.png") as f:
@@ -380,6 +390,26 @@ def cmd_zoo_train_rd(args: argparse.Namespace) -> None:
                     recipe=replace(RD_WIDE, model=model))
 
 
+def add_zoo_train_hp(sub) -> None:
+    p = sub.add_parser("zoo-train-hp", help="train the hyperprior codecs (recipe HYPERPRIOR), "
+                       "each warm-started from the factorized codec of its lambda")
+    p.add_argument("--data", required=True, metavar="DIR", help="training photos")
+    p.add_argument("--out-dir", default=None,
+                   help="where to write hp_lambda*.pt (default: the shipped models' folder)")
+    p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
+    p.add_argument("--minutes", type=positive_float, required=True,
+                   help="time budget for the whole family (a quarter for each lambda); "
+                   "run again to continue an interrupted family")
+    p.set_defaults(func=cmd_zoo_train_hp)
+
+
+def cmd_zoo_train_hp(args: argparse.Namespace) -> None:
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    train_hyperprior_family(args.data, zoo.models_dir(), args.out_dir or zoo.models_dir(),
+                            minutes=args.minutes)
+
+
 def add_classroom(sub) -> None:
     p = sub.add_parser("classroom", help="the student edition of the notebooks")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -406,7 +436,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (add_compress, add_decompress, add_models, add_train, add_reconstruct,
                 add_info, add_evaluate, add_download_kodak, add_zoo_train, add_zoo_train_rd,
-                add_classroom):
+                add_zoo_train_hp, add_classroom):
         add(sub)
     return parser
 

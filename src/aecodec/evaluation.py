@@ -2,30 +2,41 @@
 
 Holds: `bd_rate` and `bd_psnr` (Bjøntegaard's deltas, with the piecewise cubic
 interpolation of the method's later revision rather than one cubic fit: a single cubic
-through four points swings wildly where a codec's curve flattens), `evaluate_codecs` (each model and
-Pillow's JPEG and WebP over a sweep of qualities, per image and averaged), and
-`results_markdown` / `rd_figure` to report them. Every bpp here is measured from
-`len(bytes)` of a real file; nothing is estimated. Also `evaluate_plain_models` and
-`plain_markdown`: the plain autoencoders with 8-bit latents, beside the best JPEG no
-larger (`aecodec evaluate --plain`).
+through four points swings wildly where a codec's curve flattens), `evaluate_codecs` (each
+model, and Pillow's JPEG, WebP and AVIF over sweeps of qualities, per image and averaged),
+`codec_runs` (models as extra curves), and `results_markdown` / `rd_figure` to report them.
+Every bpp here is measured from `len(bytes)` of a real file; nothing is estimated. Also
+`evaluate_plain_models` and `plain_markdown`: the plain autoencoders with 8-bit latents,
+beside the best JPEG no larger (`aecodec evaluate --plain`).
 """
 
 import math
 from collections.abc import Callable, Sequence
+from functools import partial
 
 import numpy as np
 import torch
 from matplotlib.figure import Figure
 from tqdm.auto import tqdm
 
-from aecodec.baselines import decode_image_bytes, encode_jpeg, encode_webp, jpeg_at_most
+from aecodec.baselines import (
+    decode_image_bytes,
+    encode_avif,
+    encode_jpeg,
+    encode_webp,
+    jpeg_at_most,
+)
 from aecodec.codec import compress, decompress
 from aecodec.latents8bit import reconstruct_8bit
 from aecodec.metrics import MS_SSIM_MIN_SIDE, bpp, ms_ssim, psnr
-from aecodec.models import Autoencoder, RateDistortionAutoencoder
+from aecodec.models import Autoencoder, HyperpriorAutoencoder, RateDistortionAutoencoder
+
+Codec = RateDistortionAutoencoder | HyperpriorAutoencoder
 
 JPEG_QUALITIES = (2, 3, 4, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95)
 WEBP_QUALITIES = (5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95)
+AVIF_QUALITIES = (10, 20, 30, 40, 50, 60, 70, 80, 90)
+AVIF_SUBSAMPLINGS = ("4:4:4", "4:2:0")  # 4:4:4 for the RGB comparison; 4:2:0 is the default
 
 
 def _pchip_slopes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -134,18 +145,23 @@ def _file_codec(run: Callable[[torch.Tensor], tuple[int, torch.Tensor]]):
     return scored
 
 
-def _model_codec(model: RateDistortionAutoencoder):
-    def run(x: torch.Tensor) -> tuple[int, torch.Tensor]:
-        data = compress(model, x)
-        return len(data), decompress(model, data)
-    return _file_codec(run)
+def codec_runs(models: dict[str, Codec]) -> dict[str, Callable]:
+    """{label: run} for `evaluate_codecs`'s `others`: run(x) -> (bytes, x_hat) of a real
+    .aec file written by the model."""
+    def runner(model: Codec):
+        def run(x: torch.Tensor) -> tuple[int, torch.Tensor]:
+            data = compress(model, x)
+            return len(data), decompress(model, data)
+        return run
+    return {label: runner(model) for label, model in models.items()}
 
 
 def evaluate_codecs(
     images: dict[str, torch.Tensor],
-    models: dict[str, RateDistortionAutoencoder],
+    models: dict[str, Codec],
     jpeg_qualities: Sequence[int] = JPEG_QUALITIES,
     webp_qualities: Sequence[int] = WEBP_QUALITIES,
+    avif_qualities: Sequence[int] = AVIF_QUALITIES,
     progress: bool = True,
     others: dict[str, dict[str, Callable[[torch.Tensor], tuple[int, torch.Tensor]]]] | None = None,
 ) -> dict:
@@ -153,8 +169,9 @@ def evaluate_codecs(
 
     Args:
         images: {name: x (3, H, W)}, e.g. Kodak.
-        models: {label: trained RateDistortionAutoencoder}; together they form one curve.
-        jpeg_qualities, webp_qualities: Pillow settings to sweep.
+        models: {label: trained codec}; together they form the curve "aecodec".
+        jpeg_qualities, webp_qualities, avif_qualities: Pillow settings to sweep (AVIF
+            both in 4:4:4 and in 4:2:0; see `aecodec.baselines` for the settings).
         progress: show a progress bar.
         others: more codecs, {codec: {setting: run}}, where run(x) -> (bytes, x_hat) of a
             real file (e.g. another project's model, in `benchmarks/`).
@@ -165,8 +182,11 @@ def evaluate_codecs(
     """
     runs = [("JPEG", q, _pillow_codec(encode_jpeg)) for q in jpeg_qualities]
     runs += [("WebP", q, _pillow_codec(encode_webp)) for q in webp_qualities]
-    runs += [("aecodec", label, _model_codec(m)) for label, m in models.items()]
-    for codec, settings in (others or {}).items():
+    for sampling in AVIF_SUBSAMPLINGS:
+        encode = partial(encode_avif, subsampling=sampling)
+        runs += [(f"AVIF {sampling}", q, _pillow_codec(encode)) for q in avif_qualities]
+    others = {"aecodec": codec_runs(models), **(others or {})}
+    for codec, settings in others.items():
         runs += [(codec, setting, _file_codec(run)) for setting, run in settings.items()]
     curves: dict[str, list] = {}
     bar = tqdm(total=len(runs) * len(images), desc="evaluating", disable=not progress)
@@ -222,7 +242,8 @@ def rd_figure(results: dict, title: str = "") -> Figure:
     """PSNR and MS-SSIM against bpp for every codec."""
     fig = Figure(figsize=(11, 4.2), layout="constrained")
     ax_psnr, ax_ssim = fig.subplots(1, 2)
-    styles = {"JPEG": "s--", "WebP": "^--", "aecodec": "o-"}
+    styles = {"JPEG": "s--", "WebP": "^--", "AVIF 4:4:4": "v--", "AVIF 4:2:0": "v:",
+              "aecodec": "o-"}
     for codec, pts in results["curves"].items():
         pts = sorted(pts, key=lambda p: p["bpp"])
         rates = [p["bpp"] for p in pts]

@@ -25,7 +25,7 @@ from aecodec.images import decode_image, load_image
 from aecodec.kodak import KODAK_ENV, KODAK_SHA256
 from aecodec.latents8bit import reconstruct_8bit
 from aecodec.metrics import bpp, ms_ssim, psnr
-from aecodec.models import Autoencoder, RateDistortionAutoencoder
+from aecodec.models import Autoencoder
 from aecodec.recipes import PLAIN_LATENT_CHANNELS
 from aecodec.viz import explorer_figure, figure_to_png
 
@@ -237,16 +237,19 @@ class RateDistortionExplorer(_Explorer):
     JPEG at the same bytes, and the curve against JPEG and WebP.
 
     Args:
-        models: {lmbda: model}; default: the shipped rate-distortion family.
+        models: {lmbda: model}; default: a shipped family.
         kodak: a Kodak folder to offer its images (default: $AECODEC_KODAK, if set).
         max_side: images are shrunk to this longer side to keep the explorer quick.
+        family: the shipped family to explore when `models` is not given: "factorized" or
+            "hyperprior".
     """
 
-    def __init__(self, models: dict[float, RateDistortionAutoencoder] | None = None,
-                 kodak: str | os.PathLike | None = None, max_side: int = 768):
+    def __init__(self, models: dict[float, zoo.Codec] | None = None,
+                 kodak: str | os.PathLike | None = None, max_side: int = 768,
+                 family: str = zoo.DEFAULT_FAMILY):
         super().__init__(kodak, max_side)
         if models is None:
-            models = {m.config.lmbda: m for m in zoo.load_codecs().values()}
+            models = {m.config.lmbda: m for m in zoo.load_codecs(family).values()}
         self.models = {lmbda: model.eval() for lmbda, model in sorted(models.items())}
         lambdas = list(self.models)
         self.lmbda = widgets.SelectionSlider(options=lambdas, value=lambdas[len(lambdas) // 2],

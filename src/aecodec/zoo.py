@@ -4,8 +4,10 @@ Two families, trained by `aecodec.recipes`:
     plain autoencoders  ae_c{C}_k3.pt, one per latent size C in (2, 4, 8, 16, 32): y is
                         8x smaller than x per side, so 3 * 64 / C pixel values per latent
                         value, from 96:1 (C = 2) to 6:1 (C = 32)
-    codecs              rd_lambda{lambda}.pt, one per rate point; `--quality 1..4` names
-                        them from the smallest files to the best quality
+    codecs              two families of four rate points, `--quality 1..4` from the
+                        smallest files to the best quality:
+                        factorized: rd_lambda{lambda}.pt (RateDistortionAutoencoder)
+                        hyperprior: hp_lambda{lambda}.pt (HyperpriorAutoencoder)
 
 They live in the repository's data/models/ folder; an installed aecodec carries that folder
 as the package `aecodec.shipped` (see pyproject.toml), read through `importlib.resources`.
@@ -13,7 +15,8 @@ Setting $AECODEC_MODELS to a folder makes aecodec use the models found there ins
 Their Kodak scores, written by `aecodec evaluate`, are in data/results/results.json.
 
 Holds: `models_dir`, `load_plain`, `load_codec`, `load_codecs`, `find_model` (the model
-that wrote an .aec file) and `codec_scores` (what `aecodec models` prints).
+that wrote an .aec file), `shipped_families` and `codec_scores` (what `aecodec models`
+prints).
 """
 
 import json
@@ -24,13 +27,17 @@ from pathlib import Path
 from aecodec.checkpoint import load_model
 from aecodec.codec import model_id
 from aecodec.errors import CheckpointError
-from aecodec.models import Autoencoder, RateDistortionAutoencoder
+from aecodec.models import Autoencoder, HyperpriorAutoencoder, RateDistortionAutoencoder
 from aecodec.recipes import PLAIN_LATENT_CHANNELS, RD_LAMBDAS
 
 MODELS_ENV = "AECODEC_MODELS"
 DOWNSAMPLINGS = 3
+Codec = RateDistortionAutoencoder | HyperpriorAutoencoder
 QUALITIES = {quality: lmbda for quality, lmbda in enumerate(RD_LAMBDAS, start=1)}
 DEFAULT_QUALITY = 3
+FAMILIES = {"factorized": "rd_lambda{}.pt", "hyperprior": "hp_lambda{}.pt"}
+CURVES = {"factorized": "aecodec", "hyperprior": "aecodec hyperprior"}  # in results.json
+DEFAULT_FAMILY = "factorized"
 
 
 def _shipped() -> Path:
@@ -47,8 +54,16 @@ def plain_path(latent_channels: int) -> Path:
     return models_dir() / f"ae_c{latent_channels}_k{DOWNSAMPLINGS}.pt"
 
 
-def codec_path(lmbda: float) -> Path:
-    return models_dir() / f"rd_lambda{lmbda}.pt"
+def codec_path(lmbda: float, family: str = DEFAULT_FAMILY) -> Path:
+    if family not in FAMILIES:
+        raise CheckpointError(f"no codec family {family!r}: choose {' or '.join(FAMILIES)}")
+    return models_dir() / FAMILIES[family].format(lmbda)
+
+
+def shipped_families() -> list[str]:
+    """The codec families whose four models are all in `models_dir()`."""
+    return [family for family in FAMILIES
+            if all(codec_path(lmbda, family).is_file() for lmbda in RD_LAMBDAS)]
 
 
 def load_plain(latent_channels: int) -> Autoencoder:
@@ -63,41 +78,42 @@ def load_plain(latent_channels: int) -> Autoencoder:
     return load_model(plain_path(latent_channels))
 
 
-def load_codec(quality: int = DEFAULT_QUALITY) -> RateDistortionAutoencoder:
+def load_codec(quality: int = DEFAULT_QUALITY, family: str = DEFAULT_FAMILY) -> Codec:
     """A shipped codec (eval mode, CPU).
 
     Args:
         quality: 1 (smallest files) to 4 (best quality).
+        family: "factorized" or "hyperprior".
     """
     if quality not in QUALITIES:
         raise CheckpointError(f"no shipped codec of quality {quality}: choose 1 (smallest "
                               f"files) to {len(QUALITIES)} (best quality)")
-    return load_model(codec_path(QUALITIES[quality]))
+    return load_model(codec_path(QUALITIES[quality], family))
 
 
-def load_codecs() -> dict[str, RateDistortionAutoencoder]:
-    """The shipped codecs as {"lambda=...": model}, low to high quality."""
-    return {f"lambda={lmbda}": load_model(codec_path(lmbda)) for lmbda in RD_LAMBDAS}
+def load_codecs(family: str = DEFAULT_FAMILY) -> dict[str, Codec]:
+    """A shipped family as {"lambda=...": model}, low to high quality."""
+    return {f"lambda={lmbda}": load_model(codec_path(lmbda, family)) for lmbda in RD_LAMBDAS}
 
 
-def find_model(ident: bytes) -> RateDistortionAutoencoder:
+def find_model(ident: bytes) -> Codec:
     """The shipped codec whose `codec.model_id` is `ident`."""
     for path in sorted(models_dir().glob("*.pt")):
         try:
             model = load_model(path)
         except CheckpointError:
             continue
-        if isinstance(model, RateDistortionAutoencoder) and model_id(model) == ident:
+        if isinstance(model, Codec) and model_id(model) == ident:
             return model
     raise CheckpointError(f"no shipped model made this file (model id {ident.hex()}); "
                           "pass the one that did with --model")
 
 
-def codec_scores() -> list[dict]:
+def codec_scores(family: str = DEFAULT_FAMILY) -> list[dict]:
     """Each shipped codec's quality, lambda, and mean bpp and PSNR on Kodak, from the
     results `aecodec evaluate` stored (data/results/results.json)."""
     results = json.loads((_shipped() / "results" / "results.json").read_text())
-    points = {p["setting"]: p for p in results["curves"]["aecodec"]}
+    points = {p["setting"]: p for p in results["curves"][CURVES[family]]}
     rows = []
     for quality, lmbda in QUALITIES.items():
         point = points[f"lambda={lmbda}"]

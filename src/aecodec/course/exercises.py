@@ -15,6 +15,7 @@ The exercises, by notebook:
     05  predicted_ratio, halving_effect
     06  entropy_bits, measured_bpp
     07  rd_loss, pick_lambda
+    08  gaussian_pmf, table_index, file_bits
 """
 
 import copy
@@ -500,3 +501,90 @@ def check_pick_lambda(pick_lambda: Callable[[list[dict], float], float]) -> bool
         return len(cases)
 
     return _run("pick_lambda", check)
+
+
+# --- 08 side information: the hyperprior -----------------------------------------------
+
+
+def check_gaussian_pmf(gaussian_pmf: Callable[[torch.Tensor, float, float], torch.Tensor]) -> bool:
+    """gaussian_pmf(n, mean, scale) -> P(n) = Phi((n + 1/2 - mean) / scale)
+    - Phi((n - 1/2 - mean) / scale) for integers n: the Gaussian's mass in n's unit bin."""
+
+    def check() -> int:
+        n = torch.arange(-6, 7, dtype=torch.float32)
+        cases = [(0.0, 1.0), (0.3, 0.5), (-2.0, 3.0), (1.7, 0.2)]
+        for mean, scale in cases:
+            normal = torch.distributions.Normal(torch.tensor(mean, dtype=torch.float64),
+                                                torch.tensor(scale, dtype=torch.float64))
+            expected = (normal.cdf(n.double() + 0.5) - normal.cdf(n.double() - 0.5)).float()
+            got = _call(gaussian_pmf, n.clone(), mean, scale)
+            if not isinstance(got, torch.Tensor) or got.shape != n.shape:
+                raise _Wrong("return a tensor of P(n), one value for each n given.")
+            got = got.detach().float()
+            if torch.allclose(got, normal.log_prob(n.double()).exp().float(), atol=1e-6):
+                raise _Wrong("that is the density at n, not the probability of n: integrate "
+                             "the density over n's bin, CDF(n + 1/2) - CDF(n - 1/2).")
+            at_zero = (torch.distributions.Normal(0.0, scale).cdf(n + 0.5)
+                       - torch.distributions.Normal(0.0, scale).cdf(n - 0.5))
+            if mean and torch.allclose(got, at_zero, atol=1e-6):
+                raise _Wrong("the Gaussian is centred on its mean: use n - mean.")
+            if not torch.allclose(got, expected, atol=1e-5):
+                raise _Wrong(f"with mean {mean} and scale {scale}: P(0) should be "
+                             f"{expected[6].item():.5f}, got {got[6].item():.5f}.")
+            if not math.isclose(float(got.sum()), float(expected.sum()), abs_tol=1e-4):
+                raise _Wrong("the probabilities do not add up as the Gaussian's do.")
+        return len(cases)
+
+    return _run("gaussian_pmf", check)
+
+
+def check_table_index(table_index: Callable[[float, list[float]], int]) -> bool:
+    """table_index(scale, ladder) -> the index of the first ladder scale >= scale (the
+    last one if none is), for a ladder sorted from narrow to wide."""
+
+    def check() -> int:
+        ladder = [0.11, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0]
+        cases = [(0.05, 0), (0.11, 0), (0.3, 2), (1.0, 3), (1.01, 4), (7.9, 6), (100.0, 6)]
+        for scale, expected in cases:
+            got = _call(table_index, scale, list(ladder))
+            if not isinstance(got, int | np.integer) and not (
+                    isinstance(got, torch.Tensor) and got.numel() == 1):
+                raise _Wrong(f"return the index as an int, got {type(got).__name__}.")
+            got = int(got)
+            if got == expected - 1 and ladder[got] < scale:
+                raise _Wrong(f"for scale {scale} you picked {ladder[got]}, narrower than the "
+                             "value's own Gaussian: its likely values would cost more bits. "
+                             "Pick the first ladder scale at least as wide.")
+            if got != expected:
+                raise _Wrong(f"for scale {scale} expected index {expected} ({ladder[expected]}),"
+                             f" got {got}.")
+        return len(cases)
+
+    return _run("table_index", check)
+
+
+def check_file_bits(file_bits: Callable[[torch.Tensor, torch.Tensor], float]) -> bool:
+    """file_bits(likelihoods_y, likelihoods_z) -> the estimated bits of a hyperprior file's
+    two streams: -sum log2 P over y's values plus over z's."""
+
+    def check() -> int:
+        g = torch.Generator().manual_seed(0)
+        cases = [(torch.rand(1, 4, 6, 6, generator=g).clamp_min(1e-3),
+                  torch.rand(1, 2, 2, 2, generator=g).clamp_min(1e-3)),
+                 (torch.full((1, 1, 2, 3), 0.5), torch.full((1, 1, 1, 1), 0.25))]
+        for likelihoods_y, likelihoods_z in cases:
+            y_bits = float(-torch.log2(likelihoods_y).sum())
+            z_bits = float(-torch.log2(likelihoods_z).sum())
+            got = _as_number(_call(file_bits, likelihoods_y.clone(), likelihoods_z.clone()))
+            if math.isclose(got, y_bits, rel_tol=1e-5):
+                raise _Wrong("the side information z is sent in the file too: add its bits.")
+            if math.isclose(got, (y_bits + z_bits) / 8, rel_tol=1e-5):
+                raise _Wrong("that is bytes: return bits.")
+            if math.isclose(got, (y_bits + z_bits) * math.log(2), rel_tol=1e-5):
+                raise _Wrong("that is in nats (natural log): use log base 2 for bits.")
+            if not math.isclose(got, y_bits + z_bits, rel_tol=1e-5):
+                raise _Wrong(f"expected {y_bits + z_bits:.2f} bits ({y_bits:.2f} for y + "
+                             f"{z_bits:.2f} for z), got {got:.2f}.")
+        return len(cases)
+
+    return _run("file_bits", check)
