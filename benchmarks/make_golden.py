@@ -1,11 +1,13 @@
-"""Make the golden .aec file that tests/test_hardening.py decodes on every run.
+"""Make a golden .aec file that tests/test_hardening.py decodes on every run.
 
-    .venv/bin/python benchmarks/make_golden.py [--kodak ../shared/kodak]
+    .venv/bin/python benchmarks/make_golden.py [--family factorized|hyperprior] [--kodak DIR]
 
 Writes tests/data/golden/kodim23_64x96.aec (a 64x96 crop of Kodak's kodim23, compressed
-by the shipped model rd_lambda0.0067.pt) and golden.json beside it, holding the SHA-256 of
-its decoded latents and of its decoded 8-bit pixels. The test decodes the stored file with
-today's code and compares both: a change that makes old files decode differently fails.
+by the shipped codec of lambda 0.0067: rd_lambda0.0067.pt) and golden.json beside it,
+holding the SHA-256 of its decoded latents and of its decoded 8-bit pixels; with
+`--family hyperprior`, kodim23_64x96_hyperprior.aec (hp_lambda0.0067.pt) and
+golden_hyperprior.json. The test decodes every stored file with today's code and compares:
+a change that makes old files decode differently fails.
 
 Run it only when the file format or a shipped model changes on purpose, and say so in the
 commit. Does not hold the test itself.
@@ -33,20 +35,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--kodak", default=os.environ.get("AECODEC_KODAK", REPO.parent / "shared"
                                                           / "kodak"), help="Kodak folder")
+    parser.add_argument("--family", choices=sorted(zoo.FAMILIES), default="factorized")
     args = parser.parse_args()
-    model = load_model(zoo.codec_path(LAMBDA))
+    path = zoo.codec_path(LAMBDA, args.family)
+    model = load_model(path)
+    suffix = "" if args.family == "factorized" else f"_{args.family}"
     x = load_image(Path(args.kodak) / SOURCE)[:, TOP : TOP + HEIGHT, LEFT : LEFT + WIDTH]
     data = compress(model, x)
     GOLDEN.mkdir(parents=True, exist_ok=True)
-    name = f"{Path(SOURCE).stem}_{HEIGHT}x{WIDTH}.aec"
+    name = f"{Path(SOURCE).stem}_{HEIGHT}x{WIDTH}{suffix}.aec"
     (GOLDEN / name).write_bytes(data)
     record = dict(file=name, source=SOURCE,
                   crop=dict(top=TOP, left=LEFT, height=HEIGHT, width=WIDTH),
-                  model=zoo.codec_path(LAMBDA).name, model_id=model_id(model).hex(),
+                  model=path.name, model_id=model_id(model).hex(),
                   **decoded_digests(model, data),
                   made_with=f"aecodec {__version__}, torch {torch.__version__}")
-    (GOLDEN / "golden.json").write_text(json.dumps(record, indent=1) + "\n")
-    print(f"wrote {GOLDEN / name} ({len(data)} bytes) and golden.json")
+    (GOLDEN / f"golden{suffix}.json").write_text(json.dumps(record, indent=1) + "\n")
+    print(f"wrote {GOLDEN / name} ({len(data)} bytes) and golden{suffix}.json")
 
 
 if __name__ == "__main__":

@@ -114,3 +114,14 @@ def test_zoo_train_rd_trains_the_wide_recipe_with_the_sizes_given(monkeypatch, t
     assert (out_dir, minutes) == (str(tmp_path), 3)
     assert recipe == replace(RD_WIDE, model=replace(RD_WIDE.model, latent_channels=8,
                                                     downsamplings=2))
+
+
+def test_zoo_train_hp_warm_starts_from_the_shipped_factorized_codecs(monkeypatch, tmp_path):
+    from aecodec import cli, zoo
+
+    calls = []
+    monkeypatch.setattr(cli, "train_hyperprior_family",
+                        lambda data, factorized_dir, out_dir, minutes: calls.append(
+                            (data, factorized_dir, out_dir, minutes)))
+    assert cli.main(["zoo-train-hp", "--data", str(tmp_path), "--minutes", "8"]) == 0
+    assert calls[-1] == (str(tmp_path), zoo.models_dir(), zoo.models_dir(), 8)

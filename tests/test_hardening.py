@@ -333,10 +333,12 @@ def test_repeated_runs_in_one_process_agree(kodak_dir):
     assert torch.equal(decompress(model, data), decompress(model, data))
 
 
-def test_golden_file_still_decodes_to_its_checksum():
-    """tests/data/golden holds a file made by a shipped model (benchmarks/make_golden.py):
-    a change to the format, the coder, the decoder or the model that alters it fails."""
-    record = json.loads((GOLDEN / "golden.json").read_text())
+@pytest.mark.parametrize("record_file", ["golden.json", "golden_hyperprior.json"])
+def test_golden_file_still_decodes_to_its_checksum(record_file):
+    """tests/data/golden holds a file made by a shipped codec of each kind
+    (benchmarks/make_golden.py): a change to the format, the coder, the decoder or the model
+    that alters it fails."""
+    record = json.loads((GOLDEN / record_file).read_text())
     model = load_model(zoo.models_dir() / record["model"])
     data = (GOLDEN / record["file"]).read_bytes()
     assert model_id(model).hex() == record["model_id"], (

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from aecodec.cli import main
-from aecodec.codec import CRC, HEADER, compress, decompress
+from aecodec.codec import CRC, HEADER, HYPERPRIOR_HEADER, compress, decompress
 from aecodec.data import load_sample
 from aecodec.entropy import estimated_bits
 from aecodec.errors import CheckpointError
@@ -13,6 +13,7 @@ from aecodec.images import load_image
 from aecodec.metrics import psnr
 from aecodec.recipes import PLAIN_LATENT_CHANNELS, RD_LAMBDAS
 from aecodec.zoo import (
+    FAMILIES,
     QUALITIES,
     codec_path,
     codec_scores,
@@ -21,6 +22,7 @@ from aecodec.zoo import (
     load_plain,
     models_dir,
     plain_path,
+    shipped_families,
 )
 
 
@@ -67,12 +69,15 @@ def test_plain_table_formats_rows():
 # --- the shipped codecs ---------------------------------------------------------------
 
 
-def test_shipped_codecs_exist_and_trade_rate_for_quality(kodak_dir):
+@pytest.mark.parametrize("family", FAMILIES)
+def test_shipped_codecs_exist_and_trade_rate_for_quality(kodak_dir, family):
+    assert shipped_families() == list(FAMILIES)
+    most = {"factorized": 3, "hyperprior": 6}[family]  # MiB: the hyper path doubles it
     for lmbda in RD_LAMBDAS:
-        assert codec_path(lmbda).stat().st_size < 3 * 2**20
+        assert codec_path(lmbda, family).stat().st_size < most * 2**20
     x = load_image(kodak_dir / "kodim23.png")
     points = []
-    for model in load_codecs().values():
+    for model in load_codecs(family).values():
         data = compress(model, x)
         points.append((len(data), psnr(x, decompress(model, data))))
     sizes, quality = [p[0] for p in points], [p[1] for p in points]
@@ -93,12 +98,18 @@ def test_quality_levels_name_the_codecs_from_smallest_to_best():
 @pytest.mark.parametrize("image", ["kodim01.png", "kodim04.png", "kodim19.png"])
 def test_file_size_is_within_two_percent_of_the_estimate_on_kodak(kodak_dir, image):
     x = load_image(kodak_dir / image)
-    for model in load_codecs().values():
+    for model in load_codecs("factorized").values():
         with torch.no_grad():
             y_hat = torch.round(model.encode(x[None]))
             estimate = estimated_bits(model.prior.likelihood(y_hat)).item() / 8
         stream = len(compress(model, x)) - HEADER.size - CRC.size
         assert abs(stream - estimate) <= 0.02 * estimate + 4, (stream, estimate)
+    for model in load_codecs("hyperprior").values():  # both streams
+        with torch.no_grad():
+            _, likelihoods_y, likelihoods_z = model.forward_with_likelihoods(x[None])
+            estimate = (estimated_bits(likelihoods_y) + estimated_bits(likelihoods_z)) / 8
+        stream = len(compress(model, x)) - HYPERPRIOR_HEADER.size - CRC.size
+        assert abs(stream - estimate.item()) <= 0.02 * estimate.item() + 4, (stream, estimate)
 
 
 def test_compress_uses_the_shipped_codec_and_decompress_finds_it_by_its_id(kodak_dir, tmp_path,
@@ -113,11 +124,16 @@ def test_compress_uses_the_shipped_codec_and_decompress_finds_it_by_its_id(kodak
     assert sizes[0] < sizes[1]
     assert main(["compress", str(image), str(aec)]) == 0  # the default quality
     assert aec.read_bytes() == compress(load_codec(), load_image(image))
+    assert main(["compress", str(image), str(aec), "--family", "hyperprior"]) == 0
+    assert aec.read_bytes() == compress(load_codec(family="hyperprior"), load_image(image))
+    assert main(["decompress", str(aec), str(png)]) == 0
 
 
 def test_models_lists_the_shipped_codecs_with_their_kodak_scores(capsys):
     assert main(["models"]) == 0
     printed = capsys.readouterr().out
-    for r in codec_scores():
-        assert f"{r['bpp']:.3f}" in printed and f"{r['psnr']:.2f}" in printed
-    assert "(default)" in printed
+    for family in FAMILIES:
+        assert f"shipped {family} codecs" in printed
+        for r in codec_scores(family):
+            assert f"{r['bpp']:.3f}" in printed and f"{r['psnr']:.2f}" in printed
+    assert printed.count("(default)") == 1
