@@ -156,3 +156,15 @@ def test_train_hyperprior_keeps_the_warm_start_frozen_at_first(smooth_image, mon
         assert torch.equal(a, b)  # warm-started and untouched
     fresh = HyperpriorAutoencoder(6, 2, 8, side_channels=4)
     assert not torch.equal(model.hyper_decoder[0].weight, fresh.hyper_decoder[0].weight)
+
+
+def test_evaluate_reports_the_side_information_of_hyperprior_files(model):
+    from aecodec.evaluation import codec_runs, evaluate_codecs, results_markdown
+
+    images = {"a": torch.rand(3, 40, 48)}
+    results = evaluate_codecs(images, {}, jpeg_qualities=(50,), webp_qualities=(50,),
+                              avif_qualities=(), progress=False,
+                              others={"hyperprior": codec_runs({"one": model})})
+    (point,) = results["curves"]["hyperprior"]
+    assert 0 < point["side_bpp_estimated"] < point["bpp"]
+    assert f"| {point['side_bpp_estimated']:.4f} |" in results_markdown(results)

@@ -1,7 +1,8 @@
 """JPEG, WebP and AVIF through Pillow, the baselines every learned codec is measured against.
 
 Holds: `encode_jpeg` / `encode_webp` / `encode_avif` (x -> bytes), `decode_image_bytes`,
-`jpeg_at_most` (the best JPEG that fits a byte budget), `jpeg_curve` and `webp_curve`.
+`jpeg_at_most` (the best JPEG that fits a byte budget), `jpeg_curve`, `webp_curve` and
+`avif_curve`.
 Sizes are real: `len(data)` of what Pillow writes, headers included.
 
 Each codec gets its best ordinary settings, so that a comparison is fair to it:
@@ -99,3 +100,10 @@ def webp_curve(
 ) -> list[tuple[int, int, torch.Tensor]]:
     """[(quality, bytes, x_hat)] for a sweep of WebP qualities."""
     return _curve(encode_webp, x, qualities)
+
+
+def avif_curve(
+    x: torch.Tensor, qualities: tuple[int, ...] = QUALITIES
+) -> list[tuple[int, int, torch.Tensor]]:
+    """[(quality, bytes, x_hat)] for a sweep of AVIF qualities, in 4:4:4."""
+    return _curve(encode_avif, x, qualities)

@@ -27,6 +27,7 @@ from aecodec.baselines import (
     jpeg_at_most,
 )
 from aecodec.codec import compress, decompress
+from aecodec.entropy import estimated_bits
 from aecodec.latents8bit import reconstruct_8bit
 from aecodec.metrics import MS_SSIM_MIN_SIDE, bpp, ms_ssim, psnr
 from aecodec.models import Autoencoder, HyperpriorAutoencoder, RateDistortionAutoencoder
@@ -138,20 +139,27 @@ def _pillow_codec(encode: Callable[[torch.Tensor, int], bytes]):
     return run
 
 
-def _file_codec(run: Callable[[torch.Tensor], tuple[int, torch.Tensor]]):
+def _file_codec(run: Callable[[torch.Tensor], tuple]):
     def scored(x: torch.Tensor, _setting) -> dict:
-        num_bytes, x_hat = run(x)
-        return _scores(x, x_hat, num_bytes)
+        num_bytes, x_hat, *extra = run(x)
+        return dict(_scores(x, x_hat, num_bytes), **(extra[0] if extra else {}))
     return scored
 
 
 def codec_runs(models: dict[str, Codec]) -> dict[str, Callable]:
     """{label: run} for `evaluate_codecs`'s `others`: run(x) -> (bytes, x_hat) of a real
-    .aec file written by the model."""
+    .aec file written by the model; for a hyperprior model also {"side_bpp_estimated"}, the
+    share of its side information z (from z's likelihoods: the file has one stream)."""
     def runner(model: Codec):
-        def run(x: torch.Tensor) -> tuple[int, torch.Tensor]:
+        def run(x: torch.Tensor) -> tuple:
             data = compress(model, x)
-            return len(data), decompress(model, data)
+            x_hat = decompress(model, data)
+            if not isinstance(model, HyperpriorAutoencoder):
+                return len(data), x_hat
+            with torch.no_grad():
+                _, likelihoods_z = model.z_prior(model.hyper_encode(model.encode(x[None])))
+            side = bpp(estimated_bits(likelihoods_z).item() / 8, *x.shape[-2:])
+            return len(data), x_hat, {"side_bpp_estimated": side}
         return run
     return {label: runner(model) for label, model in models.items()}
 
@@ -196,7 +204,7 @@ def evaluate_codecs(
             per_image[name] = run(x, setting)
             bar.update(1)
         mean = {k: float(np.mean([s[k] for s in per_image.values()]))
-                for k in ("bpp", "psnr", "ms_ssim")}
+                for k in next(iter(per_image.values()))}
         curves.setdefault(codec, []).append(dict(setting=setting, **mean, images=per_image))
     bar.close()
     return dict(curves=curves, bd=bd_table(curves))
@@ -224,11 +232,13 @@ def _overlap(anchor, test) -> float:
 
 def results_markdown(results: dict) -> str:
     """Markdown: the mean point of every codec setting, then the Bjøntegaard deltas."""
-    lines = ["| codec | setting | bpp | PSNR (dB) | MS-SSIM |", "|---|---|---|---|---|"]
+    lines = ["| codec | setting | bpp | PSNR (dB) | MS-SSIM | of the bpp, side information "
+             "(estimated) |", "|---|---|---|---|---|---|"]
     for codec, pts in results["curves"].items():
         for p in sorted(pts, key=lambda p: p["bpp"]):
+            side = f"{p['side_bpp_estimated']:.4f}" if "side_bpp_estimated" in p else ""
             lines.append(f"| {codec} | {p['setting']} | {p['bpp']:.3f} | {p['psnr']:.2f} "
-                         f"| {p['ms_ssim']:.4f} |")
+                         f"| {p['ms_ssim']:.4f} | {side} |")
     lines += ["", "| comparison | BD-rate | BD-PSNR | PSNR range shared |", "|---|---|---|---|"]
     for name, d in results["bd"].items():
         rate = "n/a (no shared PSNR range)" if math.isnan(d["bd_rate_percent"]) \

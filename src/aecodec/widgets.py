@@ -1,23 +1,24 @@
 """The explorers: ipywidgets controls wired to trained models and to `viz`.
 
 Holds: `LatentExplorer` (plain autoencoders of several latent sizes, notebook 05) and
-`RateDistortionExplorer` (the rate-distortion models, one per lambda, with real files,
-notebook 07), on a shared base that offers the images (embedded photos, Kodak images if
-their folder is known, or an uploaded file) and caches every result. They draw nothing
-themselves: numbers come from `quantize`, `codec` and `jpeg`, pictures from
-`viz.explorer_figure`. Sliders act on release; going back to a setting already seen is
-instant.
+`RateDistortionExplorer` (a family of codecs, one per lambda, with real files, notebooks 07
+and 08, beside JPEG, WebP and AVIF), on a shared base that offers the images (embedded
+photos, Kodak images if their folder is known, or an uploaded file) and caches every
+result. They draw nothing themselves: numbers come from `latents8bit`, `codec` and
+`baselines`, pictures from `viz.explorer_figure`. Sliders act on release; going back to a
+setting already seen is instant.
 """
 
 import html
 import os
+from functools import partial
 
 import ipywidgets as widgets
 import torch
 import torch.nn.functional as F
 
 from aecodec import zoo
-from aecodec.baselines import jpeg_at_most, jpeg_curve, webp_curve
+from aecodec.baselines import avif_curve, jpeg_at_most, jpeg_curve, webp_curve
 from aecodec.codec import compress, decompress
 from aecodec.data import SAMPLE_IMAGES, load_sample
 from aecodec.errors import AecodecError, ImageError
@@ -28,6 +29,8 @@ from aecodec.metrics import bpp, ms_ssim, psnr
 from aecodec.models import Autoencoder
 from aecodec.recipes import PLAIN_LATENT_CHANNELS
 from aecodec.viz import explorer_figure, figure_to_png
+
+AVIF_EXPLORER_QUALITIES = (10, 30, 50, 70, 90)
 
 
 def shrink(x: torch.Tensor, max_side: int) -> torch.Tensor:
@@ -106,6 +109,11 @@ class _Explorer:
 
     def webp_points(self, name: str) -> list[dict]:
         return self._cached(("webp", name), lambda: self._baseline_points(name, webp_curve))
+
+    def avif_points(self, name: str) -> list[dict]:
+        """AVIF (4:4:4) on a short sweep: its encoder is the slowest of the three."""
+        curve = partial(avif_curve, qualities=AVIF_EXPLORER_QUALITIES)
+        return self._cached(("avif", name), lambda: self._baseline_points(name, curve))
 
     def _baseline_points(self, name: str, curve) -> list[dict]:
         """(bpp, PSNR) of a Pillow codec's quality sweep on image `name`."""
@@ -291,7 +299,8 @@ class RateDistortionExplorer(_Explorer):
             ae_title=f"aecodec λ={lmbda}, {r['bytes']} B: {r['psnr']:.2f} dB",
             jpeg_title=f"JPEG q={r['jpeg_quality']}, {r['jpeg_bytes']} B: {r['jpeg_psnr']:.2f} dB",
             ae_points=curve, jpeg_points=self.jpeg_points(name),
-            baselines={"WebP (Pillow)": self.webp_points(name)},
+            baselines={"WebP (Pillow)": self.webp_points(name),
+                       "AVIF 4:4:4 (Pillow)": self.avif_points(name)},
             ae_label="aecodec files", current=dict(bpp=r["bpp"], psnr=r["psnr"])))
 
     def readout_html(self, r: dict, x: torch.Tensor, similarity: dict | None = None) -> str:
