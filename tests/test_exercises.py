@@ -161,6 +161,19 @@ def exercises_solution(name):
     return solutions()[name]
 
 
+def _step_zeroing_between_backward_and_step(model, x, optimizer):
+    loss = F.mse_loss(model(x), x)
+    loss.backward()
+    optimizer.zero_grad()
+    optimizer.step()
+    return loss.item()
+
+
+def _validation_with_gradients(model, x):
+    model.eval()
+    return psnr(x, quantize_8bit(model(x)))  # a float, but the graph was built
+
+
 WRONG_ANSWERS = [
     ("to_batch", _no_permute, "channels must come first"),
     ("to_batch", _no_divide, "divide by 255"),
@@ -200,6 +213,18 @@ WRONG_ANSWERS = [
     ("rd_loss", lambda mse, rate, lmbda: mse + lmbda * rate, "weights the distortion"),
     ("pick_lambda", lambda points, max_bpp: min(p["lmbda"] for p in points), "highest PSNR"),
     ("pick_lambda", _pick_without_none, "Return None"),
+    ("to_batch", lambda p: torch.from_numpy(p).permute(2, 0, 1)[None].double() / 255,
+     "float32"),
+    ("encoder_block", lambda i, o: nn.Sequential(nn.Conv2d(i, o, 3, stride=2, padding=1),
+                                                 nn.ReLU()), "5x5"),
+    ("encoder_block", lambda i, o: nn.Sequential(nn.ReLU(), nn.Conv2d(i, o, 5, stride=2,
+                                                                      padding=2)), "first"),
+    ("decoder_block", lambda i, o: nn.Sequential(nn.ConvTranspose2d(
+        i, o, 5, stride=2, padding=2, output_padding=1)), "linear"),
+    ("predicted_ratio", lambda h, w, c, k: 3 * h * w / (c * (h // 2**k) * (w // 2**k)),
+     "rounded up"),
+    ("validation_psnr", _validation_with_gradients, "torch.no_grad()"),
+    ("training_step", _step_zeroing_between_backward_and_step, "belongs before backward"),
     ("gaussian_pmf", lambda n, mean, scale: torch.distributions.Normal(mean, scale).log_prob(n)
      .exp(), "density at n"),
     ("gaussian_pmf", lambda n, mean, scale: torch.distributions.Normal(0.0, scale).cdf(n + 0.5)

@@ -93,8 +93,9 @@ def check_to_batch(to_batch: Callable[[np.ndarray], torch.Tensor]) -> bool:
                 raise _Wrong(f"for a {h}x{w} image the shape should be (1, 3, {h}, {w}), got "
                              f"{tuple(x.shape)}. Hint: add the batch dimension with [None] or "
                              ".unsqueeze(0).")
-            if not x.is_floating_point():
-                raise _Wrong(f"values should be floats, got dtype {x.dtype}. Hint: .float()")
+            if x.dtype != torch.float32:
+                raise _Wrong(f"values should be float32, got dtype {x.dtype}: PyTorch's layers "
+                             "expect float32. Hint: .float()")
             if x.max() > 1.5:
                 raise _Wrong("values go up to 255: divide by 255 to bring them into [0, 1].")
             if not torch.allclose(x.float(), expected, atol=1e-6):
@@ -181,15 +182,7 @@ def check_encoder_block(encoder_block: Callable[[int, int], nn.Module]) -> bool:
                     raise _Wrong(f"for input {tuple(x.shape)} the output should be {expected}, "
                                  f"got {tuple(out.shape)}. Hint: a 5x5 kernel with stride=2 "
                                  "and padding=2 halves the size, rounding up.")
-            convs = [m for m in block.modules() if isinstance(m, nn.Conv2d)]
-            if len(convs) != 1:
-                raise _Wrong(f"use exactly one nn.Conv2d in the block, found {len(convs)}.")
-            x = torch.randn(1, in_channels, 16, 16)
-            linear = convs[0](x) - convs[0](torch.zeros_like(x))
-            if torch.allclose(_call(block, x) - _call(block, torch.zeros_like(x)), linear,
-                              atol=1e-5):
-                raise _Wrong("the block is linear: add a non-linearity such as nn.ReLU() "
-                             "after the convolution.")
+            _check_block_layers(block, nn.Conv2d, in_channels, "convolution")
         return 2 * len(sizes)
 
     return _run("encoder_block", check)
@@ -266,9 +259,30 @@ def check_decoder_block(decoder_block: Callable[[int, int], nn.Module]) -> bool:
                 if tuple(out.shape) != expected:
                     raise _Wrong(f"for input {tuple(y.shape)} the output should be "
                                  f"{expected}, got {tuple(out.shape)}.")
+            _check_block_layers(block, nn.ConvTranspose2d, in_channels,
+                                "transposed convolution")
         return 2 * len(sizes)
 
     return _run("decoder_block", check)
+
+
+def _check_block_layers(block: nn.Module, kind: type, in_channels: int, name: str) -> None:
+    """One 5x5 layer of `kind`, first, then a non-linearity (the block is not linear)."""
+    layers = [m for m in block.modules() if isinstance(m, kind)]
+    if len(layers) != 1:
+        raise _Wrong(f"use exactly one {kind.__name__} in the block, found {len(layers)}.")
+    if layers[0].kernel_size != (5, 5):
+        raise _Wrong(f"the {name}'s kernel is {layers[0].kernel_size[0]}x"
+                     f"{layers[0].kernel_size[1]}: the kit's blocks use 5x5 kernels "
+                     "(kernel_size=5), which see more of the image.")
+    if isinstance(block, nn.Sequential) and not isinstance(block[0], kind):
+        raise _Wrong(f"the block starts with {type(block[0]).__name__}: put the {name} "
+                     "first and the non-linearity after it.")
+    x = torch.randn(1, in_channels, 8, 8)
+    linear = layers[0](x) - layers[0](torch.zeros_like(x))
+    if torch.allclose(_call(block, x) - _call(block, torch.zeros_like(x)), linear, atol=1e-5):
+        raise _Wrong(f"the block is linear: add a non-linearity such as nn.ReLU() after the "
+                     f"{name}.")
 
 
 # --- 04 the training loop --------------------------------------------------------------
@@ -304,6 +318,11 @@ def check_training_step(training_step: Callable) -> bool:
             if not isinstance(loss, float):
                 raise _Wrong(f"it should return the loss as a float, got {type(loss).__name__}")
             if all(torch.equal(b, p) for b, p in zip(before, model.parameters())):
+                if all(p.grad is None or not p.grad.any() for p in model.parameters()):
+                    raise _Wrong("the weights did not change, and no gradient is left: "
+                                 "call loss.backward(), then optimizer.step(); "
+                                 "optimizer.zero_grad() belongs before backward (between "
+                                 "backward and step it wipes the gradients).")
                 raise _Wrong("the weights did not change: call optimizer.step() after "
                              "loss.backward().")
             if not math.isclose(loss, ref_loss.item(), rel_tol=1e-4):
@@ -331,7 +350,17 @@ def check_validation_psnr(validation_psnr: Callable) -> bool:
         with torch.no_grad():
             expected = psnr(x, quantize_8bit(model(x)))
             float_psnr = psnr(x, model(x))
-        got = _call(validation_psnr, model, x)
+        grad_in_forward = []
+        hook = model.register_forward_hook(
+            lambda *_: grad_in_forward.append(torch.is_grad_enabled()))
+        try:
+            got = _call(validation_psnr, model, x)
+        finally:
+            hook.remove()
+        if any(grad_in_forward):
+            raise _Wrong("the model ran with gradients on: wrap the work in "
+                         "`with torch.no_grad():` (validation needs no backward pass, and "
+                         "the graph would cost memory).")
         if isinstance(got, torch.Tensor):
             if got.requires_grad:
                 raise _Wrong("the result carries gradients: wrap the work in "
@@ -358,15 +387,21 @@ def check_predicted_ratio(predicted_ratio: Callable[[int, int, int, int], float]
     per 8-bit latent value."""
 
     def check() -> int:
-        cases = [(512, 768, 16, 3), (512, 768, 8, 3), (256, 256, 32, 4), (64, 48, 4, 2)]
+        cases = [(512, 768, 16, 3), (512, 768, 8, 3), (256, 256, 32, 4), (64, 48, 4, 2),
+                 (100, 75, 16, 3)]  # 100x75: the latent is 13x10, rounded up
         for h, w, c, k in cases:
             expected = compression_ratio(h, w, AutoencoderConfig(c, k))
+            no_rounding = 3 * h * w / (c * (h // 2**k) * (w // 2**k))
             got = _call(predicted_ratio, h, w, c, k)
             got = _as_number(got)
             if math.isclose(got, expected / 3, rel_tol=1e-6):
                 raise _Wrong("it is 3 times too small: an RGB image has 3 values per pixel.")
             if math.isclose(got, 1 / expected, rel_tol=1e-6):
                 raise _Wrong("it is upside down: the ratio is image values / latent values.")
+            if math.isclose(got, no_rounding, rel_tol=1e-6) and no_rounding != expected:
+                raise _Wrong(f"for a {w}x{h} image the latent is "
+                             f"{math.ceil(h / 2**k)}x{math.ceil(w / 2**k)}: its sizes are "
+                             "rounded up (math.ceil), not down.")
             if not math.isclose(got, expected, rel_tol=1e-6):
                 raise _Wrong(f"predicted_ratio({h}, {w}, {c}, {k}) returned {got:.3f}, "
                              f"expected {expected:.3f}.")
