@@ -258,9 +258,11 @@ def rd_figure(results: dict, title: str = "") -> Figure:
         pts = sorted(pts, key=lambda p: p["bpp"])
         rates = [p["bpp"] for p in pts]
         ax_psnr.plot(rates, [p["psnr"] for p in pts], styles.get(codec, "o-"), label=codec)
-        ax_ssim.plot(rates, [p["ms_ssim"] for p in pts], styles.get(codec, "o-"), label=codec)
+        ax_ssim.plot(rates, [-10 * math.log10(max(1 - p["ms_ssim"], 1e-12)) for p in pts],
+                     styles.get(codec, "o-"), label=codec)
     ax_psnr.set(xlabel="bits per pixel (from file sizes)", ylabel="PSNR (dB)", title="PSNR")
-    ax_ssim.set(xlabel="bits per pixel (from file sizes)", ylabel="MS-SSIM", title="MS-SSIM")
+    ax_ssim.set(xlabel="bits per pixel (from file sizes)", ylabel="-10 log10(1 - MS-SSIM) (dB)",
+                title="MS-SSIM, in dB (equal steps near 1 matter)")
     for ax in (ax_psnr, ax_ssim):
         ax.grid(alpha=0.3)
         ax.legend()

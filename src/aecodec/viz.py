@@ -179,10 +179,11 @@ def explorer_figure(
     x: torch.Tensor, x_hat: torch.Tensor, x_jpeg: torch.Tensor, ae_title: str, jpeg_title: str,
     ae_points: Sequence[dict], jpeg_points: Sequence[dict], current: dict,
     baselines: dict[str, Sequence[dict]] | None = None,
-    ae_label: str = "autoencoder, 8-bit latents",
+    ae_label: str = "autoencoder, 8-bit latents", ae_name: str = "autoencoder",
 ) -> Figure:
-    """The latent-size explorer's picture: original, autoencoder and JPEG at the same bytes
-    (top), their error maps and the trade-off curve (bottom)."""
+    """The explorers' picture: original, model and JPEG at the same bytes (top), their
+    error maps on one colour scale (the 99th percentile of both errors, so that a few
+    extreme pixels do not turn the rest black) and the trade-off curve (bottom)."""
     height, width = x.shape[-2:]
     fig = Figure(figsize=(13, 4.3 * 2 * height / width + 1.2), layout="constrained")
     axes = fig.subplots(2, 3)
@@ -191,11 +192,13 @@ def explorer_figure(
         ax.imshow(_to_hwc(image))
         ax.set_title(title, fontsize=10)
         ax.axis("off")
-    vmax = max(float(error_map(x, x_hat).max()), float(error_map(x, x_jpeg).max()), 1e-6)
-    for ax, image, name in ((axes[1][0], x_hat, "autoencoder"), (axes[1][1], x_jpeg, "JPEG")):
-        ax.imshow(error_map(x, image).cpu().numpy(), cmap="magma", vmin=0, vmax=vmax)
+    errors = {ae_name: error_map(x, x_hat), "JPEG": error_map(x, x_jpeg)}  # (H, W) each
+    vmax = max(max(float(e.flatten().quantile(0.99)) for e in errors.values()), 1e-6)
+    for ax, (name, error) in zip(axes[1][:2], errors.items()):
+        shown = ax.imshow(error.cpu().numpy(), cmap="magma", vmin=0, vmax=vmax)
         ax.set_title(f"{name} error |x - x_hat|", fontsize=10)
         ax.axis("off")
+    fig.colorbar(shown, ax=list(axes[1][:2]), fraction=0.03, pad=0.01)
     plot_tradeoff(ae_points, jpeg_points, current, ax=axes[1][2], baselines=baselines,
                   ae_label=ae_label)
     return fig

@@ -301,7 +301,8 @@ class RateDistortionExplorer(_Explorer):
             ae_points=curve, jpeg_points=self.jpeg_points(name),
             baselines={"WebP (Pillow)": self.webp_points(name),
                        "AVIF 4:4:4 (Pillow)": self.avif_points(name)},
-            ae_label="aecodec files", current=dict(bpp=r["bpp"], psnr=r["psnr"])))
+            ae_label="aecodec files", ae_name="aecodec",
+            current=dict(bpp=r["bpp"], psnr=r["psnr"])))
 
     def readout_html(self, r: dict, x: torch.Tensor, similarity: dict | None = None) -> str:
         """The numbers under the controls, as an HTML table (MS-SSIM "…" until known)."""
