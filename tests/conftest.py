@@ -41,3 +41,20 @@ def smooth_image() -> torch.Tensor:
     ys = torch.linspace(0, 1, 48).view(48, 1).expand(48, 64)
     xs = torch.linspace(0, 1, 64).view(1, 64).expand(48, 64)
     return torch.stack([xs, ys, (xs + ys) / 2])  # (3, 48, 64)
+
+
+@pytest.fixture(scope="module")
+def small_hyperprior():
+    """A small hyperprior codec with tables, its predicted scales of a trained model's size
+    (about 3): an untrained one's would be near zero."""
+    from aecodec.models import HyperpriorAutoencoder
+
+    torch.manual_seed(0)
+    model = HyperpriorAutoencoder(latent_channels=6, downsamplings=2, hidden_channels=8,
+                                  side_channels=4)
+    with torch.no_grad():
+        model.hyper_decoder[-1].weight *= 0.01
+        model.hyper_decoder[-1].bias.copy_(torch.cat([torch.zeros(6), torch.full((6,), 3.0)]))
+    model.z_prior.update_tables()
+    model.gaussian.update_tables()
+    return model.eval()

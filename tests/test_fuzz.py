@@ -39,7 +39,6 @@ from aecodec.codec import (
 from aecodec.entropy import TABLE_PRECISION
 from aecodec.errors import AecodecError, CodecError
 from aecodec.images import load_image
-from aecodec.models import HyperpriorAutoencoder
 
 # (image, top, left, height, width): small crops, odd sizes included
 CROPS = [("kodim01", 100, 200, 16, 16), ("kodim05", 50, 300, 24, 40),
@@ -329,17 +328,8 @@ def test_left_over_data_is_refused(model, corpus):
 
 
 @pytest.fixture(scope="module")
-def hp_model():
-    """A small hyperprior codec, its scales those of a trained model (about 3)."""
-    torch.manual_seed(0)
-    m = HyperpriorAutoencoder(latent_channels=8, downsamplings=2, hidden_channels=8,
-                              side_channels=4)
-    with torch.no_grad():
-        m.hyper_decoder[-1].weight *= 0.01
-        m.hyper_decoder[-1].bias.copy_(torch.cat([torch.zeros(8), torch.full((8,), 3.0)]))
-    m.z_prior.update_tables()
-    m.gaussian.update_tables()
-    return m.eval()
+def hp_model(small_hyperprior):
+    return small_hyperprior
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,7 @@ from typing import Any
 import torch
 
 from aecodec._atomic import atomic_write
-from aecodec.entropy import FactorizedPrior, GaussianConditional
+from aecodec.entropy import CodingTables
 from aecodec.errors import CheckpointError
 from aecodec.models import Autoencoder, HyperpriorAutoencoder, RateDistortionAutoencoder
 
@@ -56,7 +56,7 @@ def save_checkpoint(
         training: plain-data training record, with the keys listed in the module docstring.
     """
     for module in model.modules():
-        if isinstance(module, (FactorizedPrior, GaussianConditional)):
+        if isinstance(module, CodingTables):
             module.update_tables()
     state = {
         "format": FORMAT,

@@ -1,12 +1,12 @@
 """Quantization and the learned entropy model: how many bits a latent will cost.
 
 Holds: `quantize` (rounding, or additive uniform noise for training), the two entropy
-models, each owning its integer coding tables: `FactorizedPrior` (a learned density per
-latent channel, as in Ballé et al. 2017, "End-to-end optimized image compression"; the
-learned-CDF form is from the appendix of Ballé et al. 2018) and `GaussianConditional` (a
-Gaussian per value whose mean and scale a hyperprior predicts, Ballé et al. 2018 and
-Minnen et al. 2018), and `estimated_bits`. Does not hold: turning symbols
-into bytes (`aecodec.codec`) or the rate-distortion loss (`aecodec.losses`).
+models, both `CodingTables` (each owns its integer coding tables): `FactorizedPrior` (a
+learned density per latent channel, as in Ballé et al. 2017, "End-to-end optimized image
+compression"; the learned-CDF form is from the appendix of Ballé et al. 2018) and
+`GaussianConditional` (a Gaussian per value whose mean and scale a hyperprior predicts,
+Ballé et al. 2018 and Minnen et al. 2018), and `estimated_bits`. Does not hold: turning
+symbols into bytes (`aecodec.codec`) or the rate-distortion loss (`aecodec.losses`).
 
 Why noise? Rounding y to integers is what a codec does, but its gradient is zero almost
 everywhere, so an encoder trained through it would learn nothing. During training we
@@ -54,7 +54,49 @@ def quantize(y: torch.Tensor, mode: str = "round") -> torch.Tensor:
     raise ValueError(f"unknown quantization mode {mode!r}: use 'round' or 'noise'")
 
 
-class FactorizedPrior(nn.Module):
+class CodingTables(nn.Module):
+    """The integer tables an entropy model codes with, kept as buffers so that they travel
+    with the weights: row i holds counts >= 1 summing to 2^16 (the escape symbol last) for
+    the integers offset_i .. offset_i + length_i - 2. Both entropy models are CodingTables;
+    each fills the rows in its own `update_tables`.
+
+    Args:
+        rows: how many tables.
+    """
+
+    def __init__(self, rows: int):
+        super().__init__()
+        # empty until `update_tables` (their sizes depend on what they are built from)
+        self.register_buffer("cdf_counts", torch.zeros(rows, 1, dtype=torch.int32))
+        self.register_buffer("cdf_offsets", torch.zeros(rows, dtype=torch.int32))
+        self.register_buffer("cdf_lengths", torch.zeros(rows, dtype=torch.int32))
+
+    def _store_tables(self, tables: list[torch.Tensor], offsets: list[int]) -> None:
+        """Keep `tables` (int32 counts, escape last, one per row) and their offsets."""
+        self.cdf_counts = torch.zeros(len(tables), max(len(t) for t in tables),
+                                      dtype=torch.int32)  # (rows, longest), padded with 0
+        for i, table in enumerate(tables):
+            self.cdf_counts[i, : len(table)] = table
+        self.cdf_offsets = torch.tensor(offsets, dtype=torch.int32)
+        self.cdf_lengths = torch.tensor([len(t) for t in tables], dtype=torch.int32)
+
+    def has_tables(self) -> bool:
+        """Whether `update_tables` has stored coding tables."""
+        return bool(self.cdf_lengths.numel()) and int(self.cdf_lengths.min()) > 1
+
+    def table(self, i: int) -> tuple[int, torch.Tensor]:
+        """Table i: (offset, counts), counts (L,) int32 with the escape last."""
+        return int(self.cdf_offsets[i]), self.cdf_counts[i, : int(self.cdf_lengths[i])]
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # the tables' sizes depend on what they were built from: take them from the file
+        for name in ("cdf_counts", "cdf_offsets", "cdf_lengths"):
+            if prefix + name in state_dict:
+                setattr(self, name, torch.empty_like(state_dict[prefix + name]))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+
+class FactorizedPrior(CodingTables):
     """A learned density for each latent channel, shared by all positions, and the
     integer coding tables made from it (`update_tables`).
 
@@ -67,7 +109,7 @@ class FactorizedPrior(nn.Module):
     def __init__(
         self, channels: int, filters: tuple[int, ...] = (3, 3, 3), init_scale: float = 10.0
     ):
-        super().__init__()
+        super().__init__(rows=channels)
         sizes = (1, *filters, 1)
         scale = init_scale ** (1 / (len(sizes) - 1))
         self.matrices = nn.ParameterList()
@@ -80,10 +122,6 @@ class FactorizedPrior(nn.Module):
             self.biases.append(nn.Parameter(torch.rand(channels, sizes[i + 1], 1) - 0.5))
             if i < len(sizes) - 2:
                 self.gates.append(nn.Parameter(torch.zeros(channels, sizes[i + 1], 1)))
-        # the coding tables: empty until `update_tables` (their sizes depend on the density)
-        self.register_buffer("cdf_counts", torch.zeros(channels, 1, dtype=torch.int32))
-        self.register_buffer("cdf_offsets", torch.zeros(channels, dtype=torch.int32))
-        self.register_buffer("cdf_lengths", torch.zeros(channels, dtype=torch.int32))
 
     def cumulative_logits(self, v: torch.Tensor) -> torch.Tensor:
         """logit of c(v) for v of shape (C, 1, M): one row of M values per channel."""
@@ -128,27 +166,7 @@ class FactorizedPrior(nn.Module):
             kept = pmf[c, lo : hi + 1]
             tables.append(_to_counts(torch.cat([kept, (1 - kept.sum()).view(1)])))
             offsets.append(lo - SCAN)
-        counts = torch.zeros(channels, max(len(t) for t in tables), dtype=torch.int32)
-        for c, table in enumerate(tables):
-            counts[c, : len(table)] = table
-        self.cdf_counts = counts
-        self.cdf_offsets = torch.tensor(offsets, dtype=torch.int32)
-        self.cdf_lengths = torch.tensor([len(t) for t in tables], dtype=torch.int32)
-
-    def has_tables(self) -> bool:
-        """Whether `update_tables` has stored coding tables."""
-        return bool(self.cdf_lengths.numel()) and int(self.cdf_lengths.min()) > 1
-
-    def table(self, c: int) -> tuple[int, torch.Tensor]:
-        """Channel c's table: (offset, counts), counts (L,) int32 with the escape last."""
-        return int(self.cdf_offsets[c]), self.cdf_counts[c, : int(self.cdf_lengths[c])]
-
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        # the tables' sizes depend on the trained density: take them from the file
-        for name in ("cdf_counts", "cdf_offsets", "cdf_lengths"):
-            if prefix + name in state_dict:
-                setattr(self, name, torch.empty_like(state_dict[prefix + name]))
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        self._store_tables(tables, offsets)  # table c is channel c's
 
     def forward(self, y: torch.Tensor, mode: str = "noise") -> tuple[torch.Tensor, torch.Tensor]:
         """Quantize y (noise in training, rounding otherwise) and give the likelihoods."""
@@ -212,7 +230,7 @@ def gaussian_likelihood(values: torch.Tensor, scales: torch.Tensor) -> torch.Ten
     return lower_bound(p, LIKELIHOOD_FLOOR)
 
 
-class GaussianConditional(nn.Module):
+class GaussianConditional(CodingTables):
     """The entropy model of y in a hyperprior codec (Ballé et al. 2018; the means are
     Minnen et al. 2018's): each value y_i has its own Gaussian N(mean_i, scale_i^2), whose
     mean and scale the hyper-decoder predicts from the side latent z_hat.
@@ -229,12 +247,8 @@ class GaussianConditional(nn.Module):
     """
 
     def __init__(self, scale_ladder: tuple[float, ...] = SCALE_LADDER):
-        super().__init__()
+        super().__init__(rows=len(scale_ladder))
         self.register_buffer("scale_ladder", torch.tensor(scale_ladder, dtype=torch.float32))
-        rows = len(scale_ladder)
-        self.register_buffer("cdf_counts", torch.zeros(rows, 1, dtype=torch.int32))
-        self.register_buffer("cdf_offsets", torch.zeros(rows, dtype=torch.int32))
-        self.register_buffer("cdf_lengths", torch.zeros(rows, dtype=torch.int32))
 
     def forward(self, y: torch.Tensor, scales: torch.Tensor,
                 means: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -259,22 +273,4 @@ class GaussianConditional(nn.Module):
             pmf = _normal_cdf((n + 0.5) / scale) - _normal_cdf((n - 0.5) / scale)
             tables.append(_to_counts(torch.cat([pmf, (1 - pmf.sum()).clamp_min(0).view(1)])))
             offsets.append(-reach)
-        self.cdf_counts = torch.zeros(len(tables), max(len(t) for t in tables),
-                                      dtype=torch.int32)
-        for i, table in enumerate(tables):
-            self.cdf_counts[i, : len(table)] = table
-        self.cdf_offsets = torch.tensor(offsets, dtype=torch.int32)
-        self.cdf_lengths = torch.tensor([len(t) for t in tables], dtype=torch.int32)
-
-    def has_tables(self) -> bool:
-        return bool(self.cdf_lengths.numel()) and int(self.cdf_lengths.min()) > 1
-
-    def table(self, i: int) -> tuple[int, torch.Tensor]:
-        """Table i: (offset, counts), counts (L,) int32 with the escape last."""
-        return int(self.cdf_offsets[i]), self.cdf_counts[i, : int(self.cdf_lengths[i])]
-
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        for name in ("cdf_counts", "cdf_offsets", "cdf_lengths"):
-            if prefix + name in state_dict:
-                setattr(self, name, torch.empty_like(state_dict[prefix + name]))
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        self._store_tables(tables, offsets)  # table i is the ladder's scale i
