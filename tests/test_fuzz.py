@@ -58,8 +58,8 @@ def one_thread():
 
 @pytest.fixture(scope="module")
 def model():
-    """The shipped codec of quality 1 (the smallest files)."""
-    return zoo.load_codec(1)
+    """The shipped factorized codec of quality 1 (the smallest files)."""
+    return zoo.load_codec(1, "factorized")
 
 
 @pytest.fixture(scope="module")

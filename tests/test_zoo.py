@@ -124,8 +124,8 @@ def test_compress_uses_the_shipped_codec_and_decompress_finds_it_by_its_id(kodak
     assert sizes[0] < sizes[1]
     assert main(["compress", str(image), str(aec)]) == 0  # the default quality
     assert aec.read_bytes() == compress(load_codec(), load_image(image))
-    assert main(["compress", str(image), str(aec), "--family", "hyperprior"]) == 0
-    assert aec.read_bytes() == compress(load_codec(family="hyperprior"), load_image(image))
+    assert main(["compress", str(image), str(aec), "--family", "factorized"]) == 0
+    assert aec.read_bytes() == compress(load_codec(family="factorized"), load_image(image))
     assert main(["decompress", str(aec), str(png)]) == 0
 
 
@@ -137,3 +137,19 @@ def test_models_lists_the_shipped_codecs_with_their_kodak_scores(capsys):
         for r in codec_scores(family):
             assert f"{r['bpp']:.3f}" in printed and f"{r['psnr']:.2f}" in printed
     assert printed.count("(default)") == 1
+
+
+def test_compress_falls_back_to_the_tiled_factorized_codec_for_big_images(tmp_path,
+                                                                          monkeypatch):
+    from PIL import Image
+
+    from aecodec import cli
+    from aecodec.codec import read_header
+
+    image, aec = tmp_path / "big.png", tmp_path / "big.aec"
+    Image.new("RGB", (40, 30), (90, 140, 200)).save(image)
+    assert main(["compress", str(image), str(aec)]) == 0
+    assert read_header(aec.read_bytes())["kind"] == "hyperprior"  # the default family
+    monkeypatch.setattr(cli, "HYPERPRIOR_MAX_PIXELS", 40 * 30 - 1)  # as if it were too big
+    assert main(["compress", str(image), str(aec)]) == 0
+    assert read_header(aec.read_bytes())["kind"] == "factorized"
