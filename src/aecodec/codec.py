@@ -75,7 +75,7 @@ from aecodec.entropy import TABLE_PRECISION, FactorizedPrior
 from aecodec.errors import CodecError
 from aecodec.layers import flush_denormal
 from aecodec.metrics import quantize_8bit
-from aecodec.models import HyperpriorAutoencoder, RateDistortionAutoencoder
+from aecodec.models import Codec, HyperpriorAutoencoder, RateDistortionAutoencoder
 
 MAGIC = b"AECZ"
 FORMAT_VERSION = 1  # a factorized-prior codec's file
@@ -299,7 +299,6 @@ def _finite_8bit(x_hat: torch.Tensor) -> torch.Tensor:
 
 # --- files ----------------------------------------------------------------------------
 
-Codec = RateDistortionAutoencoder | HyperpriorAutoencoder
 
 
 def _check_image_size(height: int, width: int, model: Codec) -> None:

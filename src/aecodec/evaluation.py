@@ -30,9 +30,7 @@ from aecodec.codec import compress, decompress
 from aecodec.entropy import estimated_bits
 from aecodec.latents8bit import reconstruct_8bit
 from aecodec.metrics import MS_SSIM_MIN_SIDE, bpp, ms_ssim, psnr
-from aecodec.models import Autoencoder, HyperpriorAutoencoder, RateDistortionAutoencoder
-
-Codec = RateDistortionAutoencoder | HyperpriorAutoencoder
+from aecodec.models import Autoencoder, Codec, HyperpriorAutoencoder
 
 JPEG_QUALITIES = (2, 3, 4, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95)
 WEBP_QUALITIES = (5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95)

@@ -387,3 +387,6 @@ class HyperpriorAutoencoder(Autoencoder):
         """(S, h/4, w/4) of z for an image of `height` x `width` pixels."""
         _, h, w = self.latent_shape(height, width)
         return self.config.side_channels, h // 4, w // 4
+
+
+Codec = RateDistortionAutoencoder | HyperpriorAutoencoder  # the models that write .aec files

@@ -27,12 +27,11 @@ from pathlib import Path
 from aecodec.checkpoint import load_model
 from aecodec.codec import model_id
 from aecodec.errors import CheckpointError
-from aecodec.models import Autoencoder, HyperpriorAutoencoder, RateDistortionAutoencoder
+from aecodec.models import Autoencoder, Codec
 from aecodec.recipes import PLAIN_LATENT_CHANNELS, RD_LAMBDAS
 
 MODELS_ENV = "AECODEC_MODELS"
 DOWNSAMPLINGS = 3
-Codec = RateDistortionAutoencoder | HyperpriorAutoencoder
 QUALITIES = {quality: lmbda for quality, lmbda in enumerate(RD_LAMBDAS, start=1)}
 DEFAULT_QUALITY = 3
 FAMILIES = {"factorized": "rd_lambda{}.pt", "hyperprior": "hp_lambda{}.pt"}
