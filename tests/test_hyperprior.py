@@ -1,16 +1,15 @@
 """The hyperprior codec: its Gaussian conditional against torch.distributions, its coding
 tables, files that mirror the model, and its training recipe."""
 
-import math
 
 import pytest
 import torch
 
+from aecodec import codec
 from aecodec.checkpoint import load_model, save_checkpoint
 from aecodec.codec import (
     CRC,
     HYPERPRIOR_HEADER,
-    HYPERPRIOR_MAX_PIXELS,
     CodecError,
     compress,
     decode_symbols,
@@ -91,10 +90,19 @@ def test_files_name_their_kind_and_are_refused_by_the_other_kind(model):
         decompress(model, compress(factorized, torch.rand(3, 16, 16)))
 
 
-def test_a_hyperprior_file_holds_one_piece_of_limited_size(model):
-    side = math.isqrt(HYPERPRIOR_MAX_PIXELS) + 1
-    with pytest.raises(CodecError, match="larger than"):
-        compress(model, torch.zeros(3, side, side))
+def test_big_images_are_coded_by_tiles_that_join_like_one_piece(model, monkeypatch):
+    x = torch.rand(3, 72, 120)
+    one_piece = compress(model, x)
+    y = codec.analysis(model, x[None])  # (1, C, h, w), in one piece
+    y_hat = decode_symbols(model, one_piece)
+    y_hat = y_hat["symbols"][None].float() + y_hat["means_hat"]  # (1, C, h, w)
+    x_hat = codec.synthesis(model, y_hat, x.shape[-2:])
+    monkeypatch.setattr(codec, "TILE_PIXELS", 32)  # 8 latent positions: 3 x 4 tiles
+    assert torch.allclose(codec.analysis(model, x[None]), y, atol=1e-5)
+    assert (codec.synthesis(model, y_hat, x.shape[-2:]) - x_hat).abs().max() <= 1 / 255 + 1e-6
+    tiled = compress(model, x)
+    assert read_header(tiled)["latent_shape"] == read_header(one_piece)["latent_shape"]
+    assert (decompress(model, tiled) - decompress(model, one_piece)).abs().max() <= 1 / 255 + 1e-6
 
 
 def test_checkpoint_round_trip_keeps_both_tables_and_the_bytes(model, tmp_path):
@@ -153,3 +161,28 @@ def test_evaluate_reports_the_side_information_of_hyperprior_files(model):
     (point,) = results["curves"]["hyperprior"]
     assert 0 < point["side_bpp_estimated"] < point["bpp"]
     assert f"| {point['side_bpp_estimated']:.4f} |" in results_markdown(results)
+
+
+def test_the_scale_only_variant_predicts_no_means_and_codes_files(tmp_path):
+    torch.manual_seed(0)
+    model = HyperpriorAutoencoder(6, 2, 8, side_channels=4, predict_means=False).eval()
+    with torch.no_grad():
+        model.hyper_decoder[-1].bias.fill_(3.0)  # scales of a trained model's size
+    model.z_prior.update_tables()
+    model.gaussian.update_tables()
+    mean_scale = HyperpriorAutoencoder(6, 2, 8, side_channels=4)
+    assert model.hyper_decoder[-1].out_channels == 6  # scales only: C, not 2C
+    assert mean_scale.hyper_decoder[-1].out_channels == 12
+    x = torch.rand(3, 48, 64)
+    with torch.no_grad():
+        z_hat = torch.round(model.hyper_encode(model.encode(x[None])))
+        means_hat, scales_hat = model.hyper_decode(z_hat)
+    assert torch.equal(means_hat, torch.zeros_like(scales_hat))
+    save_checkpoint(tmp_path / "scale_only.pt", model)
+    loaded = load_model(tmp_path / "scale_only.pt")
+    assert loaded.config.predict_means is False
+    data = compress(model, x)
+    assert compress(loaded, x) == data
+    with torch.no_grad():
+        expected = quantize_8bit(model(x[None]))[0]
+    assert torch.equal(decompress(loaded, data), expected)

@@ -214,3 +214,42 @@ def test_the_progress_bar_prints_the_step_as_a_whole_number(smooth_image, tmp_pa
         device="cpu")
     err = capsys.readouterr().err
     assert "step=10001" in err and "e+" not in err
+
+
+def test_bfloat16_mixed_precision_keeps_the_entropy_model_and_weights_in_float32(smooth_image):
+    from aecodec.models import RateDistortionAutoencoder
+
+    torch.manual_seed(0)
+    fp32 = RateDistortionAutoencoder(6, 2, 8)
+    bf16 = RateDistortionAutoencoder(6, 2, 8)
+    bf16.load_state_dict(fp32.state_dict())
+    x = smooth_image[None, :, :32, :32]  # (1, 3, 32, 32)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = bf16.encode(x)
+        _, likelihoods = bf16.prior(y)
+    assert y.dtype == torch.bfloat16 and likelihoods.dtype == torch.float32
+    losses = []
+    for model, bfloat16 in ((fp32, False), (bf16, True)):
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+        torch.manual_seed(1)  # the same noise in both
+        losses.append(training.train_step(model, x, optimizer, bfloat16=bfloat16))
+    assert losses[1] == pytest.approx(losses[0], rel=0.03)  # bfloat16 keeps ~3 digits
+    assert losses[1] != losses[0]  # and did compute in bfloat16
+    assert all(p.dtype == torch.float32 for p in bf16.parameters())
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_fit_uses_bfloat16_only_where_the_hardware_has_it(smooth_image, monkeypatch, native):
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: native)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
+    used = []
+    step = training.train_step
+    monkeypatch.setattr(training, "train_step",
+                        lambda *args: used.append(args[-1]) or step(*args))
+    dataset = PatchDataset([smooth_image], patch_size=16, patches_per_image=4)
+    fit(small_model(), dataset, steps=2, batch_size=4, device="cpu", progress=False)
+    assert used == [native, native]
+    assert training.fast_bfloat16("cpu") is native
+    fit(small_model(), dataset, steps=1, batch_size=4, device="cpu", progress=False,
+        bfloat16=not native)  # an explicit choice wins
+    assert used[-1] is (not native)

@@ -19,7 +19,7 @@ import torch
 from aecodec import zoo
 from aecodec._atomic import atomic_write
 from aecodec.checkpoint import load_checkpoint, load_model
-from aecodec.codec import HYPERPRIOR_MAX_PIXELS, compress, decompress, read_header
+from aecodec.codec import compress, decompress, read_header
 from aecodec.course import classroom
 from aecodec.data import load_folder, load_samples
 from aecodec.errors import AecodecError
@@ -111,8 +111,7 @@ def add_compress(sub) -> None:
                        help="any rate-distortion checkpoint instead (trained with --lambda)")
     p.add_argument("--family", choices=sorted(zoo.FAMILIES), default=None,
                    help=f"which shipped codecs --quality picks from (default: "
-                   f"{zoo.DEFAULT_FAMILY}, or factorized for images above "
-                   f"{HYPERPRIOR_MAX_PIXELS:,} pixels, which it codes in tiles)")
+                   f"{zoo.DEFAULT_FAMILY})")
     p.set_defaults(func=cmd_compress)
 
 
@@ -121,9 +120,8 @@ def cmd_compress(args: argparse.Namespace) -> None:
     if args.model:
         model = _codec(args.model)
     else:
-        family = args.family or (zoo.DEFAULT_FAMILY if x[0].numel() <= HYPERPRIOR_MAX_PIXELS
-                                 else "factorized")
-        model = zoo.load_codec(args.quality or zoo.DEFAULT_QUALITY, family)
+        model = zoo.load_codec(args.quality or zoo.DEFAULT_QUALITY,
+                               args.family or zoo.DEFAULT_FAMILY)
     data = compress(model, x)
     with atomic_write(args.output) as f:
         f.write(data)

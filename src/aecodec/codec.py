@@ -34,8 +34,8 @@ factorized-prior codec's file) has a 31-byte header:
 Version 2 (a hyperprior codec's file) adds the side latent's shape S, h/4, w/4 (3 x u16)
 after the latent shape, a 37-byte header; its stream holds z_hat's symbols first, then
 y's (round(y - means_hat)), each coded with the table its predicted scale picks
-(`aecodec.entropy.GaussianConditional`). Hyperprior files are coded in one piece, so they
-hold at most `HYPERPRIOR_MAX_PIXELS` pixels.
+(`aecodec.entropy.GaussianConditional`). The encoder and decoder run by tiles (below); the
+small hyper-encoder and hyper-decoder run on the whole latent at once.
 
 Hostile files. `decompress` either returns a valid image or raises `CodecError` with a
 message naming the problem; nothing else (the test suite fuzzes it with thousands of
@@ -70,6 +70,7 @@ import zlib
 import constriction
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from aecodec.entropy import TABLE_PRECISION, FactorizedPrior
 from aecodec.errors import CodecError
@@ -82,7 +83,6 @@ FORMAT_VERSION = 1  # a factorized-prior codec's file
 HEADER = struct.Struct("<4sB8sIIHHHI")  # magic, version, model id, H, W, C, h, w, stream size
 HYPERPRIOR_VERSION = 2  # a hyperprior codec's file: the side latent's shape comes too
 HYPERPRIOR_HEADER = struct.Struct("<4sB8sIIHHHHHHI")  # ..., C, h, w, S, h/4, w/4, stream size
-HYPERPRIOR_MAX_PIXELS = 2**22  # coded in one piece: 4.2 megapixels (2048x2048) at most
 CRC = struct.Struct("<I")
 MAX_VALUE = 2**30  # latents are clamped to +-2^30 so escapes fit in 32 bits
 MAX_PIXELS = 2**25  # largest image accepted (33.5 megapixels: 8K UHD, 7680x4320, fits)
@@ -256,7 +256,10 @@ def analysis(model: RateDistortionAutoencoder, x: torch.Tensor,
     for top, bottom, lo_r, hi_r in _spans(h, tile):
         for left, right, lo_c, hi_c in _spans(w, tile):
             patch = x[..., lo_r * scale : hi_r * scale, lo_c * scale : hi_c * scale]
-            y_tile = model.encode(patch)  # (1, C, hi_r - lo_r, hi_c - lo_c)
+            # tiles at the image's edge: pad as model.encode pads the whole image
+            patch = F.pad(patch, (0, (hi_c - lo_c) * scale - patch.shape[-1],
+                                  0, (hi_r - lo_r) * scale - patch.shape[-2]), mode="replicate")
+            y_tile = model.encoder(patch)  # (1, C, hi_r - lo_r, hi_c - lo_c)
             y[..., top:bottom, left:right] = y_tile[..., top - lo_r : bottom - lo_r,
                                                     left - lo_c : right - lo_c]
     return y
@@ -302,10 +305,9 @@ def _finite_8bit(x_hat: torch.Tensor) -> torch.Tensor:
 
 
 def _check_image_size(height: int, width: int, model: Codec) -> None:
-    most = HYPERPRIOR_MAX_PIXELS if isinstance(model, HyperpriorAutoencoder) else MAX_PIXELS
-    if height * width > most:
-        raise CodecError(f"an image of {width}x{height} pixels is larger than the {most:,} "
-                         f"pixels this kind of model codes (see aecodec.codec)")
+    if height * width > MAX_PIXELS:
+        raise CodecError(f"an image of {width}x{height} pixels is larger than the "
+                         f"{MAX_PIXELS:,} pixels aecodec codes (see aecodec.codec)")
     if max(height, width) > 65535 * 2**model.config.downsamplings:
         raise CodecError(f"an image of {width}x{height} pixels is too long for the format")
 
@@ -323,8 +325,7 @@ def compress(model: Codec, x: torch.Tensor) -> bytes:
     Args:
         model: a trained codec (`RateDistortionAutoencoder` or `HyperpriorAutoencoder`)
             whose entropy models have coding tables.
-        x: the image, at most `MAX_PIXELS` pixels (`HYPERPRIOR_MAX_PIXELS` for a
-            hyperprior model).
+        x: the image, at most `MAX_PIXELS` pixels.
     """
     if not all(m.has_tables() for m in _entropy_models(model)):
         raise CodecError("the model has no coding tables: save it with save_checkpoint, or "
@@ -349,11 +350,12 @@ def _compress_hyperprior(model: HyperpriorAutoencoder, x: torch.Tensor) -> bytes
     """Header and stream of a hyperprior file: first z_hat, coded with its factorized
     prior; then y as the integers round(y - means_hat), each coded with the table that
     its predicted scale picks."""
-    y = model.encode(x[None])  # (1, C, h, w)
+    y = analysis(model, x[None])  # (1, C, h, w)
     z_hat = torch.round(model.hyper_encode(y))  # (1, S, h/4, w/4)
     means_hat, scales_hat = model.hyper_decode(z_hat)  # (1, C, h, w) each
     symbols = torch.round(y - means_hat)[0]  # (C, h, w) integers
     indexes = model.gaussian.table_index(scales_hat)[0]  # (C, h, w) table numbers
+    del y, means_hat, scales_hat  # big images: free the floats before coding
     encoder = constriction.stream.queue.RangeEncoder()
     _encode_groups(encoder, [(z_hat[0, c], *model.z_prior.table(c)) for c in range(len(z_hat[0]))])
     _encode_groups(encoder, [(symbols[indexes == i], *model.gaussian.table(i))
@@ -402,9 +404,6 @@ def read_header(data: bytes) -> dict:
     if height * width > MAX_PIXELS:
         raise CodecError(f"header declares a {width}x{height} image, more than the "
                          f"{MAX_PIXELS:,} pixels aecodec accepts (MAX_PIXELS)")
-    if side_shape is not None and height * width > HYPERPRIOR_MAX_PIXELS:
-        raise CodecError(f"header declares a {width}x{height} image, more than the "
-                         f"{HYPERPRIOR_MAX_PIXELS:,} pixels a hyperprior file holds")
     side_values = 0 if side_shape is None else side_shape[0] * side_shape[1] * side_shape[2]
     _check_stream_size(size, c * h * w + side_values)
     return dict(kind="factorized" if side_shape is None else "hyperprior", model_id=ident,
@@ -484,7 +483,7 @@ def decompress(model: Codec, data: bytes) -> torch.Tensor:
         if header["kind"] == "factorized":
             return synthesis(model, decoded["y_hat"][None].float(), size)[0]  # (3, H, W)
         y_hat = decoded["symbols"][None].float() + decoded["means_hat"]  # (1, C, h, w)
-        return _finite_8bit(model.decode(y_hat, size))[0].contiguous()  # (3, H, W)
+        return synthesis(model, y_hat, size)[0]  # (3, H, W)
 
 
 def decoded_digests(model: Codec, data: bytes) -> dict[str, str]:

@@ -170,8 +170,9 @@ class FactorizedPrior(CodingTables):
 
     def forward(self, y: torch.Tensor, mode: str = "noise") -> tuple[torch.Tensor, torch.Tensor]:
         """Quantize y (noise in training, rounding otherwise) and give the likelihoods."""
-        y_hat = quantize(y, mode if self.training else "round")
-        return y_hat, self.likelihood(y_hat)
+        with torch.autocast(y.device.type, enabled=False):  # float32 under mixed precision
+            y_hat = quantize(y.float(), mode if self.training else "round")
+            return y_hat, self.likelihood(y_hat)
 
 
 def _to_counts(probabilities: torch.Tensor) -> torch.Tensor:
@@ -254,8 +255,10 @@ class GaussianConditional(CodingTables):
                 means: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """y (N, C, h, w) and its predicted scales and means (same shape) -> (y_hat,
         likelihoods). Training: y + noise; otherwise round(y - means) + means."""
-        y_hat = quantize(y, "noise") if self.training else quantize(y - means) + means
-        return y_hat, gaussian_likelihood(y_hat - means, scales)
+        with torch.autocast(y.device.type, enabled=False):  # float32 under mixed precision
+            y, scales, means = y.float(), scales.float(), means.float()
+            y_hat = quantize(y, "noise") if self.training else quantize(y - means) + means
+            return y_hat, gaussian_likelihood(y_hat - means, scales)
 
     def table_index(self, scales: torch.Tensor) -> torch.Tensor:
         """The coding table of each value: the first ladder scale >= its scale (int64)."""

@@ -29,7 +29,8 @@ from aecodec.baselines import (
 from aecodec.codec import compress, decompress
 from aecodec.entropy import estimated_bits
 from aecodec.latents8bit import reconstruct_8bit
-from aecodec.metrics import MS_SSIM_MIN_SIDE, bpp, ms_ssim, psnr
+from aecodec.losses import rd_loss
+from aecodec.metrics import MS_SSIM_MIN_SIDE, bpp, ms_ssim, mse, psnr
 from aecodec.models import Autoencoder, Codec, HyperpriorAutoencoder
 
 JPEG_QUALITIES = (2, 3, 4, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95)
@@ -160,6 +161,21 @@ def codec_runs(models: dict[str, Codec]) -> dict[str, Callable]:
             return len(data), x_hat, {"side_bpp_estimated": side}
         return run
     return {label: runner(model) for label, model in models.items()}
+
+
+def file_scores(model: Codec, images: dict[str, torch.Tensor], progress: bool = True) -> dict:
+    """One codec's means over `images` {name: x (3, H, W)}, with real files: "bpp" (from
+    len(bytes)), "psnr" (dB, of the decoded 8-bit image) and "objective", the training
+    loss lambda * 255^2 * MSE + bpp (lower is better; compares models of one lambda)."""
+    bpps, psnrs, objectives = [], [], []
+    for x in tqdm(images.values(), desc="files", leave=False, disable=not progress):
+        data = compress(model, x)
+        x_hat = decompress(model, data)
+        bpps.append(bpp(len(data), *x.shape[-2:]))
+        psnrs.append(psnr(x, x_hat))
+        objectives.append(float(rd_loss(mse(x, x_hat), bpps[-1], model.config.lmbda)))
+    return dict(bpp=float(np.mean(bpps)), psnr=float(np.mean(psnrs)),
+                objective=float(np.mean(objectives)))
 
 
 def evaluate_codecs(

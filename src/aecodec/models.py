@@ -175,7 +175,7 @@ class Autoencoder(nn.Module):
 
     def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         """The training loss: MSE between x_hat and x, and {"mse": its value}."""
-        loss = F.mse_loss(self(x), x)
+        loss = F.mse_loss(self(x).float(), x)  # float32 even under mixed precision
         return loss, {"mse": loss.item()}
 
     def latent_shape(self, height: int, width: int) -> tuple[int, int, int]:
@@ -277,7 +277,7 @@ class RateDistortionAutoencoder(Autoencoder):
     def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         """`rd_loss`: lambda * 255^2 * MSE + estimated bpp, and {"mse", "bpp"} values."""
         x_hat, likelihoods = self.forward_with_likelihoods(x)
-        mse = F.mse_loss(x_hat, x)
+        mse = F.mse_loss(x_hat.float(), x)  # float32 even under mixed precision
         bpp = estimated_bits(likelihoods) / (x.shape[0] * x.shape[-2] * x.shape[-1])
         return rd_loss(mse, bpp, self.config.lmbda), {"mse": mse.item(), "bpp": bpp.item()}
 
@@ -287,6 +287,7 @@ class HyperpriorConfig(RateDistortionConfig):
     """A `RateDistortionConfig` plus the side latent z's channels."""
 
     side_channels: int = 64  # channels of z
+    predict_means: bool = True  # False: the scale-only hyperprior (Ballé 2018), means 0
 
 
 class HyperpriorAutoencoder(Autoencoder):
@@ -312,16 +313,20 @@ class HyperpriorAutoencoder(Autoencoder):
         latent_channels, downsamplings, hidden_channels, gdn, lmbda: as for
             `RateDistortionAutoencoder`.
         side_channels: S, the channels of z.
+        predict_means: False for the scale-only variant, whose hyper-decoder predicts only
+            scales_hat (means_hat is 0): Ballé et al. 2018's model.
     """
 
     def __init__(
         self, latent_channels: int = 64, downsamplings: int = 3, hidden_channels: int = 64,
         gdn: bool = True, lmbda: float = 0.0067, side_channels: int = 64,
+        predict_means: bool = True,
     ):
         super().__init__(latent_channels, downsamplings, hidden_channels, gdn)
         self.config = HyperpriorConfig(latent_channels, downsamplings, hidden_channels, gdn,
-                                       lmbda, side_channels)
+                                       lmbda, side_channels, predict_means)
         c, s = latent_channels, side_channels
+        outputs = 2 * c if predict_means else c  # (means, scales) or scales alone
         self.hyper_encoder = nn.Sequential(
             nn.Conv2d(c, s, 3, stride=1, padding=1), nn.LeakyReLU(inplace=True),
             nn.Conv2d(s, s, 5, stride=2, padding=2), nn.LeakyReLU(inplace=True),
@@ -330,7 +335,7 @@ class HyperpriorAutoencoder(Autoencoder):
         self.hyper_decoder = nn.Sequential(
             Upsample2x(s, s, 5, padding=2), nn.LeakyReLU(inplace=True),
             Upsample2x(s, 3 * s // 2, 5, padding=2), nn.LeakyReLU(inplace=True),
-            nn.Conv2d(3 * s // 2, 2 * c, 3, stride=1, padding=1),
+            nn.Conv2d(3 * s // 2, outputs, 3, stride=1, padding=1),
         )
         self.z_prior = FactorizedPrior(s)
         self.gaussian = GaussianConditional()
@@ -352,6 +357,8 @@ class HyperpriorAutoencoder(Autoencoder):
     def hyper_decode(self, z_hat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """z_hat (N, S, h/4, w/4) -> (means_hat, scales_hat), each (N, C, h, w)."""
         params = self.hyper_decoder(z_hat.contiguous(memory_format=torch.channels_last))
+        if not self.config.predict_means:  # the scale-only variant: params are the scales
+            return torch.zeros_like(params), params  # (N, C, h, w) each
         means_hat, scales_hat = params.chunk(2, dim=1)  # (N, C, h, w) each
         return means_hat, scales_hat
 
@@ -373,7 +380,7 @@ class HyperpriorAutoencoder(Autoencoder):
         """`rd_loss` with bpp = y's bits + z's bits, and {"mse", "bpp", "bpp_z"} values."""
         x_hat, likelihoods_y, likelihoods_z = self.forward_with_likelihoods(x)
         pixels = x.shape[0] * x.shape[-2] * x.shape[-1]
-        mse = F.mse_loss(x_hat, x)
+        mse = F.mse_loss(x_hat.float(), x)  # float32 even under mixed precision
         bpp_z = estimated_bits(likelihoods_z) / pixels
         bpp = estimated_bits(likelihoods_y) / pixels + bpp_z
         return rd_loss(mse, bpp, self.config.lmbda), {"mse": mse.item(), "bpp": bpp.item(),

@@ -207,7 +207,8 @@ HYPERPRIOR_FINE_TUNE = 0.1  # their learning-rate scale after that
 
 
 def train_hyperprior(factorized: RateDistortionAutoencoder, images: list[torch.Tensor], *,
-                     minutes: float, recipe: Recipe = HYPERPRIOR, seed: int = 0,
+                     minutes: float | None = None, steps: int | None = None,
+                     recipe: Recipe = HYPERPRIOR, seed: int = 0,
                      checkpoint: str | os.PathLike | None = None, resume: bool = False,
                      progress: bool = True) -> HyperpriorAutoencoder:
     """A hyperprior codec warm-started from a trained factorized one (same lambda).
@@ -215,8 +216,9 @@ def train_hyperprior(factorized: RateDistortionAutoencoder, images: list[torch.T
     Args:
         factorized: the trained codec whose encoder and decoder are kept.
         images: training photos x (3, H, W).
-        minutes: the time budget.
-        recipe: the model and its training settings.
+        minutes, steps: the budget (at least one).
+        recipe: the model and its training settings (the scale-only variant:
+            `replace(HYPERPRIOR, model=HyperpriorConfig(predict_means=False))`).
         seed: seed of the new weights, patches and data order.
         checkpoint, resume: where `fit` saves, and whether to continue from it.
         progress: show a progress bar.
@@ -230,7 +232,8 @@ def train_hyperprior(factorized: RateDistortionAutoencoder, images: list[torch.T
              *model.z_prior.parameters()]
     groups = [{"params": warm, "lr_scale": lambda progress: 0.0 if progress < HYPERPRIOR_FREEZE
                else HYPERPRIOR_FINE_TUNE}, {"params": fresh, "lr_scale": 1.0}]
-    fit(model, recipe.dataset(images, seed=seed), minutes=minutes, param_groups=groups,
+    fit(model, recipe.dataset(images, seed=seed), minutes=minutes, steps=steps,
+        param_groups=groups,
         checkpoint=checkpoint, resume=resume, recipe=dict(recipe.as_dict(), warm_start=True),
         seed=seed, progress=progress, **recipe.fit_settings())
     return model.eval()

@@ -1,6 +1,7 @@
 """The training loop, written out in plain PyTorch.
 
-Holds: `default_device`, `make_loader` (one epoch in a seeded order), `train_step` (one
+Holds: `default_device`, `fast_bfloat16` (whether mixed precision pays off here),
+`make_loader` (one epoch in a seeded order), `train_step` (one
 optimizer step), `evaluate` (PSNR on held-out images), `learning_rate` (the schedule),
 `Budget` (steps, minutes or both) and `fit`, the loop that runs them with a progress bar,
 keeps a loss history, saves checkpoints and can resume from one. Does not hold: the models
@@ -41,6 +42,19 @@ def default_device() -> torch.device:
     return torch.device("cpu")
 
 
+def fast_bfloat16(device: torch.device | str = "cpu") -> bool:
+    """Whether this hardware computes bfloat16 natively, so that mixed precision roughly
+    halves a training step: CUDA GPUs that support it, and CPUs with AMX or AVX512-BF16
+    (Intel Xeon since Sapphire Rapids / Cooper Lake, AMD Zen 4 and later). Elsewhere bfloat16
+    is emulated and a step gets several times slower (measured: docs/training.md)."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        return torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()
+    return False
+
+
 def make_loader(
     dataset: Dataset,
     batch_size: int,
@@ -68,7 +82,7 @@ def make_loader(
 
 
 def train_step(model: Autoencoder, x: torch.Tensor, optimizer: torch.optim.Optimizer,
-               clip_norm: float | None = None) -> float:
+               clip_norm: float | None = None, bfloat16: bool = False) -> float:
     """One gradient step on a batch x (N, 3, H, W); returns the loss.
 
     The loss is the model's own (`model.loss`): MSE for an `Autoencoder`, `rd_loss`
@@ -78,9 +92,12 @@ def train_step(model: Autoencoder, x: torch.Tensor, optimizer: torch.optim.Optim
         model, x, optimizer: what to train, on what, with what.
         clip_norm: cap on the gradient's norm (a rare bad batch then cannot throw the
             weights far), or None.
+        bfloat16: mixed precision: convolutions in bfloat16, the entropy models, the
+            likelihoods and the loss in float32; the weights and the optimizer stay float32.
     """
     model.train()
-    loss, _ = model.loss(x)
+    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=bfloat16):
+        loss, _ = model.loss(x)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     if clip_norm is not None:
@@ -190,6 +207,7 @@ def fit(
     resume: bool = False,
     recipe: dict | None = None,
     param_groups: list[dict] | None = None,
+    bfloat16: bool | None = None,
     seed: int = 0,
     device: torch.device | str | None = None,
     num_workers: int = 0,
@@ -217,6 +235,8 @@ def fit(
         param_groups: to train parts of the model at their own pace: a list of
             {"params": [...], "lr_scale": s}, where s multiplies the learning rate and is a
             number or a function of progress (default: all parameters, scale 1).
+        bfloat16: mixed precision (see `train_step`); None: where `fast_bfloat16` says
+            the hardware gains from it.
         seed: seed of the data order.
         device: where to train (default: `default_device()`).
         num_workers: DataLoader worker processes.
@@ -227,7 +247,11 @@ def fit(
     """
     budget = Budget(steps, minutes)
     device = torch.device(device) if device is not None else default_device()
+    bfloat16 = fast_bfloat16(device) if bfloat16 is None else bfloat16
+    memory_format = torch.channels_last if bfloat16 else torch.contiguous_format
     model.to(device)
+    if bfloat16:
+        model.to(memory_format=memory_format)  # bfloat16 kernels prefer channels-last
     groups = param_groups or [{"params": list(model.parameters()), "lr_scale": 1.0}]
     optimizer = torch.optim.Adam([{"params": g["params"]} for g in groups], lr=lr)
     state = TrainingState()
@@ -260,7 +284,8 @@ def fit(
                         scale = settings["lr_scale"]
                         scale = scale(progress) if callable(scale) else scale
                         group["lr"] = learning_rate(progress, lr, warmup) * scale
-                    loss = train_step(model, x.to(device), optimizer, clip_norm)
+                    x = x.to(device, memory_format=memory_format)  # (B, 3, P, P)
+                    loss = train_step(model, x, optimizer, clip_norm, bfloat16)
                     before = state.seconds
                     state.record_step(loss, seconds=time.perf_counter() - clock)
                     bar.update(1 if budget.steps else  # seconds, never past the total

@@ -36,7 +36,7 @@ QUALITIES = {quality: lmbda for quality, lmbda in enumerate(RD_LAMBDAS, start=1)
 DEFAULT_QUALITY = 3
 FAMILIES = {"factorized": "rd_lambda{}.pt", "hyperprior": "hp_lambda{}.pt"}
 CURVES = {"factorized": "aecodec", "hyperprior": "aecodec hyperprior"}  # in results.json
-DEFAULT_FAMILY = "hyperprior"  # the better one (docs/codec.md); 4.2 megapixels at most
+DEFAULT_FAMILY = "hyperprior"  # the better one (docs/codec.md)
 
 
 def _shipped() -> Path:
