@@ -47,6 +47,7 @@ from aecodec.recipes import (
     train_plain_family,
     train_rd_family,
 )
+from aecodec.refine import refine_latents
 from aecodec.training import fit
 from aecodec.viz import figure_to_png
 
@@ -55,6 +56,13 @@ def positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def steps_or_zero(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a number of steps >= 0, got {text}")
     return value
 
 
@@ -112,6 +120,10 @@ def add_compress(sub) -> None:
     p.add_argument("--family", choices=sorted(zoo.FAMILIES), default=None,
                    help=f"which shipped codecs --quality picks from (default: "
                    f"{zoo.DEFAULT_FAMILY})")
+    p.add_argument("--refine", type=steps_or_zero, default=0, metavar="STEPS",
+                   help="optimise this image's latents for STEPS steps before coding "
+                   "(slower encoding, smaller and better files, the same decoder; see "
+                   "docs/codec.md); default 0")
     p.set_defaults(func=cmd_compress)
 
 
@@ -122,7 +134,8 @@ def cmd_compress(args: argparse.Namespace) -> None:
     else:
         model = zoo.load_codec(args.quality or zoo.DEFAULT_QUALITY,
                                args.family or zoo.DEFAULT_FAMILY)
-    data = compress(model, x)
+    latents = refine_latents(model, x, args.refine) if args.refine else None
+    data = compress(model, x, latents=latents)
     with atomic_write(args.output) as f:
         f.write(data)
     height, width = x.shape[-2:]

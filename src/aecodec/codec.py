@@ -312,6 +312,17 @@ def _check_image_size(height: int, width: int, model: Codec) -> None:
         raise CodecError(f"an image of {width}x{height} pixels is too long for the format")
 
 
+def _check_latents(model: Codec, latents: dict[str, torch.Tensor], height: int,
+                   width: int) -> None:
+    expected = {"y": (1, *model.latent_shape(height, width))}
+    if isinstance(model, HyperpriorAutoencoder):
+        expected["z"] = (1, *model.side_shape(height, width))
+    got = {name: tuple(value.shape) for name, value in latents.items()}
+    if got != expected:
+        raise ValueError(f"latents for a {width}x{height} image with this model have shapes "
+                         f"{expected}, got {got}")
+
+
 def _entropy_models(model: Codec) -> list:
     if isinstance(model, HyperpriorAutoencoder):
         return [model.z_prior, model.gaussian]
@@ -319,13 +330,17 @@ def _entropy_models(model: Codec) -> list:
 
 
 @torch.no_grad()
-def compress(model: Codec, x: torch.Tensor) -> bytes:
+def compress(model: Codec, x: torch.Tensor,
+             latents: dict[str, torch.Tensor] | None = None) -> bytes:
     """One image x (3, H, W) in [0, 1] -> the bytes of an .aec file.
 
     Args:
         model: a trained codec (`RateDistortionAutoencoder` or `HyperpriorAutoencoder`)
             whose entropy models have coding tables.
         x: the image, at most `MAX_PIXELS` pixels.
+        latents: code these latents instead of the encoder's: {"y": (1, C, h, w)}, and
+            {"z": (1, S, h/4, w/4)} for a hyperprior codec (`aecodec.refine.refine_latents`).
+            The decoder needs nothing else.
     """
     if not all(m.has_tables() for m in _entropy_models(model)):
         raise CodecError("the model has no coding tables: save it with save_checkpoint, or "
@@ -334,24 +349,29 @@ def compress(model: Codec, x: torch.Tensor) -> bytes:
         raise ValueError(f"compress takes one image x (3, H, W), got shape {tuple(x.shape)}")
     height, width = x.shape[-2:]
     _check_image_size(height, width, model)
+    if latents is not None:
+        _check_latents(model, latents, height, width)
     model.eval()
     with flush_denormal():
         if isinstance(model, HyperpriorAutoencoder):
-            body = _compress_hyperprior(model, x)
+            body = _compress_hyperprior(model, x, latents)
         else:
-            y_hat = torch.round(analysis(model, x[None]))[0]  # (C, h, w) integers
+            y = latents["y"] if latents else analysis(model, x[None])  # (1, C, h, w)
+            y_hat = torch.round(y)[0]  # (C, h, w) integers
             stream = encode_latents(model.prior, y_hat)
             body = HEADER.pack(MAGIC, FORMAT_VERSION, model_id(model), height, width,
                                *y_hat.shape, len(stream)) + stream
     return body + CRC.pack(zlib.crc32(body))
 
 
-def _compress_hyperprior(model: HyperpriorAutoencoder, x: torch.Tensor) -> bytes:
+def _compress_hyperprior(model: HyperpriorAutoencoder, x: torch.Tensor,
+                         latents: dict[str, torch.Tensor] | None) -> bytes:
     """Header and stream of a hyperprior file: first z_hat, coded with its factorized
     prior; then y as the integers round(y - means_hat), each coded with the table that
     its predicted scale picks."""
-    y = analysis(model, x[None])  # (1, C, h, w)
-    z_hat = torch.round(model.hyper_encode(y))  # (1, S, h/4, w/4)
+    y = latents["y"] if latents else analysis(model, x[None])  # (1, C, h, w)
+    z = latents["z"] if latents else model.hyper_encode(y)  # (1, S, h/4, w/4)
+    z_hat = torch.round(z)  # (1, S, h/4, w/4)
     means_hat, scales_hat = model.hyper_decode(z_hat)  # (1, C, h, w) each
     symbols = torch.round(y - means_hat)[0]  # (C, h, w) integers
     indexes = model.gaussian.table_index(scales_hat)[0]  # (C, h, w) table numbers
