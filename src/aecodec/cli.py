@@ -8,6 +8,7 @@ line on stderr and exit status 1, with no traceback.
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -260,6 +261,8 @@ def cmd_train(args: argparse.Namespace) -> None:
                   minutes=args.minutes, checkpoint=args.out, save_every=args.save_every,
                   resume=args.resume, recipe=recipe.as_dict(), seed=args.seed,
                   device=args.device, num_workers=args.workers, **recipe.fit_settings())
+    if os.environ.get("RANK", "0") != "0":
+        return  # under torchrun, the first process reports
     tail = history["loss"][-50:]
     print(f"done: {len(history['loss'])} steps, final loss {sum(tail) / len(tail):.5f} "
           f"(mean of last {len(tail)}), {(time.perf_counter() - start) / 60:.1f} min; "

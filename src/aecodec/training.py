@@ -27,6 +27,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from aecodec.checkpoint import load_checkpoint, save_checkpoint
+from aecodec.distributed import Distributed
 from aecodec.errors import CheckpointError
 from aecodec.layers import flush_denormal
 from aecodec.metrics import psnr, quantize_8bit
@@ -63,6 +64,7 @@ def make_loader(
     epoch: int = 0,
     skip_batches: int = 0,
     num_workers: int = 0,
+    processes: Distributed | None = None,
 ) -> DataLoader:
     """A DataLoader over one epoch, in a shuffled order that depends only on (seed, epoch).
 
@@ -72,17 +74,23 @@ def make_loader(
         seed, epoch: fix the order.
         skip_batches: start after this many batches (to resume mid-epoch).
         num_workers: worker processes loading data (0: in this process).
+        processes: under torchrun, this process's place: it then loads its shard of each
+            batch (batch_size / world items).
     """
     if hasattr(dataset, "set_epoch"):
         dataset.set_epoch(epoch)  # new random patches each epoch
     generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
     order = torch.randperm(len(dataset), generator=generator).tolist()
     order = order[skip_batches * batch_size :]
+    if processes is not None:  # distributed: this process's shard of every batch
+        order = order[: len(order) - len(order) % processes.world]  # equal shards
+        order, batch_size = processes.shard(order), processes.local_batch(batch_size)
     return DataLoader(dataset, batch_size=batch_size, sampler=order, num_workers=num_workers)
 
 
 def train_step(model: Autoencoder, x: torch.Tensor, optimizer: torch.optim.Optimizer,
-               clip_norm: float | None = None, bfloat16: bool = False) -> float:
+               clip_norm: float | None = None, bfloat16: bool = False,
+               loss_module: torch.nn.Module | None = None) -> float:
     """One gradient step on a batch x (N, 3, H, W); returns the loss.
 
     The loss is the model's own (`model.loss`): MSE for an `Autoencoder`, `rd_loss`
@@ -94,10 +102,12 @@ def train_step(model: Autoencoder, x: torch.Tensor, optimizer: torch.optim.Optim
             weights far), or None.
         bfloat16: mixed precision: convolutions in bfloat16, the entropy models, the
             likelihoods and the loss in float32; the weights and the optimizer stay float32.
+        loss_module: under torchrun, the DistributedDataParallel-wrapped loss (see
+            `aecodec.distributed`), whose backward averages the gradients of all processes.
     """
     model.train()
     with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=bfloat16):
-        loss, _ = model.loss(x)
+        loss = loss_module(x) if loss_module is not None else model.loss(x)[0]
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     if clip_norm is not None:
@@ -217,12 +227,14 @@ def fit(
 
     The learning rate follows `learning_rate(progress)`, where progress is the fraction of
     the budget spent (`Budget.spent`). Training stops when the budget is spent, and saves.
+    Under torchrun each process trains on its shard of every batch and the gradients are
+    averaged (`aecodec.distributed`; the lines marked "distributed:").
 
     Args:
         model: the autoencoder (seed torch before building it for reproducible runs).
         train_data: training patches, e.g. a `PatchDataset`.
         steps, minutes: the budget (at least one).
-        batch_size: patches per step.
+        batch_size: patches per step (in all processes together, under torchrun).
         lr: peak learning rate; it decays along a cosine to lr / 10 at the end.
         warmup: fraction of the budget spent warming the learning rate up (0: none).
         clip_norm: cap on the gradient norm, or None.
@@ -247,6 +259,8 @@ def fit(
     """
     budget = Budget(steps, minutes)
     device = torch.device(device) if device is not None else default_device()
+    processes = Distributed.from_environment(device)  # distributed: which process this is
+    device = processes.device
     bfloat16 = fast_bfloat16(device) if bfloat16 is None else bfloat16
     memory_format = torch.channels_last if bfloat16 else torch.contiguous_format
     model.to(device)
@@ -257,7 +271,9 @@ def fit(
     state = TrainingState()
     if resume and checkpoint is not None and os.path.exists(checkpoint):
         state = _restore(checkpoint, model, optimizer)
-    val_loader = DataLoader(val_data, batch_size=batch_size) if val_data is not None else None
+    loss_module = processes.loss_module(model)  # distributed: DDP averages the gradients
+    validating = val_data is not None and processes.is_main  # distributed: rank 0 validates
+    val_loader = DataLoader(val_data, batch_size=batch_size) if validating else None
 
     def validate() -> None:
         val_psnr = evaluate(model, val_loader, device=device)["psnr"]
@@ -266,18 +282,19 @@ def fit(
         bar.set_postfix(loss=f"{state.history['loss'][-1]:.5f}", val_psnr=f"{val_psnr:.2f} dB")
 
     def save() -> None:
-        if checkpoint is not None:
+        if checkpoint is not None and processes.is_main:  # distributed: one process writes
             resume_from = dict(epoch=state.epoch, batch_in_epoch=state.batch_in_epoch,
                                seed=seed, optimizer=optimizer.state_dict())
             save_checkpoint(checkpoint, model, training_record(state, recipe, resume_from))
 
-    bar = _progress_bar(budget, state, disable=not progress)
+    bar = _progress_bar(budget, state, disable=not (progress and processes.is_main))
     clock = time.perf_counter() - state.seconds  # so that seconds spent = now - clock
     try:
         with flush_denormal():
             while budget.spent(state.step, state.seconds) < 1:
                 loader = make_loader(train_data, batch_size, seed=seed, epoch=state.epoch,
-                                     skip_batches=state.batch_in_epoch, num_workers=num_workers)
+                                     skip_batches=state.batch_in_epoch, num_workers=num_workers,
+                                     processes=processes)
                 for x in loader:
                     progress = budget.spent(state.step, state.seconds)
                     for group, settings in zip(optimizer.param_groups, groups):
@@ -285,9 +302,11 @@ def fit(
                         scale = scale(progress) if callable(scale) else scale
                         group["lr"] = learning_rate(progress, lr, warmup) * scale
                     x = x.to(device, memory_format=memory_format)  # (B, 3, P, P)
-                    loss = train_step(model, x, optimizer, clip_norm, bfloat16)
+                    loss = train_step(model, x, optimizer, clip_norm, bfloat16, loss_module)
+                    loss = processes.mean(loss)  # distributed: the loss of the whole batch
                     before = state.seconds
-                    state.record_step(loss, seconds=time.perf_counter() - clock)
+                    # distributed: the slowest process's clock, so that all stop together
+                    state.record_step(loss, seconds=processes.most(time.perf_counter() - clock))
                     bar.update(1 if budget.steps else  # seconds, never past the total
                                min(state.seconds, bar.total) - min(before, bar.total))
                     # a string: tqdm would print the number 10000 as "1e+4"
