@@ -37,8 +37,9 @@ RECIPES = {"RD_SMALL": recipes.RD_SMALL, "RD_WIDE": recipes.RD_WIDE,
            "HYPERPRIOR": recipes.HYPERPRIOR}
 
 
-def step_ms(recipe: recipes.Recipe, bfloat16: bool) -> float:
-    """Median milliseconds of one training step of `recipe` on random patches."""
+def step_ms(recipe: recipes.Recipe, bfloat16: bool, timed: int = 5) -> float:
+    """Median milliseconds of one training step of `recipe` on random patches (`timed`
+    steps after 2 untimed ones)."""
     torch.manual_seed(0)
     model = recipe.build()
     x = torch.rand(recipe.batch_size, 3, recipe.patch_size, recipe.patch_size)
@@ -47,7 +48,7 @@ def step_ms(recipe: recipes.Recipe, bfloat16: bool) -> float:
         x = x.contiguous(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
     times = []
-    for _ in range(7):
+    for _ in range(2 + timed):
         start = time.perf_counter()
         train_step(model, x, optimizer, recipe.clip_norm, bfloat16)
         times.append(time.perf_counter() - start)
@@ -60,6 +61,8 @@ def main() -> None:
     parser.add_argument("--kodak", default=None, help="Kodak folder ($AECODEC_KODAK)")
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--timed", type=int, default=5, help="timed steps per recipe")
+    parser.add_argument("--limit", type=int, default=24, help="score on the first N Kodak images")
     parser.add_argument("--out", default=str(REPO / "benchmarks/results/bf16_training.md"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -72,13 +75,13 @@ def main() -> None:
              "| recipe | batch | float32 step (ms) | bfloat16 step (ms) | bfloat16 / float32 |",
              "|---|---|---:|---:|---:|"]
     for name, recipe in RECIPES.items():
-        fp32, bf16 = step_ms(recipe, False), step_ms(recipe, True)
+        fp32, bf16 = step_ms(recipe, False, args.timed), step_ms(recipe, True, args.timed)
         lines.append(f"| {name} | {recipe.batch_size} x {recipe.patch_size}^2 | {fp32:.0f} | "
                      f"{bf16:.0f} | {bf16 / fp32:.2f} |")
         print(lines[-1], flush=True)
 
     photos = list(load_folder(args.train).values())
-    kodak = load_kodak(args.kodak)
+    kodak = dict(list(load_kodak(args.kodak).items())[: args.limit])
     recipe = recipes.RD_SMALL
     lines += ["", f"Equal steps: RD_SMALL from scratch, lambda 0.0067, {args.steps} steps, "
               "same seed; Kodak, real files.", "",

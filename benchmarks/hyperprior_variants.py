@@ -40,6 +40,7 @@ def main() -> None:
     parser.add_argument("--lmbda", type=float, default=0.0067)
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--limit", type=int, default=24, help="score on the first N Kodak images")
     parser.add_argument("--work", default=str(REPO / "runs" / "variants"))
     parser.add_argument("--out", default=str(REPO / "benchmarks/results/hyperprior_variants.md"))
     args = parser.parse_args()
@@ -47,7 +48,7 @@ def main() -> None:
 
     factorized = load_model(codec_path(args.lmbda, "factorized"))
     photos = list(load_folder(args.train).values())
-    kodak = load_kodak(args.kodak)
+    kodak = dict(list(load_kodak(args.kodak).items())[: args.limit])
     Path(args.work).mkdir(parents=True, exist_ok=True)
     results = {}
     for name, predict_means in VARIANTS.items():

@@ -45,3 +45,40 @@ def test_explorer_speed_moves_through_the_shipped_settings(kodak_dir):
     for lmbda in (RD_LAMBDAS[1], RD_LAMBDAS[-1]):
         assert f"lmbda -> {lmbda}:" in printed
     assert printed.count("new image (coffee)") == 2
+
+
+def small_train_folder(kodak_dir: Path, tmp_path: Path) -> Path:
+    folder = tmp_path / "train"
+    folder.mkdir()
+    for name in ("kodim01.png", "kodim02.png"):
+        (folder / name).write_bytes((kodak_dir / name).read_bytes())
+    return folder
+
+
+def test_hyperprior_variants_compares_both_at_equal_steps(kodak_dir, tmp_path):
+    out = tmp_path / "variants.md"
+    run("hyperprior_variants.py", "--train", str(small_train_folder(kodak_dir, tmp_path)),
+        "--kodak", str(kodak_dir), "--steps", "2", "--limit", "1", "--work",
+        str(tmp_path / "work"), "--out", str(out))
+    table = out.read_text()
+    assert "| scale-only |" in table and "| mean-scale |" in table and "2 steps" in table
+
+
+def test_bf16_training_times_every_recipe_and_trains_both_precisions(kodak_dir, tmp_path):
+    out = tmp_path / "bf16.md"
+    run("bf16_training.py", "--train", str(small_train_folder(kodak_dir, tmp_path)),
+        "--kodak", str(kodak_dir), "--steps", "2", "--timed", "1", "--limit", "1",
+        "--out", str(out))
+    table = out.read_text()
+    for name in ("RD_SMALL", "RD_WIDE", "HYPERPRIOR"):
+        assert f"| {name} |" in table
+    assert "| float32 |" in table and "| bfloat16 |" in table
+
+
+def test_refine_gain_measures_every_family(kodak_dir, tmp_path):
+    out = tmp_path / "refine.md"
+    run("refine_gain.py", "--kodak", str(kodak_dir), "--limit", "1", "--steps", "1",
+        "--out", str(out))
+    table = out.read_text()
+    for family in ("factorized", "hyperprior"):
+        assert f"| {family} | 0 |" in table and f"| {family} | 1 |" in table

@@ -388,3 +388,22 @@ def test_hyperprior_explorer_in_jupyterlab(browser, lab, screenshots):
     run_explorer_test(browser, lab, screenshots, "08_side_information_hyperprior.ipynb",
                       RD_LAMBDAS[middle], RD_LAMBDAS[middle + 1],
                       partial(expected_rd, family="hyperprior"))
+
+
+def test_the_refinement_notebook_runs_in_jupyterlab(browser, lab, screenshots):
+    """09 has no explorer: it must run from a restarted kernel, pass its three checks with
+    the notebook's solutions, and draw its figures."""
+    page = open_and_run(browser, lab, "09_a_better_encoder_at_encode_time.ipynb", screenshots)
+    try:
+        assert_no_errors(page)
+        outputs = page.inner_text(".jp-Notebook")
+        for name in ("file_objective", "round_up_probability", "temperature"):
+            assert f"✅ {name}: correct" in outputs, name
+        assert "the gap closed" in outputs
+        assert page.locator(".jp-OutputArea-output img").count() >= 4  # the figures
+        shoot(page, screenshots / "09_refinement.png")
+    except Exception:
+        page.screenshot(path=screenshots / "FAILED_09.png", full_page=True)
+        raise
+    finally:
+        page.close()

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from aecodec import refine
 from aecodec.course import exercises
 from aecodec.latents8bit import reconstruct_8bit
 from aecodec.metrics import psnr, quantize_8bit
@@ -30,7 +31,8 @@ def solutions() -> dict[str, object]:
             source = "".join(cell["source"])
             if cell["cell_type"] == "code" and "### BEGIN SOLUTION" in source:
                 namespace = dict(torch=torch, nn=nn, F=F, math=math, np=np, psnr=psnr,
-                                 quantize_8bit=quantize_8bit, reconstruct_8bit=reconstruct_8bit)
+                                 quantize_8bit=quantize_8bit, reconstruct_8bit=reconstruct_8bit,
+                                 TAU_START=refine.TAU_START, TAU_DECAY=refine.TAU_DECAY)
                 before = set(namespace)
                 exec(compile(source, f"{path.name}", "exec"), namespace)
                 for name in set(namespace) - before - {"__builtins__"}:
@@ -55,7 +57,8 @@ def check_for(name):
 EXERCISES = ["to_batch", "my_psnr", "conv_output_size", "encoder_block", "latent_values",
              "conv_transpose_output_size", "decoder_block", "training_step", "validation_psnr",
              "predicted_ratio", "halving_effect", "entropy_bits", "measured_bpp", "rd_loss",
-             "pick_lambda", "gaussian_pmf", "table_index", "file_bits"]
+             "pick_lambda", "gaussian_pmf", "table_index", "file_bits", "file_objective",
+             "round_up_probability", "temperature"]
 
 
 def test_notebooks_have_at_least_two_exercises_each_from_01():
@@ -67,7 +70,7 @@ def test_notebooks_have_at_least_two_exercises_each_from_01():
         assert count == sum("### END SOLUTION" in "".join(c["source"]) for c in cells)
     assert all(per_notebook[n] >= 2 for n in ("01", "02", "03", "04", "05", "06", "07")), \
         per_notebook
-    assert per_notebook["08"] >= 3, per_notebook
+    assert per_notebook["08"] >= 3 and per_notebook["09"] >= 3, per_notebook
     assert sorted(solutions()) == sorted(EXERCISES)
 
 
@@ -239,6 +242,16 @@ WRONG_ANSWERS = [
     ("file_bits", lambda ly, lz: float(-torch.log(ly).sum() - torch.log(lz).sum()), "nats"),
     ("file_bits", lambda ly, lz: float(-torch.log2(ly).sum() - torch.log2(lz).sum()) / 8,
      "bytes"),
+    ("file_objective", lambda b, m, h, w, lm: lm * 255**2 * m + b / (h * w), "a byte is 8"),
+    ("file_objective", lambda b, m, h, w, lm: lm * m + 8 * b / (h * w), "255^2"),
+    ("file_objective", lambda b, m, h, w, lm: lm * 255**2 * m + 8 * b, "number of pixels"),
+    ("round_up_probability", lambda f, tau: torch.sigmoid(
+        (torch.atanh(1 - f) - torch.atanh(f)) / tau), "chance of going down"),
+    ("round_up_probability", lambda f, tau: torch.sigmoid(torch.atanh(f) - torch.atanh(1 - f)),
+     "divide the logits by tau"),
+    ("round_up_probability", lambda f, tau: f, "expected"),
+    ("temperature", lambda step, steps: 0.5 * (1 - step / (steps - 1)), "straight line"),
+    ("temperature", lambda step, steps: 0.5 * math.exp(-4.0 * step), "steps - 1"),
 ]
 
 

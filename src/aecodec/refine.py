@@ -15,7 +15,8 @@ ceiling at random, with probabilities that follow how near it is to each, made d
 by the Gumbel-softmax trick; a temperature tau, annealed towards 0 over the steps, makes the
 choice harder and harder until it is the rounding the file will do.
 
-Holds: `soft_round` (the annealed rounding), `refine_latents` and `REFINE_MAX_PIXELS`.
+Holds: `soft_round` (the annealed rounding, with `round_up_probability` and its
+`temperature` schedule), `refine_latents` and `REFINE_MAX_PIXELS`.
 Does not hold: the file format (`aecodec.codec`) or the models.
 """
 
@@ -36,11 +37,27 @@ TAU_START = 0.5  # temperature of the first steps
 TAU_DECAY = 4.0  # tau(t) = TAU_START * exp(-TAU_DECAY * t), t from 0 to 1 over the steps
 
 
+def round_up_probability(frac: torch.Tensor, tau: float) -> torch.Tensor:
+    """The probability that soft rounding sends a value up to its ceiling, from its
+    distance `frac` in (0, 1) above its floor: softmax over the logits -atanh(frac) / tau
+    (down) and -atanh(1 - frac) / tau (up), i.e. sigmoid((atanh(frac) - atanh(1 - frac)) / tau).
+    1/2 at frac = 1/2; as tau -> 0, 0 below it and 1 above it (ordinary rounding)."""
+    frac = frac.clamp(1e-4, 1 - 1e-4)
+    return torch.sigmoid((torch.atanh(frac) - torch.atanh(1 - frac)) / tau)
+
+
+def temperature(step: int, steps: int) -> float:
+    """tau at `step` of `steps`: TAU_START, falling as exp(-TAU_DECAY * t) where t goes
+    from 0 (first step) to 1 (last step)."""
+    return TAU_START * math.exp(-TAU_DECAY * step / max(steps - 1, 1))
+
+
 def soft_round(y: torch.Tensor, tau: float) -> torch.Tensor:
     """Round y to its floor or ceiling at random, differentiably (Gumbel-softmax).
 
-    A value 0.2 above its floor goes down with high probability; how sharp the choice is
-    depends on tau: near 0 it is ordinary rounding, larger values blur it.
+    A value 0.2 above its floor goes down with high probability (`round_up_probability`);
+    how sharp the choice is depends on tau: near 0 it is ordinary rounding, larger values
+    blur it.
 
     Args:
         y: latents of any shape.
@@ -103,7 +120,7 @@ def refine_latents(model: Codec, x: torch.Tensor, steps: int, *, lr: float = 0.0
         pixels = height * width
         with flush_denormal():
             for step in tqdm(range(steps), desc="refining", disable=not progress):
-                tau = TAU_START * math.exp(-TAU_DECAY * step / max(steps - 1, 1))
+                tau = temperature(step, steps)
                 if hyper:
                     z_hat = soft_round(latents["z"], tau)  # (1, S, h/4, w/4)
                     means, _ = model.hyper_decode(z_hat)  # (1, C, h, w)

@@ -16,6 +16,7 @@ The exercises, by notebook:
     06  entropy_bits, measured_bpp
     07  rd_loss, pick_lambda
     08  gaussian_pmf, table_index, file_bits
+    09  file_objective, round_up_probability, temperature
 """
 
 import copy
@@ -26,7 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from aecodec import losses
+from aecodec import losses, refine
 from aecodec.latents8bit import reconstruct_8bit
 from aecodec.metrics import psnr, quantize_8bit
 from aecodec.models import Autoencoder, AutoencoderConfig, compression_ratio, num_latent_values
@@ -623,3 +624,84 @@ def check_file_bits(file_bits: Callable[[torch.Tensor, torch.Tensor], float]) ->
         return len(cases)
 
     return _run("file_bits", check)
+
+
+# --- 09 a better encoder at encode time -------------------------------------------------
+
+
+def check_file_objective(file_objective: Callable[[int, float, int, int, float], float]) -> bool:
+    """file_objective(num_bytes, mse, height, width, lmbda) -> lambda * 255^2 * MSE + bpp,
+    with bpp measured from the file: 8 * num_bytes / (height * width)."""
+
+    def check() -> int:
+        cases = [(1000, 0.001, 64, 96, 0.0067), (52_000, 0.0004, 512, 768, 0.013),
+                 (300, 0.01, 32, 32, 0.0018)]
+        for num_bytes, mse, height, width, lmbda in cases:
+            bpp = 8 * num_bytes / (height * width)
+            expected = float(losses.rd_loss(mse, bpp, lmbda))
+            got = _as_number(_call(file_objective, num_bytes, mse, height, width, lmbda))
+            if math.isclose(got, float(losses.rd_loss(mse, bpp / 8, lmbda)), rel_tol=1e-6):
+                raise _Wrong("the rate is in bits per pixel: a byte is 8 bits.")
+            if math.isclose(got, lmbda * mse + bpp, rel_tol=1e-6):
+                raise _Wrong("the distortion is MSE on the 0-255 scale: lambda * 255^2 * MSE.")
+            if math.isclose(got, float(losses.rd_loss(mse, 8 * num_bytes, lmbda)),
+                            rel_tol=1e-6):
+                raise _Wrong("divide the bits by the number of pixels, height * width.")
+            if not math.isclose(got, expected, rel_tol=1e-6):
+                raise _Wrong(f"{num_bytes} bytes for {width}x{height} pixels, MSE {mse}, "
+                             f"lambda {lmbda}: expected {expected:.5f}, got {got:.5f}.")
+        return len(cases)
+
+    return _run("file_objective", check)
+
+
+def check_round_up_probability(round_up_probability: Callable[[torch.Tensor, float],
+                                                              torch.Tensor]) -> bool:
+    """round_up_probability(frac, tau) -> softmax of the logits (-atanh(frac) / tau,
+    -atanh(1 - frac) / tau), the second: the chance of going up to the ceiling."""
+
+    def check() -> int:
+        frac = torch.tensor([0.05, 0.2, 0.4, 0.5, 0.6, 0.8, 0.95])
+        cases = [0.5, 0.2, 0.05]
+        for tau in cases:
+            expected = refine.round_up_probability(frac, tau)
+            got = _call(round_up_probability, frac.clone(), tau)
+            if not isinstance(got, torch.Tensor) or got.shape != frac.shape:
+                raise _Wrong("return a tensor with one probability per value of frac.")
+            got = got.detach().float()
+            if torch.allclose(got, 1 - expected, atol=1e-4):
+                raise _Wrong("that is the chance of going down: a value near its ceiling "
+                             "(frac near 1) should go up.")
+            if torch.allclose(got, refine.round_up_probability(frac, 1.0), atol=1e-4):
+                raise _Wrong("divide the logits by tau: the temperature sets how sharp the "
+                             "choice is.")
+            if not torch.allclose(got, expected, atol=1e-4):
+                raise _Wrong(f"with tau = {tau}, frac = {frac.tolist()}: expected "
+                             f"{[round(v, 3) for v in expected.tolist()]}, got "
+                             f"{[round(v, 3) for v in got.tolist()]}.")
+        return len(cases)
+
+    return _run("round_up_probability", check)
+
+
+def check_temperature(temperature: Callable[[int, int], float]) -> bool:
+    """temperature(step, steps) -> TAU_START * exp(-TAU_DECAY * step / (steps - 1))."""
+
+    def check() -> int:
+        cases = [(0, 100), (50, 100), (99, 100), (3, 7), (10, 11)]
+        for step, steps in cases:
+            expected = refine.temperature(step, steps)
+            got = _as_number(_call(temperature, step, steps))
+            linear = refine.TAU_START * (1 - step / (steps - 1))
+            if step and math.isclose(got, linear, rel_tol=1e-6):
+                raise _Wrong("that falls along a straight line: the schedule is exponential, "
+                             "exp(-TAU_DECAY * t).")
+            if step and math.isclose(got, refine.TAU_START * math.exp(-refine.TAU_DECAY * step),
+                                     rel_tol=1e-6):
+                raise _Wrong("t runs from 0 to 1 over the steps: divide step by steps - 1.")
+            if not math.isclose(got, expected, rel_tol=1e-6):
+                raise _Wrong(f"step {step} of {steps}: expected tau = {expected:.5f}, "
+                             f"got {got:.5f}.")
+        return len(cases)
+
+    return _run("temperature", check)
