@@ -52,3 +52,24 @@ def test_the_check_finds_a_stale_number():
                  {"output_type": "stream", "text": ["PSNR 31.40 dB, 0.5 bpp\n"]}]}]
     printed = outputs_text(cells)
     assert [q for n, q in quoted_numbers(cells) if n not in printed] == ["31.42 dB"]
+
+
+def test_the_environment_check_reports_a_missing_package(monkeypatch, capsys):
+    """Notebook 00's first code cell names a missing package instead of crashing."""
+    import importlib
+
+    cells = json.loads((REPO / "notebooks/00_what_is_image_compression.ipynb").read_text())
+    check = next("".join(c["source"]) for c in cells["cells"]
+                 if c["cell_type"] == "code" and "MISSING" in "".join(c["source"]))
+    real = importlib.import_module
+
+    def without_ipywidgets(name, *args):
+        if name == "ipywidgets":
+            raise ImportError("No module named 'ipywidgets'")
+        return real(name, *args)
+
+    monkeypatch.setattr(importlib, "import_module", without_ipywidgets)
+    exec(compile(check, "00 environment check", "exec"), {})
+    printed = capsys.readouterr().out
+    assert "ipywidgets   MISSING" in printed and "missing: ipywidgets." in printed
+    assert "torch        2." in printed
