@@ -63,10 +63,12 @@ def test_the_environment_check_reports_a_missing_package(monkeypatch, capsys):
                  if c["cell_type"] == "code" and "MISSING" in "".join(c["source"]))
     real = importlib.import_module
 
-    def without_ipywidgets(name, *args):
+    def without_ipywidgets(name, *args, **kwargs):
         if name == "ipywidgets":
             raise ImportError("No module named 'ipywidgets'")
-        return real(name, *args)
+        return real(name, *args, **kwargs)
+
+    import torch  # noqa: F401  (imported first: its own lazy imports use import_module)
 
     monkeypatch.setattr(importlib, "import_module", without_ipywidgets)
     exec(compile(check, "00 environment check", "exec"), {})
