@@ -401,7 +401,7 @@ def test_the_refinement_notebook_runs_in_jupyterlab(browser, lab, screenshots):
             assert f"✅ {name}: correct" in outputs, name
         assert "the gap closed" in outputs
         assert page.locator(".jp-OutputArea-output img").count() >= 4  # the figures
-        shoot(page, screenshots / "09_refinement.png")
+        page.screenshot(path=screenshots / "09_refinement.png", full_page=True)
     except Exception:
         page.screenshot(path=screenshots / "FAILED_09.png", full_page=True)
         raise
