@@ -48,3 +48,16 @@ def test_plot_rd_training():
     fig = plot_rd_training({"step": [1, 2], "bpp": [2.0, 1.5], "psnr": [20.0, 22.0]})
     assert len(fig.axes) == 2
     assert list(fig.axes[0].lines[0].get_ydata()) == [2.0, 1.5]
+
+
+def test_the_pipeline_diagram_states_the_shapes_and_the_rate():
+    from aecodec.viz import pipeline_diagram
+
+    fig = pipeline_diagram(512, 768, 16, 3)
+    texts = [t.get_text() for t in fig.axes[0].texts] + [fig.axes[0].get_title()]
+    joined = "\n".join(texts)
+    assert "(3, 512, 768)" in joined and "(16, 64, 96)" in joined
+    assert "98,304 values" in joined and "2.00 bpp at 8 bits" in joined
+    assert "12.0 times fewer" in joined
+    odd = "\n".join(t.get_text() for t in pipeline_diagram(100, 30, 4, 2).axes[0].texts)
+    assert "(4, 25, 8)" in odd  # sides that do not divide by 2^k are rounded up

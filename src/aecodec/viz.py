@@ -220,3 +220,49 @@ def plot_rd_training(history: dict[str, list]) -> Figure:
     for ax in (ax_rate, ax_psnr):
         ax.grid(alpha=0.3)
     return fig
+
+
+def pipeline_diagram(height: int, width: int, latent_channels: int, downsamplings: int,
+                     latent_bits: float = 8.0) -> Figure:
+    """The autoencoder as a picture: x -> encoder -> y -> decoder -> x_hat, each tensor with
+    its shape and size, and the bits per pixel the latent costs at `latent_bits` per value.
+
+    Args:
+        height, width: the image size in pixels.
+        latent_channels, downsamplings: C and k of the model.
+        latent_bits: bits per latent value (8 for a plain autoencoder's 8-bit latents).
+    """
+    scale = 2**downsamplings
+    h, w = -(-height // scale), -(-width // scale)  # ceil: the encoder pads
+    values = latent_channels * h * w
+    bpp = latent_bits * values / (height * width)
+    fig = Figure(figsize=(11, 2.6), layout="constrained")
+    ax = fig.subplots()
+    ax.set(xlim=(0, 11), ylim=(0, 2.6))
+    ax.axis("off")
+    x_label = f"x\n(3, {height}, {width})\n{3 * height * width:,} values\n24 bpp"
+    y_label = (f"y\n({latent_channels}, {h}, {w})\n{values:,} values\n"
+               f"{bpp:.2f} bpp at {latent_bits:g} bits")
+    boxes = [  # (centre x, label, width, height, colour)
+        (1.0, x_label, 1.7, 1.9, "#dbe9f6"),
+        (3.4, f"encoder\n{downsamplings} stride-2\nconvolutions", 1.6, 1.3, "#f2f2f2"),
+        (5.5, y_label, 1.9, 1.2, "#fde7c8"),  # drawn smaller than x: the bottleneck
+        (7.6, f"decoder\n{downsamplings} transposed\nconvolutions", 1.6, 1.3, "#f2f2f2"),
+        (10.0, f"x_hat\n(3, {height}, {width})", 1.7, 1.9, "#dbe9f6"),
+    ]
+    for x, label, bw, bh, colour in boxes:
+        ax.add_patch(_box(x - bw / 2, 1.3 - bh / 2, bw, bh, colour))
+        ax.text(x, 1.3, label, ha="center", va="center", fontsize=9)
+    for (x0, _, w0, _, _), (x1, _, w1, _, _) in zip(boxes, boxes[1:]):
+        ax.annotate("", xy=(x1 - w1 / 2, 1.3), xytext=(x0 + w0 / 2, 1.3),
+                    arrowprops=dict(arrowstyle="->", lw=1.5))
+    ratio = 3 * height * width / values
+    ax.set_title(f"y holds {ratio:.1f} times fewer values than x", fontsize=10)
+    return fig
+
+
+def _box(x: float, y: float, width: float, height: float, colour: str):
+    from matplotlib.patches import FancyBboxPatch
+
+    return FancyBboxPatch((x, y), width, height, boxstyle="round,pad=0.05", facecolor=colour,
+                          edgecolor="#555555")
