@@ -71,18 +71,6 @@ def soft_round(y: torch.Tensor, tau: float) -> torch.Tensor:
     return floor + up
 
 
-def _rate_and_image(model: Codec, y_hat: torch.Tensor, z_hat: torch.Tensor | None,
-                    means: torch.Tensor | None, size: tuple[int, int]):
-    """(estimated bits, x_hat) of quantized latents, for the loss."""
-    x_hat = model.decode(y_hat, size)  # (1, 3, H, W)
-    if z_hat is None:
-        return estimated_bits(model.prior.likelihood(y_hat)), x_hat
-    _, scales_hat = model.hyper_decode(z_hat)
-    bits = estimated_bits(model.z_prior.likelihood(z_hat))
-    bits = bits + estimated_bits(gaussian_likelihood(y_hat - means, scales_hat))
-    return bits, x_hat
-
-
 def refine_latents(model: Codec, x: torch.Tensor, steps: int, *, lr: float = 0.01,
                    progress: bool = True) -> dict[str, torch.Tensor]:
     """The latents of image x refined for `steps` steps of Adam on its own rate-distortion
@@ -121,14 +109,16 @@ def refine_latents(model: Codec, x: torch.Tensor, steps: int, *, lr: float = 0.0
         with flush_denormal():
             for step in tqdm(range(steps), desc="refining", disable=not progress):
                 tau = temperature(step, steps)
-                if hyper:
+                if hyper:  # as the file does: z_hat first, then y around its means
                     z_hat = soft_round(latents["z"], tau)  # (1, S, h/4, w/4)
-                    means, _ = model.hyper_decode(z_hat)  # (1, C, h, w)
-                    y_hat = soft_round(latents["y"] - means, tau) + means
+                    means, scales = model.hyper_decode(z_hat)  # (1, C, h, w) each
+                    y_hat = soft_round(latents["y"] - means, tau) + means  # (1, C, h, w)
+                    bits = (estimated_bits(model.z_prior.likelihood(z_hat))
+                            + estimated_bits(gaussian_likelihood(y_hat - means, scales)))
                 else:
-                    z_hat, means = None, None
                     y_hat = soft_round(latents["y"], tau)  # (1, C, h, w)
-                bits, x_hat = _rate_and_image(model, y_hat, z_hat, means, (height, width))
+                    bits = estimated_bits(model.prior.likelihood(y_hat))
+                x_hat = model.decode(y_hat, (height, width))  # (1, 3, H, W)
                 loss = rd_loss(F.mse_loss(x_hat, x[None]), bits / pixels, model.config.lmbda)
                 optimizer.zero_grad()
                 loss.backward()
