@@ -82,3 +82,12 @@ def test_refine_gain_measures_every_family(kodak_dir, tmp_path):
     table = out.read_text()
     for family in ("factorized", "hyperprior"):
         assert f"| {family} | 0 |" in table and f"| {family} | 1 |" in table
+
+
+def test_refine_vs_baselines_places_every_refined_curve(kodak_dir, tmp_path):
+    out = tmp_path / "vs.md"
+    run("refine_vs_baselines.py", "--kodak", str(kodak_dir), "--out", str(out))
+    table = out.read_text()
+    for family in ("factorized", "hyperprior"):
+        for steps in (0, 20, 80):
+            assert f"| {family} {steps} | " in table
