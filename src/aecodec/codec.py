@@ -374,15 +374,23 @@ def _compress_hyperprior(model: HyperpriorAutoencoder, x: torch.Tensor,
     z_hat = torch.round(z)  # (1, S, h/4, w/4)
     means_hat, scales_hat = model.hyper_decode(z_hat)  # (1, C, h, w) each
     symbols = torch.round(y - means_hat)[0]  # (C, h, w) integers
-    indexes = model.gaussian.table_index(scales_hat)[0]  # (C, h, w) table numbers
-    del y, means_hat, scales_hat  # big images: free the floats before coding
+    del y, means_hat  # big images: free the floats before coding
+    indexes, used = _table_numbers(model, scales_hat)  # (C, h, w) table numbers
     encoder = constriction.stream.queue.RangeEncoder()
     _encode_groups(encoder, [(z_hat[0, c], *model.z_prior.table(c)) for c in range(len(z_hat[0]))])
-    _encode_groups(encoder, [(symbols[indexes == i], *model.gaussian.table(i))
-                             for i in torch.unique(indexes).tolist()])
+    _encode_groups(encoder, [(symbols[indexes == i], *model.gaussian.table(i)) for i in used])
     stream = encoder.get_compressed().tobytes()
     return HYPERPRIOR_HEADER.pack(MAGIC, HYPERPRIOR_VERSION, model_id(model), *x.shape[-2:],
                                   *symbols.shape, *z_hat.shape[1:], len(stream)) + stream
+
+
+def _table_numbers(model: HyperpriorAutoencoder,
+                   scales_hat: torch.Tensor) -> tuple[torch.Tensor, list[int]]:
+    """Each value's coding table, (C, h, w) as uint8 (there are 64 tables: a big image's
+    table numbers then take an eighth of the memory), and the table numbers in use."""
+    indexes = model.gaussian.table_index(scales_hat)[0].to(torch.uint8)  # (C, h, w)
+    counts = torch.bincount(indexes.flatten(), minlength=len(model.gaussian.scale_ladder))
+    return indexes, counts.nonzero().flatten().tolist()
 
 
 def read_header(data: bytes) -> dict:
@@ -472,8 +480,7 @@ def _decode_symbols(model: Codec, header: dict) -> dict[str, torch.Tensor]:
         means_hat, scales_hat = model.hyper_decode(z_hat.float())  # (1, C, h, w) each
     if not (torch.isfinite(means_hat).all() and torch.isfinite(scales_hat).all()):
         raise CodecError("corrupt stream: its side information makes the hyper-decoder overflow")
-    indexes = model.gaussian.table_index(scales_hat)[0]  # (C, h, w)
-    used = torch.unique(indexes).tolist()
+    indexes, used = _table_numbers(model, scales_hat)  # (C, h, w)
     groups = [(int((indexes == i).sum()), *model.gaussian.table(i)) for i in used]
     values = _decode_groups(decoder, groups)
     _check_exhausted(decoder)
