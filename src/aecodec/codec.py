@@ -481,6 +481,7 @@ def _decode_symbols(model: Codec, header: dict) -> dict[str, torch.Tensor]:
     if not (torch.isfinite(means_hat).all() and torch.isfinite(scales_hat).all()):
         raise CodecError("corrupt stream: its side information makes the hyper-decoder overflow")
     indexes, used = _table_numbers(model, scales_hat)  # (C, h, w)
+    del scales_hat
     groups = [(int((indexes == i).sum()), *model.gaussian.table(i)) for i in used]
     values = _decode_groups(decoder, groups)
     _check_exhausted(decoder)
@@ -510,6 +511,7 @@ def decompress(model: Codec, data: bytes) -> torch.Tensor:
         if header["kind"] == "factorized":
             return synthesis(model, decoded["y_hat"][None].float(), size)[0]  # (3, H, W)
         y_hat = decoded["symbols"][None].float() + decoded["means_hat"]  # (1, C, h, w)
+        del decoded  # big images: free the integers before the decoder runs
         return synthesis(model, y_hat, size)[0]  # (3, H, W)
 
 
