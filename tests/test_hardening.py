@@ -41,7 +41,9 @@ from aecodec.models import Autoencoder
 from aecodec.training import fit
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
-LARGE_MEMORY_BOUND = 2.5 * 2**30  # bytes: compress + decompress of a 6000x4000 photo
+# bytes: compress + decompress of a 6000x4000 photo, Python and PyTorch included (the
+# hyperprior's hyper path runs on the whole latent: it needs more)
+LARGE_MEMORY_BOUND = {"factorized": 2.5 * 2**30, "hyperprior": 3 * 2**30}
 
 
 def shipped_codec() -> Path:
@@ -241,14 +243,14 @@ def seams(model, x: torch.Tensor, y_rounded: torch.Tensor, y_hat: torch.Tensor,
 
 @pytest.mark.parametrize("family", ["factorized", "hyperprior"])
 def test_large_photo_in_bounded_memory_and_without_seams(kodak_dir, family):
-    """6000x4000: under LARGE_MEMORY_BOUND, and the tiles join like one piece would.
+    """6000x4000: under LARGE_MEMORY_BOUND[family], and the tiles join like one piece would.
 
     One thread: the time then suffers least from other work sharing the CPU.
     """
     r = run_script("large", str(kodak_dir), "1", family, timeout=600)
     print(json.dumps(r, indent=1))  # shown with pytest -s: the numbers for the README
     assert r["shape"] == [3, 4000, 6000]
-    assert r["peak_memory"] < LARGE_MEMORY_BOUND, f"{r['peak_memory'] / 2**30:.2f} GiB"
+    assert r["peak_memory"] < LARGE_MEMORY_BOUND[family], f"{r['peak_memory'] / 2**30:.2f} GiB"
     assert r["psnr"] > 22  # a photo, not garbage
     assert r["latents_equal"] > 0.999 and r["pixels_equal"] > 0.999
     assert r["pixels_max_diff"] <= 1.0001  # at most one 8-bit step, from float rounding
