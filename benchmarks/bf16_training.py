@@ -27,7 +27,7 @@ import torch
 
 from aecodec import recipes
 from aecodec.data import load_folder
-from aecodec.evaluation import file_scores
+from aecodec.evaluation import file_scores, score_change
 from aecodec.kodak import load_kodak
 from aecodec.training import fast_bfloat16, fit, train_step
 
@@ -102,10 +102,7 @@ def main() -> None:
                      f"{s['objective']:.4f} |")
         print(lines[-1], flush=True)
     base, test = scores["float32"], scores["bfloat16"]
-    lines += ["", f"bfloat16 against float32 at equal steps: objective "
-              f"{100 * (test['objective'] / base['objective'] - 1):+.1f}%, bpp "
-              f"{100 * (test['bpp'] / base['bpp'] - 1):+.1f}%, PSNR "
-              f"{test['psnr'] - base['psnr']:+.2f} dB.", ""]
+    lines += ["", f"bfloat16 against float32 at equal steps: {score_change(base, test)}.", ""]
     Path(args.out).write_text("\n".join(lines))
     print("\n".join(lines))
 

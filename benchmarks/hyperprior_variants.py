@@ -25,7 +25,7 @@ import torch
 from aecodec import recipes
 from aecodec.checkpoint import load_model
 from aecodec.data import load_folder
-from aecodec.evaluation import file_scores
+from aecodec.evaluation import file_scores, score_change
 from aecodec.kodak import load_kodak
 from aecodec.zoo import codec_path
 
@@ -81,10 +81,7 @@ def main() -> None:
     for name, r in results.items():
         lines.append(f"| {name} | {r['parameters']:,} | {r['bpp']:.4f} | {r['psnr']:.2f} | "
                      f"{r['objective']:.4f} |")
-    lines += ["", "Mean-scale against scale-only: "
-              f"bpp {100 * (test['bpp'] / base['bpp'] - 1):+.1f}%, "
-              f"PSNR {test['psnr'] - base['psnr']:+.2f} dB, objective "
-              f"{100 * (test['objective'] / base['objective'] - 1):+.1f}%.", ""]
+    lines += ["", f"Mean-scale against scale-only: {score_change(base, test)}.", ""]
     Path(args.out).write_text("\n".join(lines))
     print("\n".join(lines))
 

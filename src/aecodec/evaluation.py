@@ -178,6 +178,13 @@ def file_scores(model: Codec, images: dict[str, torch.Tensor], progress: bool = 
                 objective=float(np.mean(objectives)))
 
 
+def score_change(base: dict, test: dict) -> str:
+    """How `test`'s `file_scores` differ from `base`'s, in words for a report."""
+    return (f"objective {100 * (test['objective'] / base['objective'] - 1):+.1f}%, "
+            f"bpp {100 * (test['bpp'] / base['bpp'] - 1):+.1f}%, "
+            f"PSNR {test['psnr'] - base['psnr']:+.2f} dB")
+
+
 def evaluate_codecs(
     images: dict[str, torch.Tensor],
     models: dict[str, Codec],
