@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from aecodec.evaluation import bd_psnr, bd_rate, evaluate_codecs, rd_figure, results_markdown
+from aecodec.codec import compress
 from aecodec.models import RateDistortionAutoencoder
 
 ANCHOR = [(0.25, 26.0), (0.5, 29.0), (1.0, 32.5), (2.0, 36.0)]
@@ -113,3 +114,50 @@ def test_piecewise_cubic_passes_through_the_points_and_stays_monotone():
         assert _mean_of_curve(x, y, x[k], x[k] + 1e-6) == pytest.approx(y[k], abs=1e-4)
     means = [_mean_of_curve(x, y, a, a + 0.01) for a in np.linspace(26, 36, 200)]
     assert means == sorted(means)  # no overshoot, no dip
+
+
+# --- bits_map: where a file's bits go ------------------------------------------------------
+
+
+@pytest.mark.parametrize("family", ["factorized", "hyperprior"])
+def test_bits_map_adds_up_to_the_stream_and_puts_bits_where_the_detail_is(family):
+    """Counted with the file's own tables, the bits must add up to the range-coded stream
+    (which spends them, up to a few bytes); and a shipped codec spends more on noise than
+    on a flat area."""
+    from aecodec import zoo
+    from aecodec.codec import read_header
+    from aecodec.evaluation import bits_map
+
+    model = zoo.load_codec(3, family)
+    generator = torch.Generator().manual_seed(0)
+    x = torch.full((3, 128, 192), 0.5)
+    x[:, :, :96] = torch.rand(3, 128, 96, generator=generator)  # noise left, flat right
+    data = compress(model, x)
+    bits = bits_map(model, data)
+    stream_bits = 8 * len(read_header(data)["stream"])
+    assert abs(bits["total"] - stream_bits) <= 0.002 * stream_bits + 64
+    assert bits["y"].shape == (16, 24) and bits["per_channel"].shape == (64,)
+    assert float(bits["per_channel"].sum()) + bits["z"] == pytest.approx(bits["total"], rel=1e-5)
+    assert (bits["z"] > 0) == (family == "hyperprior")
+    left, right = bits["y"][:, :11].mean(), bits["y"][:, 13:].mean()
+    assert left > 4 * right
+
+
+def test_bits_map_counts_an_escaped_value_at_its_real_cost():
+    """A value far outside its table costs the escape symbol and 32 bits more."""
+    from aecodec.codec import read_header
+    from aecodec.evaluation import bits_map
+    from aecodec.models import RateDistortionAutoencoder
+
+    torch.manual_seed(0)
+    model = RateDistortionAutoencoder(latent_channels=4, downsamplings=2, hidden_channels=8)
+    model.prior.update_tables()
+    model.eval()
+    latents = {"y": torch.zeros(1, 4, 4, 4)}
+    x = torch.rand(3, 16, 16)
+    plain = bits_map(model, compress(model, x, latents=latents))
+    latents["y"][0, 1, 2, 3] = 5000.0
+    escaped_file = compress(model, x, latents=latents)
+    escaped = bits_map(model, escaped_file)
+    assert escaped["y"][2, 3] - plain["y"][2, 3] > 32
+    assert abs(escaped["total"] - 8 * len(read_header(escaped_file)["stream"])) <= 64

@@ -2,6 +2,7 @@
 values the Python API gives."""
 
 import io
+import math
 from datetime import UTC, datetime
 
 import pytest
@@ -122,3 +123,34 @@ def test_rate_distortion_explorer_shows_real_files():
         assert f"{expected:.2f} dB" in explorer.readout.value
     webp = explorer.webp_points(explorer.image.value)
     assert len(webp) > 3 and webp[0]["bpp"] < webp[-1]["bpp"]
+
+
+def test_rate_distortion_explorer_of_a_variable_rate_codec_has_a_continuous_knob():
+    """One variable-rate model: the slider covers its trained range continuously, every
+    setting is a real file at that lambda, and the bits map is that file's."""
+    from aecodec.codec import compress, decompress, read_header
+    from aecodec.evaluation import bits_map
+    from aecodec.models import VariableRateHyperprior
+    from aecodec.widgets import RateDistortionExplorer
+
+    torch.manual_seed(0)
+    model = VariableRateHyperprior(4, 2, 8, side_channels=4).eval()
+    model.z_prior.update_tables()
+    model.gaussian.update_tables()
+    explorer = RateDistortionExplorer(model, max_side=96)
+    assert explorer.lmbda.min == pytest.approx(math.log10(0.0018))
+    assert explorer.lmbda.max == pytest.approx(math.log10(0.013))
+    assert explorer.lmbda.continuous_update is False
+    assert len(explorer.curve_lambdas) == 7 and explorer.curve_lambdas[-1] == 0.013
+    explorer.lmbda.value = 0.0042
+    lmbda = explorer.lmbda.value  # where the slider's steps put it
+    assert 0.0035 < lmbda < 0.0067 and lmbda not in (0.0035, 0.0067)
+    x = shrink(load_sample(explorer.image.value), 96)
+    with model.at_lambda(lmbda):
+        data = compress(model, x)
+    assert read_header(data)["lmbda"] == pytest.approx(lmbda, rel=1e-6)
+    assert f"{len(data):,} bytes" in explorer.readout.value
+    assert f"{psnr(x, decompress(model, data)):.2f} dB" in explorer.readout.value
+    r = explorer.result(explorer.image.value, lmbda)
+    assert torch.equal(r["bits"], bits_map(model, data)["y"])
+    assert model.lmbda == pytest.approx(0.0067)  # the explorer leaves the model as it was

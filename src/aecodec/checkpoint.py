@@ -7,8 +7,8 @@ any code from the file. A file that needs anything else (a planted pickle) is re
 Contents (format version 2):
     format        "aecodec-checkpoint"
     version       2
-    architecture  the model class: "Autoencoder", "RateDistortionAutoencoder" or
-                  "HyperpriorAutoencoder"
+    architecture  the model class: "Autoencoder", "RateDistortionAutoencoder",
+                  "HyperpriorAutoencoder" or "VariableRateHyperprior"
     config        the model's config as a dict: rebuilds the model with no code change
     model         the state dict (for a codec, with its entropy model's coding tables)
     training      absent, or how the weights were made:
@@ -31,10 +31,15 @@ import torch
 from aecodec._atomic import atomic_write
 from aecodec.entropy import CodingTables
 from aecodec.errors import CheckpointError
-from aecodec.models import Autoencoder, HyperpriorAutoencoder, RateDistortionAutoencoder
+from aecodec.models import (
+    Autoencoder,
+    HyperpriorAutoencoder,
+    RateDistortionAutoencoder,
+    VariableRateHyperprior,
+)
 
 ARCHITECTURES = {cls.__name__: cls for cls in (Autoencoder, RateDistortionAutoencoder,
-                                               HyperpriorAutoencoder)}
+                                               HyperpriorAutoencoder, VariableRateHyperprior)}
 
 FORMAT = "aecodec-checkpoint"
 VERSION = 2

@@ -1,5 +1,6 @@
 """The `aecodec` command: compress, decompress, models, train, reconstruct, info, evaluate,
-download-kodak, zoo-train, zoo-train-rd, zoo-train-hp, classroom build.
+download-kodak, zoo-train, zoo-train-rd, zoo-train-hp,
+zoo-train-vr, classroom build.
 
 Each subcommand is a `cmd_*` function, and its arguments are declared by an `add_*`
 function beside it; `main` dispatches and turns user mistakes (`AecodecError`) into one
@@ -36,6 +37,7 @@ from aecodec.images import load_image, save_image
 from aecodec.kodak import KODAK_URL, download_kodak, load_kodak
 from aecodec.latents8bit import reconstruct_8bit
 from aecodec.metrics import bpp, psnr
+from aecodec.models import VariableRateHyperprior
 from aecodec.recipes import (
     PLAIN,
     PLAIN_LATENT_CHANNELS,
@@ -43,10 +45,12 @@ from aecodec.recipes import (
     RD_MINUTES,
     RD_SMALL,
     RD_WIDE,
+    VARIABLE_RATE_MINUTES,
     Recipe,
     train_hyperprior_family,
     train_plain_family,
     train_rd_family,
+    train_variable_rate_model,
 )
 from aecodec.refine import refine_latents
 from aecodec.training import fit
@@ -118,6 +122,10 @@ def add_compress(sub) -> None:
                        f"{zoo.DEFAULT_QUALITY} (see `aecodec models`)")
     which.add_argument("--model", default=None, metavar="CKPT",
                        help="any rate-distortion checkpoint instead (trained with --lambda)")
+    p.add_argument("--lambda", dest="lmbda", type=positive_float, default=None, metavar="L",
+                   help="any rate-distortion trade-off in the variable-rate codec's range "
+                   "(0.0018 to 0.013, the shipped vr_hyperprior.pt unless --model names "
+                   "another variable-rate codec); the file stores it")
     p.add_argument("--family", choices=sorted(zoo.FAMILIES), default=None,
                    help=f"which shipped codecs --quality picks from (default: "
                    f"{zoo.DEFAULT_FAMILY})")
@@ -129,12 +137,27 @@ def add_compress(sub) -> None:
 
 
 def cmd_compress(args: argparse.Namespace) -> None:
+    if args.lmbda is not None and (args.quality or args.family):
+        raise AecodecError("--lambda picks a rate of the variable-rate codec; --quality and "
+                           "--family pick one of the fixed-rate codecs: give one or the other")
     x = load_image(args.input)  # (3, H, W)
     if args.model:
         model = _codec(args.model)
+    elif args.lmbda is not None:
+        model = zoo.load_variable_rate()
     else:
         model = zoo.load_codec(args.quality or zoo.DEFAULT_QUALITY,
                                args.family or zoo.DEFAULT_FAMILY)
+    if args.lmbda is not None:
+        if not isinstance(model, VariableRateHyperprior):
+            raise AecodecError(f"{args.model}: a fixed-rate codec (lambda "
+                               f"{model.config.lmbda}) has no --lambda knob; only a "
+                               "variable-rate one (`aecodec zoo-train-vr`) does")
+        if not model.in_range(args.lmbda):
+            low, high = model.config.lambdas[0], model.config.lambdas[-1]
+            raise AecodecError(f"--lambda {args.lmbda} is outside the variable-rate codec's "
+                               f"trained range {low} to {high}")
+        model.set_lambda(args.lmbda)
     latents = refine_latents(model, x, args.refine) if args.refine else None
     data = compress(model, x, latents=latents)
     with atomic_write(args.output) as f:
@@ -429,6 +452,28 @@ def cmd_zoo_train_hp(args: argparse.Namespace) -> None:
                             minutes=args.minutes)
 
 
+def add_zoo_train_vr(sub) -> None:
+    p = sub.add_parser("zoo-train-vr", help="train the variable-rate codec (recipe "
+                       "VARIABLE_RATE), warm-started from the middle hyperprior codec")
+    p.add_argument("--data", required=True, metavar="DIR", help="training photos")
+    p.add_argument("--out", default=None, metavar="FILE",
+                   help="the trained model (default: vr_hyperprior.pt in the shipped models' "
+                   "folder)")
+    p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
+    p.add_argument("--minutes", type=positive_float, default=VARIABLE_RATE_MINUTES,
+                   help=f"time budget (default {VARIABLE_RATE_MINUTES}); interrupted, run the "
+                   "same command again to continue")
+    p.set_defaults(func=cmd_zoo_train_vr)
+
+
+def cmd_zoo_train_vr(args: argparse.Namespace) -> None:
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    out = Path(args.out) if args.out else zoo.variable_rate_path()
+    train_variable_rate_model(args.data, out, minutes=args.minutes)
+    print(f"wrote {out}")
+
+
 def add_classroom(sub) -> None:
     p = sub.add_parser("classroom", help="the student edition of the notebooks")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -455,7 +500,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (add_compress, add_decompress, add_models, add_train, add_reconstruct,
                 add_info, add_evaluate, add_download_kodak, add_zoo_train, add_zoo_train_rd,
-                add_zoo_train_hp, add_classroom):
+                add_zoo_train_hp, add_zoo_train_vr, add_classroom):
         add(sub)
     return parser
 

@@ -34,7 +34,11 @@ factorized-prior codec's file) has a 31-byte header:
 Version 2 (a hyperprior codec's file) adds the side latent's shape S, h/4, w/4 (3 x u16)
 after the latent shape, a 37-byte header; its stream holds z_hat's symbols first, then
 y's (round(y - means_hat)), each coded with the table its predicted scale picks
-(`aecodec.entropy.GaussianConditional`). The encoder and decoder run by tiles (below); the
+(`aecodec.entropy.GaussianConditional`). Version 3 (a variable-rate hyperprior codec's
+file, `aecodec.models.VariableRateHyperprior`) adds, after the side latent's shape, the
+lambda it was coded at as a float32 (41 bytes): the decoder sets its gains from it. The
+gains act only on y's values, never on the hyper path, so the tables of a version-3 file
+are picked exactly as a version-2 file's are. The encoder and decoder run by tiles (below); the
 small hyper-encoder and hyper-decoder run on the whole latent at once.
 
 Hostile files. `decompress` either returns a valid image or raises `CodecError` with a
@@ -64,6 +68,7 @@ then count as zero instead of making the CPU several times slower.
 """
 
 import hashlib
+import math
 import struct
 import zlib
 
@@ -76,13 +81,22 @@ from aecodec.entropy import TABLE_PRECISION, FactorizedPrior
 from aecodec.errors import CodecError
 from aecodec.layers import flush_denormal
 from aecodec.metrics import quantize_8bit
-from aecodec.models import Codec, HyperpriorAutoencoder, RateDistortionAutoencoder
+from aecodec.models import (
+    Codec,
+    HyperpriorAutoencoder,
+    RateDistortionAutoencoder,
+    VariableRateHyperprior,
+)
 
 MAGIC = b"AECZ"
 FORMAT_VERSION = 1  # a factorized-prior codec's file
 HEADER = struct.Struct("<4sB8sIIHHHI")  # magic, version, model id, H, W, C, h, w, stream size
 HYPERPRIOR_VERSION = 2  # a hyperprior codec's file: the side latent's shape comes too
 HYPERPRIOR_HEADER = struct.Struct("<4sB8sIIHHHHHHI")  # ..., C, h, w, S, h/4, w/4, stream size
+VARIABLE_RATE_VERSION = 3  # a variable-rate hyperprior codec's file: its lambda comes too
+VARIABLE_RATE_HEADER = struct.Struct("<4sB8sIIHHHHHHfI")  # ..., S, h/4, w/4, lambda, size
+KINDS = {FORMAT_VERSION: "factorized", HYPERPRIOR_VERSION: "hyperprior",
+         VARIABLE_RATE_VERSION: "variable-rate"}
 CRC = struct.Struct("<I")
 MAX_VALUE = 2**30  # latents are clamped to +-2^30 so escapes fit in 32 bits
 MAX_PIXELS = 2**25  # largest image accepted (33.5 megapixels: 8K UHD, 7680x4320, fits)
@@ -259,7 +273,7 @@ def analysis(model: RateDistortionAutoencoder, x: torch.Tensor,
             # tiles at the image's edge: pad as model.encode pads the whole image
             patch = F.pad(patch, (0, (hi_c - lo_c) * scale - patch.shape[-1],
                                   0, (hi_r - lo_r) * scale - patch.shape[-2]), mode="replicate")
-            y_tile = model.encoder(patch)  # (1, C, hi_r - lo_r, hi_c - lo_c)
+            y_tile = model.analysis_transform(patch)  # (1, C, hi_r - lo_r, hi_c - lo_c)
             y[..., top:bottom, left:right] = y_tile[..., top - lo_r : bottom - lo_r,
                                                     left - lo_c : right - lo_c]
     return y
@@ -364,6 +378,12 @@ def compress(model: Codec, x: torch.Tensor,
     return body + CRC.pack(zlib.crc32(body))
 
 
+def _kind(model: Codec) -> str:
+    if isinstance(model, VariableRateHyperprior):
+        return "variable-rate"
+    return "hyperprior" if isinstance(model, HyperpriorAutoencoder) else "factorized"
+
+
 def _compress_hyperprior(model: HyperpriorAutoencoder, x: torch.Tensor,
                          latents: dict[str, torch.Tensor] | None) -> bytes:
     """Header and stream of a hyperprior file: first z_hat, coded with its factorized
@@ -380,8 +400,12 @@ def _compress_hyperprior(model: HyperpriorAutoencoder, x: torch.Tensor,
     _encode_groups(encoder, [(z_hat[0, c], *model.z_prior.table(c)) for c in range(len(z_hat[0]))])
     _encode_groups(encoder, [(symbols[indexes == i], *model.gaussian.table(i)) for i in used])
     stream = encoder.get_compressed().tobytes()
-    return HYPERPRIOR_HEADER.pack(MAGIC, HYPERPRIOR_VERSION, model_id(model), *x.shape[-2:],
-                                  *symbols.shape, *z_hat.shape[1:], len(stream)) + stream
+    shapes = (*x.shape[-2:], *symbols.shape, *z_hat.shape[1:])
+    if isinstance(model, VariableRateHyperprior):  # version 3: the lambda comes too
+        return VARIABLE_RATE_HEADER.pack(MAGIC, VARIABLE_RATE_VERSION, model_id(model),
+                                         *shapes, model.lmbda, len(stream)) + stream
+    return HYPERPRIOR_HEADER.pack(MAGIC, HYPERPRIOR_VERSION, model_id(model), *shapes,
+                                  len(stream)) + stream
 
 
 def _table_numbers(model: HyperpriorAutoencoder,
@@ -400,27 +424,30 @@ def read_header(data: bytes) -> dict:
         data: the file's bytes.
 
     Returns:
-        {"kind": "factorized" or "hyperprior", "model_id", "height", "width",
-        "latent_shape": (C, h, w), "side_shape": (S, h/4, w/4) or None, "stream": bytes}.
+        {"kind": "factorized", "hyperprior" or "variable-rate", "model_id", "height",
+        "width", "latent_shape": (C, h, w), "side_shape": (S, h/4, w/4) or None,
+        "lmbda": the lambda of a variable-rate file or None, "stream": bytes}.
     """
     if len(data) < HEADER.size + CRC.size:
         raise CodecError(f"not an .aec file: only {len(data)} bytes")
     magic, version = struct.unpack_from("<4sB", data)
     if magic != MAGIC:
         raise CodecError("not an .aec file (wrong magic bytes)")
-    if version not in (FORMAT_VERSION, HYPERPRIOR_VERSION):
-        raise CodecError(f".aec format version {version}, this aecodec reads {FORMAT_VERSION} "
-                         f"(factorized) and {HYPERPRIOR_VERSION} (hyperprior)")
-    side_shape = None
+    if version not in KINDS:
+        raise CodecError(f".aec format version {version}, this aecodec reads "
+                         + ", ".join(f"{v} ({kind})" for v, kind in KINDS.items()))
+    side_shape, lmbda = None, None
     if version == FORMAT_VERSION:
         _, _, ident, height, width, c, h, w, size = HEADER.unpack_from(data)
         header_size = HEADER.size
     else:
-        if len(data) < HYPERPRIOR_HEADER.size + CRC.size:
+        layout = HYPERPRIOR_HEADER if version == HYPERPRIOR_VERSION else VARIABLE_RATE_HEADER
+        if len(data) < layout.size + CRC.size:
             raise CodecError(f"truncated file: only {len(data)} bytes")
-        _, _, ident, height, width, c, h, w, s, hz, wz, size = \
-            HYPERPRIOR_HEADER.unpack_from(data)
-        header_size, side_shape = HYPERPRIOR_HEADER.size, (s, hz, wz)
+        _, _, ident, height, width, c, h, w, s, hz, wz, *rest = layout.unpack_from(data)
+        *lmbda, size = rest  # a version-3 file's lambda, then the stream size
+        lmbda = lmbda[0] if lmbda else None
+        header_size, side_shape = layout.size, (s, hz, wz)
     if len(data) != header_size + size + CRC.size:
         raise CodecError(f"truncated or padded file: header says {size} stream bytes, "
                          f"file holds {len(data) - header_size - CRC.size}")
@@ -434,21 +461,28 @@ def read_header(data: bytes) -> dict:
                          f"{MAX_PIXELS:,} pixels aecodec accepts (MAX_PIXELS)")
     side_values = 0 if side_shape is None else side_shape[0] * side_shape[1] * side_shape[2]
     _check_stream_size(size, c * h * w + side_values)
-    return dict(kind="factorized" if side_shape is None else "hyperprior", model_id=ident,
-                height=height, width=width, latent_shape=(c, h, w), side_shape=side_shape,
+    if lmbda is not None and not (math.isfinite(lmbda) and lmbda > 0):
+        raise CodecError(f"corrupt header: a lambda of {lmbda:.7g}")
+    return dict(kind=KINDS[version], model_id=ident, height=height, width=width,
+                latent_shape=(c, h, w), side_shape=side_shape, lmbda=lmbda,
                 stream=data[header_size : header_size + size])
 
 
 def _check_model(model: Codec, header: dict) -> None:
     """The file must be of this model's kind, made by this very model, of fitting shapes."""
-    kind = "hyperprior" if isinstance(model, HyperpriorAutoencoder) else "factorized"
+    kind = _kind(model)
     if header["kind"] != kind:
         raise CodecError(f"this file was made by a {header['kind']} model, not a {kind} one")
     if header["model_id"] != model_id(model):
         raise CodecError("this file was made by another model (model id differs)")
+    if kind == "variable-rate":
+        low, high = model.config.lambdas[0], model.config.lambdas[-1]
+        if not model.in_range(header["lmbda"]):
+            raise CodecError(f"corrupt header: lambda {header['lmbda']:.7g} is outside the "
+                             f"model's range {low} .. {high}")
     height, width = header["height"], header["width"]
     shapes = [(model.latent_shape(height, width), header["latent_shape"])]
-    if kind == "hyperprior":
+    if kind != "factorized":
         shapes.append((model.side_shape(height, width), header["side_shape"]))
     for expected, declared in shapes:
         if expected != declared:
@@ -458,7 +492,8 @@ def _check_model(model: Codec, header: dict) -> None:
 
 def decode_symbols(model: Codec, data: bytes) -> dict[str, torch.Tensor]:
     """The integers an .aec file holds: {"y_hat"} for a factorized model's file;
-    {"z_hat", "symbols" (round(y - means_hat)), "means_hat"} for a hyperprior's.
+    {"z_hat", "symbols" (round(y - means_hat)), "means_hat"} for a hyperprior's (and a
+    variable-rate one's: its lambda does not change them).
 
     Args:
         model: the model that wrote the file.
@@ -512,6 +547,9 @@ def decompress(model: Codec, data: bytes) -> torch.Tensor:
             return synthesis(model, decoded["y_hat"][None].float(), size)[0]  # (3, H, W)
         y_hat = decoded["symbols"][None].float() + decoded["means_hat"]  # (1, C, h, w)
         del decoded  # big images: free the integers before the decoder runs
+        if header["kind"] == "variable-rate":  # the decoder's inverse gains of that lambda
+            with model.at_lambda(header["lmbda"]):
+                return synthesis(model, y_hat, size)[0]  # (3, H, W)
         return synthesis(model, y_hat, size)[0]  # (3, H, W)
 
 

@@ -7,7 +7,8 @@ model, and Pillow's JPEG, WebP and AVIF over sweeps of qualities, per image and 
 `codec_runs` (models as extra curves), and `results_markdown` / `rd_figure` to report them.
 Every bpp here is measured from `len(bytes)` of a real file; nothing is estimated. Also
 `evaluate_plain_models` and `plain_markdown`: the plain autoencoders with 8-bit latents,
-beside the best JPEG no larger (`aecodec evaluate --plain`).
+beside the best JPEG no larger (`aecodec evaluate --plain`). And `bits_map`: where a file's
+bits go, position by position, counted with the file's own coding tables.
 """
 
 import math
@@ -26,8 +27,8 @@ from aecodec.baselines import (
     encode_webp,
     jpeg_at_most,
 )
-from aecodec.codec import compress, decompress
-from aecodec.entropy import estimated_bits
+from aecodec.codec import _table_numbers, compress, decode_symbols, decompress, read_header
+from aecodec.entropy import CodingTables, estimated_bits
 from aecodec.latents8bit import reconstruct_8bit
 from aecodec.losses import rd_loss
 from aecodec.metrics import MS_SSIM_MIN_SIDE, bpp, ms_ssim, mse, psnr
@@ -173,9 +174,61 @@ def file_scores(model: Codec, images: dict[str, torch.Tensor], progress: bool = 
         x_hat = decompress(model, data)
         bpps.append(bpp(len(data), *x.shape[-2:]))
         psnrs.append(psnr(x, x_hat))
-        objectives.append(float(rd_loss(mse(x, x_hat), bpps[-1], model.config.lmbda)))
+        objectives.append(float(rd_loss(mse(x, x_hat), bpps[-1], model.lmbda)))
     return dict(bpp=float(np.mean(bpps)), psnr=float(np.mean(psnrs)),
                 objective=float(np.mean(objectives)))
+
+
+ESCAPE_BITS = 32  # an escaped value's 32-bit number, after its escape symbol
+
+
+def _table_bits(tables: CodingTables, rows: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    """Bits of each integer `values` coded with table `rows` (same shapes): -log2 of its
+    count / 2^16, or of the escape symbol's plus the escaped 32 bits."""
+    offsets = tables.cdf_offsets.long()[rows]  # table i covers offset_i .. offset_i + L_i - 2
+    escape = tables.cdf_lengths.long()[rows] - 1
+    symbols = values.long() - offsets
+    outside = (symbols < 0) | (symbols >= escape)
+    symbols = torch.where(outside, escape, symbols)
+    counts = tables.cdf_counts.long()[rows, symbols].double()
+    bits = -torch.log2(counts / 2**16)
+    return (bits + ESCAPE_BITS * outside).float()
+
+
+def bits_map(model: Codec, data: bytes) -> dict[str, torch.Tensor]:
+    """Where the bits of an .aec file go: the bits of y's values at each latent position,
+    summed over the channels, counted with the very tables the file was coded with (the
+    range coder spends these bits, give or take a few bytes for the whole stream).
+
+    Args:
+        model: the model that wrote the file.
+        data: the file's bytes.
+
+    Returns:
+        {"y": (h, w) bits per latent position, cropped to the image's own positions;
+         "per_channel": (C,) bits of each channel of y over the whole latent;
+         "z": total bits of the side latent (0 for a factorized file);
+         "total": bits of y and z over the whole latent, padding included}.
+    """
+    header = read_header(data)
+    decoded = decode_symbols(model, data)
+    scale = 2**model.config.downsamplings
+    h, w = math.ceil(header["height"] / scale), math.ceil(header["width"] / scale)
+    if header["kind"] == "factorized":
+        y_hat = decoded["y_hat"]  # (C, h', w')
+        rows = torch.arange(len(y_hat)).view(-1, 1, 1).expand_as(y_hat)  # channel c: table c
+        bits = _table_bits(model.prior, rows, y_hat)  # (C, h', w')
+        bits_z = 0.0
+    else:
+        with torch.no_grad():
+            _, scales_hat = model.hyper_decode(decoded["z_hat"][None].float())  # (1, C, h', w')
+        rows = _table_numbers(model, scales_hat)[0].long()  # (C, h', w')
+        bits = _table_bits(model.gaussian, rows, decoded["symbols"])  # (C, h', w')
+        z_hat = decoded["z_hat"]  # (S, h'/4, w'/4)
+        z_rows = torch.arange(len(z_hat)).view(-1, 1, 1).expand_as(z_hat)
+        bits_z = float(_table_bits(model.z_prior, z_rows, z_hat).sum())
+    return {"y": bits.sum(dim=0)[:h, :w], "per_channel": bits.sum(dim=(1, 2)), "z": bits_z,
+            "total": float(bits.sum()) + bits_z}
 
 
 def score_change(base: dict, test: dict) -> str:

@@ -10,11 +10,14 @@ A `Recipe` is a model config plus the settings `fit` trains it with. The recipes
               (the rd_lambda{lambda}.pt files, one per lambda in RD_LAMBDAS, RD_MINUTES
               for the whole curve)
     HYPERPRIOR  hyperprior codecs warm-started from the RD_WIDE ones (hp_lambda{lambda}.pt)
+    VARIABLE_RATE  one hyperprior codec for every lambda, warm-started from the middle
+              HYPERPRIOR one (vr_hyperprior.pt)
 The measurements behind these choices are in docs/training.md.
 
 Holds: the recipes, `train_plain_family` (`aecodec zoo-train`), `train_rd_curve` (a whole
 rate-distortion curve for one time budget), `train_rd_family` (`aecodec zoo-train-rd`),
-`train_hyperprior` and `train_hyperprior_family` (`aecodec zoo-train-hp`).
+`train_hyperprior` and `train_hyperprior_family` (`aecodec zoo-train-hp`),
+`train_variable_rate` (`aecodec zoo-train-vr`).
 Does not hold: the loop itself (`aecodec.training.fit`) or where the shipped files live
 (`aecodec.zoo`).
 """
@@ -27,7 +30,7 @@ from pathlib import Path
 
 import torch
 
-from aecodec.checkpoint import load_model, save_checkpoint
+from aecodec.checkpoint import load_checkpoint, load_model, save_checkpoint
 from aecodec.data import PatchDataset, load_folder
 from aecodec.models import (
     Autoencoder,
@@ -36,6 +39,8 @@ from aecodec.models import (
     HyperpriorConfig,
     RateDistortionAutoencoder,
     RateDistortionConfig,
+    VariableRateConfig,
+    VariableRateHyperprior,
 )
 from aecodec.training import TrainingState, fit, training_record
 
@@ -65,6 +70,8 @@ class Recipe:
     def build(self, **changes) -> Autoencoder:
         """An untrained model of this recipe, with `changes` to its config (e.g. lmbda=)."""
         config = replace(self.model, **changes)
+        if isinstance(config, VariableRateConfig):
+            return VariableRateHyperprior.from_config(config)
         if isinstance(config, HyperpriorConfig):
             return HyperpriorAutoencoder.from_config(config)
         if isinstance(config, RateDistortionConfig):
@@ -259,6 +266,81 @@ def train_hyperprior_family(data: str | os.PathLike, factorized_dir: str | os.Pa
         path = Path(out_dir) / f"hp_lambda{lmbda}.pt"
         train_hyperprior(factorized, images, minutes=minutes / len(lambdas), checkpoint=path,
                          resume=True)
+
+
+# The variable-rate codec starts from the shipped hyperprior codec of the middle lambda
+# (all its weights) and learns gain vectors for every lambda of the family while the shared
+# network adapts to all of them. The gains, new, learn at ten times the network's rate.
+VARIABLE_RATE = Recipe(VariableRateConfig(), batch_size=8, patch_size=128, lr=5e-4,
+                       warmup=0.03, clip_norm=1.0)
+VARIABLE_RATE_GAIN_LR = 10.0  # learning-rate scale of the gain vectors
+# Its budget: the family's 93 minutes less the 27.9 the warm start already had, so that
+# both used the same hyperprior training time (docs/training.md).
+VARIABLE_RATE_MINUTES = 65
+
+
+def train_variable_rate(hyperprior: HyperpriorAutoencoder, images: list[torch.Tensor], *,
+                        minutes: float | None = None, steps: int | None = None,
+                        lambdas: tuple[float, ...] = RD_LAMBDAS,
+                        recipe: Recipe = VARIABLE_RATE, seed: int = 0,
+                        checkpoint: str | os.PathLike | None = None, resume: bool = False,
+                        progress: bool = True) -> VariableRateHyperprior:
+    """A variable-rate codec warm-started from a trained hyperprior codec.
+
+    Args:
+        hyperprior: the trained codec whose weights are all kept (its lambda must lie in
+            `lambdas`; its gains start at 1).
+        images: training photos x (3, H, W).
+        minutes, steps: the budget (at least one).
+        lambdas: the lambdas to train at, increasing.
+        recipe: the model and its training settings.
+        seed: seed of the patches, the data order and the lambdas drawn.
+        checkpoint, resume: where `fit` saves, and whether to continue from it.
+        progress: show a progress bar.
+    """
+    torch.manual_seed(seed)
+    model = recipe.build(lmbda=hyperprior.config.lmbda, lambdas=tuple(lambdas),
+                         predict_means=hyperprior.config.predict_means)
+    missing, unexpected = model.load_state_dict(hyperprior.state_dict(), strict=False)
+    assert set(missing) == {"log_gains", "log_inverse_gains"} and not unexpected
+    gains = [model.log_gains, model.log_inverse_gains]
+    network = [p for name, p in model.named_parameters() if "gains" not in name]
+    groups = [{"params": network, "lr_scale": 1.0},
+              {"params": gains, "lr_scale": VARIABLE_RATE_GAIN_LR}]
+    fit(model, recipe.dataset(images, seed=seed), minutes=minutes, steps=steps,
+        param_groups=groups, checkpoint=checkpoint, resume=resume,
+        recipe=dict(recipe.as_dict(), warm_start=True), seed=seed, progress=progress,
+        **recipe.fit_settings())
+    return model.eval()
+
+
+def train_variable_rate_model(data: str | os.PathLike, out: str | os.PathLike,
+                              minutes: float = VARIABLE_RATE_MINUTES,
+                              start: str | os.PathLike | None = None) -> None:
+    """Train the shipped variable-rate codec (`aecodec zoo-train-vr`): warm-started from
+    hp_lambda0.0067.pt, it trains with a resumable checkpoint beside `out`
+    (`out` + ".training"), so that running it again after an interruption continues; at
+    the end `out` gets the weights alone.
+
+    Args:
+        data: a folder of training photos (the kit uses ../shared/train).
+        out: the file to write (conventionally vr_hyperprior.pt).
+        minutes: the time budget.
+        start: the hyperprior codec to start from (default: the shipped
+            hp_lambda0.0067.pt).
+    """
+    from aecodec import zoo  # zoo imports this module
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    hyperprior = load_model(start or zoo.codec_path(0.0067, "hyperprior"))
+    progress = Path(str(out) + ".training")
+    model = train_variable_rate(hyperprior, list(load_folder(data).values()), minutes=minutes,
+                                checkpoint=progress, resume=True)
+    training = load_checkpoint(progress)["training"]  # all runs of a resumed job
+    _save_shipped(out, model, training["history"], training["seconds"],
+                  dict(VARIABLE_RATE.as_dict(), minutes=minutes, warm_start=True,
+                       gain_lr_scale=VARIABLE_RATE_GAIN_LR))
 
 
 def _save_shipped(path: Path, model: Autoencoder, history: dict, seconds: float,

@@ -119,7 +119,7 @@ def refine_latents(model: Codec, x: torch.Tensor, steps: int, *, lr: float = 0.0
                     y_hat = soft_round(latents["y"], tau)  # (1, C, h, w)
                     bits = estimated_bits(model.prior.likelihood(y_hat))
                 x_hat = model.decode(y_hat, (height, width))  # (1, 3, H, W)
-                loss = rd_loss(F.mse_loss(x_hat, x[None]), bits / pixels, model.config.lmbda)
+                loss = rd_loss(F.mse_loss(x_hat, x[None]), bits / pixels, model.lmbda)
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()

@@ -180,26 +180,41 @@ def explorer_figure(
     ae_points: Sequence[dict], jpeg_points: Sequence[dict], current: dict,
     baselines: dict[str, Sequence[dict]] | None = None,
     ae_label: str = "autoencoder, 8-bit latents", ae_name: str = "autoencoder",
+    bits: torch.Tensor | None = None,
 ) -> Figure:
     """The explorers' picture: original, model and JPEG at the same bytes (top), their
     error maps on one colour scale (the 99th percentile of both errors, so that a few
-    extreme pixels do not turn the rest black) and the trade-off curve (bottom)."""
+    extreme pixels do not turn the rest black) and the trade-off curve (bottom). With
+    `bits` (h, w), the bits of the file at each latent position (`evaluation.bits_map`),
+    a fourth column shows where the bits go."""
     height, width = x.shape[-2:]
-    fig = Figure(figsize=(13, 4.3 * 2 * height / width + 1.2), layout="constrained")
-    axes = fig.subplots(2, 3)
-    shown = [(x, "original x"), (x_hat, ae_title), (x_jpeg, jpeg_title)]
-    for ax, (image, title) in zip(axes[0], shown):
-        ax.imshow(_to_hwc(image))
-        ax.set_title(title, fontsize=10)
-        ax.axis("off")
+    columns = 3 if bits is None else 4
+    fig = Figure(figsize=(13 * columns / 3, 4.3 * 2 * height / width + 1.2),
+                 layout="constrained")
+    top = ["x", "ae", "jpeg"] + ([] if bits is None else ["bits"])
+    bottom = ["e_ae", "e_jpeg"] + ["curve"] * (columns - 2)
+    axes = fig.subplot_mosaic([top, bottom])
+    shown = [(x, "original x", "x"), (x_hat, ae_title, "ae"), (x_jpeg, jpeg_title, "jpeg")]
+    for image, title, key in shown:
+        axes[key].imshow(_to_hwc(image))
+        axes[key].set_title(title, fontsize=10)
+        axes[key].axis("off")
     errors = {ae_name: error_map(x, x_hat), "JPEG": error_map(x, x_jpeg)}  # (H, W) each
     vmax = max(max(float(e.flatten().quantile(0.99)) for e in errors.values()), 1e-6)
-    for ax, (name, error) in zip(axes[1][:2], errors.items()):
-        shown = ax.imshow(error.cpu().numpy(), cmap="magma", vmin=0, vmax=vmax)
-        ax.set_title(f"{name} error |x - x_hat|", fontsize=10)
-        ax.axis("off")
-    fig.colorbar(shown, ax=list(axes[1][:2]), fraction=0.03, pad=0.01)
-    plot_tradeoff(ae_points, jpeg_points, current, ax=axes[1][2], baselines=baselines,
+    for key, (name, error) in zip(("e_ae", "e_jpeg"), errors.items()):
+        shown = axes[key].imshow(error.cpu().numpy(), cmap="magma", vmin=0, vmax=vmax)
+        axes[key].set_title(f"{name} error |x - x_hat|", fontsize=10)
+        axes[key].axis("off")
+    fig.colorbar(shown, ax=[axes["e_ae"], axes["e_jpeg"]], fraction=0.03, pad=0.01)
+    if bits is not None:
+        shown = axes["bits"].imshow(bits.cpu().numpy(), cmap="magma", vmin=0,
+                                    interpolation="nearest")
+        axes["bits"].set_title(f"where the bits go: {float(bits.sum()) / 8:,.0f} bytes of y",
+                               fontsize=10)
+        axes["bits"].axis("off")
+        fig.colorbar(shown, ax=axes["bits"], fraction=0.05, pad=0.01,
+                     label="bits per latent position")
+    plot_tradeoff(ae_points, jpeg_points, current, ax=axes["curve"], baselines=baselines,
                   ae_label=ae_label)
     return fig
 

@@ -1,8 +1,9 @@
 """The explorers: ipywidgets controls wired to trained models and to `viz`.
 
 Holds: `LatentExplorer` (plain autoencoders of several latent sizes, notebook 05) and
-`RateDistortionExplorer` (a family of codecs, one per lambda, with real files, notebooks 07
-and 08, beside JPEG, WebP and AVIF), on a shared base that offers the images (embedded
+`RateDistortionExplorer` (a family of codecs, one per lambda, or one variable-rate codec
+with a continuous slider, with real files and where their bits go, notebooks 07 to 09,
+beside JPEG, WebP and AVIF), on a shared base that offers the images (embedded
 photos, Kodak images if their folder is known, or an uploaded file) and caches every
 result. They draw nothing themselves: numbers come from `latents8bit`, `codec` and
 `baselines`, pictures from `viz.explorer_figure`. Sliders act on release; going back to a
@@ -10,6 +11,7 @@ setting already seen is instant.
 """
 
 import html
+import math
 import os
 from functools import partial
 
@@ -26,7 +28,8 @@ from aecodec.images import decode_image, load_image
 from aecodec.kodak import KODAK_ENV, KODAK_SHA256
 from aecodec.latents8bit import reconstruct_8bit
 from aecodec.metrics import bpp, ms_ssim, psnr
-from aecodec.models import Autoencoder
+from aecodec.evaluation import bits_map
+from aecodec.models import Autoencoder, VariableRateHyperprior
 from aecodec.recipes import PLAIN_LATENT_CHANNELS
 from aecodec.viz import explorer_figure, figure_to_png
 
@@ -241,42 +244,73 @@ class LatentExplorer(_Explorer):
 
 
 class RateDistortionExplorer(_Explorer):
-    """Pick lambda among rate-distortion models: real files, PSNR, the reconstruction,
-    JPEG at the same bytes, and the curve against JPEG and WebP.
+    """Pick lambda: real files, PSNR, the reconstruction, JPEG at the same bytes, where the
+    file's bits go, and the curve against JPEG, WebP and AVIF.
+
+    Two kinds of codec: a family of fixed-rate models, one per lambda (the slider steps
+    between them), or one variable-rate model (`VariableRateHyperprior`: the slider is
+    continuous over its trained range, and the curve is drawn at `CURVE_POINTS` lambdas).
 
     Args:
-        models: {lmbda: model}; default: a shipped family.
+        models: {lmbda: model}, or one `VariableRateHyperprior`; default: a shipped family.
         kodak: a Kodak folder to offer its images (default: $AECODEC_KODAK, if set).
         max_side: images are shrunk to this longer side to keep the explorer quick.
-        family: the shipped family to explore when `models` is not given: "factorized" or
-            "hyperprior".
+        family: the shipped codecs to explore when `models` is not given: "factorized",
+            "hyperprior" or "variable-rate".
     """
 
-    def __init__(self, models: dict[float, zoo.Codec] | None = None,
+    CURVE_POINTS = 7  # lambdas on a variable-rate model's curve, evenly in log lambda
+    SLIDER_STEPS = 40  # positions of the continuous slider
+
+    def __init__(self, models: "dict[float, zoo.Codec] | VariableRateHyperprior | None" = None,
                  kodak: str | os.PathLike | None = None, max_side: int = 768,
                  family: str = zoo.DEFAULT_FAMILY):
         super().__init__(kodak, max_side)
         if models is None:
-            models = {m.config.lmbda: m for m in zoo.load_codecs(family).values()}
-        self.models = {lmbda: model.eval() for lmbda, model in sorted(models.items())}
-        lambdas = list(self.models)
-        self.lmbda = widgets.SelectionSlider(options=lambdas, value=lambdas[len(lambdas) // 2],
-                                             description="lambda", continuous_update=False)
+            models = (zoo.load_variable_rate() if family == "variable-rate" else
+                      {m.config.lmbda: m for m in zoo.load_codecs(family).values()})
+        if isinstance(models, VariableRateHyperprior):
+            self.variable = models.eval()
+            low, high = (math.log10(v) for v in (models.config.lambdas[0],
+                                                 models.config.lambdas[-1]))
+            self.lmbda = widgets.FloatLogSlider(
+                value=models.lmbda, base=10, min=low, max=high,
+                step=(high - low) / self.SLIDER_STEPS, description="lambda",
+                readout_format=".4f", continuous_update=False)
+            self.curve_lambdas = [round(10 ** (low + (high - low) * i / (self.CURVE_POINTS - 1)),
+                                        6) for i in range(self.CURVE_POINTS)]
+        else:
+            self.variable = None
+            self.models = {lmbda: model.eval() for lmbda, model in sorted(models.items())}
+            lambdas = list(self.models)
+            self.lmbda = widgets.SelectionSlider(options=lambdas,
+                                                 value=lambdas[len(lambdas) // 2],
+                                                 description="lambda", continuous_update=False)
+            self.curve_lambdas = lambdas
         for control in (self.lmbda, self.image):
             control.observe(self.update, names="value")
         self.widget = widgets.VBox([widgets.HBox([self.image, self.upload]), self.lmbda,
                                     self.readout, self.picture])
         self.update()
 
+    def _coded(self, x: torch.Tensor, lmbda: float) -> tuple[zoo.Codec, bytes]:
+        """The model of `lmbda` and its file of x."""
+        if self.variable is None:
+            return self.models[lmbda], compress(self.models[lmbda], x)
+        low, high = self.variable.config.lambdas[0], self.variable.config.lambdas[-1]
+        with self.variable.at_lambda(min(max(lmbda, low), high)):  # slider rounding
+            return self.variable, compress(self.variable, x)
+
     def point(self, name: str, lmbda: float) -> dict:
-        """The model for `lmbda` on image `name`, through a real file: x_hat, bytes, PSNR."""
+        """The model for `lmbda` on image `name`, through a real file: x_hat, bytes, PSNR,
+        and the bits of y at each latent position (`evaluation.bits_map`)."""
         def compute():
             x = self.load(name)
-            data = compress(self.models[lmbda], x)
-            x_hat = decompress(self.models[lmbda], data)  # (3, H, W)
+            model, data = self._coded(x, lmbda)
+            x_hat = decompress(model, data)  # (3, H, W)
             return dict(x_hat=x_hat, psnr=psnr(x, x_hat), bytes=len(data),
-                        bpp=bpp(len(data), *x.shape[-2:]))
-        return self._cached(("point", name, lmbda), compute)
+                        bpp=bpp(len(data), *x.shape[-2:]), bits=bits_map(model, data)["y"])
+        return self._cached(("point", name, round(lmbda, 6)), compute)
 
     def result(self, name: str, lmbda: float) -> dict:
         """`point` plus JPEG at the same bytes."""
@@ -286,7 +320,7 @@ class RateDistortionExplorer(_Explorer):
             r.update(x_jpeg=x_jpeg, jpeg_bytes=jpeg_bytes, jpeg_quality=quality,
                      jpeg_psnr=psnr(x, x_jpeg))
             return r
-        return self._cached(("result", name, lmbda), compute)
+        return self._cached(("result", name, round(lmbda, 6)), compute)
 
     def update(self, change=None) -> None:
         """Recompute (or fetch from the cache) and redraw for the current controls."""
@@ -294,14 +328,14 @@ class RateDistortionExplorer(_Explorer):
         if not self._safe_load(name):
             return
         r = self.result(name, lmbda)
-        curve = [dict(self.point(name, lm), label=f"λ={lm}") for lm in self.models]
-        self._show(name, lmbda, r, dict(
-            ae_title=f"aecodec λ={lmbda}, {r['bytes']} B: {r['psnr']:.2f} dB",
+        curve = [dict(self.point(name, lm), label=f"λ={lm:g}") for lm in self.curve_lambdas]
+        self._show(name, round(lmbda, 6), r, dict(
+            ae_title=f"aecodec λ={lmbda:.4g}, {r['bytes']} B: {r['psnr']:.2f} dB",
             jpeg_title=f"JPEG q={r['jpeg_quality']}, {r['jpeg_bytes']} B: {r['jpeg_psnr']:.2f} dB",
             ae_points=curve, jpeg_points=self.jpeg_points(name),
             baselines={"WebP (Pillow)": self.webp_points(name),
                        "AVIF 4:4:4 (Pillow)": self.avif_points(name)},
-            ae_label="aecodec files", ae_name="aecodec",
+            ae_label="aecodec files", ae_name="aecodec", bits=r["bits"],
             current=dict(bpp=r["bpp"], psnr=r["psnr"])))
 
     def readout_html(self, r: dict, x: torch.Tensor, similarity: dict | None = None) -> str:

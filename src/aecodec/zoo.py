@@ -8,6 +8,8 @@ Two families, trained by `aecodec.recipes`:
                         smallest files to the best quality:
                         factorized: rd_lambda{lambda}.pt (RateDistortionAutoencoder)
                         hyperprior: hp_lambda{lambda}.pt (HyperpriorAutoencoder)
+    variable rate       vr_hyperprior.pt (VariableRateHyperprior): one codec for any lambda
+                        from 0.0018 to 0.013 (`--lambda`)
 
 They live in the repository's data/models/ folder; an installed aecodec carries that folder
 as the package `aecodec.shipped` (see pyproject.toml), read through `importlib.resources`.
@@ -27,7 +29,7 @@ from pathlib import Path
 from aecodec.checkpoint import load_model
 from aecodec.codec import model_id
 from aecodec.errors import CheckpointError
-from aecodec.models import Autoencoder, Codec
+from aecodec.models import Autoencoder, Codec, VariableRateHyperprior
 from aecodec.recipes import PLAIN_LATENT_CHANNELS, RD_LAMBDAS
 
 MODELS_ENV = "AECODEC_MODELS"
@@ -57,6 +59,24 @@ def codec_path(lmbda: float, family: str = DEFAULT_FAMILY) -> Path:
     if family not in FAMILIES:
         raise CheckpointError(f"no codec family {family!r}: choose {' or '.join(FAMILIES)}")
     return models_dir() / FAMILIES[family].format(lmbda)
+
+
+VARIABLE_RATE_FILE = "vr_hyperprior.pt"  # one hyperprior codec for every lambda
+
+
+def variable_rate_path() -> Path:
+    """Where the shipped variable-rate codec is (`VariableRateHyperprior`)."""
+    return models_dir() / VARIABLE_RATE_FILE
+
+
+def load_variable_rate() -> VariableRateHyperprior:
+    """The shipped variable-rate codec (eval mode, CPU), coding at its middle lambda until
+    `set_lambda` says otherwise."""
+    path = variable_rate_path()
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no variable-rate codec there; train one with "
+                              "`aecodec zoo-train-vr` (docs/training.md)")
+    return load_model(path)
 
 
 def shipped_families() -> list[str]:
