@@ -161,7 +161,7 @@ def test_the_edition_has_every_notebook_with_its_exercises(edition):
     for path in COURSE:
         teacher = nbformat.read(path, as_version=4)
         assert written[out / path.name] == len(classroom.exercise_cells(teacher))
-    assert sum(written.values()) == 21  # 2 or 3 in each notebook from 01
+    assert sum(written.values()) == 27  # 3 in each notebook from 01
     assert not [path for path in out.iterdir() if path.suffix != ".ipynb"]  # no temp files
 
 

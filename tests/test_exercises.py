@@ -54,23 +54,23 @@ def check_for(name):
     return getattr(exercises, names.get(name, f"check_{name}"))
 
 
-EXERCISES = ["to_batch", "my_psnr", "conv_output_size", "encoder_block", "latent_values",
-             "conv_transpose_output_size", "decoder_block", "training_step", "validation_psnr",
-             "predicted_ratio", "halving_effect", "entropy_bits", "measured_bpp", "rd_loss",
-             "pick_lambda", "gaussian_pmf", "table_index", "file_bits", "file_objective",
+EXERCISES = ["to_batch", "my_psnr", "noise_psnr", "conv_output_size", "encoder_block",
+             "latent_values", "conv_transpose_output_size", "decoder_block", "doubling_padding",
+             "training_step", "validation_psnr", "parameter_count", "predicted_ratio",
+             "halving_effect", "receptive_field", "entropy_bits", "measured_bpp",
+             "rate_from_likelihoods", "rd_loss", "pick_lambda", "noise_quantize",
+             "gaussian_pmf", "table_index", "file_bits", "file_objective",
              "round_up_probability", "temperature"]
 
 
-def test_notebooks_have_at_least_two_exercises_each_from_01():
+def test_notebooks_have_at_least_three_exercises_each_from_01():
     per_notebook = {}
     for path in NOTEBOOKS:
         cells = json.loads(path.read_text())["cells"]
         count = sum("### BEGIN SOLUTION" in "".join(c["source"]) for c in cells)
         per_notebook[path.name[:2]] = count
         assert count == sum("### END SOLUTION" in "".join(c["source"]) for c in cells)
-    assert all(per_notebook[n] >= 2 for n in ("01", "02", "03", "04", "05", "06", "07")), \
-        per_notebook
-    assert per_notebook["08"] >= 3 and per_notebook["09"] >= 3, per_notebook
+    assert all(per_notebook[f"0{n}"] >= 3 for n in range(1, 10)), per_notebook
     assert sorted(solutions()) == sorted(EXERCISES)
 
 
@@ -252,7 +252,45 @@ WRONG_ANSWERS = [
     ("round_up_probability", lambda f, tau: f, "expected"),
     ("temperature", lambda step, steps: 0.5 * (1 - step / (steps - 1)), "straight line"),
     ("temperature", lambda step, steps: 0.5 * math.exp(-4.0 * step), "steps - 1"),
+    ("noise_psnr", lambda sigma: -10 * math.log10(sigma), "sigma squared"),
+    ("noise_psnr", lambda sigma: 20 * math.log10(255 / sigma), "peak is 1"),
+    ("noise_psnr", lambda sigma: 20 * math.log10(sigma), "sign is wrong"),
+    ("noise_psnr", lambda sigma: -20 * math.log(sigma), "mean of noise^2"),
+    ("doubling_padding", lambda k: (k // 2, 1), "output_padding = 2 + 2 * padding"),
+    ("doubling_padding", lambda k: (k // 2, 2), "must be 0 or 1"),
+    ("doubling_padding", lambda k: (-1, 0), ">= 0"),
+    ("parameter_count", lambda c, k, n: _count(c, k, n, biases=False), "bias"),
+    ("parameter_count", lambda c, k, n: _count(c, k, n, decoder=False), "encoder only"),
+    ("parameter_count", lambda c, k, n: 2 * _count(c, k, n, decoder=False), "same biases"),
+    ("parameter_count", lambda c, k, n: _count(c, k, n, kernel=3), "there are"),
+    ("receptive_field", lambda k, kernel: 1 + (kernel - 1) * k, "2^(i-1)"),
+    ("receptive_field", lambda k, kernel: kernel * k, "overlap"),
+    ("receptive_field", lambda k, kernel: kernel * 2**k, "gradient probe reaches"),
+    ("rate_from_likelihoods", lambda p, h, w: float(-torch.log(p).sum()) / (h * w), "nats"),
+    ("rate_from_likelihoods", lambda p, h, w: float(torch.log2(p).sum()) / (h * w), "negative"),
+    ("rate_from_likelihoods", lambda p, h, w: float(-torch.log2(p).mean()), "per latent value"),
+    ("rate_from_likelihoods", lambda p, h, w: float(-torch.log2(p).sum()), "total bits"),
+    ("noise_quantize", torch.round, "that is rounding"),
+    ("noise_quantize", lambda y: y + torch.rand_like(y), "subtract 0.5"),
+    ("noise_quantize", lambda y: y + 0.29 * torch.randn_like(y), "stay within"),
+    ("noise_quantize", lambda y: y.detach() + torch.rand_like(y) - 0.5, "gradient"),
+    ("noise_quantize", lambda y: y + (torch.arange(y.numel()).view_as(y) % 100 / 100 - 0.495),
+     "new noise at every call"),
+    ("noise_quantize", lambda y: y + 0.25 * (2 * torch.rand_like(y) - 1) ** 3 * 2,
+     "standard deviation"),
 ]
+
+
+def _count(c: int, k: int, n: int, biases: bool = True, decoder: bool = True,
+           kernel: int = 5) -> int:
+    """Parameter counts with one mistake each (see WRONG_ANSWERS)."""
+    widths = [3] + [n] * (k - 1) + [c]
+    total = 0
+    for c_in, c_out in zip(widths[:-1], widths[1:]):
+        total += c_in * c_out * kernel**2 + (c_out if biases else 0)
+        if decoder:
+            total += c_in * c_out * kernel**2 + (c_in if biases else 0)
+    return total
 
 
 @pytest.mark.parametrize("name, wrong, explanation", WRONG_ANSWERS,
@@ -266,3 +304,13 @@ def test_check_fails_a_plausible_wrong_answer_and_says_why(name, wrong, explanat
 def test_a_crashing_answer_is_explained(capsys):
     assert exercises.check_conv_output_size(lambda *a: undefined_name) is False  # noqa: F821
     assert "raised NameError" in capsys.readouterr().out
+
+
+def test_the_teachers_page_lists_every_exercise_with_what_it_assesses():
+    text = (REPO / "docs" / "teachers.md").read_text()
+    table = text[text.index("## What each exercise assesses"):]
+    for name in EXERCISES:
+        rows = [line for line in table.splitlines() if line.startswith("|")
+                and f"| `{name}` |" in line]
+        assert len(rows) == 1, f"{name}: {len(rows)} rows in the teachers' table"
+        assert len([cell for cell in rows[0].split("|") if cell.strip()]) == 4

@@ -1,5 +1,6 @@
 """The figures draw what they say."""
 
+import pytest
 import torch
 from matplotlib.figure import Figure
 
@@ -61,3 +62,34 @@ def test_the_pipeline_diagram_states_the_shapes_and_the_rate():
     assert "12.0 times fewer" in joined
     odd = "\n".join(t.get_text() for t in pipeline_diagram(100, 30, 4, 2).axes[0].texts)
     assert "(4, 25, 8)" in odd  # sides that do not divide by 2^k are rounded up
+
+
+@pytest.mark.parametrize("size, kernel, stride, padding", [(7, 5, 2, 2), (8, 5, 2, 2),
+                                                           (6, 3, 1, 1), (9, 4, 3, 0)])
+def test_conv1d_diagram_has_as_many_outputs_and_windows_as_pytorch(size, kernel, stride,
+                                                                   padding):
+    from aecodec.viz import conv1d_diagram
+
+    out = torch.nn.Conv1d(1, 1, kernel, stride, padding)(torch.zeros(1, 1, size)).shape[-1]
+    fig = conv1d_diagram(size, kernel, stride, padding)
+    ax = fig.axes[0]
+    assert f"{out} outputs" in ax.get_title()
+    assert len(ax.lines) == out  # one window per output
+    labels = [t.get_text() for t in ax.texts]
+    assert labels.count("0") == 2 * padding and f"x{size - 1}" in labels
+
+
+@pytest.mark.parametrize("kernel, padding, output_padding", [(5, 2, 1), (4, 1, 0), (3, 1, 1)])
+def test_transposed_stamps_diagram_counts_the_stamps_as_pytorch_adds_them(kernel, padding,
+                                                                          output_padding):
+    """The counts under the kept pixels are what a transposed convolution with all-ones
+    weights outputs for an all-ones input."""
+    from aecodec.viz import transposed_stamps_diagram
+
+    layer = torch.nn.ConvTranspose1d(1, 1, kernel, 2, padding, output_padding, bias=False)
+    torch.nn.init.ones_(layer.weight)
+    expected = layer(torch.ones(1, 1, 4))[0, 0].round().int().tolist()
+    fig = transposed_stamps_diagram(4, kernel, 2, padding, output_padding)
+    bold = [int(t.get_text()) for t in fig.axes[0].texts if t.get_fontweight() == "bold"]
+    assert bold == expected
+    assert f"-> {len(expected)} pixels" in fig.axes[0].get_title()

@@ -204,6 +204,10 @@ def cmd_models(args: argparse.Namespace) -> None:
                        and family == zoo.DEFAULT_FAMILY else "")
             print(f"{r['quality']:>7}  {r['lmbda']:<7}  {r['bpp']:.3f}  {r['psnr']:9.2f}  "
                   f"{r['ms_ssim']:.4f}{default}")
+    if zoo.variable_rate_path().is_file():
+        lambdas = load_model(zoo.variable_rate_path()).config.lambdas
+        print(f"shipped variable-rate codec ({zoo.VARIABLE_RATE_FILE}): any lambda from "
+              f"{lambdas[0]} to {lambdas[-1]} (`aecodec compress --lambda L`)")
     print(f"in {zoo.models_dir()}; plain autoencoders there too: C = "
           f"{', '.join(map(str, PLAIN_LATENT_CHANNELS))} (`aecodec reconstruct`)")
 

@@ -281,3 +281,82 @@ def _box(x: float, y: float, width: float, height: float, colour: str):
 
     return FancyBboxPatch((x, y), width, height, boxstyle="round,pad=0.05", facecolor=colour,
                           edgecolor="#555555")
+
+
+def conv1d_diagram(size: int = 7, kernel: int = 5, stride: int = 2, padding: int = 2) -> Figure:
+    """A 1-D convolution as a picture: the input row with its zero padding (grey), the
+    output row below, and above the input the window each output value reads (one colour
+    per output). Shows why out = floor((size + 2 * padding - kernel) / stride) + 1.
+
+    Args:
+        size, kernel, stride, padding: the input length and the convolution's settings.
+    """
+    out = (size + 2 * padding - kernel) // stride + 1
+    positions = range(-padding, size + padding)
+    fig = Figure(figsize=(0.55 * (size + 2 * padding) + 1.5, 1.2 + 0.28 * out),
+                 layout="constrained")
+    ax = fig.subplots()
+    colours = [f"C{j % 10}" for j in range(out)]
+    for p in positions:  # the input row, padding grey
+        padded = p < 0 or p >= size
+        ax.add_patch(_box(p - 0.45, 0, 0.9, 0.9, "#e6e6e6" if padded else "#dbe9f6"))
+        ax.text(p, 0.45, "0" if padded else f"x{p}", ha="center", va="center", fontsize=8)
+    for j in range(out):  # each output's window, stacked above the input
+        start = j * stride - padding
+        level = 1.15 + 0.28 * j
+        ax.plot([start - 0.4, start + kernel - 1 + 0.4], [level, level], color=colours[j], lw=4,
+                solid_capstyle="butt")
+        ax.text(start + kernel - 1 + 0.6, level, f"y{j}", va="center", fontsize=8,
+                color=colours[j])
+    offset = (size - 1) / 2 - (out - 1) * stride / 2  # centre the output row under the input
+    for j in range(out):
+        centre = offset + j * stride
+        ax.add_patch(_box(centre - 0.45, -1.5, 0.9, 0.9, "#fde7c8"))
+        ax.text(centre, -1.05, f"y{j}", ha="center", va="center", fontsize=8, color=colours[j])
+    ax.set(xlim=(-padding - 1, size + padding + 1.5), ylim=(-1.7, 1.45 + 0.28 * out))
+    ax.axis("off")
+    ax.set_title(f"size {size}, kernel {kernel}, stride {stride}, padding {padding}: "
+                 f"{out} outputs = ⌊({size} + 2·{padding} − {kernel}) / {stride}⌋ + 1",
+                 fontsize=10)
+    return fig
+
+
+def transposed_stamps_diagram(size: int = 4, kernel: int = 5, stride: int = 2,
+                              padding: int = 2, output_padding: int = 1) -> Figure:
+    """A 1-D transposed convolution as a picture: each input value stamps the kernel onto
+    the output, `stride` pixels after the previous one (one colour per input value); the
+    stamps that reach each output pixel are counted below it. Uneven counts are the
+    checkerboard; the grey pixels are cut off by `padding`.
+
+    Args:
+        size, kernel, stride, padding, output_padding: the input length and the layer's
+            settings.
+    """
+    out = (size - 1) * stride - 2 * padding + kernel + output_padding
+    full = (size - 1) * stride + kernel + output_padding  # before the padding is cut off
+    fig = Figure(figsize=(0.55 * full + 1.5, 1.6 + 0.28 * size), layout="constrained")
+    ax = fig.subplots()
+    counts = [0] * full
+    for i in range(size):  # the input row, and each value's stamp above the output
+        ax.add_patch(_box(i * stride + (kernel - 1) / 2 - 0.45, 1.2 + 0.28 * size, 0.9, 0.9,
+                          "#fde7c8"))
+        ax.text(i * stride + (kernel - 1) / 2, 1.65 + 0.28 * size, f"y{i}", ha="center",
+                va="center", fontsize=8, color=f"C{i % 10}")
+        level = 1.0 + 0.28 * i
+        ax.plot([i * stride - 0.4, i * stride + kernel - 1 + 0.4], [level, level],
+                color=f"C{i % 10}", lw=4, solid_capstyle="butt")
+        for t in range(kernel):
+            counts[i * stride + t] += 1
+    for p in range(full):  # the output row (cut-off pixels grey) and the stamp counts
+        kept = padding <= p < padding + out
+        ax.add_patch(_box(p - 0.45, 0, 0.9, 0.9, "#dbe9f6" if kept else "#e6e6e6"))
+        ax.text(p, 0.45, f"x{p - padding}" if kept else "", ha="center", va="center",
+                fontsize=8)
+        ax.text(p, -0.35, str(counts[p]), ha="center", va="center", fontsize=9,
+                fontweight="bold" if kept else "normal", color="black" if kept else "grey")
+    ax.text(-1.2, -0.35, "stamps", ha="right", va="center", fontsize=8)
+    ax.set(xlim=(-2.6, full + 0.5), ylim=(-0.7, 2.3 + 0.28 * size))
+    ax.axis("off")
+    ax.set_title(f"kernel {kernel}, stride {stride}, padding {padding}, output_padding "
+                 f"{output_padding}: {size} values -> {out} pixels", fontsize=10)
+    return fig

@@ -8,13 +8,13 @@ trusted reference, prints one verdict in plain words and returns True or False:
     ❌ <what is wrong>   the first case that failed, with a hint for a common mistake
 
 The exercises, by notebook:
-    01  to_batch, my_psnr
+    01  to_batch, my_psnr, noise_psnr
     02  conv_output_size, encoder_block, latent_values
-    03  conv_transpose_output_size, decoder_block
-    04  training_step, validation_psnr
-    05  predicted_ratio, halving_effect
-    06  entropy_bits, measured_bpp
-    07  rd_loss, pick_lambda
+    03  conv_transpose_output_size, decoder_block, doubling_padding
+    04  training_step, validation_psnr, parameter_count
+    05  predicted_ratio, halving_effect, receptive_field
+    06  entropy_bits, measured_bpp, rate_from_likelihoods
+    07  rd_loss, pick_lambda, noise_quantize
     08  gaussian_pmf, table_index, file_bits
     09  file_objective, round_up_probability, temperature
 """
@@ -137,6 +137,33 @@ def check_psnr(my_psnr: Callable[[torch.Tensor, torch.Tensor], float]) -> bool:
         return len(cases)
 
     return _run("my_psnr", check)
+
+
+def check_noise_psnr(noise_psnr: Callable[[float], float]) -> bool:
+    """noise_psnr(sigma) -> the PSNR (dB) that adding Gaussian noise of standard deviation
+    sigma to an image in [0, 1] gives, predicted without any image: the MSE of the noise is
+    its variance sigma^2, so PSNR = 10 log10(1 / sigma^2) = -20 log10(sigma)."""
+
+    def check() -> int:
+        sigmas = [0.01, 0.05, 0.1, 0.3, 1.0]
+        for sigma in sigmas:
+            expected = -20 * math.log10(sigma)
+            got = _as_number(_call(noise_psnr, sigma))
+            if sigma != 1.0 and math.isclose(got, -10 * math.log10(sigma), abs_tol=0.01):
+                raise _Wrong(f"for sigma = {sigma} you give {got:.2f} dB, half the right "
+                             "value: the MSE of the noise is its variance, sigma squared, "
+                             "not sigma.")
+            if math.isclose(got, expected + 20 * math.log10(255), abs_tol=0.01):
+                raise _Wrong("it is 48.13 dB too high: the noise's sigma is in [0, 1] units, "
+                             "so the peak is 1, not 255.")
+            if sigma != 1.0 and math.isclose(got, -expected, abs_tol=0.01):
+                raise _Wrong("the sign is wrong: more noise must give a lower PSNR.")
+            if not math.isclose(got, expected, abs_tol=1e-3):
+                raise _Wrong(f"for sigma = {sigma} the PSNR should be {expected:.3f} dB, got "
+                             f"{got:.3f}. Hint: what is the mean of noise^2?")
+        return len(sigmas)
+
+    return _run("noise_psnr", check)
 
 
 # --- 02 the convolutional encoder ------------------------------------------------------
@@ -286,6 +313,45 @@ def _check_block_layers(block: nn.Module, kind: type, in_channels: int, name: st
                      f"{name}.")
 
 
+def check_doubling_padding(doubling_padding: Callable[[int], tuple[int, int]]) -> bool:
+    """doubling_padding(kernel) -> (padding, output_padding) with which a stride-2
+    nn.ConvTranspose2d of that kernel size turns every h into exactly 2h (the output-size
+    formula used backwards: (h - 1) * 2 - 2 * padding + kernel + output_padding = 2h)."""
+
+    def check() -> int:
+        kernels = [3, 4, 5, 6, 7]
+        for kernel in kernels:
+            answer = _call(doubling_padding, kernel)
+            try:
+                padding, output_padding = (int(v) for v in answer)
+            except (TypeError, ValueError):
+                raise _Wrong(f"it should return two integers (padding, output_padding), got "
+                             f"{answer!r}") from None
+            if padding < 0 or output_padding < 0:
+                raise _Wrong(f"for kernel {kernel} you give padding {padding} and "
+                             f"output_padding {output_padding}: both must be >= 0.")
+            if output_padding >= 2:
+                raise _Wrong(f"for kernel {kernel} output_padding is {output_padding}: with "
+                             "stride 2 it must be 0 or 1 (it only picks between the two sizes "
+                             "a stride-2 convolution maps to the same one). Use more padding.")
+            layer = nn.ConvTranspose2d(1, 1, kernel, stride=2, padding=padding,
+                                       output_padding=output_padding)
+            for h in (1, 4, 7):
+                try:
+                    out = layer(torch.zeros(1, 1, h, h)).shape[-1]
+                except RuntimeError:
+                    out = None
+                if out != 2 * h:
+                    raise _Wrong(f"kernel {kernel}, padding {padding}, output_padding "
+                                 f"{output_padding} turns {h} into {out}, not {2 * h}. Solve "
+                                 f"(h - 1) * 2 - 2 * padding + {kernel} + output_padding = 2h: "
+                                 "the h's cancel, leaving output_padding = 2 + 2 * padding - "
+                                 f"{kernel}.")
+        return len(kernels)
+
+    return _run("doubling_padding", check)
+
+
 # --- 04 the training loop --------------------------------------------------------------
 
 
@@ -380,6 +446,38 @@ def check_validation_psnr(validation_psnr: Callable) -> bool:
     return _run("validation_psnr", check)
 
 
+def check_parameter_count(parameter_count: Callable[[int, int, int], int]) -> bool:
+    """parameter_count(latent_channels, downsamplings, hidden_channels) -> how many numbers
+    training adjusts in an `Autoencoder` (ReLU, 5x5 kernels): every convolution's weights
+    (in * out * 5 * 5) and biases (out), encoder and decoder."""
+
+    def check() -> int:
+        configs = [(16, 3, 64), (4, 2, 8), (2, 1, 5), (32, 4, 16)]
+        for c, k, n in configs:
+            model = Autoencoder(c, k, n)
+            expected = sum(p.numel() for p in model.parameters())
+            got = _as_number(_call(parameter_count, c, k, n))
+            weights = sum(p.numel() for name, p in model.named_parameters() if "weight" in name)
+            encoder = sum(p.numel() for p in model.encoder.parameters())
+            if got == weights:
+                raise _Wrong(f"for C={c}, k={k}, N={n} you count {int(got):,}: the weights "
+                             "only. Each output channel of a convolution also has a bias.")
+            if got == encoder:
+                raise _Wrong(f"for C={c}, k={k}, N={n} you count {int(got):,}: the encoder "
+                             "only. The decoder is trained too.")
+            if got == 2 * encoder:
+                raise _Wrong(f"for C={c}, k={k}, N={n} you count {int(got):,}, twice the "
+                             "encoder. The decoder has the same weights' count but not the "
+                             "same biases: its last layer has 3 outputs, the encoder's C.")
+            if got != expected:
+                raise _Wrong(f"for C={c}, k={k}, N={n} there are {expected:,} parameters, "
+                             f"you count {int(got):,}. Hint: list the layers' (in, out) "
+                             "channels: 3 -> N, N -> N (k - 2 times), N -> C, then back.")
+        return len(configs)
+
+    return _run("parameter_count", check)
+
+
 # --- 05 latent-size trade-offs ---------------------------------------------------------
 
 
@@ -441,6 +539,48 @@ def check_halving_effect(halving_effect: Callable, model_big, model_small,
     return _run("halving_effect", check)
 
 
+def measured_receptive_field(downsamplings: int, kernel: int) -> int:
+    """The receptive field of `downsamplings` stride-2 convolutions of `kernel` x `kernel`,
+    measured: the width of the input pixels whose gradient reaches one output value."""
+    layers = [nn.Conv2d(1, 1, kernel, stride=2, padding=kernel // 2, bias=False)
+              for _ in range(downsamplings)]
+    for layer in layers:
+        nn.init.constant_(layer.weight, 1.0)  # positive weights: no gradient cancels out
+    size = 8 * 2**downsamplings * kernel
+    x = torch.zeros(1, 1, size, size, requires_grad=True)
+    y = nn.Sequential(*layers)(x)  # (1, 1, s, s)
+    y[0, 0, y.shape[-2] // 2, y.shape[-1] // 2].backward()
+    reached = x.grad[0, 0].abs().sum(dim=0).nonzero().flatten()
+    return int(reached.max() - reached.min() + 1)
+
+
+def check_receptive_field(receptive_field: Callable[[int, int], int]) -> bool:
+    """receptive_field(downsamplings, kernel) -> how many pixels wide the patch of x is that
+    one value of y depends on, for k stride-2 convolutions of K x K: each layer adds
+    (K - 1) of its own steps, and a step of layer i is 2^(i-1) pixels of x, so
+    1 + (K - 1) * (2^k - 1). Checked against a gradient probe."""
+
+    def check() -> int:
+        cases = [(1, 5), (2, 5), (3, 5), (4, 5), (3, 3), (2, 7)]
+        for k, kernel in cases:
+            expected = measured_receptive_field(k, kernel)
+            got = _as_number(_call(receptive_field, k, kernel))
+            if got != expected and got == 1 + (kernel - 1) * k:
+                raise _Wrong(f"for k={k}, K={kernel} you give {int(got)}: each layer adding "
+                             f"K - 1 = {kernel - 1} pixels is true only of the first. After "
+                             "i - 1 stride-2 layers one step of the next layer spans 2^(i-1) "
+                             "pixels of x.")
+            if got != expected and got == kernel * k:
+                raise _Wrong(f"for k={k}, K={kernel} you give {int(got)} = K * k: the "
+                             "kernels overlap, and later ones step over more pixels.")
+            if got != expected:
+                raise _Wrong(f"for k={k}, K={kernel} the gradient probe reaches {expected} "
+                             f"pixels, you give {int(got)}.")
+        return len(cases)
+
+    return _run("receptive_field", check)
+
+
 # --- 06 from latents to bytes ----------------------------------------------------------
 
 
@@ -494,6 +634,38 @@ def check_measured_bpp(measured_bpp: Callable[[bytes, int, int], float]) -> bool
     return _run("measured_bpp", check)
 
 
+def check_rate_from_likelihoods(rate_from_likelihoods: Callable[[torch.Tensor, int, int],
+                                                                float]) -> bool:
+    """rate_from_likelihoods(likelihoods, height, width) -> the bits per pixel an ideal
+    entropy coder spends on values with these probabilities: -sum(log2 P) / (H * W)."""
+
+    def check() -> int:
+        g = torch.Generator().manual_seed(3)
+        cases = [((1, 8, 4, 6), 32, 48), ((1, 2, 3, 3), 24, 24), ((2, 4, 2, 2), 16, 16)]
+        for shape, height, width in cases:
+            likelihoods = torch.rand(shape, generator=g).clamp_min(1e-3)
+            bits = float(-torch.log2(likelihoods).sum())
+            expected = bits / (height * width)
+            got = _as_number(_call(rate_from_likelihoods, likelihoods, height, width))
+            if math.isclose(got, expected * math.log(2), rel_tol=1e-4):
+                raise _Wrong("that is in nats (natural log): bits need log base 2 "
+                             "(torch.log2).")
+            if math.isclose(got, -expected, rel_tol=1e-4):
+                raise _Wrong("it is negative: log2 of a probability is <= 0, so the bits are "
+                             "-log2 P.")
+            if math.isclose(got, bits / likelihoods.numel(), rel_tol=1e-4):
+                raise _Wrong("that is bits per latent value: bpp divides by the image's "
+                             "pixels, height * width.")
+            if math.isclose(got, bits, rel_tol=1e-4):
+                raise _Wrong("that is the total bits: divide by height * width for bpp.")
+            if not math.isclose(got, expected, rel_tol=1e-4):
+                raise _Wrong(f"for likelihoods of shape {shape} and a {width}x{height} "
+                             f"image the rate is {expected:.4f} bpp, got {got:.4f}.")
+        return len(cases)
+
+    return _run("rate_from_likelihoods", check)
+
+
 # --- 07 rate-distortion training -------------------------------------------------------
 
 
@@ -537,6 +709,44 @@ def check_pick_lambda(pick_lambda: Callable[[list[dict], float], float]) -> bool
         return len(cases)
 
     return _run("pick_lambda", check)
+
+
+def check_noise_quantize(noise_quantize: Callable[[torch.Tensor], torch.Tensor]) -> bool:
+    """noise_quantize(y) -> y + u, u uniform in [-1/2, 1/2), new noise at each call: the
+    training stand-in for rounding, whose error it imitates and whose gradient it keeps."""
+
+    def check() -> int:
+        torch.manual_seed(0)
+        y = (torch.randn(100_000) * 3).requires_grad_(True)
+        out = _call(noise_quantize, y)
+        if not isinstance(out, torch.Tensor) or out.shape != y.shape:
+            raise _Wrong(f"it should return a tensor of y's shape {tuple(y.shape)}, got "
+                         f"{getattr(out, 'shape', type(out).__name__)}")
+        error = (out - y).detach()
+        if torch.equal(out.detach(), torch.round(y.detach())):
+            raise _Wrong("that is rounding: its gradient is 0 almost everywhere, so the "
+                         "encoder would learn nothing from the rate. Add noise instead.")
+        if abs(float(error.mean())) > 0.02:
+            raise _Wrong(f"the noise averages {float(error.mean()):.2f}, not 0: "
+                         "torch.rand_like gives [0, 1); subtract 0.5.")
+        if error.abs().max() > 0.5 + 1e-6:
+            raise _Wrong(f"the noise reaches {error.abs().max():.2f}: it must stay within "
+                         "+-1/2, like a rounding error (torch.rand_like(y) - 0.5).")
+        if abs(float(error.std()) - 12 ** -0.5) > 0.01:
+            raise _Wrong(f"the noise's standard deviation is {float(error.std()):.3f}; a "
+                         f"uniform one on [-1/2, 1/2) has 1/sqrt(12) = {12 ** -0.5:.3f}. Is "
+                         "it uniform (rand), not Gaussian (randn)?")
+        if out.requires_grad:
+            out.sum().backward()
+        if y.grad is None or not torch.allclose(y.grad, torch.ones_like(y)):
+            raise _Wrong("the gradient of the output with respect to y should be 1 "
+                         "everywhere: add noise to y itself, without detaching y.")
+        again = _call(noise_quantize, y.detach())
+        if torch.equal(again, out.detach()):
+            raise _Wrong("two calls give the same noise: draw new noise at every call.")
+        return 5
+
+    return _run("noise_quantize", check)
 
 
 # --- 08 side information: the hyperprior -----------------------------------------------
