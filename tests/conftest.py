@@ -58,3 +58,22 @@ def small_hyperprior():
     model.z_prior.update_tables()
     model.gaussian.update_tables()
     return model.eval()
+
+
+@pytest.fixture(scope="module")
+def small_variable_rate():
+    """A small variable-rate codec with tables, scales of a trained model's size (about 3)
+    and gains that differ per channel, trained range 0.0018 .. 0.013."""
+    from aecodec.models import VariableRateHyperprior
+
+    torch.manual_seed(0)
+    model = VariableRateHyperprior(latent_channels=6, downsamplings=2, hidden_channels=8,
+                                   side_channels=4)
+    with torch.no_grad():
+        model.hyper_decoder[-1].weight *= 0.01
+        model.hyper_decoder[-1].bias.copy_(torch.cat([torch.zeros(6), torch.full((6,), 3.0)]))
+        model.log_gains += 0.1 * torch.randn_like(model.log_gains)
+        model.log_inverse_gains += 0.1 * torch.randn_like(model.log_inverse_gains)
+    model.z_prior.update_tables()
+    model.gaussian.update_tables()
+    return model.eval()

@@ -35,7 +35,7 @@ from aecodec.latents8bit import reconstruct_8bit
 from aecodec.metrics import psnr
 from aecodec.recipes import RD_LAMBDAS
 from aecodec.widgets import shrink
-from aecodec.zoo import load_codecs, load_plain
+from aecodec.zoo import load_codecs, load_plain, load_variable_rate
 from conftest import REPO
 
 pytestmark = pytest.mark.browser
@@ -390,9 +390,40 @@ def test_hyperprior_explorer_in_jupyterlab(browser, lab, screenshots):
                       partial(expected_rd, family="hyperprior"))
 
 
+def expected_variable_rate(name: str, lmbda: float) -> dict[str, str]:
+    """What the variable-rate explorer must show for image `name` at `lmbda`."""
+    model = load_variable_rate()
+    x = shrink(load_sample(name), MAX_SIDE)  # (3, H, W)
+    with model.at_lambda(lmbda):
+        data = compress(model, x)
+    x_hat = decompress(model, data)  # (3, H, W)
+    bpp = 8 * len(data) / (x.shape[-2] * x.shape[-1])
+    return {"PSNR": f"{psnr(x, x_hat):.2f} dB",
+            "file size": f"{len(data):,} bytes = {bpp:.3f} bpp"}
+
+
+def walk_variable_rate_explorer(page, screenshots: Path) -> None:
+    """09's explorer has a continuous lambda slider: it starts at the model's lambda and
+    shows its real file; one step right codes at a larger lambda, between two trained
+    ones: a bigger file and a new picture."""
+    page.locator(".widget-vbox").first.scroll_into_view_if_needed()
+    first = readout(page)
+    assert slider_value(page) == "0.0067"
+    assert_shows(first, expected_variable_rate("astronaut", 0.0067))
+    first_picture = picture(page)
+    shoot(page, screenshots / "09_1_variable_rate_0.0067.png")
+    move_slider_right(page)
+    second = wait_for_new_readout(page, first)
+    assert 0.0067 < float(slider_value(page)) < 0.013
+    size = lambda shown: int(shown["file size"].split(" bytes")[0].replace(",", ""))  # noqa: E731
+    assert size(second) > size(first), "a larger lambda must give a larger file"
+    assert picture(page) != first_picture, "the picture did not change with the slider"
+    shoot(page, screenshots / "09_2_variable_rate_right.png")
+
+
 def test_the_refinement_notebook_runs_in_jupyterlab(browser, lab, screenshots):
-    """09 has no explorer: it must run from a restarted kernel, pass its three checks with
-    the notebook's solutions, and draw its figures."""
+    """09 must run from a restarted kernel, pass its three checks with the notebook's
+    solutions, draw its figures, and its variable-rate explorer must follow its slider."""
     page = open_and_run(browser, lab, "09_a_better_encoder_at_encode_time.ipynb", screenshots)
     try:
         assert_no_errors(page)
@@ -402,6 +433,9 @@ def test_the_refinement_notebook_runs_in_jupyterlab(browser, lab, screenshots):
         assert "the gap closed" in outputs
         assert page.locator(".jp-OutputArea-output img").count() >= 4  # the figures
         page.screenshot(path=screenshots / "09_refinement.png", full_page=True)
+        walk_variable_rate_explorer(page, screenshots)
+        wait_for_idle(page)
+        assert_no_errors(page)
     except Exception:
         page.screenshot(path=screenshots / "FAILED_09.png", full_page=True)
         raise

@@ -397,3 +397,56 @@ def test_forged_hyperprior_sizes_are_refused_before_decoding(hp_model, height, w
 
 def test_a_factorized_file_is_not_read_as_a_hyperprior_one(hp_model, model, corpus):
     assert "made by a factorized model" in outcome(hp_model, corpus[0])
+
+
+# --- the variable-rate codec's files (format version 3) -------------------------------------
+
+
+@pytest.fixture(scope="module")
+def vr_corpus(small_variable_rate, kodak_dir) -> list[bytes]:
+    files = []
+    for (name, top, left, height, width), lmbda in zip(CROPS, (0.0018, 0.0042, 0.013, 0.0067)):
+        x = load_image(kodak_dir / f"{name}.png")[:, top : top + height, left : left + width]
+        with small_variable_rate.at_lambda(lmbda):
+            files.append(compress(small_variable_rate, x))
+    return files
+
+
+def test_variable_rate_corpus_decodes_and_every_truncation_is_refused(small_variable_rate,
+                                                                      vr_corpus):
+    model = small_variable_rate
+    assert [outcome(model, data) for data in vr_corpus] == ["image"] * len(vr_corpus)
+    for data in vr_corpus:
+        for length in range(len(data)):
+            message = outcome(model, data[:length])
+            assert "only" in message or "truncated" in message, message
+
+
+def test_every_bit_flip_of_a_variable_rate_file_behind_a_valid_checksum(small_variable_rate,
+                                                                        vr_corpus):
+    messages = []
+    for data in vr_corpus[:2]:
+        body = data[: -CRC.size]
+        messages += [outcome(small_variable_rate, with_crc(flip(body, bit)))
+                     for bit in range(8 * len(body))]
+    assert "image" in messages
+    for expected in ("magic", "version", "another model", "does not fit", "corrupt stream",
+                     "lambda"):
+        assert any(expected in m for m in messages), expected
+
+
+@FUZZ
+@given(which=st.integers(0, len(CROPS) - 1),
+       edits=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), min_size=1,
+                      max_size=8))
+def test_random_edits_of_variable_rate_files(small_variable_rate, vr_corpus, which, edits):
+    body = bytearray(vr_corpus[which][: -CRC.size])
+    for position, value in edits:
+        body[position % len(body)] = value
+    outcome(small_variable_rate, with_crc(bytes(body)))
+
+
+def test_variable_rate_and_hyperprior_files_are_not_mixed_up(small_variable_rate, hp_model,
+                                                             vr_corpus, hp_corpus):
+    assert "made by a variable-rate model" in outcome(hp_model, vr_corpus[0])
+    assert "made by a hyperprior model" in outcome(small_variable_rate, hp_corpus[0])

@@ -29,20 +29,8 @@ LAMBDAS = (0.0018, 0.0035, 0.0067, 0.013)
 
 
 @pytest.fixture(scope="module")
-def model():
-    """A small variable-rate codec with tables, scales of a trained model's size (about 3)
-    and gains that differ per channel."""
-    torch.manual_seed(0)
-    model = VariableRateHyperprior(latent_channels=6, downsamplings=2, hidden_channels=8,
-                                   side_channels=4, lambdas=LAMBDAS)
-    with torch.no_grad():
-        model.hyper_decoder[-1].weight *= 0.01
-        model.hyper_decoder[-1].bias.copy_(torch.cat([torch.zeros(6), torch.full((6,), 3.0)]))
-        model.log_gains += 0.1 * torch.randn_like(model.log_gains)
-        model.log_inverse_gains += 0.1 * torch.randn_like(model.log_inverse_gains)
-    model.z_prior.update_tables()
-    model.gaussian.update_tables()
-    return model.eval()
+def model(small_variable_rate):
+    return small_variable_rate
 
 
 def test_config_refuses_lambdas_that_do_not_make_a_range():
@@ -277,3 +265,26 @@ def test_training_from_a_hyperprior_learns_the_gains_and_resumes(small_hyperprio
     saved = torch.load(tmp_path / "vr.pt", weights_only=True)
     assert saved["training"]["step"] == 5 and len(saved["training"]["history"]["loss"]) == 5
     assert isinstance(more, VariableRateHyperprior)
+
+
+def test_zoo_train_vr_writes_the_model_and_keeps_a_checkpoint_to_resume(
+        small_hyperprior, tmp_path, monkeypatch, rng, capsys):
+    """`aecodec zoo-train-vr` starts from the shipped hp_lambda0.0067.pt ($AECODEC_MODELS
+    here), trains with a resumable checkpoint beside OUT and writes OUT with the weights."""
+    models = tmp_path / "models"
+    models.mkdir()
+    save_checkpoint(models / "hp_lambda0.0067.pt", small_hyperprior)
+    monkeypatch.setenv("AECODEC_MODELS", str(models))
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(2):
+        save_image(torch.rand(3, 160, 160, generator=rng), photos / f"p{i}.png")
+    out = tmp_path / "vr.pt"
+    assert cli.main(["zoo-train-vr", "--data", str(photos), "--out", str(out),
+                     "--minutes", "0.03", "--threads", "1"]) == 0
+    model = load_model(out)
+    assert isinstance(model, VariableRateHyperprior) and model.config.side_channels == 4
+    saved = torch.load(out, weights_only=True)
+    assert "resume" not in saved["training"] and saved["training"]["step"] >= 1
+    assert "resume" in torch.load(str(out) + ".training", weights_only=True)["training"]
+    assert f"wrote {out}" in capsys.readouterr().out

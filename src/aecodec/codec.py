@@ -492,8 +492,9 @@ def _check_model(model: Codec, header: dict) -> None:
 
 def decode_symbols(model: Codec, data: bytes) -> dict[str, torch.Tensor]:
     """The integers an .aec file holds: {"y_hat"} for a factorized model's file;
-    {"z_hat", "symbols" (round(y - means_hat)), "means_hat"} for a hyperprior's (and a
-    variable-rate one's: its lambda does not change them).
+    {"z_hat", "symbols" (round(y - means_hat)), "means_hat", "tables" (the coding table of
+    each symbol, uint8)} for a hyperprior's (and a variable-rate one's: its lambda does not
+    change them).
 
     Args:
         model: the model that wrote the file.
@@ -523,7 +524,7 @@ def _decode_symbols(model: Codec, header: dict) -> dict[str, torch.Tensor]:
     symbols = torch.empty(c, h, w, dtype=torch.int64)
     for i, group in zip(used, values):
         symbols[indexes == i] = torch.from_numpy(group)
-    return {"z_hat": z_hat[0], "symbols": symbols, "means_hat": means_hat}
+    return {"z_hat": z_hat[0], "symbols": symbols, "means_hat": means_hat, "tables": indexes}
 
 
 @torch.no_grad()
@@ -546,7 +547,7 @@ def decompress(model: Codec, data: bytes) -> torch.Tensor:
         if header["kind"] == "factorized":
             return synthesis(model, decoded["y_hat"][None].float(), size)[0]  # (3, H, W)
         y_hat = decoded["symbols"][None].float() + decoded["means_hat"]  # (1, C, h, w)
-        del decoded  # big images: free the integers before the decoder runs
+        del decoded  # big images: free the integers and tables before the decoder runs
         if header["kind"] == "variable-rate":  # the decoder's inverse gains of that lambda
             with model.at_lambda(header["lmbda"]):
                 return synthesis(model, y_hat, size)[0]  # (3, H, W)

@@ -27,7 +27,7 @@ from aecodec.baselines import (
     encode_webp,
     jpeg_at_most,
 )
-from aecodec.codec import _table_numbers, compress, decode_symbols, decompress, read_header
+from aecodec.codec import compress, decode_symbols, decompress, read_header
 from aecodec.entropy import CodingTables, estimated_bits
 from aecodec.latents8bit import reconstruct_8bit
 from aecodec.losses import rd_loss
@@ -220,9 +220,7 @@ def bits_map(model: Codec, data: bytes) -> dict[str, torch.Tensor]:
         bits = _table_bits(model.prior, rows, y_hat)  # (C, h', w')
         bits_z = 0.0
     else:
-        with torch.no_grad():
-            _, scales_hat = model.hyper_decode(decoded["z_hat"][None].float())  # (1, C, h', w')
-        rows = _table_numbers(model, scales_hat)[0].long()  # (C, h', w')
+        rows = decoded["tables"].long()  # (C, h', w'): the table each value was coded with
         bits = _table_bits(model.gaussian, rows, decoded["symbols"])  # (C, h', w')
         z_hat = decoded["z_hat"]  # (S, h'/4, w'/4)
         z_rows = torch.arange(len(z_hat)).view(-1, 1, 1).expand_as(z_hat)

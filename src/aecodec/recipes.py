@@ -288,8 +288,8 @@ def train_variable_rate(hyperprior: HyperpriorAutoencoder, images: list[torch.Te
     """A variable-rate codec warm-started from a trained hyperprior codec.
 
     Args:
-        hyperprior: the trained codec whose weights are all kept (its lambda must lie in
-            `lambdas`; its gains start at 1).
+        hyperprior: the trained codec whose weights (and sizes) are all kept; its lambda
+            must lie in `lambdas`, and its gains start at 1.
         images: training photos x (3, H, W).
         minutes, steps: the budget (at least one).
         lambdas: the lambdas to train at, increasing.
@@ -299,8 +299,7 @@ def train_variable_rate(hyperprior: HyperpriorAutoencoder, images: list[torch.Te
         progress: show a progress bar.
     """
     torch.manual_seed(seed)
-    model = recipe.build(lmbda=hyperprior.config.lmbda, lambdas=tuple(lambdas),
-                         predict_means=hyperprior.config.predict_means)
+    model = recipe.build(**vars(hyperprior.config), lambdas=tuple(lambdas))  # its sizes
     missing, unexpected = model.load_state_dict(hyperprior.state_dict(), strict=False)
     assert set(missing) == {"log_gains", "log_inverse_gains"} and not unexpected
     gains = [model.log_gains, model.log_inverse_gains]
