@@ -91,3 +91,15 @@ def test_refine_vs_baselines_places_every_refined_curve(kodak_dir, tmp_path):
     for family in ("factorized", "hyperprior"):
         for steps in (0, 20, 80):
             assert f"| {family} {steps} | " in table
+
+
+def test_variable_rate_scores_every_setting_beside_the_family(kodak_dir, tmp_path):
+    out = tmp_path / "variable_rate.md"
+    run("variable_rate.py", "--kodak", str(kodak_dir), "--limit", "1", "--out", str(out))
+    table = out.read_text()
+    assert table.count("| variable rate |") == 4 and table.count("(between) |") == 3
+    for lmbda in RD_LAMBDAS:
+        assert f"| family, hp_lambda{lmbda}.pt |" in table
+    assert "against the family:" in table
+    for suffix in (".png", ".json"):
+        assert (tmp_path / f"variable_rate{suffix}").is_file()

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from aecodec.evaluation import bd_psnr, bd_rate, evaluate_codecs, rd_figure, results_markdown
 from aecodec.codec import compress
+from aecodec.evaluation import bd_psnr, bd_rate, evaluate_codecs, rd_figure, results_markdown
 from aecodec.models import RateDistortionAutoencoder
 
 ANCHOR = [(0.25, 26.0), (0.5, 29.0), (1.0, 32.5), (2.0, 36.0)]

@@ -288,3 +288,20 @@ def test_zoo_train_vr_writes_the_model_and_keeps_a_checkpoint_to_resume(
     assert "resume" not in saved["training"] and saved["training"]["step"] >= 1
     assert "resume" in torch.load(str(out) + ".training", weights_only=True)["training"]
     assert f"wrote {out}" in capsys.readouterr().out
+
+
+def test_refined_latents_of_a_variable_rate_codec_code_at_its_current_lambda(model, rng):
+    """`refine_latents` optimises the latents for the lambda the model is set to, and the
+    refined file carries that lambda and decodes to the model's own reconstruction."""
+    from aecodec.refine import refine_latents
+
+    x = torch.rand(3, 32, 32, generator=rng)
+    with model.at_lambda(0.0042):
+        latents = refine_latents(model, x, 3, progress=False)
+        data = compress(model, x, latents=latents)
+        with torch.no_grad():
+            means, _ = model.hyper_decode(torch.round(latents["z"]))
+            y_hat = torch.round(latents["y"] - means) + means
+            expected = quantize_8bit(model.decode(y_hat, (32, 32)))[0]
+    assert read_header(data)["lmbda"] == pytest.approx(0.0042, rel=1e-6)
+    assert torch.equal(decompress(model, data), expected)

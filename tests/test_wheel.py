@@ -40,6 +40,7 @@ def test_an_installed_wheel_compresses_and_builds_the_classroom_outside_the_chec
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "aecodec/shipped/models/rd_lambda0.0067.pt" in names
     assert "aecodec/shipped/models/ae_c16_k3.pt" in names
+    assert "aecodec/shipped/models/vr_hyperprior.pt" in names
     assert "aecodec/shipped/results/results.json" in names
     assert "aecodec/course/notebooks/07_rate_distortion.ipynb" in names
 

@@ -1,13 +1,14 @@
 """Convolutional autoencoders: `ConvEncoder`, `ConvDecoder`, the `Autoencoder` joining them,
-the `RateDistortionAutoencoder` that adds an entropy model and becomes a codec, and the
-`HyperpriorAutoencoder` that sends side information about its latents.
+the `RateDistortionAutoencoder` that adds an entropy model and becomes a codec, the
+`HyperpriorAutoencoder` that sends side information about its latents, and the
+`VariableRateHyperprior`, one hyperprior codec for every lambda of a range.
 
 Holds: the modules, their config dataclasses (`AutoencoderConfig`, `RateDistortionConfig`,
-`HyperpriorConfig`, whose defaults are the shipped models'), `pad_to_multiple`, and helpers
-that say how big the latent is for an image (`latent_shape`, `num_latent_values`,
-`compression_ratio`). Does not hold: the layers (`aecodec.layers`), the entropy models
-(`aecodec.entropy`), the loss formula (`aecodec.losses`) or writing bytes
-(`aecodec.codec`). A plain autoencoder only shrinks the number of values; the course turns
+`HyperpriorConfig`, `VariableRateConfig`, whose defaults are the shipped models'),
+`pad_to_multiple`, and helpers that say how big the latent is for an image
+(`latent_shape`, `num_latent_values`, `compression_ratio`). Does not hold: the layers
+(`aecodec.layers`), the entropy models (`aecodec.entropy`), the loss formula
+(`aecodec.losses`) or writing bytes (`aecodec.codec`). A plain autoencoder only shrinks the number of values; the course turns
 them into bytes in notebooks 06-07.
 
 Both networks compute in PyTorch's channels-last layout: on a CPU it is faster, and its

@@ -24,11 +24,11 @@ from aecodec.baselines import avif_curve, jpeg_at_most, jpeg_curve, webp_curve
 from aecodec.codec import compress, decompress
 from aecodec.data import SAMPLE_IMAGES, load_sample
 from aecodec.errors import AecodecError, ImageError
+from aecodec.evaluation import bits_map
 from aecodec.images import decode_image, load_image
 from aecodec.kodak import KODAK_ENV, KODAK_SHA256
 from aecodec.latents8bit import reconstruct_8bit
 from aecodec.metrics import bpp, ms_ssim, psnr
-from aecodec.evaluation import bits_map
 from aecodec.models import Autoencoder, VariableRateHyperprior
 from aecodec.recipes import PLAIN_LATENT_CHANNELS
 from aecodec.viz import explorer_figure, figure_to_png
