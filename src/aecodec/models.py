@@ -8,8 +8,8 @@ Holds: the modules, their config dataclasses (`AutoencoderConfig`, `RateDistorti
 `pad_to_multiple`, and helpers that say how big the latent is for an image
 (`latent_shape`, `num_latent_values`, `compression_ratio`). Does not hold: the layers
 (`aecodec.layers`), the entropy models (`aecodec.entropy`), the loss formula
-(`aecodec.losses`) or writing bytes (`aecodec.codec`). A plain autoencoder only shrinks the number of values; the course turns
-them into bytes in notebooks 06-07.
+(`aecodec.losses`) or writing bytes (`aecodec.codec`). A plain autoencoder only shrinks
+the number of values; the course turns them into bytes in notebooks 06-07.
 
 Both networks compute in PyTorch's channels-last layout: on a CPU it is faster, and its
 convolutions give the same bits with any number of threads, which a codec needs (a file
