@@ -113,7 +113,9 @@ def test_checkpoint_round_trip_keeps_both_tables_and_the_bytes(model, tmp_path):
     data = compress(model, x)
     assert compress(loaded, x) == data
     symbols = decode_symbols(loaded, data)
-    assert set(symbols) == {"z_hat", "symbols", "means_hat"}
+    assert set(symbols) == {"z_hat", "symbols", "means_hat", "tables"}
+    assert symbols["tables"].dtype == torch.uint8
+    assert symbols["tables"].shape == symbols["symbols"].shape
     assert torch.equal(decompress(loaded, data), decompress(model, data))
 
 
