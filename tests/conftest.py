@@ -52,6 +52,12 @@ def small_hyperprior():
     torch.manual_seed(0)
     model = HyperpriorAutoencoder(latent_channels=6, downsamplings=2, hidden_channels=8,
                                   side_channels=4)
+    return _with_trained_scales(model)
+
+
+def _with_trained_scales(model):
+    """`model` (6 latent channels) predicting scales of about 3, with its tables, in eval
+    mode."""
     with torch.no_grad():
         model.hyper_decoder[-1].weight *= 0.01
         model.hyper_decoder[-1].bias.copy_(torch.cat([torch.zeros(6), torch.full((6,), 3.0)]))
@@ -70,10 +76,6 @@ def small_variable_rate():
     model = VariableRateHyperprior(latent_channels=6, downsamplings=2, hidden_channels=8,
                                    side_channels=4)
     with torch.no_grad():
-        model.hyper_decoder[-1].weight *= 0.01
-        model.hyper_decoder[-1].bias.copy_(torch.cat([torch.zeros(6), torch.full((6,), 3.0)]))
         model.log_gains += 0.1 * torch.randn_like(model.log_gains)
         model.log_inverse_gains += 0.1 * torch.randn_like(model.log_inverse_gains)
-    model.z_prior.update_tables()
-    model.gaussian.update_tables()
-    return model.eval()
+    return _with_trained_scales(model)

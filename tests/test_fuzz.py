@@ -85,6 +85,15 @@ def with_crc(body: bytes) -> bytes:
     return body + CRC.pack(zlib.crc32(body))
 
 
+def edited(data: bytes, edits: list[tuple[int, int]]) -> bytes:
+    """`data` with bytes set at (position, value) pairs (positions wrap around the body),
+    and a checksum that fits again."""
+    body = bytearray(data[: -CRC.size])
+    for position, value in edits:
+        body[position % len(body)] = value
+    return with_crc(bytes(body))
+
+
 def outcome(model, data: bytes) -> str:
     """Decode `data`: "image" for a valid image, else the CodecError's message.
 
@@ -153,10 +162,7 @@ def test_every_bit_flip_behind_a_valid_checksum(model, corpus):
        edits=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), min_size=1,
                       max_size=8))
 def test_random_edits_behind_a_valid_checksum(model, corpus, which, edits):
-    body = bytearray(corpus[which][: -CRC.size])
-    for position, value in edits:
-        body[position % len(body)] = value
-    outcome(model, with_crc(bytes(body)))
+    outcome(model, edited(corpus[which], edits))
 
 
 @FUZZ
@@ -371,10 +377,7 @@ def test_every_bit_flip_of_a_hyperprior_file_behind_a_valid_checksum(hp_model, h
        edits=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), min_size=1,
                       max_size=8))
 def test_random_edits_of_hyperprior_files(hp_model, hp_corpus, which, edits):
-    body = bytearray(hp_corpus[which][: -CRC.size])
-    for position, value in edits:
-        body[position % len(body)] = value
-    outcome(hp_model, with_crc(bytes(body)))
+    outcome(hp_model, edited(hp_corpus[which], edits))
 
 
 @FUZZ
@@ -440,10 +443,7 @@ def test_every_bit_flip_of_a_variable_rate_file_behind_a_valid_checksum(small_va
        edits=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), min_size=1,
                       max_size=8))
 def test_random_edits_of_variable_rate_files(small_variable_rate, vr_corpus, which, edits):
-    body = bytearray(vr_corpus[which][: -CRC.size])
-    for position, value in edits:
-        body[position % len(body)] = value
-    outcome(small_variable_rate, with_crc(bytes(body)))
+    outcome(small_variable_rate, edited(vr_corpus[which], edits))
 
 
 def test_variable_rate_and_hyperprior_files_are_not_mixed_up(small_variable_rate, hp_model,

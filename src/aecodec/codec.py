@@ -67,6 +67,7 @@ then differs by one step. Entropy decoding is exact everywhere.) `compress` and
 then count as zero instead of making the CPU several times slower.
 """
 
+import contextlib
 import hashlib
 import math
 import struct
@@ -548,10 +549,11 @@ def decompress(model: Codec, data: bytes) -> torch.Tensor:
             return synthesis(model, decoded["y_hat"][None].float(), size)[0]  # (3, H, W)
         y_hat = decoded["symbols"][None].float() + decoded["means_hat"]  # (1, C, h, w)
         del decoded  # big images: free the integers and tables before the decoder runs
-        if header["kind"] == "variable-rate":  # the decoder's inverse gains of that lambda
-            with model.at_lambda(header["lmbda"]):
-                return synthesis(model, y_hat, size)[0]  # (3, H, W)
-        return synthesis(model, y_hat, size)[0]  # (3, H, W)
+        # a variable-rate file: the decoder's inverse gains of the file's lambda
+        rate = (model.at_lambda(header["lmbda"]) if header["kind"] == "variable-rate"
+                else contextlib.nullcontext())
+        with rate:
+            return synthesis(model, y_hat, size)[0]  # (3, H, W)
 
 
 def decoded_digests(model: Codec, data: bytes) -> dict[str, str]:

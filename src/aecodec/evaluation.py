@@ -32,7 +32,7 @@ from aecodec.entropy import CodingTables, estimated_bits
 from aecodec.latents8bit import reconstruct_8bit
 from aecodec.losses import rd_loss
 from aecodec.metrics import MS_SSIM_MIN_SIDE, bpp, ms_ssim, mse, psnr
-from aecodec.models import Autoencoder, Codec, HyperpriorAutoencoder
+from aecodec.models import Autoencoder, Codec, HyperpriorAutoencoder, latent_shape
 
 JPEG_QUALITIES = (2, 3, 4, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95)
 WEBP_QUALITIES = (5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95)
@@ -212,8 +212,7 @@ def bits_map(model: Codec, data: bytes) -> dict[str, torch.Tensor]:
     """
     header = read_header(data)
     decoded = decode_symbols(model, data)
-    scale = 2**model.config.downsamplings
-    h, w = math.ceil(header["height"] / scale), math.ceil(header["width"] / scale)
+    _, h, w = latent_shape(header["height"], header["width"], model.config)  # unpadded
     if header["kind"] == "factorized":
         y_hat = decoded["y_hat"]  # (C, h', w')
         rows = torch.arange(len(y_hat)).view(-1, 1, 1).expand_as(y_hat)  # channel c: table c
