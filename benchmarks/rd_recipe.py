@@ -1,20 +1,26 @@
-"""Benchmark: aecodec's CPU rate-distortion recipe against a reference recipe of the field.
+"""Benchmark: aecodec's classroom recipe against the field's published recipe.
 
-Both recipes train a whole rate-distortion curve under the same wall-clock budget, in the
-same run, on the same photos and the same CPU threads; then both are evaluated on Kodak
-with real files (bytes written and read back), beside Pillow JPEG and WebP, and the
-script prints BD-rate against JPEG and against each other.
+Every curve is trained from scratch under the same wall-clock budget, in the same run, on
+the same photos and the same CPU threads; then all are evaluated on Kodak with real files
+(bytes written and read back), beside Pillow JPEG, WebP and AVIF, and the script prints
+BD-rate against JPEG and against each other.
 
-- aecodec: `aecodec.recipes.train_rd_curve` with `RD_SMALL`.
+- aecodec: `aecodec.recipes.train_rd_curve` with `RD_SMALL`, the classroom recipe (notebook
+  07's training cell, `aecodec train --lambda`).
+- aecodec + refine N: the same codecs, each Kodak image's latents refined for N = --refine
+  steps at encode time (`aecodec.refine`), into ordinary .aec files.
+- aecodec previous: the recipe before this edition's (`PREVIOUS`: RD_SMALL with its old
+  learning rate), for the comparison; `--previous no` leaves it out.
 - reference: CompressAI's `FactorizedPrior` (Ballé et al. 2017; N=128, M=192) with its
   published settings: Adam lr 1e-4, batch 8, 128x128 crops, its auxiliary loss for the
   quantiles (lr 1e-3). CompressAI is an optional extra for this benchmark only:
-  `pip install -e ".[reference]"`. Without it, `--reference none` runs aecodec alone.
+  `make bench-recipe` installs it. Without it, `--reference none` leaves it out.
   Given the same curve budget, each lambda is warm-started from the previous one, as in
   aecodec's recipe (kinder to the reference than training every point from scratch).
 
-Run:  make bench-recipe          (12 minutes per curve, 1 thread: about 30 minutes)
-or:   python benchmarks/rd_recipe.py --minutes 12 --data ../shared/train --kodak ../shared/kodak
+Run:  make bench-recipe          (12 minutes per curve, 2 threads: about 55 minutes)
+or:   python benchmarks/rd_recipe.py --minutes 12 --threads 2 --data ../shared/train \
+          --kodak ../shared/kodak
 """
 
 import argparse
@@ -22,20 +28,24 @@ import json
 import os
 import platform
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from aecodec.codec import compress, decompress
 from aecodec.data import PatchDataset, load_folder
-from aecodec.evaluation import evaluate_codecs, results_markdown
+from aecodec.evaluation import codec_runs, evaluate_codecs, rd_figure, results_markdown
 from aecodec.kodak import load_kodak
 from aecodec.layers import flush_denormal
 from aecodec.losses import rd_loss
-from aecodec.recipes import RD_LAMBDAS, curve_shares, train_rd_curve
+from aecodec.recipes import RD_LAMBDAS, RD_SMALL, curve_shares, train_rd_curve
+from aecodec.refine import refine_latents
 
 REPO = Path(__file__).resolve().parents[1]
+PREVIOUS = replace(RD_SMALL, lr=2e-3)  # the classroom recipe until this edition
 
 
 # --- the reference recipe (CompressAI) ----------------------------------------------------
@@ -106,6 +116,18 @@ def reference_codec(model):
     return run
 
 
+# --- encode-time refinement ----------------------------------------------------------------
+
+
+def refined_codec(model, steps: int):
+    """run(x) -> (bytes, x_hat): an .aec file of latents refined for `steps` steps."""
+    def run(x: torch.Tensor) -> tuple[int, torch.Tensor]:
+        torch.manual_seed(0)  # soft rounding draws noise: the same file on every run
+        data = compress(model, x, latents=refine_latents(model, x, steps, progress=False))
+        return len(data), decompress(model, data)
+    return run
+
+
 # --- the run ------------------------------------------------------------------------------
 
 
@@ -117,6 +139,10 @@ def main() -> None:
     parser.add_argument("--kodak", default=None, help="Kodak folder (default: $AECODEC_KODAK "
                         "or ../shared/kodak)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--refine", type=int, default=20,
+                        help="encode-time refinement steps for the refined curve (0: none)")
+    parser.add_argument("--previous", choices=["yes", "no"], default="yes",
+                        help="also train the previous recipe, PREVIOUS")
     parser.add_argument("--limit", type=int, default=None, help="only the first N Kodak images")
     parser.add_argument("--reference", choices=["compressai", "none"], default="compressai")
     parser.add_argument("--out", default=REPO / "runs" / "bench_recipe")
@@ -128,8 +154,16 @@ def main() -> None:
     kodak_dir = args.kodak or os.environ.get("AECODEC_KODAK") or REPO.parent / "shared" / "kodak"
     kodak = dict(list(load_kodak(kodak_dir).items())[: args.limit])
 
-    models = train_rd_curve(images, RD_LAMBDAS, minutes=args.minutes, out_dir=out / "aecodec")
+    models = train_rd_curve(images, RD_LAMBDAS, minutes=args.minutes, recipe=RD_SMALL,
+                            out_dir=out / "aecodec")
     others = {}
+    if args.refine:
+        others[f"aecodec + refine {args.refine}"] = {
+            f"lambda={lm}": refined_codec(m, args.refine) for lm, m in models.items()}
+    if args.previous == "yes":
+        previous = train_rd_curve(images, RD_LAMBDAS, minutes=args.minutes, recipe=PREVIOUS,
+                                  out_dir=out / "previous")
+        others["aecodec previous"] = codec_runs({f"lambda={lm}": m for lm, m in previous.items()})
     if args.reference == "compressai":
         with flush_denormal():  # as aecodec's training does
             reference = train_reference_curve(images, RD_LAMBDAS, args.minutes)
@@ -138,10 +172,12 @@ def main() -> None:
                               others=others)
     results["machine"] = dict(cpu=platform.processor() or platform.machine(),
                               threads=args.threads, torch=torch.__version__,
-                              minutes_per_curve=args.minutes)
+                              minutes_per_curve=args.minutes, refine_steps=args.refine)
     markdown = results_markdown(results)
     (out / "results.json").write_text(json.dumps(results, indent=1))
     (out / "results.md").write_text(markdown)
+    rd_figure(results, title=f"Kodak, {args.minutes:g} minutes per curve, {args.threads} "
+              f"thread(s)").savefig(out / "results.png", dpi=100)
     print(markdown)
     print(f"\nwritten: {out / 'results.md'}")
 

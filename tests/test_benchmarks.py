@@ -103,3 +103,27 @@ def test_variable_rate_scores_every_setting_beside_the_family(kodak_dir, tmp_pat
     assert "against the family:" in table
     for suffix in (".png", ".json"):
         assert (tmp_path / f"variable_rate{suffix}").is_file()
+
+
+def test_rd_recipe_trains_every_curve_and_compares_them(kodak_dir, tmp_path):
+    out = tmp_path / "bench_recipe"
+    run("rd_recipe.py", "--data", str(small_train_folder(kodak_dir, tmp_path)),
+        "--kodak", str(kodak_dir), "--limit", "1", "--minutes", "0.02", "--threads", "1",
+        "--refine", "1", "--reference", "none", "--out", str(out))
+    table = (out / "results.md").read_text()
+    for curve in ("aecodec", "aecodec + refine 1", "aecodec previous"):
+        for lmbda in RD_LAMBDAS:
+            assert f"| {curve} | lambda={lmbda} |" in table
+    assert "| aecodec vs JPEG |" in table and "| aecodec previous vs JPEG |" in table
+    assert sorted(p.name for p in (out / "aecodec").iterdir()) == sorted(
+        f"rd_lambda{lmbda}.pt" for lmbda in RD_LAMBDAS)
+    assert (out / "results.png").is_file()
+
+
+def test_learning_rate_scores_every_rate(kodak_dir, tmp_path):
+    out = tmp_path / "learning_rate.md"
+    run("learning_rate.py", "--train", str(small_train_folder(kodak_dir, tmp_path)),
+        "--kodak", str(kodak_dir), "--minutes", "0.01", "--lrs", "2e-3", "7e-3",
+        "--threads", "1", "--limit", "1", "--out", str(out))
+    table = out.read_text()
+    assert "| 0.002 |" in table and "| 0.007 |" in table
