@@ -101,9 +101,10 @@ PLAIN_STEPS = 3000
 # a high learning rate (7e-3; the shipped models used 2e-3) gets further in 12 minutes.
 RD_SMALL = Recipe(RateDistortionConfig(latent_channels=32, downsamplings=3, hidden_channels=32),
                   batch_size=8, patch_size=64, lr=7e-3, warmup=0.05, clip_norm=1.0)
-# For long budgets a wider model pays off: it learns more slowly but ends higher.
-RD_WIDE = Recipe(RateDistortionConfig(latent_channels=64, hidden_channels=64),
-                 batch_size=8, patch_size=64, lr=2e-3, warmup=0.05, clip_norm=1.0)
+# For long budgets a wider model pays off: it learns more slowly but ends higher. The
+# shipped models were trained at 2e-3; the higher rate was measured for 12 minutes only.
+RD_WIDE = replace(RD_SMALL, model=RateDistortionConfig(latent_channels=64, hidden_channels=64),
+                  lr=2e-3)
 RD_LAMBDAS = (0.0018, 0.0035, 0.0067, 0.013)  # low to high quality
 RD_MINUTES = 95  # the shipped curve's budget, on 1 CPU thread
 
