@@ -8,7 +8,8 @@ Contents (format version 2):
     format        "aecodec-checkpoint"
     version       2
     architecture  the model class: "Autoencoder", "RateDistortionAutoencoder",
-                  "HyperpriorAutoencoder" or "VariableRateHyperprior"
+                  "HyperpriorAutoencoder", "VariableRateHyperprior" or
+                  "VariableRateCheckerboard"
     config        the model's config as a dict: rebuilds the model with no code change
     model         the state dict (for a codec, with its entropy model's coding tables)
     training      absent, or how the weights were made:
@@ -37,9 +38,11 @@ from aecodec.models import (
     RateDistortionAutoencoder,
     VariableRateHyperprior,
 )
+from aecodec.context import VariableRateCheckerboard
 
 ARCHITECTURES = {cls.__name__: cls for cls in (Autoencoder, RateDistortionAutoencoder,
-                                               HyperpriorAutoencoder, VariableRateHyperprior)}
+                                               HyperpriorAutoencoder, VariableRateHyperprior,
+                                               VariableRateCheckerboard)}
 
 FORMAT = "aecodec-checkpoint"
 VERSION = 2

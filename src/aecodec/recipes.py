@@ -23,6 +23,7 @@ Does not hold: the loop itself (`aecodec.training.fit`) or where the shipped fil
 """
 
 import copy
+import math
 import os
 import time
 from dataclasses import asdict, dataclass, replace
@@ -350,3 +351,78 @@ def _save_shipped(path: Path, model: Autoencoder, history: dict, seconds: float,
     """Weights and how they were made, without the optimizer state (a third of the size)."""
     state = TrainingState(step=len(history["loss"]), seconds=seconds, history=history)
     save_checkpoint(path, model, training_record(state, recipe))
+
+
+# The default codec: one variable-rate checkerboard-context codec (aecodec.context) that
+# gets the whole training budget. It starts from the shipped variable-rate hyperprior (all
+# its weights; the context starts switched off, see aecodec.context) and widens the rate
+# range a step each way, so that Kodak spans about 0.1 to 1.2 bpp. Its settings are the
+# variable-rate recipe's; the context's new layers learn at 4x the network's rate.
+DEFAULT_LAMBDAS = (0.0009, 0.0018, 0.0035, 0.0067, 0.013, 0.026)
+DEFAULT_CODEC = replace(VARIABLE_RATE, model=VariableRateConfig(lambdas=DEFAULT_LAMBDAS))
+DEFAULT_CONTEXT_LR = 4.0  # learning-rate scale of the context's new layers
+
+
+def default_codec_from(variable_rate: VariableRateHyperprior,
+                       lambdas: tuple[float, ...] = DEFAULT_LAMBDAS):
+    """A `VariableRateCheckerboard` holding all of a trained variable-rate codec's weights:
+    gains of lambdas it was trained at are copied; a lambda beyond its range starts from
+    the nearest trained gains, scaled by (lambda / nearest)^(1/2) as `VariableRateHyperprior`
+    starts its own."""
+    from aecodec.context import VariableRateCheckerboard
+
+    config = dict(vars(variable_rate.config), lambdas=tuple(lambdas))
+    model = VariableRateCheckerboard.from_config(config)
+    state = {k: v for k, v in variable_rate.state_dict().items() if "gains" not in k}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    assert not unexpected and all(k.startswith(("context.", "parameters_net.", "log_"))
+                                  for k in missing), missing
+    old = variable_rate.config.lambdas
+    with torch.no_grad():
+        for i, lmbda in enumerate(lambdas):
+            j = min(range(len(old)), key=lambda k: abs(math.log(old[k] / lmbda)))
+            shift = 0.5 * math.log(lmbda / old[j])
+            model.log_gains[i] = variable_rate.log_gains[j] + shift
+            model.log_inverse_gains[i] = variable_rate.log_inverse_gains[j] - shift
+    return model
+
+
+def train_default_codec(data: str | os.PathLike, out: str | os.PathLike, minutes: float,
+                        start: str | os.PathLike | None = None, seed: int = 0,
+                        device: str | None = None, progress: bool = True):
+    """Train the default codec (`aecodec zoo-train-default`), resumable: progress is kept
+    in `out` + ".training"; run again after an interruption (or with a larger `minutes`)
+    to continue. At the end `out` gets the weights alone.
+
+    Args:
+        data: a folder of training photos (the kit uses ../shared/train).
+        out: the file to write.
+        minutes: the whole budget (of every run of this job together).
+        start: the variable-rate codec to start from (default: the shipped one).
+        seed: seed of the patches, the data order and the lambdas drawn.
+        device: where to train (default: a GPU if there is one).
+        progress: show a progress bar.
+    """
+    from aecodec import zoo  # zoo imports this module
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    model = default_codec_from(load_model(start or zoo.variable_rate_path()))
+    new = [p for n, p in model.named_parameters() if n.startswith(("context.", "parameters_net."))]
+    gains = [model.log_gains, model.log_inverse_gains]
+    network = [p for n, p in model.named_parameters()
+               if not n.startswith(("context.", "parameters_net.", "log_"))]
+    groups = [{"params": network, "lr_scale": 1.0},
+              {"params": new, "lr_scale": DEFAULT_CONTEXT_LR},
+              {"params": gains, "lr_scale": VARIABLE_RATE_GAIN_LR}]
+    progress_file = Path(str(out) + ".training")
+    fit(model, DEFAULT_CODEC.dataset(list(load_folder(data).values()), seed=seed),
+        minutes=minutes, param_groups=groups, checkpoint=progress_file, resume=True,
+        recipe=dict(DEFAULT_CODEC.as_dict(), warm_start=True), seed=seed, device=device,
+        progress=progress, save_every=200, **DEFAULT_CODEC.fit_settings())
+    training = load_checkpoint(progress_file)["training"]
+    _save_shipped(out, model.cpu().eval(), training["history"], training["seconds"],
+                  dict(DEFAULT_CODEC.as_dict(), minutes=minutes, warm_start=True,
+                       context_lr_scale=DEFAULT_CONTEXT_LR, gain_lr_scale=VARIABLE_RATE_GAIN_LR))
+    return model
