@@ -28,26 +28,66 @@ model does (Minnen et al. 2018; 14 s to decode a Kodak image on a CPU).
 `parameters` ends in a layer whose weights start at zero, so a model warm-started from a
 trained `VariableRateHyperprior` starts out exactly as good as it, and learns from there.
 
-Coding exactly. The means and scales of the non-anchors come out of a network: a float
-that differed by one rounding step between encoder and decoder could pick another coding
-table and the file would decode to garbage. The kit therefore computes everything that
-picks a table (the hyper-decoder, `context`, `parameters`) in float64 on one thread
-(`exact_parameters`): the result then does not depend on the thread count, and a table
-changes only where a scale lies within ~1e-12 of a ladder step. That is a guard, not a
-proof: only integer networks (Ballé et al. 2019, "Integer networks for data compression
-with latent-variable models") make it exact across machines; a golden file checks it.
+Coding the same on both sides. The means and scales of the non-anchors come out of a
+network: a float that differed by one rounding step between encoder and decoder could pick
+another coding table, and the file would decode to garbage. PyTorch's convolutions do not
+promise the same bits on another thread count (measured here: the context's layers gave
+other bits on 1 thread than on 2 or 3). So for coding, the context and the
+parameter layers run in integers (`integer_layer`; the idea of Ballé et al. 2019, "Integer
+networks for data compression with latent-variable models"), exact on any machine and
+thread count. Their input, the hyper-decoder's output, is still float32, as in the kit's
+hyperprior codecs: its channels-last convolutions give the same bits with 1, 2 or 3
+threads on one CPU (tested), but a CPU with other vector instructions may round it
+differently. Files decode bit-exactly where they were written, at any thread count
+(tests/test_context.py, in fresh processes), and a golden file checks that a later
+PyTorch still does.
 """
 
-import contextlib
-import copy
-from collections.abc import Iterator
-
+import constriction
+import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from aecodec.entropy import gaussian_likelihood, quantize
+from aecodec.entropy import SCALE_BOUND, gaussian_likelihood, quantize
+from aecodec.errors import CodecError
 from aecodec.losses import rd_loss
 from aecodec.models import VariableRateHyperprior, pad_to_multiple
+
+
+FIXED_BITS = 10  # coding computes the context in integers: values in steps of 2^-10
+WEIGHT_BITS = 12  # and weights in steps of 2^-12
+STRIP = 32  # latent rows per strip of the context's window (bounds its memory)
+
+
+def to_fixed(t: torch.Tensor) -> torch.Tensor:
+    """Values -> integers in steps of 2^-FIXED_BITS, as float64 (exact)."""
+    return torch.round(t.double() * 2**FIXED_BITS)
+
+
+def integer_layer(conv: nn.Conv2d, columns: torch.Tensor) -> torch.Tensor:
+    """`conv` applied in integers: floor(W x + b) with W in steps of 2^-WEIGHT_BITS.
+
+    Every product and partial sum is an integer below 2^53, which float64 holds exactly, so
+    the matrix product is exact whatever order a BLAS library or its threads add it in:
+    the same bits on every machine and thread count (Ballé et al. 2019 make whole networks
+    integer for this reason).
+
+    Args:
+        conv: the layer whose weights to use (O, I, k, k).
+        columns: integer inputs (I k k, P) on the 2^-FIXED_BITS scale, one column per
+            output position (`F.unfold` gives them for k > 1).
+
+    Returns:
+        (O, P) integers on the same scale.
+    """
+    weight = torch.round(conv.weight.detach().double() * 2**WEIGHT_BITS)  # (O, I, k, k)
+    weight = weight.view(len(weight), -1)  # (O, I k k)
+    bias = torch.round(conv.bias.detach().double() * 2**(WEIGHT_BITS + FIXED_BITS))  # (O,)
+    largest = columns.abs().max() if columns.numel() else 0
+    if largest * weight.abs().sum(dim=1).max() + bias.abs().max() >= 2**53:
+        raise CodecError("corrupt stream: its latents are too large for the context model")
+    return torch.floor((weight @ columns + bias[:, None]) / 2**WEIGHT_BITS)  # (O, P)
 
 
 def anchor_mask(h: int, w: int, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -55,17 +95,6 @@ def anchor_mask(h: int, w: int, device: torch.device | str = "cpu") -> torch.Ten
     i = torch.arange(h, device=device)[:, None]
     j = torch.arange(w, device=device)[None, :]
     return ((i + j) % 2 == 0).float()[None, None]  # (1, 1, h, w)
-
-
-@contextlib.contextmanager
-def one_thread() -> Iterator[None]:
-    """Run the block on one CPU thread, then restore the thread count."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 class VariableRateCheckerboard(VariableRateHyperprior):
@@ -166,26 +195,119 @@ class VariableRateCheckerboard(VariableRateHyperprior):
 
     # --- coding: what picks a table is computed exactly ---------------------------------
 
-    def exact_parameters(self, z_hat: torch.Tensor, y_hat: torch.Tensor | None
-                         ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(hyper, means, scales) in float64 on one thread, for coding: the anchors' when
-        `y_hat` is None, else the non-anchors' (from y_hat's anchors).
+    def coding_parameters(self, hyper: torch.Tensor, positions: torch.Tensor,
+                          y_hat: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(means, scales) at some positions, for coding: the anchors' (`y_hat` None: no
+        context) or the non-anchors' (their context from y_hat's anchors). Computed in
+        integers (`integer_layer`): the same bits on any thread count and any CPU, given
+        `hyper`. Only the positions asked for are computed.
 
         Args:
-            z_hat: integer side latents (1, S, h/4, w/4).
+            hyper: the hyper-decoder's output (1, 2C, h, w).
+            positions: (h, w) bool, the positions to predict (one half of the board).
             y_hat: None, or y_hat (1, C, h, w) with its anchors decoded.
+
+        Returns:
+            (means, scales), each (C, P) float64 for the P positions, in row-major order.
         """
-        networks = nn.ModuleDict(dict(hyper_decoder=self.hyper_decoder, context=self.context,
-                                      parameters_net=self.parameters_net))
-        exact = copy.deepcopy(networks).double().eval()  # small: a copy per call is cheap
-        with torch.no_grad(), one_thread():
-            hyper = exact["hyper_decoder"](z_hat.double())  # (1, 2C, h, w)
-            h, w = hyper.shape[-2:]
-            mask = anchor_mask(h, w).double()  # (1, 1, h, w)
-            if y_hat is None:
-                context = torch.zeros_like(hyper)
-            else:
-                context = exact["context"](y_hat.double() * mask) * (1 - mask)  # (1, 2C, h, w)
-            params = hyper + exact["parameters_net"](torch.cat([hyper, context], dim=1))
-            means, scales = params.chunk(2, dim=1)  # (1, C, h, w) each
-        return hyper, means, scales
+        c, (h, w) = hyper.shape[1] // 2, positions.shape
+        where = positions.flatten().nonzero().flatten()  # (P,)
+        hyper = to_fixed(hyper[0]).view(2 * c, -1)[:, where]  # (2C, P) integers
+        if y_hat is None:
+            context = torch.zeros_like(hyper)  # (2C, P)
+        else:
+            anchors = to_fixed(y_hat[0].clamp(-2**15, 2**15)) * anchor_mask(h, w)[0]
+            context = torch.empty(2 * c, len(where), dtype=torch.float64)
+            k = self.context.kernel_size[0]
+            padded = F.pad(anchors[None], [k // 2] * 4)  # (1, C, h + k - 1, w + k - 1)
+            done = 0
+            for top in range(0, h, STRIP):  # strips of rows bound the memory
+                bottom = min(top + STRIP, h)
+                columns = F.unfold(padded[..., top : bottom + k - 1, :], k)[0]  # (C k k, r w)
+                inside = where[(where >= top * w) & (where < bottom * w)] - top * w
+                context[:, done : done + len(inside)] = integer_layer(self.context,
+                                                                      columns[:, inside])
+                done += len(inside)
+        features = torch.cat([hyper, context])  # (4C, P)
+        for layer in self.parameters_net:
+            if isinstance(layer, nn.Conv2d):
+                features = integer_layer(layer, features)
+            else:  # LeakyReLU, on integers: floor keeps them integers
+                features = torch.where(features < 0,
+                                       torch.floor(features * layer.negative_slope), features)
+        params = (hyper + features) / 2**FIXED_BITS  # (2C, P)
+        means, scales = params.chunk(2)  # (C, P) each
+        return means, scales
+
+    def _tables(self, scales: torch.Tensor) -> torch.Tensor:
+        """Each value's coding table (uint8): the first ladder scale >= its scale."""
+        ladder = self.gaussian.scale_ladder[:-1].double().contiguous()  # exact widening
+        return torch.bucketize(scales.clamp_min(SCALE_BOUND).contiguous(), ladder).to(torch.uint8)
+
+    def _checked(self, *tensors: torch.Tensor) -> None:
+        if not all(torch.isfinite(t).all() for t in tensors):
+            raise CodecError("corrupt stream: its latents make the entropy model overflow")
+
+    @torch.no_grad()
+    def compress_latents(self, y: torch.Tensor, z: torch.Tensor | None = None) -> bytes:
+        """Latents -> the range-coded stream: z_hat (its factorized prior), then the
+        anchors' symbols round(y - means), then the non-anchors', each with the table its
+        scale picks.
+
+        Args:
+            y: latents (1, C, h, w), already multiplied by the gain of `self.lmbda`.
+            z: side latents (1, S, h/4, w/4); default: `hyper_encode(y)`.
+        """
+        from aecodec.codec import _encode_groups  # the range coder
+
+        z_hat = torch.round(self.hyper_encode(y) if z is None else z)  # (1, S, h/4, w/4)
+        hyper = self.hyper_decoder(z_hat.contiguous(memory_format=torch.channels_last))
+        anchors = anchor_mask(*y.shape[-2:]).bool()[0, 0]  # (h, w)
+        y_hat = torch.zeros(y.shape, dtype=torch.float64)  # (1, C, h, w)
+        encoder = constriction.stream.queue.RangeEncoder()
+        _encode_groups(encoder, [(z_hat[0, c], *self.z_prior.table(c))
+                                 for c in range(z_hat.shape[1])])
+        for half, context in ((anchors, None), (~anchors, y_hat)):
+            means, scales = self.coding_parameters(hyper, half, context)  # (C, P) each
+            symbols = torch.round(y[0][:, half].double() - means)  # (C, P) integers
+            y_hat[0][:, half] = symbols + means
+            tables = self._tables(scales)  # (C, P)
+            used = torch.bincount(tables.flatten(), minlength=64).nonzero().flatten().tolist()
+            _encode_groups(encoder, [(symbols[tables == i], *self.gaussian.table(i))
+                                     for i in used])
+        return encoder.get_compressed().tobytes()
+
+    @torch.no_grad()
+    def decompress_latents(self, stream: bytes, latent_shape: tuple[int, int, int],
+                           side_shape: tuple[int, int, int]) -> dict[str, torch.Tensor]:
+        """The stream -> {"y_hat" (1, C, h, w) float32, "z_hat" (S, h/4, w/4) and
+        "symbols" (C, h, w) int64, "tables" (C, h, w) uint8}; mirrors `compress_latents`.
+        Raises `CodecError` for a stream no encoder wrote."""
+        from aecodec.codec import _check_exhausted, _decode_groups, _decoder
+
+        (c, h, w), (s, hz, wz) = latent_shape, side_shape
+        decoder = _decoder(stream)
+        z_hat = _decode_groups(decoder, [(hz * wz, *self.z_prior.table(i)) for i in range(s)])
+        z_hat = torch.from_numpy(np.stack(z_hat)).view(1, s, hz, wz).float()
+        hyper = self.hyper_decoder(z_hat.contiguous(memory_format=torch.channels_last))
+        self._checked(hyper)
+        anchors = anchor_mask(h, w).bool()[0, 0]  # (h, w)
+        symbols = torch.zeros(c, h, w, dtype=torch.int64)
+        tables = torch.zeros(c, h, w, dtype=torch.uint8)
+        y_hat = torch.zeros(1, c, h, w, dtype=torch.float64)
+        for half, context in ((anchors, None), (~anchors, y_hat)):
+            means, scales = self.coding_parameters(hyper, half, context)  # (C, P) each
+            self._checked(means, scales)
+            chosen = self._tables(scales)  # (C, P)
+            used = torch.bincount(chosen.flatten(), minlength=64).nonzero().flatten().tolist()
+            values = _decode_groups(decoder, [(int((chosen == i).sum()), *self.gaussian.table(i))
+                                              for i in used])
+            decoded = torch.empty(chosen.shape, dtype=torch.int64)
+            for i, group in zip(used, values):
+                decoded[chosen == i] = torch.from_numpy(group)
+            symbols[:, half], tables[:, half] = decoded, chosen
+            y_hat[0][:, half] = decoded.double() + means
+        _check_exhausted(decoder)
+        self._checked(y_hat)
+        return {"y_hat": y_hat.float(), "z_hat": z_hat[0].long(), "symbols": symbols,
+                "tables": tables}
