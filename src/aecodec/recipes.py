@@ -364,15 +364,18 @@ DEFAULT_CONTEXT_LR = 4.0  # learning-rate scale of the context's new layers
 
 
 def default_codec_from(variable_rate: VariableRateHyperprior,
-                       lambdas: tuple[float, ...] = DEFAULT_LAMBDAS):
+                       lambdas: tuple[float, ...] = DEFAULT_LAMBDAS, context: bool = True):
     """A `VariableRateCheckerboard` holding all of a trained variable-rate codec's weights:
     gains of lambdas it was trained at are copied; a lambda beyond its range starts from
     the nearest trained gains, scaled by (lambda / nearest)^(1/2) as `VariableRateHyperprior`
-    starts its own."""
+    starts its own. `context=False` gives the same without the context: a
+    `VariableRateHyperprior` over `lambdas` (the control of benchmarks/context_control.py).
+    """
     from aecodec.context import VariableRateCheckerboard
 
     config = dict(vars(variable_rate.config), lambdas=tuple(lambdas))
-    model = VariableRateCheckerboard.from_config(config)
+    kind = VariableRateCheckerboard if context else VariableRateHyperprior
+    model = kind.from_config(config)
     state = {k: v for k, v in variable_rate.state_dict().items() if "gains" not in k}
     missing, unexpected = model.load_state_dict(state, strict=False)
     assert not unexpected and all(k.startswith(("context.", "parameters_net.", "log_"))
