@@ -122,8 +122,8 @@ def test_coding_round_trip_matches_the_models_rounding(context_model, lmbda):
     with torch.no_grad(), context_model.at_lambda(lmbda):
         y = context_model.encode(x)  # (1, C, h, w)
         stream = context_model.compress_latents(y)
-        decoded = context_model.decompress_latents(stream, tuple(y.shape[1:]),
-                                                   context_model.side_shape(*x.shape[-2:]))
+        decoded = context_model.decompress_latents(
+            stream, context_model.latent_shapes(*x.shape[-2:]))
         z_hat = torch.round(context_model.hyper_encode(y))
         y_hat, likelihoods = context_model.likelihoods(y, z_hat)
         _, likelihoods_z = context_model.z_prior(z_hat)
@@ -132,7 +132,7 @@ def test_coding_round_trip_matches_the_models_rounding(context_model, lmbda):
     # integers may round the other way
     assert (decoded["y_hat"] - y_hat).abs().max() < 1.01
     assert (decoded["y_hat"] - y_hat).abs().lt(0.01).float().mean() > 0.999
-    assert torch.equal(decoded["z_hat"], z_hat[0].long())
+    assert torch.equal(decoded["integers"]["z_hat"], z_hat[0].long())
     ideal = float(-torch.log2(likelihoods).sum() - torch.log2(likelihoods_z).sum())
     assert abs(8 * len(stream) - ideal) < 0.03 * ideal + 256  # tables of 2^16, a few words
 
@@ -157,11 +157,11 @@ def test_damaged_streams_raise_codec_error_or_decode(context_model):
     with torch.no_grad():
         y = context_model.encode(x)
         stream = context_model.compress_latents(y)
-    shapes = tuple(y.shape[1:]), context_model.side_shape(64, 64)
+    shapes = context_model.latent_shapes(64, 64)
     refused = 0
     for seed in range(30):
         try:
-            decoded = context_model.decompress_latents(damaged(stream, seed), *shapes)
+            decoded = context_model.decompress_latents(damaged(stream, seed), shapes)
         except CodecError:
             refused += 1
         else:
@@ -176,8 +176,7 @@ def digests(threads: int) -> dict:
     with torch.no_grad():
         y = model.encode(x)
         stream = model.compress_latents(y)
-        y_hat = model.decompress_latents(stream, tuple(y.shape[1:]),
-                                         model.side_shape(*x.shape[-2:]))["y_hat"]
+        y_hat = model.decompress_latents(stream, model.latent_shapes(*x.shape[-2:]))["y_hat"]
     return {"stream": hashlib.sha256(stream).hexdigest(),
             "y_hat": hashlib.sha256(y_hat.numpy().tobytes()).hexdigest()}
 
@@ -196,3 +195,42 @@ def test_same_stream_and_latents_on_1_2_and_3_threads():
 if __name__ == "__main__":
     if sys.argv[1] == "digests":
         print(json.dumps(digests(int(sys.argv[2]))))
+
+
+# --- files: the container frames the context codec's stream (format version 4) ---------
+
+
+def test_files_round_trip_and_name_their_kind(context_model):
+    from aecodec.codec import compress, decompress, read_header, synthesis
+
+    x = sample_image()[0]
+    with context_model.at_lambda(0.004):
+        data = compress(context_model, x)
+    header = read_header(data)
+    assert header["kind"] == "context" and abs(header["lmbda"] - 0.004) < 1e-9
+    x_hat = decompress(context_model, data)
+    decoded = context_model.decompress_latents(header["stream"],
+                                               context_model.latent_shapes(*x.shape[-2:]))
+    with context_model.at_lambda(header["lmbda"]):
+        expected = synthesis(context_model, decoded["y_hat"], tuple(x.shape[-2:]))[0]
+    assert torch.equal(x_hat, expected)
+    assert abs(context_model.lmbda - 0.0067) < 1e-9  # decoding left it unchanged (float32)
+
+
+def test_a_context_file_is_refused_by_the_variable_rate_codec(context_model,
+                                                              shipped_variable_rate):
+    from aecodec.codec import compress, decompress
+
+    data = compress(context_model, sample_image(64, 64)[0])
+    with pytest.raises(CodecError, match="context"):
+        decompress(shipped_variable_rate, data)
+
+
+def test_refined_latents_code_and_decode(context_model):
+    from aecodec.codec import compress, decompress
+    from aecodec.refine import refine_latents
+
+    x = sample_image(64, 64)[0]
+    latents = refine_latents(context_model, x, steps=3)
+    data = compress(context_model, x, latents=latents)
+    assert decompress(context_model, data).shape == x.shape

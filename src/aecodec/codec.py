@@ -63,9 +63,12 @@ its own table. Version 2 (a hyperprior codec's, 37 bytes): z_hat's symbols first
 (`aecodec.entropy.GaussianConditional`). Version 3 (a variable-rate hyperprior codec's,
 `aecodec.models.VariableRateHyperprior`, 41 bytes) adds the lambda it was coded at: the
 decoder sets its gains from it. The gains act only on y's values, never on the hyper path,
-so the tables of a version-3 file are picked exactly as a version-2 file's are. The encoder
-and decoder run by tiles (below); the small hyper-encoder and hyper-decoder run on the
-whole latent at once.
+so the tables of a version-3 file are picked exactly as a version-2 file's are. Version 4
+(the default codec's, `aecodec.context.VariableRateCheckerboard`, 41 bytes) has version
+3's header; its stream holds z_hat, then the anchors' symbols, then the non-anchors',
+whose tables the decoded anchors help pick (the checkerboard context). The encoder and
+decoder run by tiles (below); the small hyper-encoder and hyper-decoder, and the context,
+run on the whole latent at once.
 
 Hostile files. `decompress` either returns a valid image or raises `CodecError` with a
 message naming the problem; nothing else (the test suite fuzzes it with thousands of
@@ -104,6 +107,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from aecodec.context import VariableRateCheckerboard
 from aecodec.entropy import CodingTables
 from aecodec.errors import CodecError
 from aecodec.layers import flush_denormal
@@ -164,6 +168,8 @@ FORMATS = {row.version: row for row in (
     FileFormat(1, "factorized", RateDistortionAutoencoder),
     FileFormat(2, "hyperprior", HyperpriorAutoencoder, ("y", "z")),
     FileFormat(3, "variable-rate", VariableRateHyperprior, ("y", "z"),
+               (("lmbda", "f", _check_lambda),)),
+    FileFormat(4, "context", VariableRateCheckerboard, ("y", "z"),
                (("lmbda", "f", _check_lambda),)),
 )}
 KINDS = {version: row.kind for version, row in FORMATS.items()}

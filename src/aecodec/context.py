@@ -43,16 +43,18 @@ differently. Files decode bit-exactly where they were written, at any thread cou
 PyTorch still does.
 """
 
-import constriction
-import numpy as np
+import math
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aecodec.entropy import SCALE_BOUND, gaussian_likelihood, quantize
+from aecodec.entropy import SCALE_BOUND, estimated_bits, gaussian_likelihood, quantize
 from aecodec.errors import CodecError
 from aecodec.losses import rd_loss
-from aecodec.models import VariableRateHyperprior, pad_to_multiple
+from aecodec.models import Rounding, VariableRateHyperprior, pad_to_multiple
+from aecodec.rangecoder import StreamReader, StreamWriter
 
 
 FIXED_BITS = 10  # coding computes the context in integers: values in steps of 2^-10
@@ -248,7 +250,6 @@ class VariableRateCheckerboard(VariableRateHyperprior):
         if not all(torch.isfinite(t).all() for t in tensors):
             raise CodecError("corrupt stream: its latents make the entropy model overflow")
 
-    @torch.no_grad()
     def compress_latents(self, y: torch.Tensor, z: torch.Tensor | None = None) -> bytes:
         """Latents -> the range-coded stream: z_hat (its factorized prior), then the
         anchors' symbols round(y - means), then the non-anchors', each with the table its
@@ -258,38 +259,29 @@ class VariableRateCheckerboard(VariableRateHyperprior):
             y: latents (1, C, h, w), already multiplied by the gain of `self.lmbda`.
             z: side latents (1, S, h/4, w/4); default: `hyper_encode(y)`.
         """
-        from aecodec.codec import _encode_groups  # the range coder
-
-        z_hat = torch.round(self.hyper_encode(y) if z is None else z)  # (1, S, h/4, w/4)
+        z_hat = quantize(self.hyper_encode(y) if z is None else z)  # (1, S, h/4, w/4)
         hyper = self.hyper_decoder(z_hat.contiguous(memory_format=torch.channels_last))
         anchors = anchor_mask(*y.shape[-2:]).bool()[0, 0]  # (h, w)
         y_hat = torch.zeros(y.shape, dtype=torch.float64)  # (1, C, h, w)
-        encoder = constriction.stream.queue.RangeEncoder()
-        _encode_groups(encoder, [(z_hat[0, c], *self.z_prior.table(c))
-                                 for c in range(z_hat.shape[1])])
+        writer = StreamWriter()
+        self.z_prior.encode(writer, z_hat[0])
         for half, context in ((anchors, None), (~anchors, y_hat)):
             means, scales = self.coding_parameters(hyper, half, context)  # (C, P) each
             symbols = torch.round(y[0][:, half].double() - means)  # (C, P) integers
             y_hat[0][:, half] = symbols + means
-            tables = self._tables(scales)  # (C, P)
-            used = torch.bincount(tables.flatten(), minlength=64).nonzero().flatten().tolist()
-            _encode_groups(encoder, [(symbols[tables == i], *self.gaussian.table(i))
-                                     for i in used])
-        return encoder.get_compressed().tobytes()
+            self.gaussian.encode(writer, symbols, self._tables(scales))
+        return writer.getvalue()
 
-    @torch.no_grad()
-    def decompress_latents(self, stream: bytes, latent_shape: tuple[int, int, int],
-                           side_shape: tuple[int, int, int]) -> dict[str, torch.Tensor]:
-        """The stream -> {"y_hat" (1, C, h, w) float32, "z_hat" (S, h/4, w/4) and
-        "symbols" (C, h, w) int64, "tables" (C, h, w) uint8}; mirrors `compress_latents`.
+    def decompress_latents(self, stream: bytes,
+                           shapes: dict[str, tuple[int, ...]]) -> dict[str, Any]:
+        """Mirror of `compress_latents`: {"y_hat" (1, C, h, w) float32, "integers":
+        {"z_hat" (S, h/4, w/4), "symbols" (C, h, w)} int64, "tables" (C, h, w) uint8}.
         Raises `CodecError` for a stream no encoder wrote."""
-        from aecodec.codec import _check_exhausted, _decode_groups, _decoder
-
-        (c, h, w), (s, hz, wz) = latent_shape, side_shape
-        decoder = _decoder(stream)
-        z_hat = _decode_groups(decoder, [(hz * wz, *self.z_prior.table(i)) for i in range(s)])
-        z_hat = torch.from_numpy(np.stack(z_hat)).view(1, s, hz, wz).float()
-        hyper = self.hyper_decoder(z_hat.contiguous(memory_format=torch.channels_last))
+        (c, h, w) = shapes["y"]
+        reader = StreamReader(stream, math.prod(shapes["y"]) + math.prod(shapes["z"]))
+        z_hat = self.z_prior.decode(reader, shapes["z"])  # (S, h/4, w/4) int64
+        hyper = self.hyper_decoder(z_hat[None].float().contiguous(
+            memory_format=torch.channels_last))  # (1, 2C, h, w)
         self._checked(hyper)
         anchors = anchor_mask(h, w).bool()[0, 0]  # (h, w)
         symbols = torch.zeros(c, h, w, dtype=torch.int64)
@@ -299,15 +291,28 @@ class VariableRateCheckerboard(VariableRateHyperprior):
             means, scales = self.coding_parameters(hyper, half, context)  # (C, P) each
             self._checked(means, scales)
             chosen = self._tables(scales)  # (C, P)
-            used = torch.bincount(chosen.flatten(), minlength=64).nonzero().flatten().tolist()
-            values = _decode_groups(decoder, [(int((chosen == i).sum()), *self.gaussian.table(i))
-                                              for i in used])
-            decoded = torch.empty(chosen.shape, dtype=torch.int64)
-            for i, group in zip(used, values):
-                decoded[chosen == i] = torch.from_numpy(group)
+            decoded = self.gaussian.decode(reader, tuple(chosen.shape), chosen)  # (C, P)
             symbols[:, half], tables[:, half] = decoded, chosen
             y_hat[0][:, half] = decoded.double() + means
-        _check_exhausted(decoder)
+        reader.close()
         self._checked(y_hat)
-        return {"y_hat": y_hat.float(), "z_hat": z_hat[0].long(), "symbols": symbols,
+        return {"y_hat": y_hat.float(), "integers": {"z_hat": z_hat, "symbols": symbols},
                 "tables": tables}
+
+    def rounded_rate(self, latents: dict[str, torch.Tensor],
+                     rounding: Rounding) -> tuple[torch.Tensor, torch.Tensor]:
+        """(y_hat, estimated bits) when `rounding` rounds the latents, the non-anchors'
+        densities seeing the anchors' rounded values, as in the file (`aecodec.refine`)."""
+        y, z_hat = latents["y"], rounding(latents["z"])
+        hyper = self.hyper_decoder(z_hat.contiguous(memory_format=torch.channels_last))
+        mask = anchor_mask(*y.shape[-2:], device=y.device)  # (1, 1, h, w)
+        means, scales = self.context_parameters(hyper, y, anchors=True)
+        y_hat_a = rounding(y - means) + means  # (N, C, h, w), valid on the anchors
+        likelihoods_a = gaussian_likelihood(y_hat_a - means, scales)
+        means, scales = self.context_parameters(hyper, y_hat_a, anchors=False)
+        y_hat_n = rounding(y - means) + means  # valid off the anchors
+        likelihoods_n = gaussian_likelihood(y_hat_n - means, scales)
+        y_hat = y_hat_a * mask + y_hat_n * (1 - mask)
+        likelihoods = likelihoods_a * mask + likelihoods_n * (1 - mask)
+        bits = estimated_bits(self.z_prior.likelihood(z_hat)) + estimated_bits(likelihoods)
+        return y_hat, bits
