@@ -265,7 +265,7 @@ def explorer_figure(
         axes[key].set_title(title, fontsize=10)
         axes[key].axis("off")
     errors = {ae_name: error_map(x, x_hat), "JPEG": error_map(x, x_jpeg)}  # (H, W) each
-    vmax = error_scale(list(errors.values()))
+    vmax = max(error_scale([e]) for e in errors.values())  # the larger of the two
     for key, (name, error) in zip(("e_ae", "e_jpeg"), errors.items()):
         shown = axes[key].imshow(error.cpu().numpy(), cmap="magma", vmin=0, vmax=vmax)
         axes[key].set_title(f"{name} error |x - x_hat|", fontsize=10)
