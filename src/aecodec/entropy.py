@@ -12,12 +12,14 @@ loss (`aecodec.losses`).
 
 Why noise? Rounding y to integers is what a codec does, but its gradient is zero almost
 everywhere, so an encoder trained through it would learn nothing. During training we
-instead add uniform noise u in [-0.5, 0.5), which lets gradients through, and evaluate the
-density at y + u, not at round(y). The density of y + u at an integer n is
-c(n + 1/2) - c(n - 1/2), exactly the probability the code gives n; but y + u is not n, so
-the rate measured in training is an *estimate* of the file's rate, not the rate of the real
-code. On the shipped models it overcounts: the factorized codec of quality 3 estimates
-0.702 bpp on Kodak with noise, 0.552 bpp at round(y), and its files take 0.554 bpp.
+instead add uniform noise in [-0.5, 0.5), which lets gradients through. The noise is
+distributed like the rounding error of a value spread over many integers, and the density
+of y + noise, c(v + 1/2) - c(v - 1/2), equals at an integer n exactly the probability that
+rounding assigns to n. But training evaluates it at v = y + noise, not at round(y), so the
+rate counted in training is an estimate of the real code's rate, not the same number: on
+the shipped models it is well above the file's size (notebook 07 measures it), because
+values near zero, which round to a cheap 0, are charged the density's lower height across
+the whole bin.
 
 Coding tables. A file must decode with exactly the probabilities it was encoded with, on
 any machine, so files are never coded with the float densities. `update_tables` turns
