@@ -38,11 +38,18 @@ its kind (a name), the class, the latents whose shapes the header holds, and its
 header fields as (name, struct code, check). A model writes the format of the nearest
 class in its class hierarchy that has a row.
 
-Bit-exact decoding on any machine. The decoder must use exactly the probabilities the
+Bit-exact decoding: what is guaranteed. The decoder must use exactly the probabilities the
 encoder used, or it decodes garbage. So the probabilities are *integer* counts summing to
 2^16, built once from the trained entropy models by their `update_tables()` and stored
 with the weights (`aecodec.entropy.CodingTables`); `aecodec.rangecoder` codes with them.
-No float maths of the network is on the decode path's probabilities.
+A factorized file's tables are fixed per channel: no float maths picks them. A hyperprior
+file's table for each value is picked by the scale the hyper-decoder predicts, a float:
+the encoder and decoder compute it with the same code on the same integers z_hat, and
+channels-last convolutions give the same bits on 1, 2 or 3 threads of one CPU (tested in
+fresh processes, and golden files guard it against a later PyTorch), but a CPU with other
+vector instructions may round a scale differently and, where it lies on a table boundary,
+pick another table. Integer networks (Ballé et al. 2019) remove that risk; the context
+codec computes its own layers that way (`aecodec.context`).
 
 File format (little-endian): a header, the stream, a 4-byte checksum. Every header is
     magic        4 bytes   b"AECZ"
