@@ -15,9 +15,9 @@ import pytest
 import torch
 
 from aecodec import zoo
-from aecodec.context import VariableRateCheckerboard, anchor_mask
+from aecodec.context import DEFAULT_LAMBDAS, VariableRateCheckerboard, anchor_mask
 from aecodec.errors import CodecError
-from aecodec.recipes import DEFAULT_LAMBDAS, default_codec_from
+from aecodec.recipes import default_codec_from
 
 
 def context_codec(variable_rate, seed: int = 0) -> VariableRateCheckerboard:

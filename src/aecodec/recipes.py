@@ -32,6 +32,7 @@ from pathlib import Path
 import torch
 
 from aecodec.checkpoint import load_checkpoint, load_model, save_checkpoint
+from aecodec.context import DEFAULT_LAMBDAS
 from aecodec.data import PatchDataset, load_folder
 from aecodec.models import (
     Autoencoder,
@@ -358,7 +359,6 @@ def _save_shipped(path: Path, model: Autoencoder, history: dict, seconds: float,
 # its weights; the context starts switched off, see aecodec.context) and widens the rate
 # range a step each way, so that Kodak spans about 0.1 to 1.2 bpp. Its settings are the
 # variable-rate recipe's; the context's new layers learn at 4x the network's rate.
-DEFAULT_LAMBDAS = (0.0009, 0.0018, 0.0035, 0.0067, 0.013, 0.026)
 DEFAULT_CODEC = replace(VARIABLE_RATE, model=VariableRateConfig(lambdas=DEFAULT_LAMBDAS))
 DEFAULT_CONTEXT_LR = 4.0  # learning-rate scale of the context's new layers
 

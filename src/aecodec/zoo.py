@@ -28,6 +28,7 @@ from pathlib import Path
 
 from aecodec.checkpoint import load_model
 from aecodec.codec import model_id
+from aecodec.context import DEFAULT_LAMBDAS, VariableRateCheckerboard
 from aecodec.errors import CheckpointError
 from aecodec.models import Autoencoder, Codec, VariableRateHyperprior
 from aecodec.recipes import PLAIN_LATENT_CHANNELS, RD_LAMBDAS
@@ -77,6 +78,40 @@ def load_variable_rate() -> VariableRateHyperprior:
         raise CheckpointError(f"{path}: no variable-rate codec there; train one with "
                               "`aecodec zoo-train-vr` (docs/training.md)")
     return load_model(path)
+
+
+DEFAULT_FILE = "vr_context.pt"  # the default codec: variable rate, checkerboard context
+DEFAULT_QUALITIES = {quality: lmbda for quality, lmbda in enumerate(DEFAULT_LAMBDAS, start=1)}
+DEFAULT_CODEC_QUALITY = 4  # lambda 0.0067, the old default's rate
+
+
+def default_path() -> Path:
+    """Where the default codec is (`aecodec.context.VariableRateCheckerboard`)."""
+    return models_dir() / DEFAULT_FILE
+
+
+def load_default(quality: int | None = None,
+                 lmbda: float | None = None) -> VariableRateCheckerboard:
+    """The default codec (eval mode, CPU): one model for every rate, coding at the lambda
+    of `quality` (1 smallest files .. 6 best quality; default 4) or at `lmbda` (any
+    value in its trained range 0.0009 .. 0.026).
+
+    Args:
+        quality: 1 .. 6, each a lambda it was trained at (`DEFAULT_QUALITIES`).
+        lmbda: a lambda instead of a quality.
+    """
+    path = default_path()
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no default codec there; train one with "
+                              "`aecodec zoo-train-default` (docs/training.md)")
+    if quality is not None and quality not in DEFAULT_QUALITIES:
+        raise CheckpointError(f"no quality {quality}: choose 1 (smallest files) to "
+                              f"{len(DEFAULT_QUALITIES)} (best quality)")
+    model = load_model(path)
+    if lmbda is None:
+        lmbda = DEFAULT_QUALITIES[quality or DEFAULT_CODEC_QUALITY]
+    model.set_lambda(lmbda)
+    return model
 
 
 def shipped_families() -> list[str]:
