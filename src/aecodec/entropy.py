@@ -1,7 +1,8 @@
 """Quantization and the learned entropy models: how many bits a latent will cost.
 
 Holds: `quantize` (rounding, or additive uniform noise for training), `CodingTables` (the
-integer tables an entropy model codes with, and `encode` / `decode` / `bits` with them),
+integer tables an entropy model codes with, and `encode` / `decode` / `bits` with them;
+`build_coding_tables` rebuilds every one in a model),
 the two entropy models, both `CodingTables`: `FactorizedPrior` (a learned density per
 latent channel, as in Ballé et al. 2017, "End-to-end optimized image compression"; the
 learned-CDF form is from the appendix of Ballé et al. 2018) and `GaussianConditional` (a
@@ -17,9 +18,11 @@ distributed like the rounding error of a value spread over many integers, and th
 of y + noise, c(v + 1/2) - c(v - 1/2), equals at an integer n exactly the probability that
 rounding assigns to n. But training evaluates it at v = y + noise, not at round(y), so the
 rate counted in training is an estimate of the real code's rate, not the same number: on
-the shipped models it is well above the file's size (notebook 07 measures it), because
+the shipped models it is well above the file's size, because
 values near zero, which round to a cheap 0, are charged the density's lower height across
-the whole bin.
+the whole bin. On the 24 Kodak images the factorized codec of quality 3 (lambda
+0.0067) estimates 0.677 bpp with noise (one draw), 0.531 bpp at round(y), and its files
+take 0.532 bpp (notebook 07 measures the same on one photo).
 
 Coding tables. A file must decode with exactly the probabilities it was encoded with, on
 any machine, so files are never coded with the float densities. `update_tables` turns
@@ -155,6 +158,16 @@ class CodingTables(nn.Module):
             if prefix + name in state_dict:
                 setattr(self, name, torch.empty_like(state_dict[prefix + name]))
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+
+def build_coding_tables(model: nn.Module) -> None:
+    """Rebuild the integer coding tables of every entropy model in `model` from its
+    density (`update_tables`): the step that makes a trained codec ready to write files.
+    `fit` takes it before each checkpoint it saves, the recipes before saving a shipped
+    model; `save_checkpoint` itself saves what it is given."""
+    for module in model.modules():
+        if isinstance(module, CodingTables):
+            module.update_tables()
 
 
 class FactorizedPrior(CodingTables):

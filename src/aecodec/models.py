@@ -343,7 +343,7 @@ class RateDistortionAutoencoder(Codec):
     in 8-bit units plus the estimated bits per pixel of the quantized latents y_hat under
     the learned `FactorizedPrior` (`self.prior`). A large lambda buys quality with bits; a
     small one saves bits. Files are coded with the prior's integer tables
-    (`self.prior.update_tables()`; `save_checkpoint` refreshes them).
+    (`self.prior.update_tables()`, or `aecodec.entropy.build_coding_tables(model)`).
 
     Args:
         latent_channels, downsamplings, hidden_channels, gdn: as for `Autoencoder`.
@@ -768,3 +768,14 @@ class VariableRateHyperprior(HyperpriorAutoencoder):
         return loss, {"mse": mse.mean().item(), "bpp": bpp.mean().item(),
                       "bpp_z": (bits_z / pixels).mean().item()}
 
+
+MODEL_CLASSES = {AutoencoderConfig: Autoencoder, RateDistortionConfig: RateDistortionAutoencoder,
+                 HyperpriorConfig: HyperpriorAutoencoder,
+                 VariableRateConfig: VariableRateHyperprior}  # each config's model
+
+
+def build_model(config: AutoencoderConfig) -> Autoencoder:
+    """An untrained model of `config` (of one of the `MODEL_CLASSES` configs)."""
+    if type(config) not in MODEL_CLASSES:
+        raise TypeError(f"no model is built from a {type(config).__name__}")
+    return MODEL_CLASSES[type(config)].from_config(config)

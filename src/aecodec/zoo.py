@@ -16,9 +16,11 @@ as the package `aecodec.shipped` (see pyproject.toml), read through `importlib.r
 Setting $AECODEC_MODELS to a folder makes aecodec use the models found there instead.
 Their Kodak scores, written by `aecodec evaluate`, are in data/results/results.json.
 
-Holds: `models_dir`, `load_plain`, `load_codec`, `load_codecs`, `find_model` (the model
-that wrote an .aec file), `shipped_families` and `codec_scores` (what `aecodec models`
-prints).
+Holds: the shipped families' constants (`PLAIN_LATENT_CHANNELS`, `RD_LAMBDAS`,
+`QUALITIES`, `FAMILIES`), `models_dir`, `load_plain`, `load_codec`, `load_codecs`,
+`find_model` (the model that wrote an .aec file), `shipped_families` and `codec_scores`
+(what `aecodec models` prints). Does not hold, nor import: how they were trained
+(`aecodec.recipes`, which imports this module): loading a model needs no training code.
 """
 
 import json
@@ -31,9 +33,10 @@ from aecodec.codec import model_id
 from aecodec.context import DEFAULT_LAMBDAS, VariableRateCheckerboard
 from aecodec.errors import CheckpointError
 from aecodec.models import Autoencoder, Codec, VariableRateHyperprior
-from aecodec.recipes import PLAIN_LATENT_CHANNELS, RD_LAMBDAS
 
 MODELS_ENV = "AECODEC_MODELS"
+PLAIN_LATENT_CHANNELS = (2, 4, 8, 16, 32)  # the shipped plain autoencoders' C
+RD_LAMBDAS = (0.0018, 0.0035, 0.0067, 0.013)  # the shipped codecs' lambdas, low to high quality
 DOWNSAMPLINGS = 3
 QUALITIES = {quality: lmbda for quality, lmbda in enumerate(RD_LAMBDAS, start=1)}
 DEFAULT_QUALITY = 3
