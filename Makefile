@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.aecodec-installed
 
-.PHONY: install lab test notebooks classroom bench bench-recipe lint clean
+.PHONY: install lab lab-student test notebooks classroom bench bench-recipe lint clean
 
 install: $(STAMP)
 
@@ -19,8 +19,17 @@ $(STAMP): pyproject.toml
 # JupyterLab refuses to run as root unless told; containers often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
+# `make lab FAST=1`: the notebooks take their quick path (short training, fewer images),
+# for a teacher on a slow machine; the figures then differ from the committed ones.
+FAST_ENV := $(if $(FAST),AECODEC_FAST=1,)
+
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab $(ROOT_FLAG) notebooks/
+	$(FAST_ENV) $(VENV)/bin/jupyter lab $(ROOT_FLAG) notebooks/
+
+# The student edition (solutions replaced by stubs), built into student/ and opened there.
+# A rebuild leaves alone the notebooks a learner changed (see `aecodec classroom build`).
+lab-student: classroom
+	$(FAST_ENV) $(VENV)/bin/jupyter lab $(ROOT_FLAG) student/
 
 # AECODEC_FAST=1: notebooks take their quick path (short training), as in CI.
 test: $(STAMP)
