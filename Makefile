@@ -43,13 +43,15 @@ notebooks: $(STAMP)
 classroom: $(STAMP)
 	$(PY) -m aecodec classroom build student
 
-# Speed and memory of the codecs (beside JPEG and WebP) and of training, on this machine;
+# Speed and memory of the codecs (beside JPEG and WebP) and of training, and how fast the
+# command line starts (against `import torch`), on this machine;
 # a few minutes, not part of `make test`. Kodak from $(KODAK); results in benchmarks/results/.
 KODAK ?= $(or $(AECODEC_KODAK),../shared/kodak)
 bench: $(STAMP)
 	$(PY) benchmarks/codec_speed.py --kodak $(KODAK) --out benchmarks/results/codec_speed.md
 	$(PY) benchmarks/training_speed.py --kodak $(KODAK) --out benchmarks/results/training_speed.md
 	AECODEC_KODAK=$(KODAK) $(PY) benchmarks/explorer_speed.py
+	$(PY) benchmarks/cli_startup.py --out benchmarks/results/cli_startup.md
 
 # The classroom training recipe against CompressAI's published one and against the kit's
 # previous recipe, same budget, same run, two threads (3 x 12 minutes of training, then
