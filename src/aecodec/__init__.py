@@ -21,6 +21,7 @@ Modules, one concern each:
     aecodec.widgets      the explorers (ipywidgets)
     aecodec.course       the course's helpers: exercise checks, the classroom edition
     aecodec.cli          the `aecodec` command
+    aecodec.pillow       the Pillow plugin for .aec files (imported only when asked)
 """
 
 import importlib
