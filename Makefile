@@ -26,9 +26,11 @@ FAST_ENV := $(if $(FAST),AECODEC_FAST=1,)
 lab: $(STAMP)
 	$(FAST_ENV) $(VENV)/bin/jupyter lab $(ROOT_FLAG) notebooks/
 
-# The student edition (solutions replaced by stubs), built into student/ and opened there.
-# A rebuild leaves alone the notebooks a learner changed (see `aecodec classroom build`).
-lab-student: classroom
+# The student edition (solutions replaced by stubs), built into student/ if it is not there
+# yet, and opened there. Once learners work in it, it is not rebuilt: `make classroom`
+# does that, and refuses to overwrite a notebook a learner changed.
+lab-student: $(STAMP)
+	test -d student || $(PY) -m aecodec classroom build student
 	$(FAST_ENV) $(VENV)/bin/jupyter lab $(ROOT_FLAG) student/
 
 # AECODEC_FAST=1: notebooks take their quick path (short training), as in CI.
