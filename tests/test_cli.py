@@ -136,6 +136,19 @@ def test_the_console_script_module_imports_nothing_heavy():
     assert result.stdout.strip() == "[]", result.stdout + result.stderr
 
 
+def test_the_package_names_are_imported_when_asked():
+    import aecodec
+    from aecodec import compress, decompress, load_image, psnr, zoo
+    from aecodec.codec import compress as codec_compress
+
+    assert compress is codec_compress and callable(decompress) and callable(load_image)
+    assert aecodec.metrics.psnr is psnr and zoo.DEFAULT_QUALITY in zoo.QUALITIES
+    assert set(aecodec.__all__) <= set(dir(aecodec))
+    assert all(getattr(aecodec, name) is not None for name in aecodec.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'no_such_name'"):
+        aecodec.no_such_name  # noqa: B018
+
+
 def test_a_command_imports_what_it_uses(tmp_path):
     """The other side: a command that runs imports what it needs (here nbformat)."""
     code = ("import sys\n"

@@ -48,12 +48,18 @@ _HOME = {name: module for module, names in _LAZY.items() for name in names}
 
 
 def __getattr__(name: str):
-    """`aecodec.compress` and the other names above, imported from their module when asked."""
-    if name not in _HOME:
-        raise AttributeError(f"module 'aecodec' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_HOME[name]), name)
-    globals()[name] = value  # the next lookup is an ordinary one
-    return value
+    """`aecodec.compress` and the other names above, imported from their module when asked;
+    `aecodec.metrics` and the other modules likewise, after a plain `import aecodec`."""
+    if name in _HOME:
+        value = getattr(importlib.import_module(_HOME[name]), name)
+        globals()[name] = value  # the next lookup is an ordinary one
+        return value
+    try:
+        return importlib.import_module(f"{__name__}.{name}")
+    except ModuleNotFoundError as e:
+        if e.name != f"{__name__}.{name}":
+            raise  # the module exists but something it imports is missing
+    raise AttributeError(f"module 'aecodec' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
