@@ -56,7 +56,7 @@ def test_save_writes_what_compress_writes_and_open_decodes_what_decompress_decod
     path.write_bytes(saved)
     with Image.open(path) as im:
         assert (im.format, im.mode, im.size) == ("AEC", "RGB", photo.size)
-        assert im.info["aec_kind"] == "hyperprior"
+        assert im.info["aec_kind"] == "context"  # the default codec
         assert im.info["aec_model_id"] == codec.model_id(model).hex()
         decoded = pixels(im)
     assert np.array_equal(decoded, pixels(tensor_to_image(codec.decompress(model, saved))))
@@ -78,14 +78,17 @@ def test_quality_and_family_pick_the_shipped_codec(photo, tmp_path):
         assert im.info["aec_kind"] == "factorized" and im.size == photo.size
 
 
-def test_lambda_codes_with_the_variable_rate_codec_at_that_lambda(photo, tmp_path):
+def test_lambda_codes_with_the_default_codec_at_that_lambda(photo, tmp_path):
     path = tmp_path / "vr.aec"
     photo.save(path, lambda_=0.004)
-    model = zoo.load_variable_rate()
-    model.set_lambda(0.004)
+    model = zoo.load_default(lmbda=0.004)
     assert path.read_bytes() == codec.compress(model, image_to_tensor(photo))
+    photo.save(tmp_path / "old.aec", lambda_=0.004, family="variable-rate")
+    old = zoo.load_variable_rate()
+    old.set_lambda(0.004)
+    assert (tmp_path / "old.aec").read_bytes() == codec.compress(old, image_to_tensor(photo))
     with Image.open(path) as im:
-        assert im.info["aec_kind"] == "variable-rate"
+        assert im.info["aec_kind"] == "context"
         assert im.info["aec_lambda"] == pytest.approx(0.004)
         assert np.array_equal(pixels(im), pixels(tensor_to_image(
             codec.decompress(model, path.read_bytes()))))
@@ -103,7 +106,9 @@ def test_any_codec_saves_with_model_and_its_files_then_open(photo, tmp_path):
 @pytest.mark.parametrize("options, message", [
     (dict(quality=90), "not JPEG's 0 to 100"),
     (dict(quality=2, family="jpeg"), "family 'jpeg'"),
-    (dict(lambda_=1.0), "outside the variable-rate codec's trained range"),
+    (dict(lambda_=1.0), "outside this model's trained range"),
+    (dict(lambda_=0.004, family="hyperprior"), "fixed-rate"),
+    (dict(quality=6, family="factorized"), "1 \\(smallest files\\) to 4"),
     (dict(lambda_=0.004, quality=2), "give one or the other"),
     (dict(model="codec.pt"), "cannot write .aec files"),
 ])
@@ -129,7 +134,7 @@ def with_crc(data: bytes) -> bytes:
     (lambda d: d[:-10], "truncated or padded file"),
     (lambda d: d[:36], "truncated file: only 36 bytes"),
     (lambda d: d[:20], "only 20 bytes"),
-    (lambda d: d[:40] + bytes([d[40] ^ 0x10]) + d[41:], "checksum mismatch"),
+    (lambda d: d[:60] + bytes([d[60] ^ 0x10]) + d[61:], "checksum mismatch"),
     (lambda d: d[:4] + b"\x09" + d[5:], "format version 9"),
 ])
 def test_a_damaged_file_is_an_oserror_with_aecodecs_message(saved, tmp_path, damage, message):

@@ -5,6 +5,7 @@ import torch
 
 from aecodec.cli import main
 from aecodec.codec import CRC, HEADER, HYPERPRIOR_HEADER, compress, decompress
+from aecodec.context import DEFAULT_LAMBDAS
 from aecodec.data import load_sample
 from aecodec.entropy import estimated_bits
 from aecodec.errors import CheckpointError
@@ -13,6 +14,7 @@ from aecodec.images import load_image
 from aecodec.metrics import psnr
 from aecodec.recipes import PLAIN_LATENT_CHANNELS, RD_LAMBDAS
 from aecodec.zoo import (
+    DEFAULT_QUALITIES,
     FAMILIES,
     QUALITIES,
     codec_path,
@@ -71,7 +73,7 @@ def test_plain_table_formats_rows():
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_shipped_codecs_exist_and_trade_rate_for_quality(kodak_dir, family):
-    assert shipped_families() == list(FAMILIES)
+    assert shipped_families() == ["context", "variable-rate", "hyperprior", "factorized"]
     most = {"factorized": 3, "hyperprior": 6}[family]  # MiB: the hyper path doubles it
     for lmbda in RD_LAMBDAS:
         assert codec_path(lmbda, family).stat().st_size < most * 2**20
@@ -88,8 +90,13 @@ def test_shipped_codecs_exist_and_trade_rate_for_quality(kodak_dir, family):
 
 
 def test_quality_levels_name_the_codecs_from_smallest_to_best():
-    assert [load_codec(q).config.lmbda for q in sorted(QUALITIES)] == sorted(RD_LAMBDAS)
-    rows = codec_scores()
+    assert [load_codec(q, "hyperprior").config.lmbda
+            for q in sorted(QUALITIES)] == sorted(RD_LAMBDAS)
+    default = [load_codec(q).lmbda for q in sorted(DEFAULT_QUALITIES)]  # float32, as stored
+    assert default == sorted(default) and len(default) == 6
+    assert [abs(a - b) < 1e-9 for a, b in zip(default, DEFAULT_LAMBDAS)] == [True] * 6
+    assert abs(load_codec().lmbda - 0.0067) < 1e-9  # quality 4, the old default's lambda
+    rows = codec_scores("hyperprior")
     assert [r["quality"] for r in rows] == [1, 2, 3, 4]
     assert [r["bpp"] for r in rows] == sorted(r["bpp"] for r in rows)
     assert [r["psnr"] for r in rows] == sorted(r["psnr"] for r in rows)
@@ -132,11 +139,12 @@ def test_compress_uses_the_shipped_codec_and_decompress_finds_it_by_its_id(kodak
 def test_models_lists_the_shipped_codecs_with_their_kodak_scores(capsys):
     assert main(["models"]) == 0
     printed = capsys.readouterr().out
+    assert printed.startswith("the default codec (`aecodec compress --family context")
     for family in FAMILIES:
-        assert f"shipped {family} codecs" in printed
+        assert f"--family {family} --quality Q" in printed
         for r in codec_scores(family):
             assert f"{r['bpp']:.3f}" in printed and f"{r['psnr']:.2f}" in printed
-    assert printed.count("(default)") == 1
+    assert printed.count("(default)") == (1 if codec_scores("context") else 0)
 
 
 def test_compress_uses_the_default_family_unless_told(tmp_path):
@@ -147,6 +155,6 @@ def test_compress_uses_the_default_family_unless_told(tmp_path):
     image, aec = tmp_path / "small.png", tmp_path / "small.aec"
     Image.new("RGB", (40, 30), (90, 140, 200)).save(image)
     assert main(["compress", str(image), str(aec)]) == 0
-    assert read_header(aec.read_bytes())["kind"] == "hyperprior"  # the default family
+    assert read_header(aec.read_bytes())["kind"] == "context"  # the default codec
     assert main(["compress", str(image), str(aec), "--family", "factorized"]) == 0
     assert read_header(aec.read_bytes())["kind"] == "factorized"

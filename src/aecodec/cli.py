@@ -96,19 +96,20 @@ def add_compress(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", metavar="IN", help="image file (PNG, JPEG, ...)")
     p.add_argument("output", metavar="OUT", help=".aec file to write")
     which = p.add_mutually_exclusive_group()
-    which.add_argument("--quality", type=int, choices=sorted(zoo.QUALITIES), default=None,
-                       help="which shipped codec: 1 (smallest files) to "
-                       f"{len(zoo.QUALITIES)} (best quality); default "
-                       f"{zoo.DEFAULT_QUALITY} (see `aecodec models`)")
+    which.add_argument("--quality", type=int, choices=sorted(zoo.DEFAULT_QUALITIES),
+                       default=None, help="1 (smallest files) to "
+                       f"{len(zoo.DEFAULT_QUALITIES)} (best quality) for the default codec, 1 "
+                       f"to {len(zoo.QUALITIES)} for the course's families; default "
+                       f"{zoo.DEFAULT_CODEC_QUALITY} (lambda 0.0067; see `aecodec models`)")
     which.add_argument("--model", default=None, metavar="CKPT",
                        help="any rate-distortion checkpoint instead (trained with --lambda)")
     p.add_argument("--lambda", dest="lmbda", type=positive_float, default=None, metavar="L",
-                   help="any rate-distortion trade-off in the variable-rate codec's range "
-                   "(0.0018 to 0.013, the shipped vr_hyperprior.pt unless --model names "
-                   "another variable-rate codec); the file stores it")
-    p.add_argument("--family", choices=sorted(zoo.FAMILIES), default=None,
-                   help=f"which shipped codecs --quality picks from (default: "
-                   f"{zoo.DEFAULT_FAMILY})")
+                   help="any rate-distortion trade-off in a variable-rate codec's range "
+                   "instead of a quality (the default codec: 0.0009 to 0.026); the file "
+                   "stores it")
+    p.add_argument("--family", choices=zoo.ALL_FAMILIES, default=None,
+                   help=f"which shipped codec (default: {zoo.DEFAULT_FAMILY}, the default "
+                   "codec; the others are the course's)")
     p.add_argument("--refine", type=steps_or_zero, default=0, metavar="STEPS",
                    help="optimise this image's latents for STEPS steps before coding "
                    "(slower encoding, smaller and better files, the same decoder; see "
@@ -119,32 +120,33 @@ def add_compress(p: argparse.ArgumentParser) -> None:
 def cmd_compress(args: argparse.Namespace) -> None:
     from aecodec import zoo
     from aecodec.codec import compress
+    from aecodec.errors import CheckpointError
     from aecodec.images import load_image
     from aecodec.metrics import bpp
     from aecodec.models import VariableRateHyperprior
     from aecodec.refine import refine_latents
 
-    if args.lmbda is not None and (args.quality or args.family):
-        raise AecodecError("--lambda picks a rate of the variable-rate codec; --quality and "
-                           "--family pick one of the fixed-rate codecs: give one or the other")
+    if args.model and args.family:
+        raise AecodecError("--model names the codec to use; --family picks a shipped one: "
+                           "give one or the other")
     x = load_image(args.input)  # (3, H, W)
     if args.model:
         model = _codec(args.model)
-    elif args.lmbda is not None:
-        model = zoo.load_variable_rate()
+        if args.lmbda is not None:
+            if not isinstance(model, VariableRateHyperprior):
+                raise AecodecError(f"{args.model}: a fixed-rate codec (lambda "
+                                   f"{model.config.lmbda}) has no --lambda knob; only a "
+                                   "variable-rate one does")
+            if not model.in_range(args.lmbda):
+                low, high = model.config.lambdas[0], model.config.lambdas[-1]
+                raise AecodecError(f"--lambda {args.lmbda} is outside {args.model}'s trained "
+                                   f"range {low} to {high}")
+            model.set_lambda(args.lmbda)
     else:
-        model = zoo.load_codec(args.quality or zoo.DEFAULT_QUALITY,
-                               args.family or zoo.DEFAULT_FAMILY)
-    if args.lmbda is not None:
-        if not isinstance(model, VariableRateHyperprior):
-            raise AecodecError(f"{args.model}: a fixed-rate codec (lambda "
-                               f"{model.config.lmbda}) has no --lambda knob; only a "
-                               "variable-rate one (`aecodec zoo-train-vr`) does")
-        if not model.in_range(args.lmbda):
-            low, high = model.config.lambdas[0], model.config.lambdas[-1]
-            raise AecodecError(f"--lambda {args.lmbda} is outside the variable-rate codec's "
-                               f"trained range {low} to {high}")
-        model.set_lambda(args.lmbda)
+        try:
+            model = zoo.load_codec(args.quality, args.family or zoo.DEFAULT_FAMILY, args.lmbda)
+        except (CheckpointError, ValueError) as e:
+            raise AecodecError(str(e)) from None
     latents = refine_latents(model, x, args.refine) if args.refine else None
     data = compress(model, x, latents=latents)
     with atomic_write(args.output) as f:
@@ -185,23 +187,27 @@ def add_models(p: argparse.ArgumentParser) -> None:
 
 def cmd_models(args: argparse.Namespace) -> None:
     from aecodec import zoo
-    from aecodec.checkpoint import load_model
     from aecodec.recipes import PLAIN_LATENT_CHANNELS
 
     for family in zoo.shipped_families():
         rows = zoo.codec_scores(family)
-        print(f"shipped {family} codecs (mean over the {rows[0]['images']} Kodak images, real "
-              f"files; `aecodec compress --family {family} --quality Q`):")
-        print("quality  lambda   bpp    PSNR (dB)  MS-SSIM")
+        qualities = zoo.qualities(family)
+        knob = (f", or --lambda L from {min(qualities.values())} to {max(qualities.values())}"
+                if family in zoo.VARIABLE_FAMILIES else "")
+        print(f"{'the default codec' if family == zoo.DEFAULT_FAMILY else family} "
+              f"(`aecodec compress --family {family} --quality Q`{knob}):")
+        if not rows:
+            print("quality  lambda   (no Kodak scores stored yet: `aecodec evaluate`)")
+            for quality, lmbda in qualities.items():
+                print(f"{quality:>7}  {lmbda}")
+            continue
+        print(f"quality  lambda   bpp    PSNR (dB)  MS-SSIM   (mean over the {rows[0]['images']} "
+              "Kodak images, real files)")
         for r in rows:
-            default = ("  (default)" if r["quality"] == zoo.DEFAULT_QUALITY
-                       and family == zoo.DEFAULT_FAMILY else "")
+            default = "  (default)" if (family == zoo.DEFAULT_FAMILY
+                                        and r["quality"] == zoo.default_quality(family)) else ""
             print(f"{r['quality']:>7}  {r['lmbda']:<7}  {r['bpp']:.3f}  {r['psnr']:9.2f}  "
                   f"{r['ms_ssim']:.4f}{default}")
-    if zoo.variable_rate_path().is_file():
-        lambdas = load_model(zoo.variable_rate_path()).config.lambdas
-        print(f"shipped variable-rate codec ({zoo.VARIABLE_RATE_FILE}): any lambda from "
-              f"{lambdas[0]} to {lambdas[-1]} (`aecodec compress --lambda L`)")
     print(f"in {zoo.models_dir()}; plain autoencoders there too: C = "
           f"{', '.join(map(str, PLAIN_LATENT_CHANNELS))} (`aecodec reconstruct`)")
 

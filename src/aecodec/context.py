@@ -56,7 +56,6 @@ from aecodec.losses import rd_loss
 from aecodec.models import Rounding, VariableRateHyperprior, pad_to_multiple
 from aecodec.rangecoder import StreamReader, StreamWriter
 
-
 FIXED_BITS = 10  # coding computes the context in integers: values in steps of 2^-10
 WEIGHT_BITS = 12  # and weights in steps of 2^-12
 STRIP = 32  # latent rows per strip of the context's window (bounds its memory)

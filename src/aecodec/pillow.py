@@ -4,8 +4,8 @@
     from PIL import Image
 
     im = Image.open("photo.aec")                  # decoded by the shipped model named in it
-    im.save("photo.aec", quality=3)               # a shipped codec: 1 (smallest) to 4 (best)
-    im.save("photo.aec", lambda_=0.004)           # the variable-rate codec, any lambda in range
+    im.save("photo.aec", quality=4)               # the default codec: 1 (smallest) to 6 (best)
+    im.save("photo.aec", lambda_=0.004)           # the default codec at any lambda in range
     im.save("photo.aec", quality=2, family="factorized")   # the first edition's codecs
     im.save("photo.aec", model=my_codec, refine=50)         # any codec; refined latents
 
@@ -23,7 +23,7 @@ plugin's: `Image.open` raises `UnidentifiedImageError` if no other plugin reads 
 file that is damaged (truncated, a flipped byte, an unknown version) raises `OSError` with
 aecodec's message, from `Image.open` (the header and the checksum are checked there), as
 does a file no shipped model made. Saving with an unknown `quality`, `family` or a
-`lambda_` outside the variable-rate codec's range raises `ValueError`.
+`lambda_` outside the codec's range raises `ValueError`.
 
 Pillow 13 has no entry points for plugins (it imports its own plugin modules and nothing
 else), so the import is the registration.
@@ -117,25 +117,30 @@ class AecDecoder(ImageFile.PyDecoder):
 def _codec_for(info: dict) -> Codec:
     """The codec `im.save(..., quality=, family=, lambda_=, model=)` asks for."""
     from aecodec import zoo
+    from aecodec.errors import CheckpointError
     from aecodec.models import VariableRateHyperprior
 
     quality, family = info.get("quality"), info.get("family")
     lmbda, model = info.get("lambda_"), info.get("model")
-    if lmbda is not None and (quality is not None or family is not None):
-        raise ValueError("lambda_ picks a rate of the variable-rate codec; quality and family "
-                         "pick one of the fixed-rate codecs: give one or the other")
+    if lmbda is not None and quality is not None:
+        raise ValueError("lambda_ and quality both pick a rate: give one or the other")
     if model is not None and (quality is not None or family is not None):
         raise ValueError("model is the codec to use; quality and family pick a shipped one: "
                          "give one or the other")
-    if quality is not None and quality not in zoo.QUALITIES:
+    if family is not None and family not in zoo.ALL_FAMILIES:
+        raise ValueError(f"family {family!r}: choose one of {', '.join(zoo.ALL_FAMILIES)}")
+    if quality is not None and quality not in zoo.qualities(family or zoo.DEFAULT_FAMILY):
         raise ValueError(f"quality {quality!r}: aecodec's qualities are 1 (smallest files) to "
-                         f"{len(zoo.QUALITIES)} (best quality), not JPEG's 0 to 100")
-    if family is not None and family not in zoo.FAMILIES:
-        raise ValueError(f"family {family!r}: choose {' or '.join(zoo.FAMILIES)}")
-    if model is None and lmbda is not None:
-        model = zoo.load_variable_rate()
-    elif model is None:
-        model = zoo.load_codec(quality or zoo.DEFAULT_QUALITY, family or zoo.DEFAULT_FAMILY)
+                         f"{len(zoo.qualities(family or zoo.DEFAULT_FAMILY))} (best quality), "
+                         "not JPEG's 0 to 100")
+    if model is None:
+        family = family or zoo.DEFAULT_FAMILY
+        if family in zoo.VARIABLE_FAMILIES and lmbda is None:  # set below: models are shared
+            lmbda = zoo.qualities(family)[quality or zoo.default_quality(family)]
+        try:
+            model = zoo.load_codec(None if lmbda is not None else quality, family, lmbda)
+        except CheckpointError as e:
+            raise ValueError(str(e)) from None
     if not isinstance(model, zoo.Codec):
         raise ValueError(f"model: a {type(model).__name__} cannot write .aec files; pass a "
                          "codec (trained with a lambda)")
@@ -159,9 +164,11 @@ def save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
     transparency composited onto white, grey repeated in three channels).
 
     Keyword arguments of `im.save`:
-        quality: a shipped codec, 1 (smallest files) to 4 (best quality); default 3.
-        family: "hyperprior" (default) or "factorized".
-        lambda_: any rate of the shipped variable-rate codec, 0.0018 to 0.013.
+        quality: 1 (smallest files) to 6 (best quality) for the default codec, 1 to 4 for
+            the course's families; default 4 (3 for the course's families).
+        family: "context" (the default codec), "variable-rate", "hyperprior" or
+            "factorized".
+        lambda_: any rate of a variable-rate codec: the default codec's 0.0009 to 0.026.
         model: any codec instead of a shipped one (a variable-rate one takes lambda_).
         refine: optimise this image's latents for that many steps first (slower, better).
     """

@@ -1,15 +1,18 @@
 """The shipped models: where they are and how to load them.
 
-Two families, trained by `aecodec.recipes`:
+Trained by `aecodec.recipes`:
     plain autoencoders  ae_c{C}_k3.pt, one per latent size C in (2, 4, 8, 16, 32): y is
                         8x smaller than x per side, so 3 * 64 / C pixel values per latent
                         value, from 96:1 (C = 2) to 6:1 (C = 32)
-    codecs              two families of four rate points, `--quality 1..4` from the
-                        smallest files to the best quality:
+    context (default)   vr_context.pt (`aecodec.context.VariableRateCheckerboard`): one codec
+                        for any lambda from 0.0009 to 0.026, `--quality 1..6` its trained
+                        lambdas; it gets the whole training budget (docs/training.md)
+    the course's codecs two fixed-rate families of four rate points, `--quality 1..4` from
+                        the smallest files to the best quality:
                         factorized: rd_lambda{lambda}.pt (RateDistortionAutoencoder)
                         hyperprior: hp_lambda{lambda}.pt (HyperpriorAutoencoder)
-    variable rate       vr_hyperprior.pt (VariableRateHyperprior): one codec for any lambda
-                        from 0.0018 to 0.013 (`--lambda`)
+                        and variable-rate: vr_hyperprior.pt (VariableRateHyperprior), one
+                        codec for any lambda from 0.0018 to 0.013 (`--lambda`)
 
 They live in the repository's data/models/ folder; an installed aecodec carries that folder
 as the package `aecodec.shipped` (see pyproject.toml), read through `importlib.resources`.
@@ -17,7 +20,8 @@ Setting $AECODEC_MODELS to a folder makes aecodec use the models found there ins
 Their Kodak scores, written by `aecodec evaluate`, are in data/results/results.json.
 
 Holds: the shipped families' constants (`PLAIN_LATENT_CHANNELS`, `RD_LAMBDAS`,
-`QUALITIES`, `FAMILIES`), `models_dir`, `load_plain`, `load_codec`, `load_codecs`,
+`QUALITIES`, `FAMILIES`, `ALL_FAMILIES`, `DEFAULT_QUALITIES`), `models_dir`, `load_plain`,
+`load_default`, `load_codec`, `load_codecs`, `qualities`,
 `find_model` (the model that wrote an .aec file), `shipped_families` and `codec_scores`
 (what `aecodec models` prints). Does not hold, nor import: how they were trained
 (`aecodec.recipes`, which imports this module): loading a model needs no training code.
@@ -39,10 +43,13 @@ PLAIN_LATENT_CHANNELS = (2, 4, 8, 16, 32)  # the shipped plain autoencoders' C
 RD_LAMBDAS = (0.0018, 0.0035, 0.0067, 0.013)  # the shipped codecs' lambdas, low to high quality
 DOWNSAMPLINGS = 3
 QUALITIES = {quality: lmbda for quality, lmbda in enumerate(RD_LAMBDAS, start=1)}
-DEFAULT_QUALITY = 3
-FAMILIES = {"factorized": "rd_lambda{}.pt", "hyperprior": "hp_lambda{}.pt"}
-CURVES = {"factorized": "aecodec", "hyperprior": "aecodec hyperprior"}  # in results.json
-DEFAULT_FAMILY = "hyperprior"  # the better one (docs/codec.md)
+DEFAULT_QUALITY = 3  # of a fixed-rate family
+FAMILIES = {"factorized": "rd_lambda{}.pt", "hyperprior": "hp_lambda{}.pt"}  # fixed rate
+VARIABLE_FAMILIES = ("context", "variable-rate")  # one model for a range of lambdas
+ALL_FAMILIES = ("context", "variable-rate", "hyperprior", "factorized")
+CURVES = {"factorized": "aecodec", "hyperprior": "aecodec hyperprior",  # in results.json
+          "variable-rate": "aecodec variable rate", "context": "aecodec context"}
+DEFAULT_FAMILY = "context"  # the default codec (docs/codec.md)
 
 
 def _shipped() -> Path:
@@ -59,7 +66,8 @@ def plain_path(latent_channels: int) -> Path:
     return models_dir() / f"ae_c{latent_channels}_k{DOWNSAMPLINGS}.pt"
 
 
-def codec_path(lmbda: float, family: str = DEFAULT_FAMILY) -> Path:
+def codec_path(lmbda: float, family: str = "hyperprior") -> Path:
+    """The file of a fixed-rate family's codec of `lmbda`."""
     if family not in FAMILIES:
         raise CheckpointError(f"no codec family {family!r}: choose {' or '.join(FAMILIES)}")
     return models_dir() / FAMILIES[family].format(lmbda)
@@ -108,8 +116,8 @@ def load_default(quality: int | None = None,
         raise CheckpointError(f"{path}: no default codec there; train one with "
                               "`aecodec zoo-train-default` (docs/training.md)")
     if quality is not None and quality not in DEFAULT_QUALITIES:
-        raise CheckpointError(f"no quality {quality}: choose 1 (smallest files) to "
-                              f"{len(DEFAULT_QUALITIES)} (best quality)")
+        raise CheckpointError(f"no shipped codec of quality {quality}: choose 1 (smallest "
+                              f"files) to {len(DEFAULT_QUALITIES)} (best quality)")
     model = load_model(path)
     if lmbda is None:
         lmbda = DEFAULT_QUALITIES[quality or DEFAULT_CODEC_QUALITY]
@@ -118,9 +126,12 @@ def load_default(quality: int | None = None,
 
 
 def shipped_families() -> list[str]:
-    """The codec families whose four models are all in `models_dir()`."""
-    return [family for family in FAMILIES
-            if all(codec_path(lmbda, family).is_file() for lmbda in RD_LAMBDAS)]
+    """The codec families whose models are in `models_dir()`, the default first."""
+    present = {"context": default_path().is_file(),
+               "variable-rate": variable_rate_path().is_file()}
+    for family in FAMILIES:
+        present[family] = all(codec_path(lmbda, family).is_file() for lmbda in RD_LAMBDAS)
+    return [family for family in ALL_FAMILIES if present[family]]
 
 
 def load_plain(latent_channels: int) -> Autoencoder:
@@ -135,22 +146,75 @@ def load_plain(latent_channels: int) -> Autoencoder:
     return load_model(plain_path(latent_channels))
 
 
-def load_codec(quality: int = DEFAULT_QUALITY, family: str = DEFAULT_FAMILY) -> Codec:
-    """A shipped codec (eval mode, CPU).
+def qualities(family: str = DEFAULT_FAMILY) -> dict[int, float]:
+    """A family's qualities: {quality: lambda}, 1 the smallest files."""
+    _check_family(family)
+    if family == "context":
+        return DEFAULT_QUALITIES
+    if family == "variable-rate":
+        return {q: lmbda for q, lmbda in enumerate(load_variable_rate().config.lambdas, 1)}
+    return QUALITIES
+
+
+def default_quality(family: str = DEFAULT_FAMILY) -> int:
+    """The quality a family codes at when none is asked for (lambda 0.0067)."""
+    return DEFAULT_CODEC_QUALITY if family == "context" else DEFAULT_QUALITY
+
+
+def _check_family(family: str) -> None:
+    if family not in ALL_FAMILIES:
+        raise CheckpointError(f"no codec family {family!r}: choose one of "
+                              f"{', '.join(ALL_FAMILIES)}")
+
+
+def load_codec(quality: int | None = None, family: str = DEFAULT_FAMILY,
+               lmbda: float | None = None) -> Codec:
+    """A shipped codec (eval mode, CPU): by default the default codec at quality 4.
 
     Args:
-        quality: 1 (smallest files) to 4 (best quality).
-        family: "factorized" or "hyperprior".
+        quality: 1 (smallest files) to 6 for "context", 1 to 4 for the others; default
+            `default_quality(family)`.
+        family: "context" (the default codec), "variable-rate", "hyperprior" or
+            "factorized".
+        lmbda: for the variable-rate families, any lambda in the model's range instead of
+            a quality.
     """
-    if quality not in QUALITIES:
-        raise CheckpointError(f"no shipped codec of quality {quality}: choose 1 (smallest "
-                              f"files) to {len(QUALITIES)} (best quality)")
-    return load_model(codec_path(QUALITIES[quality], family))
+    _check_family(family)
+    if lmbda is not None and quality is not None:
+        raise CheckpointError("give a quality or a lambda, not both")
+    if family == "context":
+        return load_default(quality, lmbda)
+    if family == "variable-rate":
+        model = load_variable_rate()
+        if lmbda is None:
+            lmbda = _quality_lambda(qualities(family), quality, family)
+        if not model.in_range(lmbda):
+            raise CheckpointError(f"lambda {lmbda} is outside the variable-rate codec's "
+                                  f"range {model.config.lambdas[0]} to "
+                                  f"{model.config.lambdas[-1]}")
+        model.set_lambda(lmbda)
+        return model
+    if lmbda is not None:
+        raise CheckpointError(f"the {family} codecs are fixed-rate: they have no lambda knob; "
+                              "the context and variable-rate codecs do")
+    return load_model(codec_path(_quality_lambda(QUALITIES, quality, family), family))
+
+
+def _quality_lambda(table: dict[int, float], quality: int | None, family: str) -> float:
+    quality = default_quality(family) if quality is None else quality
+    if quality not in table:
+        raise CheckpointError(f"no shipped codec of quality {quality} in the {family} family: "
+                              f"choose 1 (smallest files) to {len(table)} (best quality)")
+    return table[quality]
 
 
 def load_codecs(family: str = DEFAULT_FAMILY) -> dict[str, Codec]:
-    """A shipped family as {"lambda=...": model}, low to high quality."""
-    return {f"lambda={lmbda}": load_model(codec_path(lmbda, family)) for lmbda in RD_LAMBDAS}
+    """A family as {"lambda=...": model}, low to high quality (a variable-rate family:
+    one model per quality, each set to its lambda)."""
+    return {f"lambda={lmbda}": (load_codec(lmbda=lmbda, family=family)
+                                if family in VARIABLE_FAMILIES else
+                                load_model(codec_path(lmbda, family)))
+            for lmbda in qualities(family).values()}
 
 
 def find_model(ident: bytes) -> Codec:
@@ -167,13 +231,15 @@ def find_model(ident: bytes) -> Codec:
 
 
 def codec_scores(family: str = DEFAULT_FAMILY) -> list[dict]:
-    """Each shipped codec's quality, lambda, and mean bpp and PSNR on Kodak, from the
-    results `aecodec evaluate` stored (data/results/results.json)."""
+    """Each quality's lambda, and mean bpp and PSNR on Kodak, from the results
+    `aecodec evaluate` stored (data/results/results.json); [] if none are stored."""
     results = json.loads((_shipped() / "results" / "results.json").read_text())
-    points = {p["setting"]: p for p in results["curves"][CURVES[family]]}
+    points = {p["setting"]: p for p in results["curves"].get(CURVES[family], [])}
     rows = []
-    for quality, lmbda in QUALITIES.items():
-        point = points[f"lambda={lmbda}"]
+    for quality, lmbda in qualities(family).items():
+        point = points.get(f"lambda={lmbda}")
+        if point is None:
+            return []
         rows.append(dict(quality=quality, lmbda=lmbda, bpp=point["bpp"], psnr=point["psnr"],
                          ms_ssim=point["ms_ssim"], images=len(point["images"])))
     return rows
