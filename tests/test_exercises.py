@@ -6,6 +6,7 @@ The solutions are read from the notebooks themselves (the code cells holding
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -74,6 +75,34 @@ def test_notebooks_have_at_least_three_exercises_each_from_01():
         assert count == sum("### END SOLUTION" in "".join(c["source"]) for c in cells)
     assert all(per_notebook[f"0{n}"] >= 3 for n in range(1, 10)), per_notebook
     assert sorted(solutions()) == sorted(EXERCISES)
+
+
+NUMBERS = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name[:2])
+def test_the_front_matter_gives_the_time_and_the_number_of_exercises(path):
+    """The opening cell says how long the notebook takes and how many exercises it has,
+    and the exercises are numbered 1, 2, 3 ... in the order they come, each heading
+    just before its solution cell."""
+    cells = json.loads(path.read_text())["cells"]
+    front = "".join(cells[0]["source"])
+    assert re.search(r"\bAbout \d+ minutes\b", front), front
+    solution_cells = [index for index, cell in enumerate(cells) if cell["cell_type"] == "code"
+                      and "### BEGIN SOLUTION" in "".join(cell["source"])]
+    headings = [(index, int(number)) for index, cell in enumerate(cells)
+                if cell["cell_type"] == "markdown"
+                for number in re.findall(r"^#+ .*?\bExercise (\d+)", "".join(cell["source"]),
+                                         flags=re.MULTILINE)]
+    assert [number for _, number in headings] == list(range(1, len(solution_cells) + 1))
+    bounds = [index for index, _ in headings] + [len(cells)]
+    for k, solution in enumerate(solution_cells):
+        assert bounds[k] < solution < bounds[k + 1], f"exercise {k + 1}: heading not above it"
+    said = re.findall(rf"\b({'|'.join(NUMBERS[1:])}) exercises?\b", front, flags=re.IGNORECASE)
+    if solution_cells:
+        assert [word.lower() for word in said] == [NUMBERS[len(solution_cells)]], front
+    else:
+        assert not said and "exercise" not in front.lower().replace("no exercise", ""), front
 
 
 @pytest.mark.parametrize("name", EXERCISES)
