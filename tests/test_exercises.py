@@ -555,7 +555,7 @@ ATTACK = [
     # 04
     ("training_step", _step_with_l1, "the loss should be the MSE"),
     ("training_step", _step_returning_the_tensor, "loss.item()"),
-    ("training_step", _step_twice, "the loss should be the MSE"),
+    ("training_step", _step_twice, "two steps in one call"),
     ("validation_psnr", _validation_pooled_without_rounding, "pooled MSE, without rounding"),
     ("validation_psnr", _validation_pooled, "mean of the images' PSNRs"),
     ("validation_psnr", _validation_clamped, "quantize_8bit"),
@@ -575,7 +575,7 @@ ATTACK = [
     # 06
     ("entropy_bits", lambda v: math.log2(len(torch.unique(v))), "expected"),
     ("entropy_bits", lambda v: float((lambda p: (p * torch.log2(p)).sum())(
-        torch.unique(v, return_counts=True)[1].double() / len(v))), "expected"),
+        torch.unique(v, return_counts=True)[1].double() / len(v))), "negative"),
     ("entropy_bits", lambda v: float(-(torch.log2(torch.unique(v, return_counts=True)[1]
                                                   .double())).mean()), "expected"),
     ("measured_bpp", lambda data, h, w: 8 * len(data) / (h + w), "height"),
@@ -587,7 +587,7 @@ ATTACK = [
     ("rd_loss", lambda mse, rate, lmbda: 255**2 * mse + rate, "should be"),
     ("pick_lambda", _pick_most_bits_that_fit, "most bits that fits"),
     ("pick_lambda", _pick_the_point, "not the whole point"),
-    ("pick_lambda", _pick_strictly_below, "max_bpp=0.52"),
+    ("pick_lambda", _pick_strictly_below, "is <=, not <"),
     ("pick_lambda", _pick_last_that_fits, "expected lambda"),
     ("noise_quantize", _round_straight_through_with_jitter, "rounding error"),
     ("noise_quantize", _two_point_noise, "not the right shape"),
@@ -613,6 +613,36 @@ ATTACK = [
     ("temperature", lambda step, steps: refine.TAU_START * math.exp(-refine.TAU_DECAY * step
                                                                     / steps), "expected"),
     ("temperature", lambda step, steps: refine.TAU_START, "expected"),
+    # more of our own, for the checks with fewer than three above
+    ("noise_psnr", lambda sigma: 10 * math.log10(sigma**2), "sign is wrong"),
+    ("parameter_count", lambda c, k, n: 4 * _count(c, k, n), "bytes"),
+    ("parameter_count", lambda c, k, n: _count(c, k, n) - 3, "there are"),  # no output bias
+    ("parameter_count", lambda c, k, n: sum(
+        a * b * 5 + b for a, b in zip([3] + [n] * (k - 1), [n] * (k - 1) + [c])) * 2, "there are"),
+    ("rate_from_likelihoods", lambda p, h, w: float(-torch.log2(p).sum()) / (3 * h * w),
+     "per colour value"),
+    ("rate_from_likelihoods", lambda p, h, w: float(-torch.log2(p).sum())
+     / (p.shape[-2] * p.shape[-1]), "the rate is"),
+    ("rate_from_likelihoods", lambda p, h, w: float(p.sum()) / (h * w), "the rate is"),
+    ("gaussian_pmf", lambda n, mean, scale: torch.distributions.Normal(mean, scale).cdf(n + 0.5),
+     "P(0) should be"),
+    ("gaussian_pmf", lambda n, mean, scale: (lambda d: d / d.sum())(
+        torch.distributions.Normal(mean, scale).cdf(n + 0.5)
+        - torch.distributions.Normal(mean, scale).cdf(n - 0.5)), "P(0) should be"),
+    ("file_bits", lambda ly, lz: float(-torch.log2(lz).sum()), "expected"),
+    ("file_bits", lambda ly, lz: float(-torch.log2(ly).sum() + torch.log2(lz).sum()),
+     "expected"),
+    ("file_objective", lambda b, m, h, w, lm: 255**2 * m + lm * 8 * b / (h * w),
+     "weights the distortion"),
+    ("file_objective", lambda b, m, h, w, lm: lm * 255**2 * m + 8 * b / (3 * h * w),
+     "expected"),
+    ("round_up_probability", lambda f, tau: 1 - f, "expected"),
+    ("round_up_probability", lambda f, tau: torch.softmax(torch.stack(
+        [-torch.atanh(f) / tau, -torch.atanh(1 - f) / tau]), dim=1)[1], "expected"),
+    ("temperature", lambda step, steps: math.exp(-refine.TAU_DECAY * step / (steps - 1)),
+     "expected"),
+    ("latent_values", lambda h, w, c, k: math.ceil(h / 2**k) * math.ceil(w / 2**k),
+     "one channel's positions"),
 ]
 
 

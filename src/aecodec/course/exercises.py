@@ -285,6 +285,8 @@ def check_latent_values(latent_values: Callable[[int, int, int, int], int]) -> b
                 if got == c * (h // 2**k) * (w // 2**k):
                     hint = (" Sizes that are not a multiple of 2^k round up (the image is "
                             "padded), so use math.ceil.")
+                elif got == expected // c and c > 1:
+                    hint = f" That is one channel's positions: the latent has {c} channels."
                 elif got == c * math.ceil(h / (2 * k)) * math.ceil(w / (2 * k)):
                     hint = " Each downsampling halves the size, so k of them divide by 2**k."
                 raise _Wrong(f"latent_values({h}, {w}, {c}, {k}) returned {got!r}, "
@@ -543,6 +545,14 @@ def check_training_step(training_step: Callable) -> bool:
                 raise _Wrong("the weights did not change: call optimizer.step() after "
                              "loss.backward().")
             if not math.isclose(loss, ref_loss.item(), rel_tol=1e-4):
+                with torch.no_grad():
+                    after = nn.functional.mse_loss(reference(x), x).item()
+                if math.isclose(loss, after, rel_tol=1e-5):
+                    raise _Wrong(f"step {step + 1}: you return {loss:.6f}, the loss after "
+                                 "the update (a second forward pass, or two steps in one "
+                                 "call?). One call is one step: forward, loss, zero_grad, "
+                                 "backward, step, then return that loss "
+                                 f"({ref_loss.item():.6f}).")
                 raise _Wrong(f"step {step + 1}: the loss should be the MSE between model(x) "
                              f"and x, {ref_loss.item():.6f}, got {loss:.6f}.")
             for p, q in zip(model.parameters(), reference.parameters()):
@@ -669,6 +679,9 @@ def check_parameter_count(parameter_count: Callable[[int, int, int], int]) -> bo
                 raise _Wrong(f"for C={c}, k={k}, N={n} you count {int(got):,}, twice the "
                              "encoder. The decoder has the same weights' count but not the "
                              "same biases: its last layer has 3 outputs, the encoder's C.")
+            if got == 4 * expected:
+                raise _Wrong(f"for C={c}, k={k}, N={n} you count {int(got):,}: that is the "
+                             "bytes they take as float32 (4 each). Count the numbers.")
             if got != expected:
                 raise _Wrong(f"for C={c}, k={k}, N={n} there are {expected:,} parameters, "
                              f"you count {int(got):,}. Hint: list the layers' (in, out) "
@@ -835,7 +848,7 @@ def check_entropy_bits(entropy_bits: Callable[[torch.Tensor], float]) -> bool:
         for values in cases:
             _, counts = torch.unique(values, return_counts=True)
             p = counts.double() / counts.sum()
-            expected = float(-(p * torch.log2(p)).sum())
+            expected = float(-(p * torch.log2(p)).sum()) + 0.0  # + 0.0: no "-0.0000"
             got = _call(entropy_bits, values.clone())
             got = _as_number(got)
             shown = values.tolist()
@@ -843,6 +856,9 @@ def check_entropy_bits(entropy_bits: Callable[[torch.Tensor], float]) -> bool:
                     and expected > 0:
                 raise _Wrong(f"for {shown} that is the total; return bits *per value* "
                              f"({expected:.4f}).")
+            if expected > 0 and math.isclose(got, -expected, abs_tol=1e-6):
+                raise _Wrong(f"for {shown} you give {got:.4f}, negative: log2 p <= 0, so the "
+                             "entropy is -sum p log2 p.")
             if expected > 0 and math.isclose(got, expected * math.log(2), abs_tol=1e-6):
                 raise _Wrong("that is in nats (natural log): use log base 2 for bits.")
             if not math.isclose(got, expected, abs_tol=1e-6):
@@ -901,6 +917,9 @@ def check_rate_from_likelihoods(rate_from_likelihoods: Callable[[torch.Tensor, i
                              "pixels, height * width.")
             if math.isclose(got, bits, rel_tol=1e-4):
                 raise _Wrong("that is the total bits: divide by height * width for bpp.")
+            if math.isclose(got, expected / 3, rel_tol=1e-4):
+                raise _Wrong("that is bits per colour value: bpp divides by the pixels, "
+                             "height * width, not by 3 * height * width.")
             if not math.isclose(got, expected, rel_tol=1e-4):
                 raise _Wrong(f"for likelihoods of shape {shape} and an image of height "
                              f"{height} and width {width} the rate is {expected:.4f} bpp, got "
@@ -969,6 +988,10 @@ def check_pick_lambda(pick_lambda: Callable[[list[dict], float], float]) -> bool
                 hint = (" That is the point with the most bits that fits, but more bits do "
                         "not always buy more PSNR (a model can train badly): take the "
                         "highest PSNR among the points that fit.")
+            elif (strict := [p for p in points if p["bpp"] < max_bpp]) and \
+                    got == max(strict, key=lambda p: p["psnr"])["lmbda"]:
+                hint = (f" A point of exactly {max_bpp} bpp fits too: \"at most\" is <=, "
+                        "not <.")
             elif any(p["lmbda"] == got and p["bpp"] > max_bpp for p in points):
                 hint = f" That point needs more than {max_bpp} bpp: it does not fit."
             elif fitting:
@@ -1024,7 +1047,7 @@ def check_noise_quantize(noise_quantize: Callable[[torch.Tensor], torch.Tensor])
                          "rate is counted at the integers only. Add noise drawn independently "
                          "of y: y + (torch.rand_like(y) - 0.5).")
         _, flat = _noise_of(noise_quantize, torch.full((100_000,), 0.3))
-        if float(flat.std()) < 0.2:
+        if float(flat.std()) < 0.5 * float(error.std()):
             raise _Wrong("for a y whose values are all 0.3 the noise hardly varies "
                          f"(standard deviation {float(flat.std()):.3f}): it depends on y. Draw "
                          "it independently of y: torch.rand_like(y) - 0.5.")
@@ -1164,6 +1187,8 @@ def check_file_objective(file_objective: Callable[[int, float, int, int, float],
             got = _as_number(_call(file_objective, num_bytes, mse, height, width, lmbda))
             if math.isclose(got, float(losses.rd_loss(mse, bpp / 8, lmbda)), rel_tol=1e-6):
                 raise _Wrong("the rate is in bits per pixel: a byte is 8 bits.")
+            if math.isclose(got, 255**2 * mse + lmbda * bpp, rel_tol=1e-6):
+                raise _Wrong("lambda weights the distortion (the MSE term), not the rate.")
             if math.isclose(got, lmbda * mse + bpp, rel_tol=1e-6):
                 raise _Wrong("the distortion is MSE on the 0-255 scale: lambda * 255^2 * MSE.")
             if math.isclose(got, float(losses.rd_loss(mse, 8 * num_bytes, lmbda)),
@@ -1200,7 +1225,8 @@ def check_round_up_probability(round_up_probability: Callable[[torch.Tensor, flo
                 raise _Wrong("divide the logits by tau: the temperature sets how sharp the "
                              "choice is.")
             if not torch.allclose(got, expected, atol=1e-4):
-                raise _Wrong(f"with tau = {tau}, frac = {frac.tolist()}: expected "
+                raise _Wrong(f"with tau = {tau}, frac = {[round(v, 3) for v in frac.tolist()]}: "
+                             "expected "
                              f"{[round(v, 3) for v in expected.tolist()]}, got "
                              f"{[round(v, 3) for v in got.tolist()]}.")
         return len(cases)
