@@ -292,6 +292,18 @@ def printed(cell: NotebookNode) -> str:
     return "\n".join(texts)
 
 
+def stdout(cell: NotebookNode) -> str:
+    """What a cell printed."""
+    return "".join(output.text for output in cell.outputs
+                   if output.output_type == "stream" and output.name == "stdout")
+
+
+def returned(cell: NotebookNode) -> list[str]:
+    """What a cell's last expression showed (a check returning True would show "True")."""
+    return [output.data.get("text/plain", "") for output in cell.outputs
+            if output.output_type == "execute_result"]
+
+
 def without_marks(source: str) -> list[str]:
     """The lines of a cell, without the solution markers and nbval's mark."""
     marks = (classroom.BEGIN, classroom.END, classroom.NBVAL_MARK)
@@ -332,10 +344,12 @@ def test_a_learner_works_through_the_student_notebook(edition, path, monkeypatch
         for exercise, check in zip(exercises, checks):
             client.execute_cell(student.cells[exercise], exercise)
             client.execute_cell(student.cells[check], check)
-            verdict = printed(student.cells[check])
+            verdict = stdout(student.cells[check])
             assert verdict.startswith("Not yet: ") and "not implemented yet" in verdict, verdict
-            assert verdict.count("\n") == 1, verdict  # no True or False echoed under it
+            assert verdict.count("\n") == 1, verdict
+            assert not returned(student.cells[check]), student.cells[check].outputs
             client.execute_cell(solved.cells[exercise], exercise)
             client.execute_cell(solved.cells[check], check)
-            verdict = printed(solved.cells[check])
+            verdict = stdout(solved.cells[check])
             assert verdict.startswith("Correct. ") and verdict.count("\n") == 1, verdict
+            assert not returned(solved.cells[check]), solved.cells[check].outputs

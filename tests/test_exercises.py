@@ -683,10 +683,22 @@ def test_a_correct_validation_that_puts_the_model_back_in_training_mode_passes(c
 
 @pytest.mark.parametrize("weird", [
     lambda *a: "a string", lambda *a: [1, 2, 3], lambda *a: torch.zeros(2, 2),
-    lambda *a: nn.Identity(), lambda *a: float("nan"), lambda *a: object(),
-], ids=["str", "list", "tensor", "module", "nan", "object"])
+    lambda *a: nn.Identity(), lambda *a: float("nan"), lambda *a: object(), lambda *a: None,
+    lambda *a: True,
+], ids=["str", "list", "tensor", "module", "nan", "object", "None", "bool"])
 @pytest.mark.parametrize("name", EXERCISES)
 def test_no_check_raises_whatever_it_is_given(name, weird, capsys):
+    """And says what it found, not only that the check could not use it."""
     assert check_for(name)(weird) is False
     out = capsys.readouterr().out
     assert out.startswith("Wrong: ") and out.count("\n") == 1, out
+    assert "could not use" not in out, out
+
+
+def test_an_error_inside_the_check_itself_becomes_a_verdict(monkeypatch, capsys):
+    """The last net: whatever goes wrong in a check is reported, never raised."""
+    monkeypatch.setattr(exercises, "num_latent_values", lambda *a: 1 / 0)
+    assert check_for("latent_values")(solutions()["latent_values"]) is False
+    out = capsys.readouterr().out
+    assert out.startswith("Wrong: latent_values: the check could not use") and \
+        "ZeroDivisionError" in out, out

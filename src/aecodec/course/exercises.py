@@ -31,6 +31,7 @@ The exercises, by notebook:
 import copy
 import functools
 import math
+import numbers
 from collections.abc import Callable
 
 import numpy as np
@@ -104,10 +105,27 @@ def _call(fn: Callable, *args, **kwargs):
 
 def _as_number(value) -> float:
     """The learner's result as a float, or a plain complaint that it is not a number."""
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise _Wrong(f"it should return a number, got {type(value).__name__}") from None
+    _one_number(value)
+    number = float(value)
+    if math.isnan(number):
+        raise _Wrong("it returned nan (not a number): somewhere a 0 / 0 or the log of a "
+                     "negative number?")
+    return number
+
+
+def _one_number(value):
+    """`value` unchanged if it is one number (int, float, or a tensor or array of one
+    element), else a plain complaint naming what it is."""
+    if isinstance(value, bool) or value is None:
+        raise _Wrong(f"it should return a number, got {value!r}")
+    if isinstance(value, torch.Tensor | np.ndarray):
+        if value.size == 1 if isinstance(value, np.ndarray) else value.numel() == 1:
+            return value
+        raise _Wrong(f"it should return one number, got a {type(value).__name__} of shape "
+                     f"{tuple(value.shape)}")
+    if not isinstance(value, numbers.Real):
+        raise _Wrong(f"it should return a number, got {type(value).__name__}")
+    return value
 
 
 # --- 01 images as tensors -------------------------------------------------------------
@@ -234,7 +252,7 @@ def check_conv_output_size(conv_output_size: Callable[[int, int, int, int], int]
         for size, kernel, stride, padding in cases:
             conv = nn.Conv2d(1, 1, kernel, stride=stride, padding=padding)
             expected = conv(torch.zeros(1, 1, size, size)).shape[-1]  # ask PyTorch itself
-            got = _call(conv_output_size, size, kernel, stride, padding)
+            got = _one_number(_call(conv_output_size, size, kernel, stride, padding))
             if got != expected:
                 call = f"conv_output_size({size}, kernel={kernel}, stride={stride}, " \
                        f"padding={padding})"
@@ -279,7 +297,7 @@ def check_latent_values(latent_values: Callable[[int, int, int, int], int]) -> b
                  (480, 640, 32, 4)]
         for h, w, c, k in cases:
             expected = num_latent_values(h, w, AutoencoderConfig(c, k))
-            got = _call(latent_values, h, w, c, k)
+            got = _one_number(_call(latent_values, h, w, c, k))
             if got != expected:
                 hint = ""
                 if got == c * (h // 2**k) * (w // 2**k):
@@ -310,7 +328,7 @@ def check_conv_transpose_output_size(fn: Callable[[int, int, int, int, int], int
             deconv = nn.ConvTranspose2d(1, 1, kernel, stride=stride, padding=padding,
                                         output_padding=output_padding)
             expected = deconv(torch.zeros(1, 1, size, size)).shape[-1]
-            got = _call(fn, size, kernel, stride, padding, output_padding)
+            got = _one_number(_call(fn, size, kernel, stride, padding, output_padding))
             if got != expected:
                 hint = "Hint: (size - 1) * stride - 2 * padding + kernel + output_padding."
                 if got == expected - output_padding:
@@ -533,6 +551,9 @@ def check_training_step(training_step: Callable) -> bool:
                 if loss.requires_grad:
                     raise _Wrong("return loss.item() (a float), not the tensor: keeping the "
                                  "tensor keeps the whole graph alive in memory.")
+                if loss.numel() != 1:
+                    raise _Wrong(f"return the loss as one float (loss.item()), got a tensor "
+                                 f"of shape {tuple(loss.shape)}.")
                 loss = loss.item()
             if not isinstance(loss, float):
                 raise _Wrong(f"it should return the loss as a float, got {type(loss).__name__}")
@@ -972,6 +993,9 @@ def check_pick_lambda(pick_lambda: Callable[[list[dict], float], float]) -> bool
                  (mixed, 0.4, 0.0067), (mixed, 2.0, 0.04), (mixed, 0.1, None)]
         for points, max_bpp, expected in cases:
             got = _call(pick_lambda, [dict(p) for p in points], max_bpp)
+            if got is not None and not isinstance(got, dict):
+                got = _one_number(got)
+                got = float(got) if isinstance(got, torch.Tensor | np.ndarray) else got
             if got == expected and (expected is None) == (got is None):
                 continue
             fitting = [p for p in points if p["bpp"] <= max_bpp]
