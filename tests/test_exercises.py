@@ -8,6 +8,7 @@ import json
 import math
 import re
 
+import nbformat
 import numpy as np
 import pytest
 import torch
@@ -15,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from aecodec import refine
-from aecodec.course import exercises
+from aecodec.course import classroom, exercises
 from aecodec.latents8bit import reconstruct_8bit
 from aecodec.metrics import psnr, quantize_8bit
 from aecodec.models import Autoencoder
@@ -103,6 +104,20 @@ def test_the_front_matter_gives_the_time_and_the_number_of_exercises(path):
         assert [word.lower() for word in said] == [NUMBERS[len(solution_cells)]], front
     else:
         assert not said and "exercise" not in front.lower().replace("no exercise", ""), front
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name[:2])
+def test_each_check_cell_shows_one_verdict_that_nbval_compares(path):
+    """nbval's marker is the cell tag, not a comment in the code; a check cell's saved
+    output is the verdict alone, with no True or False under it."""
+    nb = nbformat.read(path, as_version=4)
+    assert not [cell for cell in nb.cells if "NBVAL_CHECK_OUTPUT" in cell.source]
+    for index in classroom.exercise_cells(nb):
+        cell = nb.cells[classroom.check_cell(nb, index)]
+        assert "nbval-check-output" in cell.metadata.get("tags", []), cell.source
+        assert [output.output_type for output in cell.outputs] == ["stream"], cell.source
+        text = cell.outputs[0].text
+        assert text.startswith("Correct. ") and text.count("\n") == 1, text
 
 
 @pytest.mark.parametrize("name", EXERCISES)
