@@ -676,6 +676,18 @@ def test_every_check_is_attacked_at_least_three_times():
     assert {name: tried.count(name) for name in EXERCISES if tried.count(name) < 3} == {}
 
 
+@pytest.mark.parametrize("name, block", [
+    ("encoder_block", lambda i, o: nn.Sequential(nn.Conv2d(i, o, 5, stride=2, padding=2),
+                                                 nn.LeakyReLU(0.1))),
+    ("encoder_block", lambda i, o: nn.Sequential(nn.Identity(), nn.Conv2d(i, o, 5, 2, 2),
+                                                 nn.ReLU(), nn.Dropout(0.1))),
+    ("decoder_block", lambda i, o: nn.Sequential(nn.ConvTranspose2d(
+        i, o, 5, stride=2, padding=2, output_padding=1), nn.GELU())),
+], ids=["leaky relu", "identity, dropout after relu", "gelu"])
+def test_a_block_with_another_non_linearity_passes(name, block, capsys):
+    assert check_for(name)(block) is True, capsys.readouterr().out
+
+
 def test_the_doubling_padding_check_does_not_give_the_formula_away(capsys):
     check_for("doubling_padding")(lambda k: (k // 2, 1))
     out = capsys.readouterr().out

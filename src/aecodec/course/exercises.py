@@ -416,12 +416,6 @@ def _block(make_block: Callable, in_channels: int, out_channels: int, kind: type
     if resamplers:
         raise _Wrong(f"the {name} already changes the size; the block also holds "
                      f"{resamplers[0]}, which changes it again. Use the {name} alone.")
-    dropouts = [type(m).__name__ for m in block.modules() if isinstance(m, _DROPOUTS)]
-    if dropouts:
-        raise _Wrong(f"{dropouts[0]} is not a non-linearity: while training it zeroes values "
-                     "at random and scales up the others, and in eval mode it does nothing, "
-                     f"so the trained block would be linear. After the {name} put a "
-                     "function that bends, such as nn.ReLU().")
     return block
 
 
@@ -436,7 +430,8 @@ def _check_block_order(block: nn.Module, kind: type, in_channels: int, name: str
     """The block's input reaches the layer of `kind` unchanged (nothing before it), and
     what comes after it bends (the block is not linear, in eval mode too)."""
     layer = next(m for m in block.modules() if isinstance(m, kind))
-    if isinstance(block, nn.Sequential) and len(block) and not isinstance(block[0], kind):
+    if isinstance(block, nn.Sequential) and len(block) and \
+            not isinstance(block[0], kind | nn.Identity):
         raise _Wrong(f"the block starts with {type(block[0]).__name__}: put the {name} "
                      "first and the non-linearity after it.")
     seen = {}
@@ -470,6 +465,12 @@ def _check_block_order(block: nn.Module, kind: type, in_channels: int, name: str
         hook.remove()
         block.train(was_training)
     if both.shape == apart.shape and torch.allclose(both, apart, atol=1e-4):
+        dropouts = [type(m).__name__ for m in block.modules() if isinstance(m, _DROPOUTS)]
+        if dropouts:
+            raise _Wrong(f"{dropouts[0]} is not a non-linearity: while training it zeroes "
+                         "values at random and scales up the others, and in eval mode it does "
+                         f"nothing, so the trained block is linear. After the {name} put a "
+                         "function that bends, such as nn.ReLU().")
         raise _Wrong(f"the block is linear: add a non-linearity such as nn.ReLU() after the "
                      f"{name}.")
 
