@@ -729,3 +729,55 @@ def test_an_error_inside_the_check_itself_becomes_a_verdict(monkeypatch, capsys)
     out = capsys.readouterr().out
     assert out.startswith("Wrong: latent_values: the check could not use") and \
         "ZeroDivisionError" in out, out
+
+
+def _validation_per_image_in_inference_mode(model, x):
+    model.eval()
+    values = []
+    with torch.inference_mode():
+        for image in x:
+            x_hat = quantize_8bit(model(image[None]))[0]
+            values.append(10 * math.log10(1 / ((x_hat - image) ** 2).mean().item()))
+    return sum(values) / len(values)
+
+
+def _halving_with_own_psnr(big, small, x):
+    h, w = x.shape[-2:]
+    own = lambda a, b: 10 * math.log10(1 / ((a - b) ** 2).mean().item())  # noqa: E731
+    x_big = reconstruct_8bit(big, x[None])[0][0]
+    x_small = reconstruct_8bit(small, x[None])[0][0]
+    return big.latent_shape(h, w)[0] * 1.0 / small.latent_shape(h, w)[0] * \
+        (math.prod(big.latent_shape(h, w)[1:]) / math.prod(small.latent_shape(h, w)[1:])), \
+        own(x, x_big) - own(x, x_small)
+
+
+def _pick_by_sorting(points, max_bpp):
+    for p in sorted(points, key=lambda p: -p["psnr"]):
+        if p["bpp"] <= max_bpp:
+            return p["lmbda"]
+    return None
+
+
+CORRECT_ALTERNATIVES = [
+    ("to_batch", lambda p: torch.tensor(np.transpose(p, (2, 0, 1)), dtype=torch.float32)
+     .unsqueeze(0) / 255.0),
+    ("my_psnr", lambda x, y: 20 * math.log10(1 / math.sqrt(F.mse_loss(y, x).item()))),
+    ("encoder_block", lambda i, o: nn.Sequential(nn.Conv2d(i, o, (5, 5), (2, 2), (2, 2),
+                                                           bias=False), nn.ReLU(inplace=True))),
+    ("decoder_block", lambda i, o: nn.Sequential(nn.ConvTranspose2d(
+        i, o, 5, stride=2, padding=2, output_padding=1), nn.Sigmoid())),
+    ("doubling_padding", lambda k: (k // 2 - 1 + k % 2, k % 2)),
+    ("validation_psnr", _validation_per_image_in_inference_mode),
+    ("halving_effect", _halving_with_own_psnr),
+    ("pick_lambda", _pick_by_sorting),
+    ("noise_quantize", lambda y: y + torch.empty_like(y).uniform_(-0.5, 0.5)),
+    ("noise_quantize", lambda y: y + (torch.rand(y.shape, dtype=torch.float64) - 0.5).float()),
+    ("table_index", lambda scale, ladder: min(__import__("bisect").bisect_left(ladder, scale),
+                                              len(ladder) - 1)),
+]
+
+
+@pytest.mark.parametrize("name, answer", CORRECT_ALTERNATIVES,
+                         ids=[f"{n}-{i}" for i, (n, _) in enumerate(CORRECT_ALTERNATIVES)])
+def test_a_correct_answer_written_differently_passes(name, answer, capsys):
+    assert check_for(name)(answer) is True, capsys.readouterr().out
