@@ -376,8 +376,8 @@ _DROPOUTS = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropo
 def _block(make_block: Callable, in_channels: int, out_channels: int, kind: type,
            name: str) -> nn.Module:
     """Build the learner's block and look at its layers before running it: exactly one
-    5x5 layer of `kind`, which does the resampling itself (stride 2), and no dropout
-    standing in for the non-linearity."""
+    5x5 layer of `kind`, which does the resampling itself (stride 2, no pooling or
+    upsampling beside it)."""
     torch.manual_seed(0)
     block = _call(make_block, in_channels, out_channels)
     if not isinstance(block, nn.Module):
@@ -400,10 +400,10 @@ def _block(make_block: Callable, in_channels: int, out_channels: int, kind: type
         stride = "x".join(str(s) for s in layer.stride)
         if resamplers and kind is nn.Conv2d:
             raise _Wrong(f"the convolution has stride {stride} and {resamplers[0]} does the "
-                         "halving: the convolution computes every value, then 3 of every 4 "
-                         "are thrown away. The exercise asks the convolution itself to step 2 "
-                         "pixels at a time: stride=2 (with padding=2) halves the size, "
-                         "rounding up, and computes a quarter of the values.")
+                         "halving: the convolution computes a value at every pixel, then the "
+                         "pooling keeps one per 2x2 block, four times the work for the same "
+                         "size. The exercise asks the convolution itself to step 2 pixels at "
+                         "a time: stride=2 (with padding=2) halves the size, rounding up.")
         if resamplers:
             raise _Wrong(f"the transposed convolution has stride {stride} and {resamplers[0]} "
                          "does the doubling. Resizing then convolving is a real alternative "
