@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.aecodec-installed
 
-.PHONY: install lab test notebooks classroom bench bench-recipe lint clean
+.PHONY: install lab lab-student test notebooks classroom bench bench-recipe lint clean
 
 install: $(STAMP)
 
@@ -19,8 +19,19 @@ $(STAMP): pyproject.toml
 # JupyterLab refuses to run as root unless told; containers often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
+# `make lab FAST=1`: the notebooks take their quick path (short training, fewer images),
+# for a teacher on a slow machine; the figures then differ from the committed ones.
+FAST_ENV := $(if $(FAST),AECODEC_FAST=1,)
+
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab $(ROOT_FLAG) notebooks/
+	$(FAST_ENV) $(VENV)/bin/jupyter lab $(ROOT_FLAG) notebooks/
+
+# The student edition (solutions replaced by stubs), built into student/ if it is not there
+# yet, and opened there. Once learners work in it, it is not rebuilt: `make classroom`
+# does that, and refuses to overwrite a notebook a learner changed.
+lab-student: $(STAMP)
+	test -d student || $(PY) -m aecodec classroom build student
+	$(FAST_ENV) $(VENV)/bin/jupyter lab $(ROOT_FLAG) student/
 
 # AECODEC_FAST=1: notebooks take their quick path (short training), as in CI.
 test: $(STAMP)
@@ -34,13 +45,15 @@ notebooks: $(STAMP)
 classroom: $(STAMP)
 	$(PY) -m aecodec classroom build student
 
-# Speed and memory of the codecs (beside JPEG and WebP) and of training, on this machine;
+# Speed and memory of the codecs (beside JPEG and WebP) and of training, and how fast the
+# command line starts (against `import torch`), on this machine;
 # a few minutes, not part of `make test`. Kodak from $(KODAK); results in benchmarks/results/.
 KODAK ?= $(or $(AECODEC_KODAK),../shared/kodak)
 bench: $(STAMP)
 	$(PY) benchmarks/codec_speed.py --kodak $(KODAK) --out benchmarks/results/codec_speed.md
 	$(PY) benchmarks/training_speed.py --kodak $(KODAK) --out benchmarks/results/training_speed.md
 	AECODEC_KODAK=$(KODAK) $(PY) benchmarks/explorer_speed.py
+	$(PY) benchmarks/cli_startup.py --out benchmarks/results/cli_startup.md
 
 # The classroom training recipe against CompressAI's published one and against the kit's
 # previous recipe, same budget, same run, two threads (3 x 12 minutes of training, then

@@ -47,6 +47,16 @@ def test_explorer_speed_moves_through_the_shipped_settings(kodak_dir):
     assert printed.count("new image (coffee)") == 2
 
 
+def test_cli_startup_times_each_command_against_import_torch(tmp_path):
+    out = tmp_path / "cli_startup.md"
+    run("cli_startup.py", "--repeat", "1", "--out", str(out))
+    table = out.read_text()
+    for command in ("aecodec --help", 'python -c "import torch"', "aecodec compress --help"):
+        assert f"| `{command}` |" in table
+    reference = next(line for line in table.splitlines() if "import torch\"` |" in line)
+    assert reference.endswith("| 1.00 |")
+
+
 def small_train_folder(kodak_dir: Path, tmp_path: Path) -> Path:
     folder = tmp_path / "train"
     folder.mkdir()

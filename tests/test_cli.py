@@ -105,6 +105,61 @@ def test_help_everywhere(command, capsys):
     assert "usage: aecodec" in capsys.readouterr().out
 
 
+HEAVY = ("torch", "numpy", "nbformat", "jsonschema", "aecodec.course.classroom")
+
+
+@pytest.mark.parametrize("args", [
+    ["--help"], [], ["no-such-command"], ["decompress", "--help"], ["decompress"],
+    ["classroom", "build", "--help"], ["info", "--help"], ["evaluate", "--no-such-option"],
+])
+def test_help_and_argument_errors_import_neither_torch_nor_the_course(args):
+    """`aecodec --help` answers like a tool: PyTorch (seconds to import) and nbformat are
+    imported by the commands that use them, when they run."""
+    script = ("import sys\n"
+              "from aecodec.cli import main\n"
+              "try:\n"
+              f"    main({args!r})\n"
+              "except SystemExit as e:\n"
+              "    print('exit', e.code)\n"
+              f"print('imported', [m for m in {HEAVY!r} if m in sys.modules])\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=120)
+    assert result.stdout.splitlines()[-1] == "imported []", result.stdout + result.stderr
+    assert result.stdout.splitlines()[-2] == f"exit {0 if '--help' in args else 2}"
+
+
+def test_the_console_script_module_imports_nothing_heavy():
+    code = ("import sys, aecodec, aecodec.cli, aecodec.errors\n"
+            f"print([m for m in {HEAVY!r} if m in sys.modules])")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.stdout.strip() == "[]", result.stdout + result.stderr
+
+
+def test_the_package_names_are_imported_when_asked():
+    import aecodec
+    from aecodec import compress, decompress, load_image, psnr, zoo
+    from aecodec.codec import compress as codec_compress
+
+    assert compress is codec_compress and callable(decompress) and callable(load_image)
+    assert aecodec.metrics.psnr is psnr and zoo.DEFAULT_QUALITY in zoo.QUALITIES
+    assert set(aecodec.__all__) <= set(dir(aecodec))
+    assert all(getattr(aecodec, name) is not None for name in aecodec.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'no_such_name'"):
+        aecodec.no_such_name  # noqa: B018
+
+
+def test_a_command_imports_what_it_uses(tmp_path):
+    """The other side: a command that runs imports what it needs (here nbformat)."""
+    code = ("import sys\n"
+            "from aecodec.cli import main\n"
+            f"main(['classroom', 'build', {str(tmp_path / 'student')!r}])\n"
+            "print('nbformat' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=300)
+    assert result.stdout.splitlines()[-1] == "True", result.stdout + result.stderr
+
+
 def test_reconstruct_writes_nothing_on_failure(tmp_path, checkpoint):
     tiny = tmp_path / "tiny.png"
     Image.new("RGB", (3, 2), (10, 200, 30)).save(tiny)

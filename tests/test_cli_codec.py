@@ -99,11 +99,11 @@ def test_train_help_gives_both_defaults_and_never_none():
 def test_zoo_train_rd_trains_the_wide_recipe_with_the_sizes_given(monkeypatch, tmp_path):
     from dataclasses import replace
 
-    from aecodec import cli, zoo
+    from aecodec import cli, recipes, zoo
     from aecodec.recipes import RD_MINUTES, RD_WIDE
 
-    calls = []
-    monkeypatch.setattr(cli, "train_rd_family",
+    calls = []  # the command imports train_rd_family when it runs: replaced in its module
+    monkeypatch.setattr(recipes, "train_rd_family",
                         lambda data, out_dir, minutes, recipe: calls.append(
                             (out_dir, minutes, recipe)))
     assert cli.main(["zoo-train-rd", "--data", str(tmp_path)]) == 0
@@ -117,10 +117,10 @@ def test_zoo_train_rd_trains_the_wide_recipe_with_the_sizes_given(monkeypatch, t
 
 
 def test_zoo_train_hp_warm_starts_from_the_shipped_factorized_codecs(monkeypatch, tmp_path):
-    from aecodec import cli, zoo
+    from aecodec import cli, recipes, zoo
 
     calls = []
-    monkeypatch.setattr(cli, "train_hyperprior_family",
+    monkeypatch.setattr(recipes, "train_hyperprior_family",
                         lambda data, factorized_dir, out_dir, minutes: calls.append(
                             (data, factorized_dir, out_dir, minutes)))
     assert cli.main(["zoo-train-hp", "--data", str(tmp_path), "--minutes", "8"]) == 0

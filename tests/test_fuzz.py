@@ -20,7 +20,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aecodec import codec, zoo
+from aecodec import codec, rangecoder, zoo
 from aecodec.codec import (
     CRC,
     FORMAT_VERSION,
@@ -200,7 +200,7 @@ def no_decoding(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the decoder should have refused before decoding")
 
-    monkeypatch.setattr(codec, "decode_latents", refuse)
+    monkeypatch.setattr(rangecoder.StreamReader, "read", refuse)
     monkeypatch.setattr(codec, "synthesis", refuse)
 
 
@@ -262,7 +262,7 @@ def escaped_stream(model, value: int) -> bytes:
     for c in range(model.config.latent_channels):
         offset, counts = model.prior.table(c)
         symbol = len(counts) - 1 if c == 0 else -offset  # channel 0 escapes, the others are 0
-        encoder.encode(np.array([symbol], dtype=np.int32), codec._channel_model(counts))
+        encoder.encode(np.array([symbol], dtype=np.int32), rangecoder.categorical(counts))
     uniform = constriction.stream.model.Uniform(2**16)
     bits = value & 0xFFFFFFFF
     encoder.encode(np.array([bits >> 16], dtype=np.int32), uniform)

@@ -93,3 +93,45 @@ def test_transposed_stamps_diagram_counts_the_stamps_as_pytorch_adds_them(kernel
     bold = [int(t.get_text()) for t in fig.axes[0].texts if t.get_fontweight() == "bold"]
     assert bold == expected
     assert f"-> {len(expected)} pixels" in fig.axes[0].get_title()
+
+
+def test_compare_scales_the_error_to_its_99th_percentile_not_its_largest_value():
+    """One extreme pixel does not turn the rest of the error map black."""
+    x = torch.zeros(3, 40, 40)
+    x_hat = x + 0.05
+    x_hat[:, 0, 0] = 1.0  # one pixel off by everything
+    fig = compare(x, x_hat)
+    error_image = fig.axes[2].images[0]
+    assert error_image.get_clim() == pytest.approx((0, 0.05), abs=1e-4)
+    assert "99th percentile" in fig.axes[3].get_ylabel()  # the colour bar says so
+    fixed = compare(x, x_hat, error_max=0.2)
+    assert fixed.axes[2].images[0].get_clim() == pytest.approx((0, 0.2))
+    with pytest.raises(ValueError, match="error_max"):
+        compare(x, x_hat, error_max=0)
+
+
+def test_error_scale_pools_the_maps_and_rejects_a_bad_percentile():
+    from aecodec.viz import error_scale
+
+    maps = [torch.zeros(10, 10), torch.ones(10, 10)]
+    assert error_scale(maps, 50) == pytest.approx(0.5)
+    assert error_scale(maps, 100) == 1.0
+    assert error_scale([torch.zeros(4, 4)]) == pytest.approx(1e-6)  # never an empty scale
+    with pytest.raises(ValueError, match="percentile"):
+        error_scale(maps, 0)
+
+
+def test_show_maps_draws_every_map_on_one_scale_in_a_frame():
+    """A constant map (kernel 4's stamp counts) is not drawn white on white."""
+    from aecodec.viz import show_maps
+
+    maps = [torch.tensor([[1.0, 2.0], [2.0, 4.0]]), torch.full((2, 2), 4.0),
+            torch.tensor([[4.0, 6.0], [6.0, 9.0]])]
+    fig = show_maps(maps, ["k3", "k4", "k5"], label="stamps")
+    images = [ax.images[0] for ax in fig.axes[:3]]
+    assert all(image.get_clim() == (0, 9.0) for image in images)
+    assert all(ax.spines["left"].get_visible() for ax in fig.axes[:3])
+    assert len(fig.axes) == 4 and fig.axes[3].get_ylabel() == "stamps"  # one colour bar
+    assert show_maps(maps, vmax=20).axes[1].images[0].get_clim() == (0, 20)
+    with pytest.raises(ValueError, match="at least one"):
+        show_maps([])

@@ -21,25 +21,50 @@ Modules, one concern each:
     aecodec.widgets      the explorers (ipywidgets)
     aecodec.course       the course's helpers: exercise checks, the classroom edition
     aecodec.cli          the `aecodec` command
+    aecodec.pillow       the Pillow plugin for .aec files (imported only when asked)
 """
 
-from aecodec.checkpoint import load_checkpoint, load_model, save_checkpoint
-from aecodec.codec import compress, decompress
-from aecodec.data import CenterCropDataset, PatchDataset, load_folder, load_sample, load_samples
+import importlib
+
 from aecodec.errors import AecodecError, CheckpointError, CodecError, DownloadError, ImageError
-from aecodec.images import load_image, save_image
-from aecodec.kodak import download_kodak, load_kodak
-from aecodec.losses import rd_loss
-from aecodec.metrics import bpp, ms_ssim, mse, psnr, quantize_8bit
-from aecodec.models import (
-    Autoencoder,
-    AutoencoderConfig,
-    ConvDecoder,
-    ConvEncoder,
-    RateDistortionAutoencoder,
-    RateDistortionConfig,
-)
-from aecodec.training import evaluate, fit
+
+# The rest is imported on first use (`from aecodec import compress` works as usual): most of
+# it imports PyTorch, which takes seconds, and `aecodec --help` or `import aecodec.pillow`
+# should not wait for it.
+_LAZY = {
+    "aecodec.checkpoint": ("load_checkpoint", "load_model", "save_checkpoint"),
+    "aecodec.codec": ("compress", "decompress"),
+    "aecodec.data": ("CenterCropDataset", "PatchDataset", "load_folder", "load_sample",
+                     "load_samples"),
+    "aecodec.images": ("load_image", "save_image"),
+    "aecodec.kodak": ("download_kodak", "load_kodak"),
+    "aecodec.losses": ("rd_loss",),
+    "aecodec.metrics": ("bpp", "ms_ssim", "mse", "psnr", "quantize_8bit"),
+    "aecodec.models": ("Autoencoder", "AutoencoderConfig", "ConvDecoder", "ConvEncoder",
+                       "RateDistortionAutoencoder", "RateDistortionConfig"),
+    "aecodec.training": ("evaluate", "fit"),
+}
+_HOME = {name: module for module, names in _LAZY.items() for name in names}
+
+
+def __getattr__(name: str):
+    """`aecodec.compress` and the other names above, imported from their module when asked;
+    `aecodec.metrics` and the other modules likewise, after a plain `import aecodec`."""
+    if name in _HOME:
+        value = getattr(importlib.import_module(_HOME[name]), name)
+        globals()[name] = value  # the next lookup is an ordinary one
+        return value
+    try:
+        return importlib.import_module(f"{__name__}.{name}")
+    except ModuleNotFoundError as e:
+        if e.name != f"{__name__}.{name}":
+            raise  # the module exists but something it imports is missing
+    raise AttributeError(f"module 'aecodec' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOME})
+
 
 __version__ = "0.2.0"
 

@@ -30,7 +30,6 @@ from typing import Any
 import torch
 
 from aecodec._atomic import atomic_write
-from aecodec.entropy import CodingTables
 from aecodec.errors import CheckpointError
 from aecodec.models import (
     Autoencoder,
@@ -55,17 +54,15 @@ def save_checkpoint(
 ) -> None:
     """Write model (config + weights) and optional training state to `path`, atomically.
 
-    A codec's coding tables are rebuilt from its entropy models first, so a saved codec
-    always writes files with tables that match its densities.
+    The model is saved as it is: a codec's coding tables are those it holds (build them
+    first with `aecodec.entropy.build_coding_tables` when its densities changed; `fit`
+    and the recipes do).
 
     Args:
         path: the file to write (conventionally `.pt`).
         model: the autoencoder.
         training: plain-data training record, with the keys listed in the module docstring.
     """
-    for module in model.modules():
-        if isinstance(module, CodingTables):
-            module.update_tables()
     state = {
         "format": FORMAT,
         "version": VERSION,

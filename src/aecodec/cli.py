@@ -3,58 +3,34 @@ download-kodak, zoo-train, zoo-train-rd, zoo-train-hp,
 zoo-train-vr, classroom build.
 
 Each subcommand is a `cmd_*` function, and its arguments are declared by an `add_*`
-function beside it; `main` dispatches and turns user mistakes (`AecodecError`) into one
-line on stderr and exit status 1, with no traceback.
+function beside it; `COMMANDS` lists them with the line `aecodec --help` shows. `main`
+dispatches and turns user mistakes (`AecodecError`) into one line on stderr and exit
+status 1, with no traceback.
 """
+
+from __future__ import annotations
 
 import argparse
 import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-
-from aecodec import zoo
 from aecodec._atomic import atomic_write
-from aecodec.checkpoint import load_checkpoint, load_model
-from aecodec.codec import compress, decompress, read_header
-from aecodec.course import classroom
-from aecodec.data import load_folder, load_samples
 from aecodec.errors import AecodecError
-from aecodec.evaluation import (
-    codec_runs,
-    evaluate_codecs,
-    evaluate_plain_models,
-    plain_markdown,
-    rd_figure,
-    results_markdown,
-)
-from aecodec.images import load_image, save_image
-from aecodec.kodak import KODAK_URL, download_kodak, load_kodak
-from aecodec.latents8bit import reconstruct_8bit
-from aecodec.metrics import bpp, psnr
-from aecodec.models import VariableRateHyperprior
-from aecodec.recipes import (
-    PLAIN,
-    PLAIN_LATENT_CHANNELS,
-    PLAIN_STEPS,
-    RD_MINUTES,
-    RD_SMALL,
-    RD_WIDE,
-    VARIABLE_RATE_MINUTES,
-    Recipe,
-    train_hyperprior_family,
-    train_plain_family,
-    train_rd_family,
-    train_variable_rate_model,
-)
-from aecodec.refine import refine_latents
-from aecodec.training import fit
-from aecodec.viz import figure_to_png
+
+if TYPE_CHECKING:  # names for type hints only
+    from aecodec.models import Codec
+    from aecodec.recipes import Recipe
+
+# Each command imports what it uses inside its functions: PyTorch alone takes seconds to
+# import, and `aecodec --help`, a mistake in the arguments or `aecodec classroom build`
+# should answer at once. Only the command being run has its arguments declared (see
+# `build_parser`), so only its imports happen.
 
 
 def positive_int(text: str) -> int:
@@ -100,7 +76,10 @@ def read_file(path) -> bytes:
         raise AecodecError(f"{path}: is a folder, not a file") from None
 
 
-def _codec(path) -> zoo.Codec:
+def _codec(path) -> Codec:
+    from aecodec import zoo
+    from aecodec.checkpoint import load_model
+
     model = load_model(path)
     if not isinstance(model, zoo.Codec):
         raise AecodecError(f"{path}: a plain autoencoder has no entropy model to write files; "
@@ -111,8 +90,9 @@ def _codec(path) -> zoo.Codec:
 # --- compress, decompress, models -----------------------------------------------------
 
 
-def add_compress(sub) -> None:
-    p = sub.add_parser("compress", help="compress an image into an .aec file")
+def add_compress(p: argparse.ArgumentParser) -> None:
+    from aecodec import zoo
+
     p.add_argument("input", metavar="IN", help="image file (PNG, JPEG, ...)")
     p.add_argument("output", metavar="OUT", help=".aec file to write")
     which = p.add_mutually_exclusive_group()
@@ -137,6 +117,13 @@ def add_compress(sub) -> None:
 
 
 def cmd_compress(args: argparse.Namespace) -> None:
+    from aecodec import zoo
+    from aecodec.codec import compress
+    from aecodec.images import load_image
+    from aecodec.metrics import bpp
+    from aecodec.models import VariableRateHyperprior
+    from aecodec.refine import refine_latents
+
     if args.lmbda is not None and (args.quality or args.family):
         raise AecodecError("--lambda picks a rate of the variable-rate codec; --quality and "
                            "--family pick one of the fixed-rate codecs: give one or the other")
@@ -168,8 +155,7 @@ def cmd_compress(args: argparse.Namespace) -> None:
           "against raw 8-bit RGB")
 
 
-def add_decompress(sub) -> None:
-    p = sub.add_parser("decompress", help="decode an .aec file into an image")
+def add_decompress(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", metavar="IN", help=".aec file")
     p.add_argument("output", metavar="OUT", help="image to write (.png keeps it exact)")
     p.add_argument("--model", default=None, metavar="CKPT",
@@ -179,6 +165,11 @@ def add_decompress(sub) -> None:
 
 
 def cmd_decompress(args: argparse.Namespace) -> None:
+    from aecodec import zoo
+    from aecodec.codec import decompress, read_header
+    from aecodec.images import save_image
+    from aecodec.metrics import bpp
+
     data = read_file(args.input)
     header = read_header(data)
     model = _codec(args.model) if args.model else zoo.find_model(header["model_id"])
@@ -188,12 +179,15 @@ def cmd_decompress(args: argparse.Namespace) -> None:
           f"{args.output} ({width}x{height})")
 
 
-def add_models(sub) -> None:
-    p = sub.add_parser("models", help="the shipped codecs, with their rate and quality on Kodak")
+def add_models(p: argparse.ArgumentParser) -> None:
     p.set_defaults(func=cmd_models)
 
 
 def cmd_models(args: argparse.Namespace) -> None:
+    from aecodec import zoo
+    from aecodec.checkpoint import load_model
+    from aecodec.recipes import PLAIN_LATENT_CHANNELS
+
     for family in zoo.shipped_families():
         rows = zoo.codec_scores(family)
         print(f"shipped {family} codecs (mean over the {rows[0]['images']} Kodak images, real "
@@ -226,13 +220,14 @@ TRAIN_OPTIONS = dict(batch_size=("N", positive_int, "patches per step"),
 
 def _defaults(name: str) -> str:
     """Help text for a recipe setting: PLAIN's value and RD_SMALL's (with --lambda)."""
+    from aecodec.recipes import PLAIN, RD_SMALL
+
     def value(recipe: Recipe):
         return getattr(recipe.model if name in SIZE_OPTIONS else recipe, name)
     return f"(default: {value(PLAIN)}, or RD_SMALL's {value(RD_SMALL)} with --lambda)"
 
 
-def add_train(sub) -> None:
-    p = sub.add_parser("train", help="train an autoencoder and save a checkpoint")
+def add_train(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", metavar="DIR", default=None,
                    help="folder of PNG/JPEG images (default: the embedded sample photos)")
     p.add_argument("--lambda", dest="lmbda", type=positive_float, default=None,
@@ -267,6 +262,8 @@ def add_train(sub) -> None:
 
 def recipe_from_args(args: argparse.Namespace) -> Recipe:
     """PLAIN (or RD_SMALL with --lambda), with the options the user set."""
+    from aecodec.recipes import PLAIN, RD_SMALL
+
     base = RD_SMALL if args.lmbda is not None else PLAIN
     sizes = {name: getattr(args, name) for name in (*SIZE_OPTIONS, "gdn", "lmbda")}
     settings = {name: getattr(args, name) for name in TRAIN_OPTIONS}
@@ -276,6 +273,11 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
+    import torch
+
+    from aecodec.data import load_folder, load_samples
+    from aecodec.training import fit
+
     recipe = recipe_from_args(args)
     images = load_folder(args.data) if args.data else load_samples()
     print(f"training on {len(images)} images from {args.data or 'the embedded sample photos'}",
@@ -296,20 +298,25 @@ def cmd_train(args: argparse.Namespace) -> None:
           f"saved {args.out}")
 
 
-def add_reconstruct(sub) -> None:
-    p = sub.add_parser("reconstruct", help="encode and decode an image with a plain model, "
-                       "latents stored as 8-bit values")
+def add_reconstruct(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True, metavar="CKPT")
     p.add_argument("input", metavar="IN", help="image file to read")
     p.add_argument("output", metavar="OUT", help="image file to write (.png keeps it exact)")
     p.set_defaults(func=cmd_reconstruct)
 
 
-@torch.no_grad()
 def cmd_reconstruct(args: argparse.Namespace) -> None:
+    import torch
+
+    from aecodec.checkpoint import load_model
+    from aecodec.images import load_image, save_image
+    from aecodec.latents8bit import reconstruct_8bit
+    from aecodec.metrics import psnr
+
     model = load_model(args.model)
     x = load_image(args.input)[None]  # (1, 3, H, W)
-    x_hat, num_bytes = reconstruct_8bit(model, x)  # latents stored in 8 bits, as counted
+    with torch.no_grad():
+        x_hat, num_bytes = reconstruct_8bit(model, x)  # latents stored in 8 bits, as counted
     save_image(x_hat[0], args.output)
     height, width = x.shape[-2:]
     c, h, w = model.latent_shape(height, width)
@@ -320,13 +327,14 @@ def cmd_reconstruct(args: argparse.Namespace) -> None:
           "(8-bit pixels vs 8-bit latent values)")
 
 
-def add_info(sub) -> None:
-    p = sub.add_parser("info", help="describe a checkpoint")
+def add_info(p: argparse.ArgumentParser) -> None:
     p.add_argument("checkpoint", metavar="CKPT")
     p.set_defaults(func=cmd_info)
 
 
 def cmd_info(args: argparse.Namespace) -> None:
+    from aecodec.checkpoint import load_checkpoint, load_model
+
     state = load_checkpoint(args.checkpoint)
     model = load_model(args.checkpoint)
     training = state.get("training") or {}
@@ -343,9 +351,7 @@ def cmd_info(args: argparse.Namespace) -> None:
 # --- evaluation, data, the shipped families, the classroom ----------------------------
 
 
-def add_evaluate(sub) -> None:
-    p = sub.add_parser("evaluate", help="rate-distortion of the codecs beside JPEG and WebP "
-                       "(or, with --plain, the plain autoencoders beside JPEG)")
+def add_evaluate(p: argparse.ArgumentParser) -> None:
     p.add_argument("--images", default=None, metavar="DIR",
                    help="folder of test images (default: Kodak, from $AECODEC_KODAK)")
     p.add_argument("--models", nargs="+", default=None, metavar="CKPT",
@@ -359,6 +365,21 @@ def add_evaluate(sub) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
+    from aecodec import zoo
+    from aecodec.checkpoint import load_model
+    from aecodec.data import load_folder
+    from aecodec.evaluation import (
+        codec_runs,
+        evaluate_codecs,
+        evaluate_plain_models,
+        plain_markdown,
+        rd_figure,
+        results_markdown,
+    )
+    from aecodec.kodak import load_kodak
+    from aecodec.recipes import PLAIN_LATENT_CHANNELS
+    from aecodec.viz import figure_to_png
+
     images = load_folder(args.images) if args.images else load_kodak()
     out = Path(args.out)
     if args.plain:
@@ -385,20 +406,24 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     print(f"\nwritten to {out}: {', '.join(files)}{'' if args.plain else ', rd.png'}")
 
 
-def add_download_kodak(sub) -> None:
-    p = sub.add_parser("download-kodak", help="download the 24 Kodak images, verified")
+def add_download_kodak(p: argparse.ArgumentParser) -> None:
+    from aecodec.kodak import KODAK_URL
+
     p.add_argument("dest", metavar="DIR", help="folder to put them in, e.g. data/kodak")
     p.add_argument("--url", default=KODAK_URL, help="where to fetch from")
     p.set_defaults(func=cmd_download_kodak)
 
 
 def cmd_download_kodak(args: argparse.Namespace) -> None:
+    from aecodec.kodak import download_kodak
+
     dest = download_kodak(args.dest, base_url=args.url)
     print(f"Kodak images verified in {dest}")
 
 
-def add_zoo_train(sub) -> None:
-    p = sub.add_parser("zoo-train", help="train the shipped plain autoencoders (recipe PLAIN)")
+def add_zoo_train(p: argparse.ArgumentParser) -> None:
+    from aecodec.recipes import PLAIN_STEPS
+
     p.add_argument("--data", required=True, metavar="DIR", help="training photos")
     p.add_argument("--out-dir", default=None, help="default: the shipped models' folder")
     p.add_argument("--steps", type=positive_int, default=PLAIN_STEPS,
@@ -408,13 +433,19 @@ def add_zoo_train(sub) -> None:
 
 
 def cmd_zoo_train(args: argparse.Namespace) -> None:
+    import torch
+
+    from aecodec import zoo
+    from aecodec.recipes import train_plain_family
+
     if args.threads:
         torch.set_num_threads(args.threads)
     train_plain_family(args.data, args.out_dir or zoo.models_dir(), steps=args.steps)
 
 
-def add_zoo_train_rd(sub) -> None:
-    p = sub.add_parser("zoo-train-rd", help="train the shipped codecs (recipe RD_WIDE)")
+def add_zoo_train_rd(p: argparse.ArgumentParser) -> None:
+    from aecodec.recipes import RD_MINUTES, RD_WIDE
+
     p.add_argument("--data", required=True, metavar="DIR", help="training photos")
     p.add_argument("--out-dir", default=None,
                    help="where to write rd_lambda*.pt (default: the shipped models' folder)")
@@ -429,6 +460,11 @@ def add_zoo_train_rd(sub) -> None:
 
 
 def cmd_zoo_train_rd(args: argparse.Namespace) -> None:
+    import torch
+
+    from aecodec import zoo
+    from aecodec.recipes import RD_WIDE, train_rd_family
+
     if args.threads:
         torch.set_num_threads(args.threads)
     model = replace(RD_WIDE.model, **{name: getattr(args, name) for name in SIZE_OPTIONS})
@@ -436,9 +472,7 @@ def cmd_zoo_train_rd(args: argparse.Namespace) -> None:
                     recipe=replace(RD_WIDE, model=model))
 
 
-def add_zoo_train_hp(sub) -> None:
-    p = sub.add_parser("zoo-train-hp", help="train the hyperprior codecs (recipe HYPERPRIOR), "
-                       "each warm-started from the factorized codec of its lambda")
+def add_zoo_train_hp(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, metavar="DIR", help="training photos")
     p.add_argument("--out-dir", default=None,
                    help="where to write hp_lambda*.pt (default: the shipped models' folder)")
@@ -450,15 +484,20 @@ def add_zoo_train_hp(sub) -> None:
 
 
 def cmd_zoo_train_hp(args: argparse.Namespace) -> None:
+    import torch
+
+    from aecodec import zoo
+    from aecodec.recipes import train_hyperprior_family
+
     if args.threads:
         torch.set_num_threads(args.threads)
     train_hyperprior_family(args.data, zoo.models_dir(), args.out_dir or zoo.models_dir(),
                             minutes=args.minutes)
 
 
-def add_zoo_train_vr(sub) -> None:
-    p = sub.add_parser("zoo-train-vr", help="train the variable-rate codec (recipe "
-                       "VARIABLE_RATE), warm-started from the middle hyperprior codec")
+def add_zoo_train_vr(p: argparse.ArgumentParser) -> None:
+    from aecodec.recipes import VARIABLE_RATE_MINUTES
+
     p.add_argument("--data", required=True, metavar="DIR", help="training photos")
     p.add_argument("--out", default=None, metavar="FILE",
                    help="the trained model (default: vr_hyperprior.pt in the shipped models' "
@@ -471,6 +510,11 @@ def add_zoo_train_vr(sub) -> None:
 
 
 def cmd_zoo_train_vr(args: argparse.Namespace) -> None:
+    import torch
+
+    from aecodec import zoo
+    from aecodec.recipes import train_variable_rate_model
+
     if args.threads:
         torch.set_num_threads(args.threads)
     out = Path(args.out) if args.out else zoo.variable_rate_path()
@@ -478,8 +522,7 @@ def cmd_zoo_train_vr(args: argparse.Namespace) -> None:
     print(f"wrote {out}")
 
 
-def add_classroom(sub) -> None:
-    p = sub.add_parser("classroom", help="the student edition of the notebooks")
+def add_classroom(p: argparse.ArgumentParser) -> None:
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     p = actions.add_parser("build", help="write the notebooks with each solution replaced by "
                            "a stub raising NotImplementedError, exercise outputs cleared")
@@ -492,26 +535,58 @@ def add_classroom(sub) -> None:
 
 
 def cmd_classroom_build(args: argparse.Namespace) -> None:
+    from aecodec.course import classroom
+
     written = classroom.build(args.out_dir, args.notebooks, overwrite=args.force)
     for path, exercises in written.items():
         print(f"wrote {path} ({exercises} exercise{'' if exercises == 1 else 's'} to do)")
     print(f"student edition of {len(written)} notebooks in {args.out_dir}")
 
 
-def build_parser() -> argparse.ArgumentParser:
+# name: (the line `aecodec --help` shows, the function declaring its arguments)
+COMMANDS = {
+    "compress": ("compress an image into an .aec file", add_compress),
+    "decompress": ("decode an .aec file into an image", add_decompress),
+    "models": ("the shipped codecs, with their rate and quality on Kodak", add_models),
+    "train": ("train an autoencoder and save a checkpoint", add_train),
+    "reconstruct": ("encode and decode an image with a plain model, latents stored as 8-bit "
+                    "values", add_reconstruct),
+    "info": ("describe a checkpoint", add_info),
+    "evaluate": ("rate-distortion of the codecs beside JPEG and WebP (or, with --plain, the "
+                 "plain autoencoders beside JPEG)", add_evaluate),
+    "download-kodak": ("download the 24 Kodak images, verified", add_download_kodak),
+    "zoo-train": ("train the shipped plain autoencoders (recipe PLAIN)", add_zoo_train),
+    "zoo-train-rd": ("train the shipped codecs (recipe RD_WIDE)", add_zoo_train_rd),
+    "zoo-train-hp": ("train the hyperprior codecs (recipe HYPERPRIOR), each warm-started from "
+                     "the factorized codec of its lambda", add_zoo_train_hp),
+    "zoo-train-vr": ("train the variable-rate codec (recipe VARIABLE_RATE), warm-started from "
+                     "the middle hyperprior codec", add_zoo_train_vr),
+    "classroom": ("the student edition of the notebooks", add_classroom),
+}
+
+
+def build_parser(commands: Iterable[str] = tuple(COMMANDS)) -> argparse.ArgumentParser:
+    """The command line's parser.
+
+    Args:
+        commands: the commands whose arguments are declared (default: all); the others are
+            listed by name and help line only, so that what they import is not imported.
+    """
     parser = argparse.ArgumentParser(
         prog="aecodec", description="Learned image compression with convolutional autoencoders.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (add_compress, add_decompress, add_models, add_train, add_reconstruct,
-                add_info, add_evaluate, add_download_kodak, add_zoo_train, add_zoo_train_rd,
-                add_zoo_train_hp, add_zoo_train_vr, add_classroom):
-        add(sub)
+    for name, (line, add) in COMMANDS.items():
+        p = sub.add_parser(name, help=line)
+        if name in commands:
+            add(p)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the `aecodec` command. Returns the exit status."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = next((word for word in argv if not word.startswith("-")), None)
+    args = build_parser([command] if command else []).parse_args(argv)
     try:
         args.func(args)
     except AecodecError as e:

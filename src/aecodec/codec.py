@@ -1,52 +1,88 @@
-"""Entropy coding: quantized latents -> bytes in a file -> latents -> image.
+"""The .aec file container: header, checksum, model id and tiles around a model's stream.
 
-Holds: the file format (`compress` / `decompress`, which mirror each other, `read_header`,
-and `decoded_digests`, the fingerprint of what a file decodes to), range coding
-(`encode_latents` / `decode_latents`, with the `constriction` library) and tiling
-(`analysis` / `synthesis`: the model's own `encode` and `decode` run tile by tile, so big
-images fit in memory). Does not hold: the model, its entropy model or their coding tables
-(`aecodec.models`, `aecodec.entropy`); nothing here looks inside the network.
+Holds: `compress` / `decompress` (which mirror each other), `read_header`, `model_id`,
+`decoded_latents` / `decode_symbols` / `decoded_digests` (what a file decodes to), the
+table `FORMATS` (format version -> the model class that writes it and its extra header
+fields) and tiling (`analysis` / `synthesis`: the model's own `encode` and `decode` run
+tile by tile, so big images fit in memory). Does not hold: how a family codes its latents
+(each codec model does, `aecodec.models.Codec`), the entropy models and their integer
+tables (`aecodec.entropy`) or range coding (`aecodec.rangecoder`). Nothing here asks which
+family a model is: the container frames what the model's methods give.
 
-Bit-exact decoding on any machine. The decoder must use exactly the probabilities the
+The protocol a codec model implements (see `aecodec.models.Codec`, whose defaults cover
+the optional ones). Latents are named "y" (1, C, h, w) and, for a model with side
+information, "z" (1, S, h/4, w/4):
+
+    coding_tables() -> list[CodingTables]
+        the entropy models whose tables code files (`compress` refuses a model without)
+    latent_shapes(height, width) -> dict[str, tuple]
+        {"y": (C, h, w)} or {"y": ..., "z": (S, h/4, w/4)}: the shapes the header holds
+    side_latents(y) -> dict[str, Tensor]
+        {} or {"z": z}: the other latents, computed from y (1, C, h, w)
+    compress_latents(y, z=None) -> bytes
+        the range-coded stream (y rounded by the model; z computed from y when None)
+    decompress_latents(stream, shapes) -> dict
+        its mirror, given `latent_shapes` as the header declares them: {"y_hat":
+        (1, C, h, w) float, what `synthesis` decodes; "integers": {name: int64 tensor},
+        what the stream holds in stream order (`decoded_digests` hashes them in this
+        order); anything else the model shows, e.g. "means_hat", "tables"}; raises
+        `CodecError` for a stream no encoder wrote
+    latent_bits(decoded) -> dict[str, Tensor]
+        bits of each integer of decoded["integers"], per latent ({"y": (C, h, w), "z": ...})
+    header_fields() -> dict            (optional) the values of the format's extra fields
+    decoding(fields) -> context        (optional) decode as the file's extra fields say;
+                                       raises `CodecError` when they do not fit the model
+
+A new family is a model class implementing these and one row of `FORMATS`: its version,
+its kind (a name), the class, the latents whose shapes the header holds, and its extra
+header fields as (name, struct code, check). A model writes the format of the nearest
+class in its class hierarchy that has a row.
+
+Bit-exact decoding: what is guaranteed. The decoder must use exactly the probabilities the
 encoder used, or it decodes garbage. So the probabilities are *integer* counts summing to
-2^16, built once from the trained prior by `model.prior.update_tables()` and stored with
-the weights. The coder receives counts / 2^16, an exact floating-point division by a
-power of two, and `constriction` turns them into its fixed-point model deterministically.
-No float maths of the network is on the decode path's probabilities.
+2^16, built once from the trained entropy models by their `update_tables()` and stored
+with the weights (`aecodec.entropy.CodingTables`); `aecodec.rangecoder` codes with them.
+A factorized file's tables are fixed per channel: no float maths picks them. A hyperprior
+file's table for each value is picked by the scale the hyper-decoder predicts, a float:
+the encoder and decoder compute it with the same code on the same integers z_hat, and
+channels-last convolutions give the same bits on 1, 2 or 3 threads of one CPU (tested in
+fresh processes, and golden files guard it against a later PyTorch), but a CPU with other
+vector instructions may round a scale differently and, where it lies on a table boundary,
+pick another table. Integer networks (Ballé et al. 2019) remove that risk; the context
+codec computes its own layers that way (`aecodec.context`).
 
-Each channel c has counts for the integers offset_c .. offset_c + L_c - 2, plus one last
-"escape" symbol for values outside that range; an escaped value is then written as a
-32-bit number with two uniform 16-bit symbols.
-
-File format (little-endian): a header, the stream, a 4-byte checksum. Version 1 (a
-factorized-prior codec's file) has a 31-byte header:
+File format (little-endian): a header, the stream, a 4-byte checksum. Every header is
     magic        4 bytes   b"AECZ"
-    version      1 byte    FORMAT_VERSION
+    version      1 byte    a row of `FORMATS`
     model id     8 bytes   start of the SHA-256 of the model's weights and tables
                            (`model_id`: the file names the model that decodes it)
     height       u32       image size in pixels
     width        u32
-    channels     u16       latent shape C, h, w (h = ceil(height / 2^k) ...)
-    h, w         u16, u16
+    shapes       3 x u16   per latent of the format: y's C, h, w (h = ceil(height / 2^k)
+                           ...), then z's S, h/4, w/4 for a hyperprior
+    fields       ...       the format's extra fields (version 3: the lambda, float32)
     stream size  u32       bytes of range-coded stream that follow
     stream       ...
     crc32        u32       of everything before it
-Version 2 (a hyperprior codec's file) adds the side latent's shape S, h/4, w/4 (3 x u16)
-after the latent shape, a 37-byte header; its stream holds z_hat's symbols first, then
-y's (round(y - means_hat)), each coded with the table its predicted scale picks
-(`aecodec.entropy.GaussianConditional`). Version 3 (a variable-rate hyperprior codec's
-file, `aecodec.models.VariableRateHyperprior`) adds, after the side latent's shape, the
-lambda it was coded at as a float32 (41 bytes): the decoder sets its gains from it. The
-gains act only on y's values, never on the hyper path, so the tables of a version-3 file
-are picked exactly as a version-2 file's are. The encoder and decoder run by tiles (below); the
-small hyper-encoder and hyper-decoder run on the whole latent at once.
+Version 1 (a factorized codec's file) has a 31-byte header: y's channels coded each with
+its own table. Version 2 (a hyperprior codec's, 37 bytes): z_hat's symbols first, then y's
+(round(y - means_hat)), each coded with the table its predicted scale picks
+(`aecodec.entropy.GaussianConditional`). Version 3 (a variable-rate hyperprior codec's,
+`aecodec.models.VariableRateHyperprior`, 41 bytes) adds the lambda it was coded at: the
+decoder sets its gains from it. The gains act only on y's values, never on the hyper path,
+so the tables of a version-3 file are picked exactly as a version-2 file's are. Version 4
+(the default codec's, `aecodec.context.VariableRateCheckerboard`, 41 bytes) has version
+3's header; its stream holds z_hat, then the anchors' symbols, then the non-anchors',
+whose tables the decoded anchors help pick (the checkerboard context). The encoder and
+decoder run by tiles (below); the small hyper-encoder and hyper-decoder, and the context,
+run on the whole latent at once.
 
 Hostile files. `decompress` either returns a valid image or raises `CodecError` with a
 message naming the problem; nothing else (the test suite fuzzes it with thousands of
 damaged files). Every size is checked before memory is allocated: images above
 `MAX_PIXELS` are refused, the stream may not be longer than the latents could need, and
 a stream the range decoder finds invalid, that leaves data over, or that escapes to values
-no encoder writes is refused.
+no encoder writes is refused (`aecodec.rangecoder`).
 
 Big images. The encoder and decoder run on tiles of `TILE_PIXELS` x `TILE_PIXELS` pixels
 whose latents overlap their neighbours' by `MARGIN` positions, more than the 5x5 kernels
@@ -67,18 +103,19 @@ then differs by one step. Entropy decoding is exact everywhere.) `compress` and
 then count as zero instead of making the CPU several times slower.
 """
 
-import contextlib
 import hashlib
 import math
 import struct
 import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
-import constriction
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-from aecodec.entropy import TABLE_PRECISION, FactorizedPrior
+from aecodec.context import VariableRateCheckerboard
+from aecodec.entropy import CodingTables
 from aecodec.errors import CodecError
 from aecodec.layers import flush_denormal
 from aecodec.metrics import quantize_8bit
@@ -88,22 +125,76 @@ from aecodec.models import (
     RateDistortionAutoencoder,
     VariableRateHyperprior,
 )
+from aecodec.rangecoder import (  # noqa: F401  (MAX_VALUE, MAX_SYMBOL_BITS: the limits)
+    MAX_SYMBOL_BITS,
+    MAX_VALUE,
+    StreamReader,
+    StreamWriter,
+    check_stream_size,
+)
 
 MAGIC = b"AECZ"
-FORMAT_VERSION = 1  # a factorized-prior codec's file
-HEADER = struct.Struct("<4sB8sIIHHHI")  # magic, version, model id, H, W, C, h, w, stream size
-HYPERPRIOR_VERSION = 2  # a hyperprior codec's file: the side latent's shape comes too
-HYPERPRIOR_HEADER = struct.Struct("<4sB8sIIHHHHHHI")  # ..., C, h, w, S, h/4, w/4, stream size
-VARIABLE_RATE_VERSION = 3  # a variable-rate hyperprior codec's file: its lambda comes too
-VARIABLE_RATE_HEADER = struct.Struct("<4sB8sIIHHHHHHfI")  # ..., S, h/4, w/4, lambda, size
-KINDS = {FORMAT_VERSION: "factorized", HYPERPRIOR_VERSION: "hyperprior",
-         VARIABLE_RATE_VERSION: "variable-rate"}
 CRC = struct.Struct("<I")
-MAX_VALUE = 2**30  # latents are clamped to +-2^30 so escapes fit in 32 bits
 MAX_PIXELS = 2**25  # largest image accepted (33.5 megapixels: 8K UHD, 7680x4320, fits)
-MAX_SYMBOL_BITS = 24 + 32  # most one latent can cost: a symbol (>= 2^-24) + an escape
 TILE_PIXELS = 768  # pixels per tile side (a Kodak image, 768x512, is one tile)
 MARGIN = 3  # latent positions of overlap around each tile
+
+
+def _check_lambda(lmbda: float) -> None:
+    if not (math.isfinite(lmbda) and lmbda > 0):
+        raise CodecError(f"corrupt header: a lambda of {lmbda:.7g}")
+
+
+@dataclass(frozen=True)
+class FileFormat:
+    """One version of the .aec format: the model class that writes it, and its header.
+
+    Attributes:
+        version: the header's version byte.
+        kind: its name ("factorized", ...), in messages and `read_header`'s answer.
+        model: the class whose models write it (and subclasses without a row of their own).
+        latents: the latents whose (3 x u16) shapes the header holds, in order.
+        fields: extra header fields after the shapes: (name, struct code, check), the
+            check raising `CodecError` for a value no encoder writes.
+    """
+
+    version: int
+    kind: str
+    model: type[Codec]
+    latents: tuple[str, ...] = ("y",)
+    fields: tuple[tuple[str, str, Callable[[Any], None]], ...] = ()
+
+    @property
+    def header(self) -> struct.Struct:
+        """magic, version, model id, H, W, the latents' shapes, the fields, stream size."""
+        fields = "".join(code for _, code, _ in self.fields)
+        return struct.Struct("<4sB8sII" + "HHH" * len(self.latents) + fields + "I")
+
+
+FORMATS = {row.version: row for row in (
+    FileFormat(1, "factorized", RateDistortionAutoencoder),
+    FileFormat(2, "hyperprior", HyperpriorAutoencoder, ("y", "z")),
+    FileFormat(3, "variable-rate", VariableRateHyperprior, ("y", "z"),
+               (("lmbda", "f", _check_lambda),)),
+    FileFormat(4, "context", VariableRateCheckerboard, ("y", "z"),
+               (("lmbda", "f", _check_lambda),)),
+)}
+KINDS = {version: row.kind for version, row in FORMATS.items()}
+FORMAT_VERSION = 1  # a factorized-prior codec's file
+HEADER = FORMATS[1].header  # magic, version, model id, H, W, C, h, w, stream size
+HYPERPRIOR_VERSION = 2  # a hyperprior codec's file: the side latent's shape comes too
+HYPERPRIOR_HEADER = FORMATS[2].header  # ..., C, h, w, S, h/4, w/4, stream size
+VARIABLE_RATE_VERSION = 3  # a variable-rate hyperprior codec's file: its lambda comes too
+VARIABLE_RATE_HEADER = FORMATS[3].header  # ..., S, h/4, w/4, lambda, stream size
+
+
+def file_format(model: Codec) -> FileFormat:
+    """The format `model` writes: the row of the nearest class in its hierarchy."""
+    rows = {row.model: row for row in FORMATS.values()}
+    for cls in type(model).__mro__:
+        if cls in rows:
+            return rows[cls]
+    raise TypeError(f"a {type(model).__name__} writes no .aec format (see aecodec.codec.FORMATS)")
 
 
 # Format 1 hashes the coding tables under the names they had when it was defined, so
@@ -111,7 +202,7 @@ MARGIN = 3  # latent positions of overlap around each tile
 _ID_NAMES = {"prior." + name: name for name in ("cdf_counts", "cdf_offsets", "cdf_lengths")}
 
 
-def model_id(model: RateDistortionAutoencoder) -> bytes:
+def model_id(model: Codec) -> bytes:
     """8 bytes identifying the model: the start of the SHA-256 of its weights and tables."""
     digest = hashlib.sha256()
     named = {_ID_NAMES.get(name, name): tensor for name, tensor in model.state_dict().items()}
@@ -121,123 +212,22 @@ def model_id(model: RateDistortionAutoencoder) -> bytes:
     return digest.digest()[:8]
 
 
-# --- symbols <-> stream ---------------------------------------------------------------
+def encode_latents(tables: CodingTables, y_hat: torch.Tensor) -> bytes:
+    """Integer latents y_hat (C, h, w) -> a stream of their own, channel c coded with
+    table c (a factorized codec's stream; `RateDistortionAutoencoder.compress_latents`)."""
+    writer = StreamWriter()
+    tables.encode(writer, y_hat)
+    return writer.getvalue()
 
 
-def _channel_model(counts: torch.Tensor):
-    """constriction's model of one table: counts / 2^16, an exact division."""
-    probabilities = counts.numpy().astype(np.float64) / 2**TABLE_PRECISION
-    return constriction.stream.model.Categorical(probabilities, perfect=False)
-
-
-def encode_latents(prior: FactorizedPrior, y_hat: torch.Tensor) -> bytes:
-    """Integer latents y_hat (C, h, w) -> range-coded bytes, with the prior's tables."""
-    encoder = constriction.stream.queue.RangeEncoder()
-    _encode_groups(encoder, [(y_hat[c], *prior.table(c)) for c in range(len(y_hat))])
-    return encoder.get_compressed().tobytes()
-
-
-def decode_latents(prior: FactorizedPrior, stream: bytes,
+def decode_latents(tables: CodingTables, stream: bytes,
                    shape: tuple[int, int, int]) -> torch.Tensor:
-    """Range-coded bytes -> integer latents y_hat (C, h, w); mirrors `encode_latents`.
-
-    Raises `CodecError` for a stream no encoder could have written: of a length that is
-    not whole 32-bit words or longer than the latents could need, one the range decoder
-    finds invalid, one with data left over, or one escaping to impossible values.
-
-    Args:
-        prior: the entropy model whose tables wrote the stream (the model's `prior`).
-        stream: the range-coded bytes.
-        shape: the latent shape (C, h, w) from the file's header.
-    """
-    channels, h, w = shape
-    _check_stream_size(len(stream), channels * h * w)
-    decoder = _decoder(stream)
-    values = _decode_groups(decoder, [(h * w, *prior.table(c)) for c in range(channels)])
-    _check_exhausted(decoder)
-    return torch.from_numpy(np.stack(values)).view(channels, h, w)
-
-
-def _encode_groups(encoder, groups: list[tuple[torch.Tensor, int, torch.Tensor]]) -> None:
-    """Append groups of integers to the range coder, each (values, offset, counts) with its
-    own table: value v is symbol v - offset; values outside the table are sent as the
-    escape symbol (the table's last), then, after all groups, as 32-bit numbers."""
-    escaped = []
-    for values, offset, counts in groups:
-        values = values.flatten().long().clamp(-MAX_VALUE, MAX_VALUE).numpy()
-        escape = len(counts) - 1
-        symbols = values - offset
-        outside = (symbols < 0) | (symbols >= escape)
-        symbols[outside] = escape
-        encoder.encode(symbols.astype(np.int32), _channel_model(counts))
-        escaped.append(values[outside])
-    escaped = np.concatenate(escaped).astype(np.int64)
-    if len(escaped):
-        bits = (escaped & 0xFFFFFFFF).astype(np.uint32)  # two's complement, 32 bits
-        uniform = constriction.stream.model.Uniform(2**16)
-        encoder.encode((bits >> 16).astype(np.int32), uniform)
-        encoder.encode((bits & 0xFFFF).astype(np.int32), uniform)
-
-
-def _decode_groups(decoder, groups: list[tuple[int, int, torch.Tensor]]) -> list[np.ndarray]:
-    """Mirror of `_encode_groups`: (how many values, offset, counts) per group -> the values
-    of each group (int64)."""
-    decoded, escapes = [], []
-    for amount, offset, counts in groups:
-        symbols = _decode(decoder, _channel_model(counts), amount).astype(np.int64)
-        decoded.append(symbols + offset)
-        escapes.append(np.nonzero(symbols == len(counts) - 1)[0])
-    count = sum(len(where) for where in escapes)
-    if count:
-        uniform = constriction.stream.model.Uniform(2**16)
-        high = _decode(decoder, uniform, count).astype(np.int64)
-        low = _decode(decoder, uniform, count).astype(np.int64)
-        bits = (high << 16) | low
-        values = np.where(bits >= 2**31, bits - 2**32, bits)  # back from two's complement
-        start = 0
-        for i, ((_, offset, counts), where) in enumerate(zip(groups, escapes)):
-            decoded[i][where] = _check_escaped(i, offset, counts,
-                                               values[start : start + len(where)])
-            start += len(where)
-    return decoded
-
-
-def _decoder(stream: bytes):
-    return constriction.stream.queue.RangeDecoder(np.frombuffer(stream, dtype=np.uint32))
-
-
-def _check_exhausted(decoder) -> None:
-    if not decoder.maybe_exhausted():
-        raise CodecError("corrupt stream: data is left over after the last latent")
-
-
-def _check_stream_size(size: int, num_values: int) -> None:
-    """Refuse stream sizes no encoder writes, before decoding anything."""
-    if size % 4:
-        raise CodecError("corrupt stream: its length is not a multiple of 4 bytes")
-    most = (num_values * MAX_SYMBOL_BITS + 7) // 8 + 8  # + the coder's last two words
-    if size > most:
-        raise CodecError(f"corrupt stream: {size} bytes, but {num_values} latents "
-                         f"never need more than {most}")
-
-
-def _decode(decoder, entropy_model, amount: int) -> np.ndarray:
-    """`amount` symbols from the range decoder, its complaints turned into `CodecError`."""
-    try:
-        return decoder.decode(entropy_model, amount)
-    except (AssertionError, ValueError, RuntimeError) as e:  # what constriction raises
-        raise CodecError(f"corrupt stream: the range decoder refused it ({e})") from None
-
-
-def _check_escaped(group: int, offset: int, counts: torch.Tensor,
-                   values: np.ndarray) -> np.ndarray:
-    """Escaped values must lie outside their table and within +-MAX_VALUE."""
-    high = offset + len(counts) - 1  # the table covers offset .. high - 1
-    bad = ((values >= offset) & (values < high)) | (np.abs(values) > MAX_VALUE)
-    if bad.any():
-        raise CodecError(f"corrupt stream: group {group} escapes to {int(values[bad][0])}, "
-                         "a value no encoder escapes")
-    return values
+    """Mirror of `encode_latents`: the stream -> integer latents (C, h, w), int64; raises
+    `CodecError` for a stream no encoder wrote (see `aecodec.rangecoder`)."""
+    reader = StreamReader(stream, math.prod(shape))
+    y_hat = tables.decode(reader, shape)
+    reader.close()
+    return y_hat
 
 
 # --- the model, tile by tile ----------------------------------------------------------
@@ -249,12 +239,12 @@ def _spans(length: int, tile: int) -> list[tuple[int, int, int, int]]:
              min(start + tile + MARGIN, length)) for start in range(0, length, tile)]
 
 
-def tile_size(model: RateDistortionAutoencoder) -> int:
+def tile_size(model: Codec) -> int:
     """Latent positions per tile side: `TILE_PIXELS` at the model's scale."""
     return TILE_PIXELS // 2**model.config.downsamplings
 
 
-def analysis(model: RateDistortionAutoencoder, x: torch.Tensor,
+def analysis(model: Codec, x: torch.Tensor,
              tile: int | None = None) -> torch.Tensor:
     """x (1, 3, H, W) -> y (1, C, h, w): `model.encode`, tile by tile if x is large.
 
@@ -280,7 +270,7 @@ def analysis(model: RateDistortionAutoencoder, x: torch.Tensor,
     return y
 
 
-def synthesis(model: RateDistortionAutoencoder, y_hat: torch.Tensor, size: tuple[int, int],
+def synthesis(model: Codec, y_hat: torch.Tensor, size: tuple[int, int],
               tile: int | None = None) -> torch.Tensor:
     """y_hat (1, C, h, w) -> x_hat (1, 3, H, W) in 8-bit steps: `model.decode`, by tiles.
 
@@ -318,7 +308,6 @@ def _finite_8bit(x_hat: torch.Tensor) -> torch.Tensor:
 # --- files ----------------------------------------------------------------------------
 
 
-
 def _check_image_size(height: int, width: int, model: Codec) -> None:
     if height * width > MAX_PIXELS:
         raise CodecError(f"an image of {width}x{height} pixels is larger than the "
@@ -327,21 +316,13 @@ def _check_image_size(height: int, width: int, model: Codec) -> None:
         raise CodecError(f"an image of {width}x{height} pixels is too long for the format")
 
 
-def _check_latents(model: Codec, latents: dict[str, torch.Tensor], height: int,
-                   width: int) -> None:
-    expected = {"y": (1, *model.latent_shape(height, width))}
-    if isinstance(model, HyperpriorAutoencoder):
-        expected["z"] = (1, *model.side_shape(height, width))
+def _check_latents(shapes: dict[str, tuple[int, ...]], latents: dict[str, torch.Tensor],
+                   height: int, width: int) -> None:
+    expected = {name: (1, *shape) for name, shape in shapes.items()}
     got = {name: tuple(value.shape) for name, value in latents.items()}
     if got != expected:
         raise ValueError(f"latents for a {width}x{height} image with this model have shapes "
                          f"{expected}, got {got}")
-
-
-def _entropy_models(model: Codec) -> list:
-    if isinstance(model, HyperpriorAutoencoder):
-        return [model.z_prior, model.gaussian]
-    return [model.prior]
 
 
 @torch.no_grad()
@@ -350,72 +331,35 @@ def compress(model: Codec, x: torch.Tensor,
     """One image x (3, H, W) in [0, 1] -> the bytes of an .aec file.
 
     Args:
-        model: a trained codec (`RateDistortionAutoencoder` or `HyperpriorAutoencoder`)
+        model: a trained codec (an `aecodec.models.Codec`: factorized, hyperprior, ...)
             whose entropy models have coding tables.
         x: the image, at most `MAX_PIXELS` pixels.
         latents: code these latents instead of the encoder's: {"y": (1, C, h, w)}, and
             {"z": (1, S, h/4, w/4)} for a hyperprior codec (`aecodec.refine.refine_latents`).
             The decoder needs nothing else.
     """
-    if not all(m.has_tables() for m in _entropy_models(model)):
+    if not all(tables.has_tables() for tables in model.coding_tables()):
         raise CodecError("the model has no coding tables: save it with save_checkpoint, or "
                          "run update_tables() on its entropy models (model.prior, ...)")
     if x.dim() != 3 or x.shape[0] != 3:
         raise ValueError(f"compress takes one image x (3, H, W), got shape {tuple(x.shape)}")
     height, width = x.shape[-2:]
     _check_image_size(height, width, model)
+    shapes = model.latent_shapes(height, width)
     if latents is not None:
-        _check_latents(model, latents, height, width)
+        _check_latents(shapes, latents, height, width)
+    row = file_format(model)
     model.eval()
     with flush_denormal():
-        if isinstance(model, HyperpriorAutoencoder):
-            body = _compress_hyperprior(model, x, latents)
-        else:
-            y = latents["y"] if latents else analysis(model, x[None])  # (1, C, h, w)
-            y_hat = torch.round(y)[0]  # (C, h, w) integers
-            stream = encode_latents(model.prior, y_hat)
-            body = HEADER.pack(MAGIC, FORMAT_VERSION, model_id(model), height, width,
-                               *y_hat.shape, len(stream)) + stream
+        if latents is None:
+            y = analysis(model, x[None])  # (1, C, h, w)
+            latents = {"y": y, **model.side_latents(y)}
+        stream = model.compress_latents(**latents)
+    fields = model.header_fields()
+    body = row.header.pack(MAGIC, row.version, model_id(model), height, width,
+                           *(n for name in row.latents for n in shapes[name]),
+                           *(fields[name] for name, _, _ in row.fields), len(stream)) + stream
     return body + CRC.pack(zlib.crc32(body))
-
-
-def _kind(model: Codec) -> str:
-    if isinstance(model, VariableRateHyperprior):
-        return "variable-rate"
-    return "hyperprior" if isinstance(model, HyperpriorAutoencoder) else "factorized"
-
-
-def _compress_hyperprior(model: HyperpriorAutoencoder, x: torch.Tensor,
-                         latents: dict[str, torch.Tensor] | None) -> bytes:
-    """Header and stream of a hyperprior file: first z_hat, coded with its factorized
-    prior; then y as the integers round(y - means_hat), each coded with the table that
-    its predicted scale picks."""
-    y = latents["y"] if latents else analysis(model, x[None])  # (1, C, h, w)
-    z = latents["z"] if latents else model.hyper_encode(y)  # (1, S, h/4, w/4)
-    z_hat = torch.round(z)  # (1, S, h/4, w/4)
-    means_hat, scales_hat = model.hyper_decode(z_hat)  # (1, C, h, w) each
-    symbols = torch.round(y - means_hat)[0]  # (C, h, w) integers
-    del y, means_hat  # big images: free the floats before coding
-    indexes, used = _table_numbers(model, scales_hat)  # (C, h, w) table numbers
-    encoder = constriction.stream.queue.RangeEncoder()
-    _encode_groups(encoder, [(z_hat[0, c], *model.z_prior.table(c)) for c in range(len(z_hat[0]))])
-    _encode_groups(encoder, [(symbols[indexes == i], *model.gaussian.table(i)) for i in used])
-    stream = encoder.get_compressed().tobytes()
-    shapes = (*x.shape[-2:], *symbols.shape, *z_hat.shape[1:])
-    if isinstance(model, VariableRateHyperprior):  # version 3: the lambda comes too
-        return VARIABLE_RATE_HEADER.pack(MAGIC, VARIABLE_RATE_VERSION, model_id(model),
-                                         *shapes, model.lmbda, len(stream)) + stream
-    return HYPERPRIOR_HEADER.pack(MAGIC, HYPERPRIOR_VERSION, model_id(model), *shapes,
-                                  len(stream)) + stream
-
-
-def _table_numbers(model: HyperpriorAutoencoder,
-                   scales_hat: torch.Tensor) -> tuple[torch.Tensor, list[int]]:
-    """Each value's coding table, (C, h, w) as uint8 (there are 64 tables: a big image's
-    table numbers then take an eighth of the memory), and the table numbers in use."""
-    indexes = model.gaussian.table_index(scales_hat)[0].to(torch.uint8)  # (C, h, w)
-    counts = torch.bincount(indexes.flatten(), minlength=len(model.gaussian.scale_ladder))
-    return indexes, counts.nonzero().flatten().tolist()
 
 
 def read_header(data: bytes) -> dict:
@@ -425,33 +369,29 @@ def read_header(data: bytes) -> dict:
         data: the file's bytes.
 
     Returns:
-        {"kind": "factorized", "hyperprior" or "variable-rate", "model_id", "height",
-        "width", "latent_shape": (C, h, w), "side_shape": (S, h/4, w/4) or None,
-        "lmbda": the lambda of a variable-rate file or None, "stream": bytes}.
+        {"kind": "factorized", "hyperprior" or "variable-rate" (`FORMATS`), "version",
+        "model_id", "height", "width", "shapes": {latent: shape}, "latent_shape":
+        (C, h, w), "side_shape": (S, h/4, w/4) or None, each extra field of any format
+        by name ("lmbda": the lambda of a variable-rate file, else None), "stream": bytes}.
     """
     if len(data) < HEADER.size + CRC.size:
         raise CodecError(f"not an .aec file: only {len(data)} bytes")
     magic, version = struct.unpack_from("<4sB", data)
     if magic != MAGIC:
         raise CodecError("not an .aec file (wrong magic bytes)")
-    if version not in KINDS:
+    if version not in FORMATS:
         raise CodecError(f".aec format version {version}, this aecodec reads "
                          + ", ".join(f"{v} ({kind})" for v, kind in KINDS.items()))
-    side_shape, lmbda = None, None
-    if version == FORMAT_VERSION:
-        _, _, ident, height, width, c, h, w, size = HEADER.unpack_from(data)
-        header_size = HEADER.size
-    else:
-        layout = HYPERPRIOR_HEADER if version == HYPERPRIOR_VERSION else VARIABLE_RATE_HEADER
-        if len(data) < layout.size + CRC.size:
-            raise CodecError(f"truncated file: only {len(data)} bytes")
-        _, _, ident, height, width, c, h, w, s, hz, wz, *rest = layout.unpack_from(data)
-        *lmbda, size = rest  # a version-3 file's lambda, then the stream size
-        lmbda = lmbda[0] if lmbda else None
-        header_size, side_shape = layout.size, (s, hz, wz)
-    if len(data) != header_size + size + CRC.size:
+    row = FORMATS[version]
+    layout = row.header
+    if len(data) < layout.size + CRC.size:
+        raise CodecError(f"truncated file: only {len(data)} bytes")
+    _, _, ident, height, width, *values, size = layout.unpack_from(data)
+    shapes = {name: tuple(values[3 * i : 3 * i + 3]) for i, name in enumerate(row.latents)}
+    fields = dict(zip((name for name, _, _ in row.fields), values[3 * len(row.latents) :]))
+    if len(data) != layout.size + size + CRC.size:
         raise CodecError(f"truncated or padded file: header says {size} stream bytes, "
-                         f"file holds {len(data) - header_size - CRC.size}")
+                         f"file holds {len(data) - layout.size - CRC.size}")
     (crc,) = CRC.unpack_from(data, len(data) - CRC.size)
     if crc != zlib.crc32(data[: -CRC.size]):
         raise CodecError("corrupt file: checksum mismatch")
@@ -460,72 +400,61 @@ def read_header(data: bytes) -> dict:
     if height * width > MAX_PIXELS:
         raise CodecError(f"header declares a {width}x{height} image, more than the "
                          f"{MAX_PIXELS:,} pixels aecodec accepts (MAX_PIXELS)")
-    side_values = 0 if side_shape is None else side_shape[0] * side_shape[1] * side_shape[2]
-    _check_stream_size(size, c * h * w + side_values)
-    if lmbda is not None and not (math.isfinite(lmbda) and lmbda > 0):
-        raise CodecError(f"corrupt header: a lambda of {lmbda:.7g}")
-    return dict(kind=KINDS[version], model_id=ident, height=height, width=width,
-                latent_shape=(c, h, w), side_shape=side_shape, lmbda=lmbda,
-                stream=data[header_size : header_size + size])
+    check_stream_size(size, sum(math.prod(shape) for shape in shapes.values()))
+    for name, _, check in row.fields:
+        check(fields[name])
+    every_field = {name: None for r in FORMATS.values() for name, _, _ in r.fields}
+    return dict(kind=row.kind, version=version, model_id=ident, height=height, width=width,
+                shapes=shapes, latent_shape=shapes["y"], side_shape=shapes.get("z"),
+                **{**every_field, **fields}, stream=data[layout.size : layout.size + size])
 
 
-def _check_model(model: Codec, header: dict) -> None:
-    """The file must be of this model's kind, made by this very model, of fitting shapes."""
-    kind = _kind(model)
+def _decoding(model: Codec, header: dict):
+    """Check that the file is of this model's format, made by this very model, with shapes
+    that fit; then the model's context for decoding it (its extra fields applied)."""
+    kind = file_format(model).kind
     if header["kind"] != kind:
         raise CodecError(f"this file was made by a {header['kind']} model, not a {kind} one")
     if header["model_id"] != model_id(model):
         raise CodecError("this file was made by another model (model id differs)")
-    if kind == "variable-rate":
-        low, high = model.config.lambdas[0], model.config.lambdas[-1]
-        if not model.in_range(header["lmbda"]):
-            raise CodecError(f"corrupt header: lambda {header['lmbda']:.7g} is outside the "
-                             f"model's range {low} .. {high}")
+    row = FORMATS[header["version"]]
+    context = model.decoding({name: header[name] for name, _, _ in row.fields})
     height, width = header["height"], header["width"]
-    shapes = [(model.latent_shape(height, width), header["latent_shape"])]
-    if kind != "factorized":
-        shapes.append((model.side_shape(height, width), header["side_shape"]))
-    for expected, declared in shapes:
-        if expected != declared:
+    expected = model.latent_shapes(height, width)
+    for name, declared in header["shapes"].items():
+        if expected[name] != declared:
             raise CodecError(f"header latent shape {declared} does not fit a "
                              f"{width}x{height} image for this model")
+    return context
 
 
-def decode_symbols(model: Codec, data: bytes) -> dict[str, torch.Tensor]:
-    """The integers an .aec file holds: {"y_hat"} for a factorized model's file;
-    {"z_hat", "symbols" (round(y - means_hat)), "means_hat", "tables" (the coding table of
-    each symbol, uint8)} for a hyperprior's (and a variable-rate one's: its lambda does not
-    change them).
+def decoded_latents(model: Codec, data: bytes) -> dict[str, Any]:
+    """What the model's `decompress_latents` makes of an .aec file's stream, after the
+    container's checks: {"y_hat": (1, C, h, w) float, "integers": {...}, ...}.
 
     Args:
         model: the model that wrote the file.
         data: the file's bytes.
     """
-    return _decode_symbols(model, read_header(data))
-
-
-def _decode_symbols(model: Codec, header: dict) -> dict[str, torch.Tensor]:
-    _check_model(model, header)
-    if header["kind"] == "factorized":
-        return {"y_hat": decode_latents(model.prior, header["stream"], header["latent_shape"])}
-    (c, h, w), (s, hz, wz) = header["latent_shape"], header["side_shape"]
-    decoder = _decoder(header["stream"])
-    z_hat = _decode_groups(decoder, [(hz * wz, *model.z_prior.table(i)) for i in range(s)])
-    z_hat = torch.from_numpy(np.stack(z_hat)).view(1, s, hz, wz)  # (1, S, h/4, w/4)
+    header = read_header(data)
     model.eval()
-    with torch.no_grad(), flush_denormal():
-        means_hat, scales_hat = model.hyper_decode(z_hat.float())  # (1, C, h, w) each
-    if not (torch.isfinite(means_hat).all() and torch.isfinite(scales_hat).all()):
-        raise CodecError("corrupt stream: its side information makes the hyper-decoder overflow")
-    indexes, used = _table_numbers(model, scales_hat)  # (C, h, w)
-    del scales_hat
-    groups = [(int((indexes == i).sum()), *model.gaussian.table(i)) for i in used]
-    values = _decode_groups(decoder, groups)
-    _check_exhausted(decoder)
-    symbols = torch.empty(c, h, w, dtype=torch.int64)
-    for i, group in zip(used, values):
-        symbols[indexes == i] = torch.from_numpy(group)
-    return {"z_hat": z_hat[0], "symbols": symbols, "means_hat": means_hat, "tables": indexes}
+    with torch.no_grad(), flush_denormal(), _decoding(model, header):
+        return model.decompress_latents(header["stream"], header["shapes"])
+
+
+def decode_symbols(model: Codec, data: bytes) -> dict[str, torch.Tensor]:
+    """The integers an .aec file holds, and what the model shows beside them: {"y_hat"}
+    (C, h, w) for a factorized model's file; {"z_hat", "symbols" (round(y - means_hat)),
+    "means_hat", "tables" (the coding table of each symbol, uint8)} for a hyperprior's (and
+    a variable-rate one's: its lambda does not change them).
+
+    Args:
+        model: the model that wrote the file.
+        data: the file's bytes.
+    """
+    decoded = decoded_latents(model, data)
+    shown = {name: value for name, value in decoded.items() if name not in ("y_hat", "integers")}
+    return {**decoded["integers"], **shown}
 
 
 @torch.no_grad()
@@ -541,33 +470,23 @@ def decompress(model: Codec, data: bytes) -> torch.Tensor:
         data: the file's bytes.
     """
     header = read_header(data)
-    decoded = _decode_symbols(model, header)
-    size = (header["height"], header["width"])
     model.eval()
-    with flush_denormal():
-        if header["kind"] == "factorized":
-            return synthesis(model, decoded["y_hat"][None].float(), size)[0]  # (3, H, W)
-        y_hat = decoded["symbols"][None].float() + decoded["means_hat"]  # (1, C, h, w)
-        del decoded  # big images: free the integers and tables before the decoder runs
-        # a variable-rate file: the decoder's inverse gains of the file's lambda
-        rate = (model.at_lambda(header["lmbda"]) if header["kind"] == "variable-rate"
-                else contextlib.nullcontext())
-        with rate:
-            return synthesis(model, y_hat, size)[0]  # (3, H, W)
+    with flush_denormal(), _decoding(model, header):
+        y_hat = model.decompress_latents(header["stream"], header["shapes"])["y_hat"]
+        return synthesis(model, y_hat, (header["height"], header["width"]))[0]  # (3, H, W)
 
 
 def decoded_digests(model: Codec, data: bytes) -> dict[str, str]:
-    """SHA-256 of what an .aec file decodes to: its integers (the latents, and for a
-    hyperprior file the side latents too, as int64) and its 8-bit pixels. Two machines
-    that decode a file alike give the same digests (the golden-file tests and
-    `benchmarks/make_golden.py` compare them).
+    """SHA-256 of what an .aec file decodes to: its integers (`decompress_latents`'
+    "integers", as int64, in stream order: for a hyperprior file the side latents first)
+    and its 8-bit pixels. Two machines that decode a file alike give the same digests (the
+    golden-file tests and `benchmarks/make_golden.py` compare them).
 
     Args:
         model: the model that wrote the file.
         data: the file's bytes.
     """
-    decoded = decode_symbols(model, data)
-    integers = [decoded[k].flatten() for k in ("z_hat", "y_hat", "symbols") if k in decoded]
+    integers = [t.flatten() for t in decoded_latents(model, data)["integers"].values()]
     pixels = torch.round(decompress(model, data) * 255).to(torch.uint8)  # (3, H, W)
     return {name: hashlib.sha256(t.contiguous().numpy().tobytes()).hexdigest()
             for name, t in (("latents_sha256", torch.cat(integers)), ("pixels_sha256", pixels))}

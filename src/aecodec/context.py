@@ -28,26 +28,68 @@ model does (Minnen et al. 2018; 14 s to decode a Kodak image on a CPU).
 `parameters` ends in a layer whose weights start at zero, so a model warm-started from a
 trained `VariableRateHyperprior` starts out exactly as good as it, and learns from there.
 
-Coding exactly. The means and scales of the non-anchors come out of a network: a float
-that differed by one rounding step between encoder and decoder could pick another coding
-table and the file would decode to garbage. The kit therefore computes everything that
-picks a table (the hyper-decoder, `context`, `parameters`) in float64 on one thread
-(`exact_parameters`): the result then does not depend on the thread count, and a table
-changes only where a scale lies within ~1e-12 of a ladder step. That is a guard, not a
-proof: only integer networks (Ballé et al. 2019, "Integer networks for data compression
-with latent-variable models") make it exact across machines; a golden file checks it.
+Coding the same on both sides. The means and scales of the non-anchors come out of a
+network: a float that differed by one rounding step between encoder and decoder could pick
+another coding table, and the file would decode to garbage. PyTorch's convolutions do not
+promise the same bits on another thread count (measured here: the context's layers gave
+other bits on 1 thread than on 2 or 3). So for coding, the context and the
+parameter layers run in integers (`integer_layer`; the idea of Ballé et al. 2019, "Integer
+networks for data compression with latent-variable models"), exact on any machine and
+thread count. Their input, the hyper-decoder's output, is still float32, as in the kit's
+hyperprior codecs: its channels-last convolutions give the same bits with 1, 2 or 3
+threads on one CPU (tested), but a CPU with other vector instructions may round it
+differently. Files decode bit-exactly where they were written, at any thread count
+(tests/test_context.py, in fresh processes), and a golden file checks that a later
+PyTorch still does.
 """
 
-import contextlib
-import copy
-from collections.abc import Iterator
+import math
+from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from aecodec.entropy import gaussian_likelihood, quantize
+from aecodec.entropy import SCALE_BOUND, estimated_bits, gaussian_likelihood, quantize
+from aecodec.errors import CodecError
 from aecodec.losses import rd_loss
-from aecodec.models import VariableRateHyperprior, pad_to_multiple
+from aecodec.models import Rounding, VariableRateHyperprior, pad_to_multiple
+from aecodec.rangecoder import StreamReader, StreamWriter
+
+
+FIXED_BITS = 10  # coding computes the context in integers: values in steps of 2^-10
+WEIGHT_BITS = 12  # and weights in steps of 2^-12
+STRIP = 32  # latent rows per strip of the context's window (bounds its memory)
+
+
+def to_fixed(t: torch.Tensor) -> torch.Tensor:
+    """Values -> integers in steps of 2^-FIXED_BITS, as float64 (exact)."""
+    return torch.round(t.double() * 2**FIXED_BITS)
+
+
+def integer_layer(conv: nn.Conv2d, columns: torch.Tensor) -> torch.Tensor:
+    """`conv` applied in integers: floor(W x + b) with W in steps of 2^-WEIGHT_BITS.
+
+    Every product and partial sum is an integer below 2^53, which float64 holds exactly, so
+    the matrix product is exact whatever order a BLAS library or its threads add it in:
+    the same bits on every machine and thread count (Ballé et al. 2019 make whole networks
+    integer for this reason).
+
+    Args:
+        conv: the layer whose weights to use (O, I, k, k).
+        columns: integer inputs (I k k, P) on the 2^-FIXED_BITS scale, one column per
+            output position (`F.unfold` gives them for k > 1).
+
+    Returns:
+        (O, P) integers on the same scale.
+    """
+    weight = torch.round(conv.weight.detach().double() * 2**WEIGHT_BITS)  # (O, I, k, k)
+    weight = weight.view(len(weight), -1)  # (O, I k k)
+    bias = torch.round(conv.bias.detach().double() * 2**(WEIGHT_BITS + FIXED_BITS))  # (O,)
+    largest = columns.abs().max() if columns.numel() else 0
+    if largest * weight.abs().sum(dim=1).max() + bias.abs().max() >= 2**53:
+        raise CodecError("corrupt stream: its latents are too large for the context model")
+    return torch.floor((weight @ columns + bias[:, None]) / 2**WEIGHT_BITS)  # (O, P)
 
 
 def anchor_mask(h: int, w: int, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -57,27 +99,21 @@ def anchor_mask(h: int, w: int, device: torch.device | str = "cpu") -> torch.Ten
     return ((i + j) % 2 == 0).float()[None, None]  # (1, 1, h, w)
 
 
-@contextlib.contextmanager
-def one_thread() -> Iterator[None]:
-    """Run the block on one CPU thread, then restore the thread count."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+# the lambdas the default codec is trained at: Kodak from about 0.1 to 1.2 bpp
+DEFAULT_LAMBDAS = (0.0009, 0.0018, 0.0035, 0.0067, 0.013, 0.026)
 
 
 class VariableRateCheckerboard(VariableRateHyperprior):
     """A variable-rate mean-scale hyperprior codec with a checkerboard context model.
 
-    Args: as for `VariableRateHyperprior` (the context adds no setting).
+    Args: as for `VariableRateHyperprior` (the context adds no setting); `lambdas`
+        defaults to the default codec's, `DEFAULT_LAMBDAS`.
     """
 
     def __init__(
         self, latent_channels: int = 64, downsamplings: int = 3, hidden_channels: int = 64,
         gdn: bool = True, lmbda: float = 0.0067, side_channels: int = 64,
-        predict_means: bool = True, lambdas: tuple[float, ...] = (0.0018, 0.0035, 0.0067, 0.013),
+        predict_means: bool = True, lambdas: tuple[float, ...] = DEFAULT_LAMBDAS,
     ):
         if not predict_means:
             raise ValueError("the checkerboard context model predicts means: predict_means=True")
@@ -166,26 +202,122 @@ class VariableRateCheckerboard(VariableRateHyperprior):
 
     # --- coding: what picks a table is computed exactly ---------------------------------
 
-    def exact_parameters(self, z_hat: torch.Tensor, y_hat: torch.Tensor | None
-                         ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(hyper, means, scales) in float64 on one thread, for coding: the anchors' when
-        `y_hat` is None, else the non-anchors' (from y_hat's anchors).
+    def coding_parameters(self, hyper: torch.Tensor, positions: torch.Tensor,
+                          y_hat: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(means, scales) at some positions, for coding: the anchors' (`y_hat` None: no
+        context) or the non-anchors' (their context from y_hat's anchors). Computed in
+        integers (`integer_layer`): the same bits on any thread count and any CPU, given
+        `hyper`. Only the positions asked for are computed.
 
         Args:
-            z_hat: integer side latents (1, S, h/4, w/4).
+            hyper: the hyper-decoder's output (1, 2C, h, w).
+            positions: (h, w) bool, the positions to predict (one half of the board).
             y_hat: None, or y_hat (1, C, h, w) with its anchors decoded.
+
+        Returns:
+            (means, scales), each (C, P) float64 for the P positions, in row-major order.
         """
-        networks = nn.ModuleDict(dict(hyper_decoder=self.hyper_decoder, context=self.context,
-                                      parameters_net=self.parameters_net))
-        exact = copy.deepcopy(networks).double().eval()  # small: a copy per call is cheap
-        with torch.no_grad(), one_thread():
-            hyper = exact["hyper_decoder"](z_hat.double())  # (1, 2C, h, w)
-            h, w = hyper.shape[-2:]
-            mask = anchor_mask(h, w).double()  # (1, 1, h, w)
-            if y_hat is None:
-                context = torch.zeros_like(hyper)
-            else:
-                context = exact["context"](y_hat.double() * mask) * (1 - mask)  # (1, 2C, h, w)
-            params = hyper + exact["parameters_net"](torch.cat([hyper, context], dim=1))
-            means, scales = params.chunk(2, dim=1)  # (1, C, h, w) each
-        return hyper, means, scales
+        c, (h, w) = hyper.shape[1] // 2, positions.shape
+        where = positions.flatten().nonzero().flatten()  # (P,)
+        hyper = to_fixed(hyper[0]).view(2 * c, -1)[:, where]  # (2C, P) integers
+        if y_hat is None:
+            context = torch.zeros_like(hyper)  # (2C, P)
+        else:
+            anchors = to_fixed(y_hat[0].clamp(-2**15, 2**15)) * anchor_mask(h, w)[0]
+            context = torch.empty(2 * c, len(where), dtype=torch.float64)
+            k = self.context.kernel_size[0]
+            padded = F.pad(anchors[None], [k // 2] * 4)  # (1, C, h + k - 1, w + k - 1)
+            done = 0
+            for top in range(0, h, STRIP):  # strips of rows bound the memory
+                bottom = min(top + STRIP, h)
+                columns = F.unfold(padded[..., top : bottom + k - 1, :], k)[0]  # (C k k, r w)
+                inside = where[(where >= top * w) & (where < bottom * w)] - top * w
+                context[:, done : done + len(inside)] = integer_layer(self.context,
+                                                                      columns[:, inside])
+                done += len(inside)
+        features = torch.cat([hyper, context])  # (4C, P)
+        for layer in self.parameters_net:
+            if isinstance(layer, nn.Conv2d):
+                features = integer_layer(layer, features)
+            else:  # LeakyReLU, on integers: floor keeps them integers
+                features = torch.where(features < 0,
+                                       torch.floor(features * layer.negative_slope), features)
+        params = (hyper + features) / 2**FIXED_BITS  # (2C, P)
+        means, scales = params.chunk(2)  # (C, P) each
+        return means, scales
+
+    def _tables(self, scales: torch.Tensor) -> torch.Tensor:
+        """Each value's coding table (uint8): the first ladder scale >= its scale."""
+        ladder = self.gaussian.scale_ladder[:-1].double().contiguous()  # exact widening
+        return torch.bucketize(scales.clamp_min(SCALE_BOUND).contiguous(), ladder).to(torch.uint8)
+
+    def _checked(self, *tensors: torch.Tensor) -> None:
+        if not all(torch.isfinite(t).all() for t in tensors):
+            raise CodecError("corrupt stream: its latents make the entropy model overflow")
+
+    def compress_latents(self, y: torch.Tensor, z: torch.Tensor | None = None) -> bytes:
+        """Latents -> the range-coded stream: z_hat (its factorized prior), then the
+        anchors' symbols round(y - means), then the non-anchors', each with the table its
+        scale picks.
+
+        Args:
+            y: latents (1, C, h, w), already multiplied by the gain of `self.lmbda`.
+            z: side latents (1, S, h/4, w/4); default: `hyper_encode(y)`.
+        """
+        z_hat = quantize(self.hyper_encode(y) if z is None else z)  # (1, S, h/4, w/4)
+        hyper = self.hyper_decoder(z_hat.contiguous(memory_format=torch.channels_last))
+        anchors = anchor_mask(*y.shape[-2:]).bool()[0, 0]  # (h, w)
+        y_hat = torch.zeros(y.shape, dtype=torch.float64)  # (1, C, h, w)
+        writer = StreamWriter()
+        self.z_prior.encode(writer, z_hat[0])
+        for half, context in ((anchors, None), (~anchors, y_hat)):
+            means, scales = self.coding_parameters(hyper, half, context)  # (C, P) each
+            symbols = torch.round(y[0][:, half].double() - means)  # (C, P) integers
+            y_hat[0][:, half] = symbols + means
+            self.gaussian.encode(writer, symbols, self._tables(scales))
+        return writer.getvalue()
+
+    def decompress_latents(self, stream: bytes,
+                           shapes: dict[str, tuple[int, ...]]) -> dict[str, Any]:
+        """Mirror of `compress_latents`: {"y_hat" (1, C, h, w) float32, "integers":
+        {"z_hat" (S, h/4, w/4), "symbols" (C, h, w)} int64, "tables" (C, h, w) uint8}.
+        Raises `CodecError` for a stream no encoder wrote."""
+        (c, h, w) = shapes["y"]
+        reader = StreamReader(stream, math.prod(shapes["y"]) + math.prod(shapes["z"]))
+        z_hat = self.z_prior.decode(reader, shapes["z"])  # (S, h/4, w/4) int64
+        hyper = self.hyper_decoder(z_hat[None].float().contiguous(
+            memory_format=torch.channels_last))  # (1, 2C, h, w)
+        self._checked(hyper)
+        anchors = anchor_mask(h, w).bool()[0, 0]  # (h, w)
+        symbols = torch.zeros(c, h, w, dtype=torch.int64)
+        tables = torch.zeros(c, h, w, dtype=torch.uint8)
+        y_hat = torch.zeros(1, c, h, w, dtype=torch.float64)
+        for half, context in ((anchors, None), (~anchors, y_hat)):
+            means, scales = self.coding_parameters(hyper, half, context)  # (C, P) each
+            self._checked(means, scales)
+            chosen = self._tables(scales)  # (C, P)
+            decoded = self.gaussian.decode(reader, tuple(chosen.shape), chosen)  # (C, P)
+            symbols[:, half], tables[:, half] = decoded, chosen
+            y_hat[0][:, half] = decoded.double() + means
+        reader.close()
+        self._checked(y_hat)
+        return {"y_hat": y_hat.float(), "integers": {"z_hat": z_hat, "symbols": symbols},
+                "tables": tables}
+
+    def rounded_rate(self, latents: dict[str, torch.Tensor],
+                     rounding: Rounding) -> tuple[torch.Tensor, torch.Tensor]:
+        """(y_hat, estimated bits) when `rounding` rounds the latents, the non-anchors'
+        densities seeing the anchors' rounded values, as in the file (`aecodec.refine`)."""
+        y, z_hat = latents["y"], rounding(latents["z"])
+        hyper = self.hyper_decoder(z_hat.contiguous(memory_format=torch.channels_last))
+        mask = anchor_mask(*y.shape[-2:], device=y.device)  # (1, 1, h, w)
+        means, scales = self.context_parameters(hyper, y, anchors=True)
+        y_hat_a = rounding(y - means) + means  # (N, C, h, w), valid on the anchors
+        likelihoods_a = gaussian_likelihood(y_hat_a - means, scales)
+        means, scales = self.context_parameters(hyper, y_hat_a, anchors=False)
+        y_hat_n = rounding(y - means) + means  # valid off the anchors
+        likelihoods_n = gaussian_likelihood(y_hat_n - means, scales)
+        y_hat = y_hat_a * mask + y_hat_n * (1 - mask)
+        likelihoods = likelihoods_a * mask + likelihoods_n * (1 - mask)
+        bits = estimated_bits(self.z_prior.likelihood(z_hat)) + estimated_bits(likelihoods)
+        return y_hat, bits

@@ -27,8 +27,8 @@ from aecodec.baselines import (
     encode_webp,
     jpeg_at_most,
 )
-from aecodec.codec import compress, decode_symbols, decompress, read_header
-from aecodec.entropy import CodingTables, estimated_bits
+from aecodec.codec import compress, decoded_latents, decompress, read_header
+from aecodec.entropy import estimated_bits
 from aecodec.latents8bit import reconstruct_8bit
 from aecodec.losses import rd_loss
 from aecodec.metrics import MS_SSIM_MIN_SIDE, bpp, ms_ssim, mse, psnr
@@ -179,26 +179,11 @@ def file_scores(model: Codec, images: dict[str, torch.Tensor], progress: bool = 
                 objective=float(np.mean(objectives)))
 
 
-ESCAPE_BITS = 32  # an escaped value's 32-bit number, after its escape symbol
-
-
-def _table_bits(tables: CodingTables, rows: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
-    """Bits of each integer `values` coded with table `rows` (same shapes): -log2 of its
-    count / 2^16, or of the escape symbol's plus the escaped 32 bits."""
-    offsets = tables.cdf_offsets.long()[rows]  # table i covers offset_i .. offset_i + L_i - 2
-    escape = tables.cdf_lengths.long()[rows] - 1
-    symbols = values.long() - offsets
-    outside = (symbols < 0) | (symbols >= escape)
-    symbols = torch.where(outside, escape, symbols)
-    counts = tables.cdf_counts.long()[rows, symbols].double()
-    bits = -torch.log2(counts / 2**16)
-    return (bits + ESCAPE_BITS * outside).float()
-
-
 def bits_map(model: Codec, data: bytes) -> dict[str, torch.Tensor]:
     """Where the bits of an .aec file go: the bits of y's values at each latent position,
-    summed over the channels, counted with the very tables the file was coded with (the
-    range coder spends these bits, give or take a few bytes for the whole stream).
+    summed over the channels, counted with the very integer tables the file was coded with
+    (`Codec.latent_bits`: the range coder spends these bits, give or take a few bytes for
+    the whole stream).
 
     Args:
         model: the model that wrote the file.
@@ -211,21 +196,12 @@ def bits_map(model: Codec, data: bytes) -> dict[str, torch.Tensor]:
          "total": bits of y and z over the whole latent, padding included}.
     """
     header = read_header(data)
-    decoded = decode_symbols(model, data)
+    bits = model.latent_bits(decoded_latents(model, data))
     _, h, w = latent_shape(header["height"], header["width"], model.config)  # unpadded
-    if header["kind"] == "factorized":
-        y_hat = decoded["y_hat"]  # (C, h', w')
-        rows = torch.arange(len(y_hat)).view(-1, 1, 1).expand_as(y_hat)  # channel c: table c
-        bits = _table_bits(model.prior, rows, y_hat)  # (C, h', w')
-        bits_z = 0.0
-    else:
-        rows = decoded["tables"].long()  # (C, h', w'): the table each value was coded with
-        bits = _table_bits(model.gaussian, rows, decoded["symbols"])  # (C, h', w')
-        z_hat = decoded["z_hat"]  # (S, h'/4, w'/4)
-        z_rows = torch.arange(len(z_hat)).view(-1, 1, 1).expand_as(z_hat)
-        bits_z = float(_table_bits(model.z_prior, z_rows, z_hat).sum())
-    return {"y": bits.sum(dim=0)[:h, :w], "per_channel": bits.sum(dim=(1, 2)), "z": bits_z,
-            "total": float(bits.sum()) + bits_z}
+    bits_y = bits["y"]  # (C, h', w')
+    bits_z = float(sum(float(b.sum()) for name, b in bits.items() if name != "y"))
+    return {"y": bits_y.sum(dim=0)[:h, :w], "per_channel": bits_y.sum(dim=(1, 2)),
+            "z": bits_z, "total": float(bits_y.sum()) + bits_z}
 
 
 def score_change(base: dict, test: dict) -> str:

@@ -23,16 +23,26 @@ Shapes, for k downsamplings and C latent channels:
 
 import contextlib
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aecodec.entropy import FactorizedPrior, GaussianConditional, estimated_bits
+from aecodec.entropy import (
+    CodingTables,
+    FactorizedPrior,
+    GaussianConditional,
+    estimated_bits,
+    gaussian_likelihood,
+    quantize,
+)
+from aecodec.errors import CodecError
 from aecodec.layers import GDN, Upsample2x
 from aecodec.losses import rd_loss
+from aecodec.rangecoder import StreamReader, StreamWriter
 
 KERNEL = 5  # 5x5 kernels; padding 2 keeps "same" geometry, stride 2 halves H and W
 
@@ -224,6 +234,89 @@ def compression_ratio(height: int, width: int, config: AutoencoderConfig) -> flo
 
 LATENT_INIT_GAIN = 20.0  # see RateDistortionAutoencoder.__init__
 
+Rounding = Callable[[torch.Tensor], torch.Tensor]  # latents -> rounded latents
+
+
+class Codec(Autoencoder):
+    """An autoencoder that writes .aec files: the protocol between a codec model and the
+    file container `aecodec.codec`, which only frames what these methods give (header,
+    checksum, model id, tiles) and never asks which family a model is.
+
+    Latents are named: "y" (the latent, (1, C, h, w)) and, for a model that sends side
+    information, "z" ((1, S, h/4, w/4)). A family implements:
+
+        coding_tables()                     the entropy models whose tables code files
+        latent_shapes(height, width)        {"y": (C, h, w)[, "z": (S, h/4, w/4)]}
+        side_latents(y)                     {} or {"z": z}: the latents computed from y
+        compress_latents(y, z=None) -> bytes          the stream (z from y when None)
+        decompress_latents(stream, shapes) -> dict    its mirror; see below
+        latent_bits(decoded)                bits of each integer the stream holds
+        rounded_rate(latents, rounding)     (y_hat, estimated bits) with soft rounding
+        header_fields() / decoding(fields)  extra header fields (default: none)
+
+    `decompress_latents` returns {"y_hat": (1, C, h, w) float, the synthesis transform's
+    input; "integers": {name: int64 tensor}, what the stream holds, in stream order (the
+    decoded-file digests hash them in this order); and anything else the model wants to
+    show (a hyperprior: "means_hat", "tables")}.
+    """
+
+    @property
+    def lmbda(self) -> float:
+        """The rate-distortion trade-off this codec codes at (its config's lambda)."""
+        return self.config.lmbda
+
+    def coding_tables(self) -> list[CodingTables]:
+        """The entropy models whose integer tables code this model's files."""
+        raise NotImplementedError
+
+    def latent_shapes(self, height: int, width: int) -> dict[str, tuple[int, ...]]:
+        """The shape of each coded latent for an image of `height` x `width` pixels."""
+        return {"y": self.latent_shape(height, width)}
+
+    def side_latents(self, y: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The latents besides y that a file codes, computed from y (1, C, h, w)."""
+        return {}
+
+    def compress_latents(self, y: torch.Tensor, z: torch.Tensor | None = None) -> bytes:
+        """The latents -> the range-coded stream of a file.
+
+        Args:
+            y: the latent (1, C, h, w), float (rounded here).
+            z: the side latent (1, S, h/4, w/4) of a model that has one; None: from y.
+        """
+        raise NotImplementedError
+
+    def decompress_latents(self, stream: bytes,
+                           shapes: dict[str, tuple[int, ...]]) -> dict[str, Any]:
+        """Mirror of `compress_latents`: the stream -> {"y_hat", "integers", ...} (see the
+        class docstring). Raises `CodecError` for a stream no encoder wrote.
+
+        Args:
+            stream: the range-coded bytes.
+            shapes: `latent_shapes` of the image, as the file's header declares them.
+        """
+        raise NotImplementedError
+
+    def latent_bits(self, decoded: dict[str, Any]) -> dict[str, torch.Tensor]:
+        """The bits the coder spends on each integer of `decoded["integers"]`, per latent:
+        {"y": (C, h, w)[, "z": (S, h/4, w/4)]}, from the tables the file was coded with."""
+        raise NotImplementedError
+
+    def rounded_rate(self, latents: dict[str, torch.Tensor],
+                     rounding: Rounding) -> tuple[torch.Tensor, torch.Tensor]:
+        """(y_hat, estimated bits of all the latents) when `rounding` rounds them, as the
+        file does (`aecodec.refine` passes a soft, differentiable rounding)."""
+        raise NotImplementedError
+
+    def header_fields(self) -> dict[str, Any]:
+        """Values of the extra header fields of this model's file format (by name)."""
+        return {}
+
+    def decoding(self, fields: dict[str, Any]) -> contextlib.AbstractContextManager:
+        """A context in which the model decodes as a file's extra header `fields` say;
+        raises `CodecError` when they do not fit the model."""
+        return contextlib.nullcontext()
+
 
 @dataclass(frozen=True)
 class RateDistortionConfig(AutoencoderConfig):
@@ -243,14 +336,14 @@ class RateDistortionConfig(AutoencoderConfig):
             raise ValueError(f"lmbda must be positive, got {self.lmbda!r}")
 
 
-class RateDistortionAutoencoder(Autoencoder):
+class RateDistortionAutoencoder(Codec):
     """An autoencoder whose latents are quantized and entropy-coded (Ballé et al. 2017).
 
     Training minimises `aecodec.losses.rd_loss`, lambda * 255^2 * MSE + bpp: distortion
     in 8-bit units plus the estimated bits per pixel of the quantized latents y_hat under
     the learned `FactorizedPrior` (`self.prior`). A large lambda buys quality with bits; a
     small one saves bits. Files are coded with the prior's integer tables
-    (`self.prior.update_tables()`; `save_checkpoint` refreshes them).
+    (`self.prior.update_tables()`, or `aecodec.entropy.build_coding_tables(model)`).
 
     Args:
         latent_channels, downsamplings, hidden_channels, gdn: as for `Autoencoder`.
@@ -273,11 +366,6 @@ class RateDistortionAutoencoder(Autoencoder):
             self.encoder.layers[-1].bias *= LATENT_INIT_GAIN
             self.decoder.layers[0].weight /= LATENT_INIT_GAIN
 
-    @property
-    def lmbda(self) -> float:
-        """The rate-distortion trade-off this codec codes at (its config's lambda)."""
-        return self.config.lmbda
-
     def forward_with_likelihoods(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x -> (x_hat, likelihoods of y_hat). Noise-quantized in training, rounded in eval."""
         y = self.encode(x)  # (N, C, h, w)
@@ -294,6 +382,34 @@ class RateDistortionAutoencoder(Autoencoder):
         bpp = estimated_bits(likelihoods) / (x.shape[0] * x.shape[-2] * x.shape[-1])
         return rd_loss(mse, bpp, self.config.lmbda), {"mse": mse.item(), "bpp": bpp.item()}
 
+    # --- coding (the `Codec` protocol): each channel of round(y) with its own table ----
+
+    def coding_tables(self) -> list[CodingTables]:
+        return [self.prior]
+
+    def compress_latents(self, y: torch.Tensor, z: torch.Tensor | None = None) -> bytes:
+        """round(y), channel c coded with the prior's table c."""
+        if z is not None:
+            raise ValueError("a factorized codec has no side latent z")
+        writer = StreamWriter()
+        self.prior.encode(writer, quantize(y)[0])  # (C, h, w) integers
+        return writer.getvalue()
+
+    def decompress_latents(self, stream: bytes,
+                           shapes: dict[str, tuple[int, ...]]) -> dict[str, Any]:
+        reader = StreamReader(stream, math.prod(shapes["y"]))
+        y_hat = self.prior.decode(reader, shapes["y"])  # (C, h, w) int64
+        reader.close()
+        return {"y_hat": y_hat[None].float(), "integers": {"y_hat": y_hat}}
+
+    def latent_bits(self, decoded: dict[str, Any]) -> dict[str, torch.Tensor]:
+        return {"y": self.prior.bits(decoded["integers"]["y_hat"])}
+
+    def rounded_rate(self, latents: dict[str, torch.Tensor],
+                     rounding: Rounding) -> tuple[torch.Tensor, torch.Tensor]:
+        y_hat = rounding(latents["y"])  # (1, C, h, w)
+        return y_hat, estimated_bits(self.prior.likelihood(y_hat))
+
 
 @dataclass(frozen=True)
 class HyperpriorConfig(RateDistortionConfig):
@@ -303,7 +419,7 @@ class HyperpriorConfig(RateDistortionConfig):
     predict_means: bool = True  # False: the scale-only hyperprior (Ballé 2018), means 0
 
 
-class HyperpriorAutoencoder(Autoencoder):
+class HyperpriorAutoencoder(Codec):
     """A mean-scale hyperprior codec (Ballé et al. 2018, "Variational image compression with
     a scale hyperprior"; the predicted means are Minnen et al. 2018's).
 
@@ -354,11 +470,6 @@ class HyperpriorAutoencoder(Autoencoder):
         self.gaussian = GaussianConditional()
 
     @property
-    def lmbda(self) -> float:
-        """The rate-distortion trade-off this codec codes at (its config's lambda)."""
-        return self.config.lmbda
-
-    @property
     def pad_multiple(self) -> int:
         return 2 ** (self.config.downsamplings + 2)
 
@@ -380,15 +491,43 @@ class HyperpriorAutoencoder(Autoencoder):
         means_hat, scales_hat = params.chunk(2, dim=1)  # (N, C, h, w) each
         return means_hat, scales_hat
 
+    def hyper_path(self, y: torch.Tensor, z: torch.Tensor, rounding: Rounding | None = None
+                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The hyper path, the one the loss and refinement use (the coder runs the same
+        steps on integers, in `compress_latents` / `decompress_latents`):
+
+            z_hat = round(z)                                  (N, S, h/4, w/4)
+            means_hat, scales_hat = hyper_decode(z_hat)       (N, C, h, w) each
+            y_hat = round(y - means_hat) + means_hat          (N, C, h, w)
+
+        In training both roundings are additive noise (the entropy models' `forward`).
+
+        Args:
+            y, z: the latents.
+            rounding: round with this instead (`aecodec.refine`'s soft rounding).
+
+        Returns:
+            (y_hat, likelihoods of y_hat, likelihoods of z_hat).
+        """
+        if rounding is None:
+            z_hat, likelihoods_z = self.z_prior(z)
+        else:
+            z_hat = rounding(z)
+            likelihoods_z = self.z_prior.likelihood(z_hat)
+        means_hat, scales_hat = self.hyper_decode(z_hat)  # (N, C, h, w) each
+        if rounding is None:
+            y_hat, likelihoods_y = self.gaussian(y, scales_hat, means_hat)
+        else:
+            y_hat = rounding(y - means_hat) + means_hat
+            likelihoods_y = gaussian_likelihood(y_hat - means_hat, scales_hat)
+        return y_hat, likelihoods_y, likelihoods_z
+
     def forward_with_likelihoods(
         self, x: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """x -> (x_hat, likelihoods of y_hat, likelihoods of z_hat)."""
         y = self.encode(x)  # (N, C, h, w)
-        z = self.hyper_encode(y)  # (N, S, h/4, w/4)
-        z_hat, likelihoods_z = self.z_prior(z)
-        means_hat, scales_hat = self.hyper_decode(z_hat)  # (N, C, h, w) each
-        y_hat, likelihoods_y = self.gaussian(y, scales_hat, means_hat)
+        y_hat, likelihoods_y, likelihoods_z = self.hyper_path(y, self.hyper_encode(y))
         return self.decode(y_hat, size=x.shape[-2:]), likelihoods_y, likelihoods_z
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -412,6 +551,51 @@ class HyperpriorAutoencoder(Autoencoder):
         """(S, h/4, w/4) of z for an image of `height` x `width` pixels."""
         _, h, w = self.latent_shape(height, width)
         return self.config.side_channels, h // 4, w // 4
+
+    # --- coding (the `Codec` protocol) --------------------------------------------------
+
+    def coding_tables(self) -> list[CodingTables]:
+        return [self.z_prior, self.gaussian]
+
+    def latent_shapes(self, height: int, width: int) -> dict[str, tuple[int, ...]]:
+        return {"y": self.latent_shape(height, width), "z": self.side_shape(height, width)}
+
+    def side_latents(self, y: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"z": self.hyper_encode(y)}  # (1, S, h/4, w/4)
+
+    def compress_latents(self, y: torch.Tensor, z: torch.Tensor | None = None) -> bytes:
+        """First z_hat, channel c with z's prior's table c; then y as the integers
+        round(y - means_hat), each with the table its predicted scale picks
+        (`GaussianConditional.compress`)."""
+        z_hat = quantize(self.hyper_encode(y) if z is None else z)  # (1, S, h/4, w/4)
+        means_hat, scales_hat = self.hyper_decode(z_hat)  # (1, C, h, w) each
+        writer = StreamWriter()
+        self.z_prior.encode(writer, z_hat[0])
+        self.gaussian.compress(writer, y[0], means_hat[0], scales_hat[0])
+        return writer.getvalue()
+
+    def decompress_latents(self, stream: bytes,
+                           shapes: dict[str, tuple[int, ...]]) -> dict[str, Any]:
+        """Also gives "means_hat" (1, C, h, w) and "tables", the table of each of y's
+        symbols (C, h, w) uint8."""
+        reader = StreamReader(stream, math.prod(shapes["y"]) + math.prod(shapes["z"]))
+        z_hat = self.z_prior.decode(reader, shapes["z"])  # (S, h/4, w/4) int64
+        means_hat, scales_hat = self.hyper_decode(z_hat[None].float())  # (1, C, h, w) each
+        y_hat, symbols, tables = self.gaussian.decompress(reader, means_hat[0], scales_hat[0])
+        reader.close()
+        return {"y_hat": y_hat[None], "integers": {"z_hat": z_hat, "symbols": symbols},
+                "means_hat": means_hat, "tables": tables}
+
+    def latent_bits(self, decoded: dict[str, Any]) -> dict[str, torch.Tensor]:
+        integers = decoded["integers"]
+        return {"y": self.gaussian.bits(integers["symbols"], decoded["tables"]),
+                "z": self.z_prior.bits(integers["z_hat"])}
+
+    def rounded_rate(self, latents: dict[str, torch.Tensor],
+                     rounding: Rounding) -> tuple[torch.Tensor, torch.Tensor]:
+        y_hat, likelihoods_y, likelihoods_z = self.hyper_path(latents["y"], latents["z"],
+                                                              rounding)
+        return y_hat, estimated_bits(likelihoods_z) + estimated_bits(likelihoods_y)
 
 
 def _float32(value: float) -> float:
@@ -515,6 +699,19 @@ class VariableRateHyperprior(HyperpriorAutoencoder):
         finally:
             self._lmbda = before
 
+    def header_fields(self) -> dict[str, Any]:
+        """A file stores the lambda it was coded at."""
+        return {"lmbda": self.lmbda}
+
+    def decoding(self, fields: dict[str, Any]) -> contextlib.AbstractContextManager:
+        """Decode at the file's lambda (the gains act only on y's values, never on the
+        hyper path, so they change the pixels, not the integers)."""
+        if not self.in_range(fields["lmbda"]):
+            low, high = self.config.lambdas[0], self.config.lambdas[-1]
+            raise CodecError(f"corrupt header: lambda {fields['lmbda']:.7g} is outside the "
+                             f"model's range {low} .. {high}")
+        return self.at_lambda(fields["lmbda"])
+
     def gains(self, lmbdas: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The gain and inverse gain vectors for each lambda, interpolated exponentially.
 
@@ -561,10 +758,7 @@ class VariableRateHyperprior(HyperpriorAutoencoder):
         lmbdas = self.training_lambdas(len(x))  # (N,)
         gain, inverse_gain = self.gains(lmbdas)  # (N, C, 1, 1) each
         y = self.encoder(pad_to_multiple(x, self.pad_multiple)) * gain  # (N, C, h, w)
-        z = self.hyper_encode(y)  # (N, S, h/4, w/4)
-        z_hat, likelihoods_z = self.z_prior(z)
-        means_hat, scales_hat = self.hyper_decode(z_hat)  # (N, C, h, w) each
-        y_hat, likelihoods_y = self.gaussian(y, scales_hat, means_hat)
+        y_hat, likelihoods_y, likelihoods_z = self.hyper_path(y, self.hyper_encode(y))
         x_hat = super().decode(y_hat * inverse_gain, size=x.shape[-2:])  # (N, 3, H, W)
         pixels = x.shape[-2] * x.shape[-1]
         mse = (x_hat.float() - x).pow(2).mean(dim=(1, 2, 3))  # (N,) float32
@@ -575,4 +769,13 @@ class VariableRateHyperprior(HyperpriorAutoencoder):
                       "bpp_z": (bits_z / pixels).mean().item()}
 
 
-Codec = RateDistortionAutoencoder | HyperpriorAutoencoder  # the models that write .aec files
+MODEL_CLASSES = {AutoencoderConfig: Autoencoder, RateDistortionConfig: RateDistortionAutoencoder,
+                 HyperpriorConfig: HyperpriorAutoencoder,
+                 VariableRateConfig: VariableRateHyperprior}  # each config's model
+
+
+def build_model(config: AutoencoderConfig) -> Autoencoder:
+    """An untrained model of `config` (of one of the `MODEL_CLASSES` configs)."""
+    if type(config) not in MODEL_CLASSES:
+        raise TypeError(f"no model is built from a {type(config).__name__}")
+    return MODEL_CLASSES[type(config)].from_config(config)

@@ -31,8 +31,11 @@ from pathlib import Path
 
 import torch
 
+from aecodec import zoo
 from aecodec.checkpoint import load_checkpoint, load_model, save_checkpoint
+from aecodec.context import DEFAULT_LAMBDAS
 from aecodec.data import PatchDataset, load_folder
+from aecodec.entropy import build_coding_tables
 from aecodec.models import (
     Autoencoder,
     AutoencoderConfig,
@@ -42,8 +45,10 @@ from aecodec.models import (
     RateDistortionConfig,
     VariableRateConfig,
     VariableRateHyperprior,
+    build_model,
 )
 from aecodec.training import TrainingState, fit, training_record
+from aecodec.zoo import PLAIN_LATENT_CHANNELS, RD_LAMBDAS  # noqa: F401  (the shipped families')
 
 
 @dataclass(frozen=True)
@@ -70,14 +75,7 @@ class Recipe:
 
     def build(self, **changes) -> Autoencoder:
         """An untrained model of this recipe, with `changes` to its config (e.g. lmbda=)."""
-        config = replace(self.model, **changes)
-        if isinstance(config, VariableRateConfig):
-            return VariableRateHyperprior.from_config(config)
-        if isinstance(config, HyperpriorConfig):
-            return HyperpriorAutoencoder.from_config(config)
-        if isinstance(config, RateDistortionConfig):
-            return RateDistortionAutoencoder.from_config(config)
-        return Autoencoder.from_config(config)
+        return build_model(replace(self.model, **changes))
 
     def dataset(self, images: list[torch.Tensor], seed: int = 0) -> PatchDataset:
         """This recipe's training patches from photos x (3, H, W)."""
@@ -94,7 +92,6 @@ class Recipe:
 
 
 PLAIN = Recipe(AutoencoderConfig(), batch_size=16, patch_size=128)
-PLAIN_LATENT_CHANNELS = (2, 4, 8, 16, 32)
 PLAIN_STEPS = 3000
 
 # The classroom recipe, chosen by measurement on a 2-core CPU: a small model that takes many
@@ -106,7 +103,6 @@ RD_SMALL = Recipe(RateDistortionConfig(latent_channels=32, downsamplings=3, hidd
 # shipped models were trained at 2e-3; the higher rate was measured for 12 minutes only.
 RD_WIDE = replace(RD_SMALL, model=RateDistortionConfig(latent_channels=64, hidden_channels=64),
                   lr=2e-3)
-RD_LAMBDAS = (0.0018, 0.0035, 0.0067, 0.013)  # low to high quality
 RD_MINUTES = 95  # the shipped curve's budget, on 1 CPU thread
 
 
@@ -332,8 +328,6 @@ def train_variable_rate_model(data: str | os.PathLike, out: str | os.PathLike,
         start: the hyperprior codec to start from (default: the shipped
             hp_lambda0.0067.pt).
     """
-    from aecodec import zoo  # zoo imports this module
-
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     hyperprior = load_model(start or zoo.codec_path(0.0067, "hyperprior"))
@@ -350,6 +344,7 @@ def _save_shipped(path: Path, model: Autoencoder, history: dict, seconds: float,
                   recipe: dict) -> None:
     """Weights and how they were made, without the optimizer state (a third of the size)."""
     state = TrainingState(step=len(history["loss"]), seconds=seconds, history=history)
+    build_coding_tables(model)
     save_checkpoint(path, model, training_record(state, recipe))
 
 
@@ -358,21 +353,23 @@ def _save_shipped(path: Path, model: Autoencoder, history: dict, seconds: float,
 # its weights; the context starts switched off, see aecodec.context) and widens the rate
 # range a step each way, so that Kodak spans about 0.1 to 1.2 bpp. Its settings are the
 # variable-rate recipe's; the context's new layers learn at 4x the network's rate.
-DEFAULT_LAMBDAS = (0.0009, 0.0018, 0.0035, 0.0067, 0.013, 0.026)
 DEFAULT_CODEC = replace(VARIABLE_RATE, model=VariableRateConfig(lambdas=DEFAULT_LAMBDAS))
 DEFAULT_CONTEXT_LR = 4.0  # learning-rate scale of the context's new layers
 
 
 def default_codec_from(variable_rate: VariableRateHyperprior,
-                       lambdas: tuple[float, ...] = DEFAULT_LAMBDAS):
+                       lambdas: tuple[float, ...] = DEFAULT_LAMBDAS, context: bool = True):
     """A `VariableRateCheckerboard` holding all of a trained variable-rate codec's weights:
     gains of lambdas it was trained at are copied; a lambda beyond its range starts from
     the nearest trained gains, scaled by (lambda / nearest)^(1/2) as `VariableRateHyperprior`
-    starts its own."""
+    starts its own. `context=False` gives the same without the context: a
+    `VariableRateHyperprior` over `lambdas` (the control of benchmarks/context_control.py).
+    """
     from aecodec.context import VariableRateCheckerboard
 
     config = dict(vars(variable_rate.config), lambdas=tuple(lambdas))
-    model = VariableRateCheckerboard.from_config(config)
+    kind = VariableRateCheckerboard if context else VariableRateHyperprior
+    model = kind.from_config(config)
     state = {k: v for k, v in variable_rate.state_dict().items() if "gains" not in k}
     missing, unexpected = model.load_state_dict(state, strict=False)
     assert not unexpected and all(k.startswith(("context.", "parameters_net.", "log_"))

@@ -21,16 +21,16 @@ Does not hold: the file format (`aecodec.codec`) or the models.
 """
 
 import math
+from functools import partial
 
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from aecodec.entropy import estimated_bits, gaussian_likelihood
 from aecodec.errors import CodecError
 from aecodec.layers import flush_denormal
 from aecodec.losses import rd_loss
-from aecodec.models import Codec, HyperpriorAutoencoder
+from aecodec.models import Codec
 
 REFINE_MAX_PIXELS = 2**22  # gradients through the whole decoder: 4.2 megapixels at most
 TAU_START = 0.5  # temperature of the first steps
@@ -93,31 +93,21 @@ def refine_latents(model: Codec, x: torch.Tensor, steps: int, *, lr: float = 0.0
     if height * width > REFINE_MAX_PIXELS:
         raise CodecError(f"refining a {width}x{height} image would take too much memory: "
                          f"at most {REFINE_MAX_PIXELS:,} pixels (compress it without refine)")
-    hyper = isinstance(model, HyperpriorAutoencoder)
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
     try:
         with torch.no_grad():
             y = model.encode(x[None])  # (1, C, h, w)
-            z = model.hyper_encode(y) if hyper else None  # (1, S, h/4, w/4)
-        latents = {"y": y.clone().requires_grad_(True)}
-        if hyper:
-            latents["z"] = z.clone().requires_grad_(True)
+            latents = {"y": y, **model.side_latents(y)}  # and z (1, S, h/4, w/4), if any
+        latents = {name: value.clone().requires_grad_(True) for name, value in latents.items()}
         optimizer = torch.optim.Adam(latents.values(), lr=lr)
         pixels = height * width
         with flush_denormal():
             for step in tqdm(range(steps), desc="refining", disable=not progress):
                 tau = temperature(step, steps)
-                if hyper:  # as the file does: z_hat first, then y around its means
-                    z_hat = soft_round(latents["z"], tau)  # (1, S, h/4, w/4)
-                    means, scales = model.hyper_decode(z_hat)  # (1, C, h, w) each
-                    y_hat = soft_round(latents["y"] - means, tau) + means  # (1, C, h, w)
-                    bits = (estimated_bits(model.z_prior.likelihood(z_hat))
-                            + estimated_bits(gaussian_likelihood(y_hat - means, scales)))
-                else:
-                    y_hat = soft_round(latents["y"], tau)  # (1, C, h, w)
-                    bits = estimated_bits(model.prior.likelihood(y_hat))
+                # as the file does (for a hyperprior: z_hat first, then y around its means)
+                y_hat, bits = model.rounded_rate(latents, partial(soft_round, tau=tau))
                 x_hat = model.decode(y_hat, (height, width))  # (1, 3, H, W)
                 loss = rd_loss(F.mse_loss(x_hat, x[None]), bits / pixels, model.lmbda)
                 optimizer.zero_grad()

@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 
 from aecodec.checkpoint import load_checkpoint, save_checkpoint
 from aecodec.distributed import Distributed
+from aecodec.entropy import build_coding_tables
 from aecodec.errors import CheckpointError
 from aecodec.layers import flush_denormal
 from aecodec.metrics import psnr, quantize_8bit
@@ -285,6 +286,7 @@ def fit(
         if checkpoint is not None and processes.is_main:  # distributed: one process writes
             resume_from = dict(epoch=state.epoch, batch_in_epoch=state.batch_in_epoch,
                                seed=seed, optimizer=optimizer.state_dict())
+            build_coding_tables(model)  # a codec's checkpoint codes with its current density
             save_checkpoint(checkpoint, model, training_record(state, recipe, resume_from))
 
     bar = _progress_bar(budget, state, disable=not (progress and processes.is_main))

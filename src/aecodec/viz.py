@@ -1,4 +1,5 @@
-"""Matplotlib pictures: image grids, original / reconstruction / error, loss curves.
+"""Matplotlib pictures: image grids, maps on one scale, original / reconstruction / error,
+loss curves.
 
 Every function returns a `matplotlib.figure.Figure` built without pyplot's global state,
 so it shows once in a notebook (as the cell's value), never leaks open figures, and can
@@ -10,6 +11,7 @@ Importing this module inside Jupyter tells it to show such figures as PNG pictur
 import io
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from matplotlib.figure import Figure
 
@@ -82,17 +84,41 @@ def error_map(x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
     return (x.float() - x_hat.float()).abs().mean(dim=0)  # (H, W)
 
 
+def error_scale(errors: Sequence[torch.Tensor], percentile: float = 99.0) -> float:
+    """The top of a colour scale for error maps: the `percentile` of all their values.
+
+    Scaled to the single largest error, a map with a few extreme pixels comes out nearly
+    black everywhere else; at the 99th percentile, 1% of the pixels saturate instead.
+
+    Args:
+        errors: the error maps, (H, W) each.
+        percentile: in (0, 100].
+    """
+    if not 0 < percentile <= 100:
+        raise ValueError(f"percentile must be in (0, 100], got {percentile}")
+    values = torch.cat([e.detach().float().flatten().cpu() for e in errors]).numpy()
+    return max(float(np.percentile(values, percentile)), 1e-6)  # numpy: no size limit
+
+
 def compare(
-    x: torch.Tensor, x_hat: torch.Tensor, title: str | None = None, size: float = 4.0
+    x: torch.Tensor, x_hat: torch.Tensor, title: str | None = None, size: float = 4.0,
+    error_max: float | None = None,
 ) -> Figure:
     """Original, reconstruction and error map side by side, PSNR in the titles.
+
+    The error map's colour scale runs from 0 to `error_max`, by default the error's 99th
+    percentile (`error_scale`), so that a few extreme pixels do not turn the rest black;
+    larger errors show in the top colour, and the colour bar says where the scale ends.
 
     Args:
         x: the original (3, H, W).
         x_hat: the reconstruction (3, H, W).
         title: a title over the whole figure.
         size: inches per panel.
+        error_max: the top of the error's colour scale (in pixel units, 0-1), or None.
     """
+    if error_max is not None and not error_max > 0:
+        raise ValueError(f"error_max must be positive, got {error_max}")
     height, width = x.shape[-2:]
     fig = Figure(figsize=(3 * size, size * height / width + 0.6), layout="constrained")
     ax_x, ax_hat, ax_err = fig.subplots(1, 3)
@@ -100,14 +126,53 @@ def compare(
     ax_x.set_title("original x")
     ax_hat.imshow(_to_hwc(x_hat))
     ax_hat.set_title(f"reconstruction x_hat: {psnr(x, x_hat):.2f} dB")
-    err = error_map(x, x_hat)
-    shown = ax_err.imshow(err.cpu().numpy(), cmap="magma", vmin=0, vmax=max(float(err.max()), 1e-6))
+    err = error_map(x, x_hat)  # (H, W)
+    top = error_scale([err]) if error_max is None else error_max
+    shown = ax_err.imshow(err.cpu().numpy(), cmap="magma", vmin=0, vmax=top)
     ax_err.set_title("|x - x_hat| (mean over RGB)")
-    fig.colorbar(shown, ax=ax_err, fraction=0.046, pad=0.02)
+    scale = "99th percentile" if error_max is None else "fixed scale"
+    fig.colorbar(shown, ax=ax_err, fraction=0.046, pad=0.02, extend="max",
+                 label=f"error, {scale} {top:.3f} at the top")
     for ax in (ax_x, ax_hat, ax_err):
         ax.axis("off")
     if title:
         fig.suptitle(title)
+    return fig
+
+
+def show_maps(
+    maps: Sequence[torch.Tensor], titles: Sequence[str] | None = None, size: float = 2.6,
+    vmax: float | None = None, label: str = "",
+) -> Figure:
+    """2-D maps (each (H, W)) side by side on ONE grey scale from 0 to `vmax` (default:
+    the largest value of all maps), each in a frame, with one colour bar.
+
+    One scale keeps the maps comparable: a constant map shows as its grey, not as white on
+    white (which per-map scaling would make of it).
+
+    Args:
+        maps: the maps, (H, W) each.
+        titles: one title per map, or None.
+        size: inches per map.
+        vmax: the top of the scale, or None.
+        label: the colour bar's label.
+    """
+    if not maps:
+        raise ValueError("show_maps needs at least one map")
+    if vmax is None:
+        vmax = max(float(m.max()) for m in maps)
+    vmax = max(vmax, 1e-6)
+    fig = Figure(figsize=(size * len(maps) + 0.8, size), layout="constrained")
+    axes = fig.subplots(1, len(maps), squeeze=False)[0]
+    for i, (ax, m) in enumerate(zip(axes, maps)):
+        shown = ax.imshow(m.detach().float().cpu().numpy(), cmap="gray", vmin=0, vmax=vmax,
+                          interpolation="nearest")
+        ax.set(xticks=[], yticks=[])  # no ticks, but the frame (the spines) stays
+        for spine in ax.spines.values():
+            spine.set(visible=True, color="black", linewidth=1)
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=10)
+    fig.colorbar(shown, ax=list(axes), fraction=0.05, pad=0.02, label=label)
     return fig
 
 
@@ -200,7 +265,7 @@ def explorer_figure(
         axes[key].set_title(title, fontsize=10)
         axes[key].axis("off")
     errors = {ae_name: error_map(x, x_hat), "JPEG": error_map(x, x_jpeg)}  # (H, W) each
-    vmax = max(max(float(e.flatten().quantile(0.99)) for e in errors.values()), 1e-6)
+    vmax = max(error_scale([e]) for e in errors.values())  # the larger of the two
     for key, (name, error) in zip(("e_ae", "e_jpeg"), errors.items()):
         shown = axes[key].imshow(error.cpu().numpy(), cmap="magma", vmin=0, vmax=vmax)
         axes[key].set_title(f"{name} error |x - x_hat|", fontsize=10)

@@ -16,9 +16,11 @@ as the package `aecodec.shipped` (see pyproject.toml), read through `importlib.r
 Setting $AECODEC_MODELS to a folder makes aecodec use the models found there instead.
 Their Kodak scores, written by `aecodec evaluate`, are in data/results/results.json.
 
-Holds: `models_dir`, `load_plain`, `load_codec`, `load_codecs`, `find_model` (the model
-that wrote an .aec file), `shipped_families` and `codec_scores` (what `aecodec models`
-prints).
+Holds: the shipped families' constants (`PLAIN_LATENT_CHANNELS`, `RD_LAMBDAS`,
+`QUALITIES`, `FAMILIES`), `models_dir`, `load_plain`, `load_codec`, `load_codecs`,
+`find_model` (the model that wrote an .aec file), `shipped_families` and `codec_scores`
+(what `aecodec models` prints). Does not hold, nor import: how they were trained
+(`aecodec.recipes`, which imports this module): loading a model needs no training code.
 """
 
 import json
@@ -28,11 +30,13 @@ from pathlib import Path
 
 from aecodec.checkpoint import load_model
 from aecodec.codec import model_id
+from aecodec.context import DEFAULT_LAMBDAS, VariableRateCheckerboard
 from aecodec.errors import CheckpointError
 from aecodec.models import Autoencoder, Codec, VariableRateHyperprior
-from aecodec.recipes import PLAIN_LATENT_CHANNELS, RD_LAMBDAS
 
 MODELS_ENV = "AECODEC_MODELS"
+PLAIN_LATENT_CHANNELS = (2, 4, 8, 16, 32)  # the shipped plain autoencoders' C
+RD_LAMBDAS = (0.0018, 0.0035, 0.0067, 0.013)  # the shipped codecs' lambdas, low to high quality
 DOWNSAMPLINGS = 3
 QUALITIES = {quality: lmbda for quality, lmbda in enumerate(RD_LAMBDAS, start=1)}
 DEFAULT_QUALITY = 3
@@ -77,6 +81,40 @@ def load_variable_rate() -> VariableRateHyperprior:
         raise CheckpointError(f"{path}: no variable-rate codec there; train one with "
                               "`aecodec zoo-train-vr` (docs/training.md)")
     return load_model(path)
+
+
+DEFAULT_FILE = "vr_context.pt"  # the default codec: variable rate, checkerboard context
+DEFAULT_QUALITIES = {quality: lmbda for quality, lmbda in enumerate(DEFAULT_LAMBDAS, start=1)}
+DEFAULT_CODEC_QUALITY = 4  # lambda 0.0067, the old default's rate
+
+
+def default_path() -> Path:
+    """Where the default codec is (`aecodec.context.VariableRateCheckerboard`)."""
+    return models_dir() / DEFAULT_FILE
+
+
+def load_default(quality: int | None = None,
+                 lmbda: float | None = None) -> VariableRateCheckerboard:
+    """The default codec (eval mode, CPU): one model for every rate, coding at the lambda
+    of `quality` (1 smallest files .. 6 best quality; default 4) or at `lmbda` (any
+    value in its trained range 0.0009 .. 0.026).
+
+    Args:
+        quality: 1 .. 6, each a lambda it was trained at (`DEFAULT_QUALITIES`).
+        lmbda: a lambda instead of a quality.
+    """
+    path = default_path()
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no default codec there; train one with "
+                              "`aecodec zoo-train-default` (docs/training.md)")
+    if quality is not None and quality not in DEFAULT_QUALITIES:
+        raise CheckpointError(f"no quality {quality}: choose 1 (smallest files) to "
+                              f"{len(DEFAULT_QUALITIES)} (best quality)")
+    model = load_model(path)
+    if lmbda is None:
+        lmbda = DEFAULT_QUALITIES[quality or DEFAULT_CODEC_QUALITY]
+    model.set_lambda(lmbda)
+    return model
 
 
 def shipped_families() -> list[str]:

@@ -30,7 +30,6 @@ installed `aecodec` package, not from files beside them.
 import copy
 import os
 import re
-from importlib import resources
 from pathlib import Path
 
 import nbformat
@@ -280,6 +279,24 @@ def _refuse_overwriting_work(target: Path, data: bytes) -> None:
                            "work, or an older edition?): move it away, or pass --force")
 
 
+def course_notebooks() -> Path:
+    """The folder of the course's own notebooks.
+
+    They are `notebooks/` of the repository, which a wheel carries as
+    `aecodec/course/notebooks/` (see pyproject.toml). That folder has no __init__.py (it
+    would be the first thing JupyterLab's file browser shows), and setuptools' editable
+    install cannot map such a folder into a package, so it is looked for where each kind
+    of install puts it rather than imported.
+    """
+    here = Path(__file__).resolve().parent  # .../aecodec/course
+    installed, checkout = here / "notebooks", here.parents[2] / "notebooks"  # src/../notebooks
+    for folder in (installed, checkout):
+        if any(folder.glob("*.ipynb")):
+            return folder
+    raise AecodecError(f"the course notebooks are in neither {installed} nor {checkout}; "
+                       "reinstall aecodec, or pass the notebooks' folder (--notebooks)")
+
+
 def build(out_dir: str | os.PathLike, notebooks_dir: str | os.PathLike | None = None,
           overwrite: bool = False) -> dict[Path, int]:
     """Write the student edition of every notebook into `out_dir`.
@@ -299,7 +316,7 @@ def build(out_dir: str | os.PathLike, notebooks_dir: str | os.PathLike | None = 
         {path written: number of exercises in it}.
     """
     out_dir = Path(out_dir)
-    notebooks_dir = Path(notebooks_dir or str(resources.files("aecodec.course.notebooks")))
+    notebooks_dir = Path(notebooks_dir) if notebooks_dir else course_notebooks()
     sources = sorted(notebooks_dir.glob("*.ipynb"))
     if not sources:
         raise AecodecError(f"{notebooks_dir}: no notebooks (*.ipynb) there")

@@ -1,0 +1,163 @@
+"""The default codec on Kodak with real files, beside the codec it was warm-started from and
+JPEG, WebP and AVIF; one row of the training campaign's trajectory.
+
+    .venv/bin/python benchmarks/default_codec.py --kodak ../shared/kodak \
+        [--model runs/default/default_codec.pt] [--threads 1] \
+        [--out benchmarks/results/default_codec.md]
+
+The default codec (`aecodec.context.VariableRateCheckerboard`, trained by
+`aecodec.recipes.train_default_codec`) is scored at every lambda it was trained at; the
+variable-rate hyperprior it started from (the shipped vr_hyperprior.pt) at its four. Every
+point is the mean over the Kodak images of real .aec files: bpp from len(bytes), PSNR of
+the 8-bit decoded image. JPEG, WebP and AVIF are the curves `aecodec evaluate` stored in
+data/results/results.json for the same images, with Pillow's best ordinary settings
+(optimized JPEG Huffman tables, WebP method 6, AVIF 4:4:4 for RGB PSNR). BD-rates are over
+each pair's common PSNR range (`aecodec.evaluation.bd_rate`, PCHIP).
+
+The training behind the model is counted along its whole warm-start chain (factorized ->
+hyperprior -> variable rate -> default), in CPU-hours from the checkpoints' own records;
+each run appends a row to `<out>_trajectory.json` (cumulative hours -> BD-rates), from
+which docs/training.md's trajectory table is written (`--table`).
+
+Holds only the measurement.
+"""
+
+import argparse
+import json
+import platform
+from pathlib import Path
+
+import torch
+from matplotlib.figure import Figure
+
+from aecodec import zoo
+from aecodec.checkpoint import load_checkpoint, load_model
+from aecodec.evaluation import bd_rate, file_scores
+from aecodec.kodak import load_kodak
+
+REPO = Path(__file__).resolve().parents[1]
+BASELINES = ("JPEG", "WebP", "AVIF 4:4:4")
+# the warm-start chain behind the shipped variable-rate codec, oldest first
+CHAIN = ("rd_lambda0.0067.pt", "hp_lambda0.0067.pt", "vr_hyperprior.pt")
+
+
+def training_hours(path: Path) -> float:
+    """Hours of training recorded in a checkpoint (0 if it keeps no record)."""
+    return ((load_checkpoint(path).get("training") or {}).get("seconds") or 0) / 3600
+
+
+def curve(model, images: dict, lambdas) -> dict[float, dict]:
+    points = {}
+    for lmbda in lambdas:
+        with model.at_lambda(lmbda):
+            points[lmbda] = file_scores(model, images)
+        print(f"{type(model).__name__}, lambda {lmbda}: {points[lmbda]}", flush=True)
+    return points
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--kodak", default=None, help="Kodak folder ($AECODEC_KODAK)")
+    parser.add_argument("--model", default=str(REPO / "runs/default/default_codec.pt"))
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--limit", type=int, default=24, help="the first N Kodak images only")
+    parser.add_argument("--out", default=str(REPO / "benchmarks/results/default_codec.md"))
+    parser.add_argument("--no-control", action="store_true",
+                        help="skip the starting codec's curve (reuse the last run's)")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    path = Path(args.model)
+    model = load_model(path)
+    images = dict(list(load_kodak(args.kodak).items())[: args.limit])
+    names = [Path(name).stem for name in images]
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    ours = curve(model, images, model.config.lambdas)
+    previous = json.loads(out.with_suffix(".json").read_text()) if out.with_suffix(
+        ".json").exists() else {}
+    if args.no_control and previous.get("start") and previous.get("images") == len(images):
+        start = {float(k): v for k, v in previous["start"].items()}
+    else:
+        start_model = zoo.load_variable_rate()
+        start = curve(start_model, images, start_model.config.lambdas)
+
+    stored = json.loads((REPO / "data/results/results.json").read_text())["curves"]
+    baselines = {name: [_mean_over(p["images"], names) for p in stored[name]]
+                 for name in BASELINES}
+    points = {"default": [(p["bpp"], p["psnr"]) for p in ours.values()],
+              "start": [(p["bpp"], p["psnr"]) for p in start.values()]}
+    chain = sum(training_hours(zoo.models_dir() / name) for name in CHAIN)
+    own = training_hours(path)
+    summary = dict(
+        model=str(path), images=len(images), threads=args.threads,
+        machine=platform.processor() or platform.machine(), torch=torch.__version__,
+        own_cpu_hours=own, chain_cpu_hours=chain, cumulative_cpu_hours=chain + own,
+        default={f"{k:.6g}": v for k, v in ours.items()},
+        start={f"{k:.6g}": v for k, v in start.items()},
+        bd_rate_vs={name: bd_rate(c, points["default"]) for name, c in baselines.items()},
+        start_bd_rate_vs={name: bd_rate(c, points["start"]) for name, c in baselines.items()},
+        bd_rate_vs_start=bd_rate(points["start"], points["default"]),
+    )
+    out.with_suffix(".json").write_text(json.dumps(summary, indent=1) + "\n")
+    _figure(points, baselines, summary).savefig(out.with_suffix(".png"), dpi=90)
+    out.write_text(_markdown(summary, ours, start, args))
+    trajectory = Path(str(out.with_suffix("")) + "_trajectory.json")
+    rows = json.loads(trajectory.read_text()) if trajectory.exists() else []
+    rows.append({k: summary[k] for k in ("cumulative_cpu_hours", "own_cpu_hours", "images",
+                                         "bd_rate_vs", "bd_rate_vs_start")})
+    trajectory.write_text(json.dumps(rows, indent=1) + "\n")
+    print(out.read_text())
+
+
+def _mean_over(per_image: dict, names: list[str]) -> tuple[float, float]:
+    """(bpp, PSNR) of one baseline setting, averaged over the images `names`."""
+    return (sum(per_image[n]["bpp"] for n in names) / len(names),
+            sum(per_image[n]["psnr"] for n in names) / len(names))
+
+
+def _figure(points, baselines, summary) -> Figure:
+    fig = Figure(figsize=(7.5, 4.8), layout="constrained")
+    ax = fig.subplots()
+    for name, c in baselines.items():
+        ax.plot(*zip(*c), "--", marker=".", label=f"{name} (Pillow)", alpha=0.7)
+    ax.plot(*zip(*points["start"]), "s-", label="variable-rate hyperprior (its start)")
+    ax.plot(*zip(*points["default"]), "o-", linewidth=2,
+            label=f"default codec: context ({summary['cumulative_cpu_hours']:.1f} CPU-hours)")
+    ax.set(xlabel="bits per pixel (real files)", ylabel="PSNR (dB, RGB)", xlim=(0, 1.4),
+           ylim=(23, 37), title=f"Kodak, {summary['images']} images")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=9, loc="lower right")
+    return fig
+
+
+def _markdown(summary, ours, start, args) -> str:
+    lines = [
+        "# The default codec on Kodak (real files)",
+        "",
+        f"Command: `.venv/bin/python benchmarks/default_codec.py --threads {args.threads}"
+        f"{'' if args.limit == 24 else f' --limit {args.limit}'}`; {summary['images']} images; "
+        f"{summary['machine']}, torch {summary['torch']}.",
+        "",
+        f"Training behind it: {summary['cumulative_cpu_hours']:.2f} CPU-hours (one thread), "
+        f"of which {summary['own_cpu_hours']:.2f} its own run and "
+        f"{summary['chain_cpu_hours']:.2f} the warm-start chain {' -> '.join(CHAIN)}.",
+        "",
+        "| codec | lambda | bpp | PSNR (dB) |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, runs in (("default (context)", ours), ("start: vr_hyperprior.pt", start)):
+        for lmbda, p in runs.items():
+            lines.append(f"| {name} | {lmbda:.5g} | {p['bpp']:.4f} | {p['psnr']:.2f} |")
+    lines += ["", "BD-rate, negative = fewer bits for the same PSNR "
+              "(JPEG optimized Huffman tables, WebP method 6, AVIF 4:4:4):", ""]
+    for name, value in summary["bd_rate_vs"].items():
+        lines.append(f"- default codec against {name}: {value:+.1f}% (its start: "
+                     f"{summary['start_bd_rate_vs'][name]:+.1f}%)")
+    lines.append(f"- default codec against its start: {summary['bd_rate_vs_start']:+.1f}%")
+    lines += ["", f"![curves]({Path(args.out).with_suffix('.png').name})", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
