@@ -429,7 +429,7 @@ def test_the_refinement_notebook_runs_in_jupyterlab(browser, lab, screenshots):
         assert_no_errors(page)
         outputs = page.inner_text(".jp-Notebook")
         for name in ("file_objective", "round_up_probability", "temperature"):
-            assert f"✅ {name}: correct" in outputs, name
+            assert f"Correct. {name} gives the right answer" in outputs, name
         assert "the gap closed" in outputs
         assert page.locator(".jp-OutputArea-output img").count() >= 4  # the figures
         page.screenshot(path=screenshots / "09_refinement.png", full_page=True)

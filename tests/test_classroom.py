@@ -47,14 +47,14 @@ print("defined")'''
 def made_up_notebook(statement: str = STATEMENT, solution: str = SOLUTION_CELL) -> NotebookNode:
     """A title, a cell with a saved output, an exercise with its statement and its check."""
     saved = new_output("stream", name="stdout", text="saved\n")
-    passed = new_output("stream", name="stdout", text="✅ area: correct\n")
+    passed = new_output("stream", name="stdout", text="Correct. area gives the right answer.\n")
     return new_notebook(cells=[
         new_markdown_cell("# 99 · Rectangles"),
         new_code_cell('print("saved")', outputs=[saved], execution_count=1),
         new_markdown_cell(statement),
         new_code_cell(solution, execution_count=2),
-        new_code_cell("# NBVAL_CHECK_OUTPUT\ncheck_area(area)", outputs=[passed],
-                      execution_count=3),
+        new_code_cell("check_area(area)", outputs=[passed], execution_count=3,
+                      metadata={"tags": [classroom.NBVAL_TAG]}),
     ])
 
 
@@ -84,7 +84,28 @@ def test_outputs_are_cleared_only_in_the_exercise_and_its_check():
     assert saved.outputs[0].text == "saved\n" and saved.execution_count == 1
     assert exercise.execution_count is None and check.execution_count is None
     assert check.outputs == []
-    assert check.source == "check_area(area)"  # nothing left for nbval to compare with
+    assert check.source == "check_area(area)"
+    assert "tags" not in check.metadata  # nothing left for nbval to compare with
+
+
+def test_nbvals_older_comment_marker_is_removed_too():
+    teacher = made_up_notebook()
+    teacher.cells[4].source = "# NBVAL_CHECK_OUTPUT\ncheck_area(area)"
+    del teacher.cells[4].metadata["tags"]
+    assert classroom.student_notebook(teacher).cells[5].source == "check_area(area)"
+
+
+def test_a_cell_that_reveals_an_answer_loses_its_outputs_and_keeps_its_other_tags():
+    teacher = made_up_notebook()
+    shown = new_output("stream", name="stdout", text="predicted: 6, measured: 6\n")
+    teacher.cells.append(new_code_cell(
+        "print(f'predicted: {area(2, 3)}, measured: 6')", outputs=[shown], execution_count=4,
+        metadata={"tags": [classroom.REVEALS_ANSWER, classroom.NBVAL_TAG, "other"]}))
+    student = classroom.student_notebook(teacher)
+    revealing = student.cells[-1]
+    assert revealing.outputs == [] and revealing.execution_count is None
+    assert revealing.metadata.tags == [classroom.REVEALS_ANSWER, "other"]
+    assert teacher.cells[-1].outputs == [shown]  # the teacher's notebook is unchanged
 
 
 def test_the_cells_are_found_in_either_edition():
@@ -161,7 +182,7 @@ def test_the_edition_has_every_notebook_with_its_exercises(edition):
     for path in COURSE:
         teacher = nbformat.read(path, as_version=4)
         assert written[out / path.name] == len(classroom.exercise_cells(teacher))
-    assert sum(written.values()) == 27  # 3 in each notebook from 01
+    assert all(count >= 3 for path, count in written.items() if path.name[:2] != "00")
     assert not [path for path in out.iterdir() if path.suffix != ".ipynb"]  # no temp files
 
 
@@ -189,9 +210,31 @@ def test_the_other_cells_keep_their_saved_outputs(edition, path):
     assert student.cells.pop(1).id == "student-edition-note"  # the note, after the title
     exercises = classroom.exercise_cells(teacher)
     cleared = set(exercises) | {classroom.check_cell(teacher, index) for index in exercises}
+    revealing = {index for index, cell in enumerate(teacher.cells)
+                 if classroom.REVEALS_ANSWER in cell.metadata.get("tags", [])}
     for index, cell in enumerate(teacher.cells):
-        if index not in cleared:
+        if index in revealing:
+            assert student.cells[index].outputs == [] and cell.outputs
+        elif index not in cleared:
             assert student.cells[index] == cell
+
+
+REVEALED = {  # outputs that gave a prediction away in an earlier edition (issue 23)
+    "01": "40.00 dB    40.00 dB",  # noise_psnr's predicted PSNRs beside the measured ones
+    "03": "kernel 4: padding=1, output_padding=0",  # doubling_padding's answers
+    "04": "predicted: 81,747",  # parameter_count's answer
+    "07": "training's estimate 0.700 bpp",  # the noisy estimate against the file, predicted
+}
+
+
+@pytest.mark.parametrize("number, text", REVEALED.items())
+def test_the_student_edition_does_not_print_the_predicted_values(edition, number, text):
+    out, _ = edition
+    path = next(path for path in COURSE if path.name.startswith(number))
+    outputs = "\n".join(printed(cell) for cell in nbformat.read(path, as_version=4).cells)
+    assert text in outputs  # the teacher's edition shows them
+    student = nbformat.read(out / path.name, as_version=4)
+    assert text not in "\n".join(printed(cell) for cell in student.cells)
 
 
 # --- the command --------------------------------------------------------------------------
@@ -244,10 +287,22 @@ def test_the_command_explains_a_folder_without_notebooks(tmp_path, capsys):
 
 
 def printed(cell: NotebookNode) -> str:
-    """What a cell printed and returned, as one text."""
+    """What a cell printed and returned, as one text (nothing for a markdown cell)."""
     texts = [output.get("text", "") + output.get("data", {}).get("text/plain", "")
-             for output in cell.outputs]
+             for output in cell.get("outputs", [])]
     return "\n".join(texts)
+
+
+def stdout(cell: NotebookNode) -> str:
+    """What a cell printed."""
+    return "".join(output.text for output in cell.outputs
+                   if output.output_type == "stream" and output.name == "stdout")
+
+
+def returned(cell: NotebookNode) -> list[str]:
+    """What a cell's last expression showed (a check returning True would show "True")."""
+    return [output.data.get("text/plain", "") for output in cell.outputs
+            if output.output_type == "execute_result"]
 
 
 def without_marks(source: str) -> list[str]:
@@ -290,9 +345,12 @@ def test_a_learner_works_through_the_student_notebook(edition, path, monkeypatch
         for exercise, check in zip(exercises, checks):
             client.execute_cell(student.cells[exercise], exercise)
             client.execute_cell(student.cells[check], check)
-            verdict = printed(student.cells[check])
-            assert "not implemented yet" in verdict and verdict.endswith("False"), verdict
+            verdict = stdout(student.cells[check])
+            assert verdict.startswith("Not yet: ") and "not implemented yet" in verdict, verdict
+            assert verdict.count("\n") == 1, verdict
+            assert not returned(student.cells[check]), student.cells[check].outputs
             client.execute_cell(solved.cells[exercise], exercise)
             client.execute_cell(solved.cells[check], check)
-            verdict = printed(solved.cells[check])
-            assert verdict.startswith("✅") and verdict.endswith("True"), verdict
+            verdict = stdout(solved.cells[check])
+            assert verdict.startswith("Correct. ") and verdict.count("\n") == 1, verdict
+            assert not returned(solved.cells[check]), solved.cells[check].outputs

@@ -11,8 +11,10 @@ replaces each solution by a stub,
 
 so that the check says "not implemented yet" until the learner writes the code. The hint
 comes from the exercise's statement in the markdown cell above it. The outputs
-of exercise and check cells are cleared; every other cell keeps its saved output, so
-learners can read ahead.
+of exercise and check cells are cleared, and so are those of cells tagged
+`reveals-answer` (a cell that prints what the learner was asked to predict or compute,
+such as the predicted and measured PSNRs after a prediction exercise); every other cell
+keeps its saved output, so learners can read ahead.
 
 Holds: `student_notebook` (one notebook), `build` (the whole course into a folder, what
 `aecodec classroom build` runs), `solutions` / `insert_solutions` (take the solutions
@@ -39,7 +41,9 @@ from aecodec.errors import AecodecError
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
 STUB = "# ✏️ YOUR CODE HERE, in place of the line below"
-NBVAL_MARK = "# NBVAL_CHECK_OUTPUT"
+NBVAL_MARK = "# NBVAL_CHECK_OUTPUT"  # nbval's comment marker, older notebooks
+NBVAL_TAG = "nbval-check-output"  # the same as a cell tag, what the course uses
+REVEALS_ANSWER = "reveals-answer"  # a cell tag: its outputs give an exercise's answer away
 MAX_HINT = 200  # characters: a longer statement is cut down to its key sentence
 
 STUDENT_NOTE = """\
@@ -176,12 +180,21 @@ def _stub_out(cell: NotebookNode, hint: str, where: str) -> None:
     cell.source = "\n".join(lines)
 
 
+def _tags(cell: NotebookNode) -> list[str]:
+    tags = cell.metadata.get("tags", [])
+    return tags if isinstance(tags, list) else []
+
+
 def _clear(cell: NotebookNode) -> None:
     """Forget a cell's run: outputs, execution count, timings, and nbval's output check
     (the saved output it would compare against is gone)."""
     cell.outputs = []
     cell.execution_count = None
     cell.metadata.pop("execution", None)
+    if NBVAL_TAG in _tags(cell):
+        cell.metadata.tags = [tag for tag in _tags(cell) if tag != NBVAL_TAG]
+        if not cell.metadata.tags:
+            del cell.metadata["tags"]
     cell.source = "\n".join(line for line in _lines(cell) if line.strip() != NBVAL_MARK)
 
 
@@ -200,6 +213,9 @@ def student_notebook(nb: NotebookNode, name: str = "notebook") -> NotebookNode:
         check = check_cell(student, index)
         if check is not None:
             _clear(student.cells[check])
+    for cell in student.cells:
+        if cell.cell_type == "code" and REVEALS_ANSWER in _tags(cell):
+            _clear(cell)
     note = STUDENT_NOTE if exercises else NO_EXERCISE_NOTE
     # a fixed id, not a random one, so that building twice writes the same bytes
     note_cell = nbformat.v4.new_markdown_cell(note, id="student-edition-note")

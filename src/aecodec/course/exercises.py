@@ -1,11 +1,20 @@
 """Check functions for the notebook exercises: run the learner's answer, explain what is wrong.
 
 Each `check_*` takes the learner's function, tries it on several cases against a
-trusted reference, prints one verdict in plain words and returns True or False:
+trusted reference and prints one verdict that starts with a word (no emoji needed to
+read it):
 
-    ✅ passed            the answer matches the reference on every case
-    ⏳ not implemented   the function still raises NotImplementedError
-    ❌ <what is wrong>   the first case that failed, with a hint for a common mistake
+    Correct.    the answer matches the reference on every case
+    Not yet:    the function still raises NotImplementedError
+    Wrong:      the first case that failed, with what was found and a hint
+
+It returns None, so a notebook cell that ends with the check shows the verdict and
+nothing else. For an autograder, `grade=True` makes it return True or False as well:
+`assert check_to_batch(to_batch, grade=True)`. A check never raises: whatever the
+learner's code does (crash, return the wrong type, build an unexpected module), the
+verdict names what was found.
+
+Sizes in messages are always height x width ("an image of height 100 and width 75").
 
 The exercises, by notebook:
     01  to_batch, my_psnr, noise_psnr
@@ -20,7 +29,9 @@ The exercises, by notebook:
 """
 
 import copy
+import functools
 import math
+import numbers
 from collections.abc import Callable
 
 import numpy as np
@@ -32,24 +43,52 @@ from aecodec.latents8bit import reconstruct_8bit
 from aecodec.metrics import psnr, quantize_8bit
 from aecodec.models import Autoencoder, AutoencoderConfig, compression_ratio, num_latent_values
 
+CORRECT, NOT_YET, WRONG = "Correct.", "Not yet:", "Wrong:"
+
 
 class _Wrong(Exception):
     """Raised inside a check to stop at the first problem found."""
 
 
 def _run(name: str, check: Callable[[], int]) -> bool:
-    """Run `check` (which returns the number of cases tried) and print the verdict."""
+    """Run `check` (which returns the number of cases tried), print the verdict, and
+    return whether it passed. Nothing escapes: an unexpected error becomes a verdict."""
     try:
-        cases = check()
+        with torch.random.fork_rng(devices=[]):  # the notebook's random numbers stay its own
+            cases = check()
     except NotImplementedError:
-        print(f"⏳ {name}: not implemented yet. Replace `raise NotImplementedError` with your "
-              "code, run that cell, then run this check again.")
+        print(f"{NOT_YET} {name} is not implemented yet. Replace `raise NotImplementedError` "
+              "with your code, run that cell, then run this check again.")
         return False
     except _Wrong as e:
-        print(f"❌ {name}: {e}")
+        print(f"{WRONG} {name}: {_one_line(str(e))}")
         return False
-    print(f"✅ {name}: correct on all {cases} test cases.")
+    except Exception as e:  # the learner's result broke the check itself
+        print(f"{WRONG} {name}: the check could not use what your code gave back "
+              f"({type(e).__name__}: {_one_line(str(e))}). Compare its type and shape with "
+              "what the exercise asks for.")
+        return False
+    print(f"{CORRECT} {name} gives the right answer on {cases} test "
+          f"{'case' if cases == 1 else 'cases'}.")
     return True
+
+
+def _one_line(text: str, limit: int = 600) -> str:
+    """A message on one line (a tensor's repr spans several), cut if very long."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + " ..."
+
+
+def _prints_verdict(check_fn: Callable[..., bool]) -> Callable[..., bool | None]:
+    """Make a check return None (its printed verdict is the answer), or True/False when
+    called with grade=True."""
+
+    @functools.wraps(check_fn)
+    def check(*args, grade: bool = False, **kwargs) -> bool | None:
+        passed = check_fn(*args, **kwargs)
+        return passed if grade else None
+
+    return check
 
 
 def _call(fn: Callable, *args, **kwargs):
@@ -66,15 +105,33 @@ def _call(fn: Callable, *args, **kwargs):
 
 def _as_number(value) -> float:
     """The learner's result as a float, or a plain complaint that it is not a number."""
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise _Wrong(f"it should return a number, got {type(value).__name__}") from None
+    _one_number(value)
+    number = float(value)
+    if math.isnan(number):
+        raise _Wrong("it returned nan (not a number): somewhere a 0 / 0 or the log of a "
+                     "negative number?")
+    return number
+
+
+def _one_number(value):
+    """`value` unchanged if it is one number (int, float, or a tensor or array of one
+    element), else a plain complaint naming what it is."""
+    if isinstance(value, bool) or value is None:
+        raise _Wrong(f"it should return a number, got {value!r}")
+    if isinstance(value, torch.Tensor | np.ndarray):
+        if value.size == 1 if isinstance(value, np.ndarray) else value.numel() == 1:
+            return value
+        raise _Wrong(f"it should return one number, got a {type(value).__name__} of shape "
+                     f"{tuple(value.shape)}")
+    if not isinstance(value, numbers.Real):
+        raise _Wrong(f"it should return a number, got {type(value).__name__}")
+    return value
 
 
 # --- 01 images as tensors -------------------------------------------------------------
 
 
+@_prints_verdict
 def check_to_batch(to_batch: Callable[[np.ndarray], torch.Tensor]) -> bool:
     """to_batch(pixels (H, W, 3) uint8) -> x (1, 3, H, W) float32 in [0, 1]."""
 
@@ -87,11 +144,16 @@ def check_to_batch(to_batch: Callable[[np.ndarray], torch.Tensor]) -> bool:
             x = _call(to_batch, pixels)
             if not isinstance(x, torch.Tensor):
                 raise _Wrong(f"it should return a torch.Tensor, got {type(x).__name__}")
+            if x.shape == (1, 3, w, h) and h != w:
+                raise _Wrong(f"for an image of height {h} and width {w} the shape is "
+                             f"{tuple(x.shape)}: height and width are swapped. "
+                             "permute(2, 0, 1) keeps the height before the width.")
             if x.shape == (1, h, w, 3):
                 raise _Wrong(f"shape is (1, H, W, 3) = {tuple(x.shape)}: the channels must "
                              "come first. Hint: .permute(2, 0, 1) moves them.")
             if x.shape != expected.shape:
-                raise _Wrong(f"for a {h}x{w} image the shape should be (1, 3, {h}, {w}), got "
+                raise _Wrong(f"for an image of height {h} and width {w} the shape should be "
+                             f"(1, 3, {h}, {w}), got "
                              f"{tuple(x.shape)}. Hint: add the batch dimension with [None] or "
                              ".unsqueeze(0).")
             if x.dtype != torch.float32:
@@ -99,7 +161,13 @@ def check_to_batch(to_batch: Callable[[np.ndarray], torch.Tensor]) -> bool:
                              "expect float32. Hint: .float()")
             if x.max() > 1.5:
                 raise _Wrong("values go up to 255: divide by 255 to bring them into [0, 1].")
-            if not torch.allclose(x.float(), expected, atol=1e-6):
+            if torch.allclose(x, expected * 255 / 256, atol=1e-6):
+                raise _Wrong("the values are 255/256 of the right ones: divide by 255, the "
+                             "largest 8-bit value, so that white becomes exactly 1.")
+            if h == w and torch.allclose(x, expected.transpose(-1, -2), atol=1e-6):
+                raise _Wrong("the image is transposed (rows became columns): permute(2, 0, 1) "
+                             "keeps the height before the width.")
+            if not torch.allclose(x, expected, atol=1e-6):
                 raise _Wrong("shape and range are right but the values are not: is each pixel "
                              "still in its place (permute, not view or reshape)?")
         return len(sizes)
@@ -107,6 +175,7 @@ def check_to_batch(to_batch: Callable[[np.ndarray], torch.Tensor]) -> bool:
     return _run("to_batch", check)
 
 
+@_prints_verdict
 def check_psnr(my_psnr: Callable[[torch.Tensor, torch.Tensor], float]) -> bool:
     """my_psnr(x, x_hat) -> PSNR in dB, peak 1.0, for one image (3, H, W)."""
 
@@ -129,6 +198,9 @@ def check_psnr(my_psnr: Callable[[torch.Tensor, torch.Tensor], float]) -> bool:
             if math.isclose(got, expected / 2, abs_tol=0.01):
                 raise _Wrong("it is half the right value: PSNR = 10 * log10(1 / MSE), or "
                              "20 * log10(1 / RMSE) with the square root.")
+            if math.isclose(got, -expected, abs_tol=0.01):
+                raise _Wrong(f"it is negative ({got:.2f} dB): the PSNR is 10 * log10(1 / MSE), "
+                             "and an MSE below 1 gives a positive number of dB.")
             if math.isclose(got, -10 * math.log(mse_value), abs_tol=0.01):
                 raise _Wrong("that is the natural log: PSNR uses log base 10 (math.log10).")
             if not math.isclose(got, expected, abs_tol=1e-3):
@@ -139,6 +211,7 @@ def check_psnr(my_psnr: Callable[[torch.Tensor, torch.Tensor], float]) -> bool:
     return _run("my_psnr", check)
 
 
+@_prints_verdict
 def check_noise_psnr(noise_psnr: Callable[[float], float]) -> bool:
     """noise_psnr(sigma) -> the PSNR (dB) that adding Gaussian noise of standard deviation
     sigma to an image in [0, 1] gives, predicted without any image: the MSE of the noise is
@@ -169,6 +242,7 @@ def check_noise_psnr(noise_psnr: Callable[[float], float]) -> bool:
 # --- 02 the convolutional encoder ------------------------------------------------------
 
 
+@_prints_verdict
 def check_conv_output_size(conv_output_size: Callable[[int, int, int, int], int]) -> bool:
     """conv_output_size(size, kernel, stride, padding) -> output size of nn.Conv2d."""
 
@@ -178,7 +252,7 @@ def check_conv_output_size(conv_output_size: Callable[[int, int, int, int], int]
         for size, kernel, stride, padding in cases:
             conv = nn.Conv2d(1, 1, kernel, stride=stride, padding=padding)
             expected = conv(torch.zeros(1, 1, size, size)).shape[-1]  # ask PyTorch itself
-            got = _call(conv_output_size, size, kernel, stride, padding)
+            got = _one_number(_call(conv_output_size, size, kernel, stride, padding))
             if got != expected:
                 call = f"conv_output_size({size}, kernel={kernel}, stride={stride}, " \
                        f"padding={padding})"
@@ -191,31 +265,30 @@ def check_conv_output_size(conv_output_size: Callable[[int, int, int, int], int]
     return _run("conv_output_size", check)
 
 
+@_prints_verdict
 def check_encoder_block(encoder_block: Callable[[int, int], nn.Module]) -> bool:
-    """encoder_block(in_channels, out_channels) -> module halving H and W (rounding up),
-    with a non-linearity after the convolution."""
+    """encoder_block(in_channels, out_channels) -> module halving H and W (rounding up):
+    one 5x5 nn.Conv2d of stride 2, then a non-linearity."""
 
     def check() -> int:
         sizes = [(32, 32), (33, 20), (7, 9)]
         for in_channels, out_channels in [(3, 16), (16, 8)]:
-            torch.manual_seed(0)
-            block = _call(encoder_block, in_channels, out_channels)
-            if not isinstance(block, nn.Module):
-                raise _Wrong(f"it should return an nn.Module, got {type(block).__name__}")
+            block = _block(encoder_block, in_channels, out_channels, nn.Conv2d, "convolution")
             for h, w in sizes:
                 x = torch.randn(2, in_channels, h, w)
-                out = _call(block, x)
+                out = _block_output(block, x)
                 expected = (2, out_channels, math.ceil(h / 2), math.ceil(w / 2))
                 if tuple(out.shape) != expected:
                     raise _Wrong(f"for input {tuple(x.shape)} the output should be {expected}, "
                                  f"got {tuple(out.shape)}. Hint: a 5x5 kernel with stride=2 "
                                  "and padding=2 halves the size, rounding up.")
-            _check_block_layers(block, nn.Conv2d, in_channels, "convolution")
+            _check_block_order(block, nn.Conv2d, in_channels, "convolution")
         return 2 * len(sizes)
 
     return _run("encoder_block", check)
 
 
+@_prints_verdict
 def check_latent_values(latent_values: Callable[[int, int, int, int], int]) -> bool:
     """latent_values(height, width, latent_channels, downsamplings) -> numbers in y."""
 
@@ -224,12 +297,14 @@ def check_latent_values(latent_values: Callable[[int, int, int, int], int]) -> b
                  (480, 640, 32, 4)]
         for h, w, c, k in cases:
             expected = num_latent_values(h, w, AutoencoderConfig(c, k))
-            got = _call(latent_values, h, w, c, k)
+            got = _one_number(_call(latent_values, h, w, c, k))
             if got != expected:
                 hint = ""
                 if got == c * (h // 2**k) * (w // 2**k):
                     hint = (" Sizes that are not a multiple of 2^k round up (the image is "
                             "padded), so use math.ceil.")
+                elif got == expected // c and c > 1:
+                    hint = f" That is one channel's positions: the latent has {c} channels."
                 elif got == c * math.ceil(h / (2 * k)) * math.ceil(w / (2 * k)):
                     hint = " Each downsampling halves the size, so k of them divide by 2**k."
                 raise _Wrong(f"latent_values({h}, {w}, {c}, {k}) returned {got!r}, "
@@ -242,6 +317,7 @@ def check_latent_values(latent_values: Callable[[int, int, int, int], int]) -> b
 # --- 03 the transposed-convolution decoder ---------------------------------------------
 
 
+@_prints_verdict
 def check_conv_transpose_output_size(fn: Callable[[int, int, int, int, int], int]) -> bool:
     """conv_transpose_output_size(size, kernel, stride, padding, output_padding)."""
 
@@ -252,7 +328,7 @@ def check_conv_transpose_output_size(fn: Callable[[int, int, int, int, int], int
             deconv = nn.ConvTranspose2d(1, 1, kernel, stride=stride, padding=padding,
                                         output_padding=output_padding)
             expected = deconv(torch.zeros(1, 1, size, size)).shape[-1]
-            got = _call(fn, size, kernel, stride, padding, output_padding)
+            got = _one_number(_call(fn, size, kernel, stride, padding, output_padding))
             if got != expected:
                 hint = "Hint: (size - 1) * stride - 2 * padding + kernel + output_padding."
                 if got == expected - output_padding:
@@ -265,54 +341,141 @@ def check_conv_transpose_output_size(fn: Callable[[int, int, int, int, int], int
     return _run("conv_transpose_output_size", check)
 
 
+@_prints_verdict
 def check_decoder_block(decoder_block: Callable[[int, int], nn.Module]) -> bool:
-    """decoder_block(in_channels, out_channels) -> module exactly doubling H and W."""
+    """decoder_block(in_channels, out_channels) -> module exactly doubling H and W:
+    one 5x5 nn.ConvTranspose2d of stride 2, then a non-linearity."""
 
     def check() -> int:
         sizes = [(4, 4), (5, 3), (1, 1)]
         for in_channels, out_channels in [(16, 32), (8, 3)]:
-            torch.manual_seed(0)
-            block = _call(decoder_block, in_channels, out_channels)
-            if not isinstance(block, nn.Module):
-                raise _Wrong(f"it should return an nn.Module, got {type(block).__name__}")
-            if not any(isinstance(m, nn.ConvTranspose2d) for m in block.modules()):
-                raise _Wrong("use an nn.ConvTranspose2d to upsample.")
+            block = _block(decoder_block, in_channels, out_channels, nn.ConvTranspose2d,
+                           "transposed convolution")
             for h, w in sizes:
                 y = torch.randn(2, in_channels, h, w)
-                out = _call(block, y)
+                out = _block_output(block, y)
                 expected = (2, out_channels, 2 * h, 2 * w)
                 if tuple(out.shape) == (2, out_channels, 2 * h - 1, 2 * w - 1):
                     raise _Wrong(f"the output is {2 * h - 1}x{2 * w - 1}, one pixel short of "
-                                 f"{2 * h}x{2 * w}: add output_padding=1.")
+                                 f"{2 * h}x{2 * w} (height x width): add output_padding=1.")
                 if tuple(out.shape) != expected:
                     raise _Wrong(f"for input {tuple(y.shape)} the output should be "
                                  f"{expected}, got {tuple(out.shape)}.")
-            _check_block_layers(block, nn.ConvTranspose2d, in_channels,
-                                "transposed convolution")
+            _check_block_order(block, nn.ConvTranspose2d, in_channels, "transposed convolution")
         return 2 * len(sizes)
 
     return _run("decoder_block", check)
 
 
-def _check_block_layers(block: nn.Module, kind: type, in_channels: int, name: str) -> None:
-    """One 5x5 layer of `kind`, first, then a non-linearity (the block is not linear)."""
+_RESAMPLERS = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d,
+               nn.LPPool2d, nn.Upsample, nn.PixelShuffle, nn.PixelUnshuffle)
+_DROPOUTS = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout,
+             nn.FeatureAlphaDropout)
+
+
+def _block(make_block: Callable, in_channels: int, out_channels: int, kind: type,
+           name: str) -> nn.Module:
+    """Build the learner's block and look at its layers before running it: exactly one
+    5x5 layer of `kind`, which does the resampling itself (stride 2, no pooling or
+    upsampling beside it)."""
+    torch.manual_seed(0)
+    block = _call(make_block, in_channels, out_channels)
+    if not isinstance(block, nn.Module):
+        raise _Wrong(f"it should return an nn.Module, got {type(block).__name__}")
     layers = [m for m in block.modules() if isinstance(m, kind)]
+    if not layers:
+        found = sorted({type(m).__name__ for m in block.modules()} - {type(block).__name__})
+        inside = f" (it holds {', '.join(found)})" if found else ""
+        verb = "downsample" if kind is nn.Conv2d else "upsample"
+        raise _Wrong(f"use an nn.{kind.__name__} to {verb}{inside}.")
     if len(layers) != 1:
         raise _Wrong(f"use exactly one {kind.__name__} in the block, found {len(layers)}.")
-    if layers[0].kernel_size != (5, 5):
-        raise _Wrong(f"the {name}'s kernel is {layers[0].kernel_size[0]}x"
-                     f"{layers[0].kernel_size[1]}: the kit's blocks use 5x5 kernels "
-                     "(kernel_size=5), which see more of the image.")
-    if isinstance(block, nn.Sequential) and not isinstance(block[0], kind):
+    layer = layers[0]
+    if tuple(layer.kernel_size) != (5, 5):
+        raise _Wrong(f"the {name}'s kernel is {layer.kernel_size[0]}x{layer.kernel_size[1]}: "
+                     "the kit's blocks use 5x5 kernels (kernel_size=5), which see more of "
+                     "the image.")
+    resamplers = [type(m).__name__ for m in block.modules() if isinstance(m, _RESAMPLERS)]
+    if tuple(layer.stride) != (2, 2):
+        stride = "x".join(str(s) for s in layer.stride)
+        if resamplers and kind is nn.Conv2d:
+            raise _Wrong(f"the convolution has stride {stride} and {resamplers[0]} does the "
+                         "halving: the convolution computes a value at every pixel, then the "
+                         "pooling keeps one per 2x2 block, four times the work for the same "
+                         "size. The exercise asks the convolution itself to step 2 pixels at "
+                         "a time: stride=2 (with padding=2) halves the size, rounding up.")
+        if resamplers:
+            raise _Wrong(f"the transposed convolution has stride {stride} and {resamplers[0]} "
+                         "does the doubling. Resizing then convolving is a real alternative "
+                         "(Odena et al. 2016 use it against checkerboard artefacts), but this "
+                         "exercise asks the transposed convolution to double the size itself: "
+                         "stride=2, with padding=2 and output_padding=1.")
+        verb = "halves the size, rounding up" if kind is nn.Conv2d else "doubles the size"
+        raise _Wrong(f"the {name} has stride {stride}: stride=2 (with padding=2"
+                     f"{'' if kind is nn.Conv2d else ' and output_padding=1'}) {verb}.")
+    if resamplers:
+        raise _Wrong(f"the {name} already changes the size; the block also holds "
+                     f"{resamplers[0]}, which changes it again. Use the {name} alone.")
+    return block
+
+
+def _block_output(block: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    out = _call(block, x)
+    if not isinstance(out, torch.Tensor):
+        raise _Wrong(f"calling the block should give a tensor, got {type(out).__name__}.")
+    return out
+
+
+def _check_block_order(block: nn.Module, kind: type, in_channels: int, name: str) -> None:
+    """The block's input reaches the layer of `kind` unchanged (nothing before it), and
+    what comes after it bends (the block is not linear, in eval mode too)."""
+    layer = next(m for m in block.modules() if isinstance(m, kind))
+    if isinstance(block, nn.Sequential) and len(block) and \
+            not isinstance(block[0], kind | nn.Identity):
         raise _Wrong(f"the block starts with {type(block[0]).__name__}: put the {name} "
                      "first and the non-linearity after it.")
-    x = torch.randn(1, in_channels, 8, 8)
-    linear = layers[0](x) - layers[0](torch.zeros_like(x))
-    if torch.allclose(_call(block, x) - _call(block, torch.zeros_like(x)), linear, atol=1e-5):
+    seen = {}
+
+    def remember(_module, inputs, output):
+        seen.setdefault("input", inputs[0].detach() if inputs else None)
+
+    g = torch.Generator().manual_seed(0)
+    x, x2 = torch.randn(2, 1, in_channels, 8, 8, generator=g)
+    zeros = torch.zeros_like(x)
+    was_training = block.training
+    block.eval()  # as the trained block will be used: dropout off, batch norm fixed
+    hook = layer.register_forward_hook(remember)
+    try:
+        with torch.no_grad():
+            out = _block_output(block, x)
+            hook.remove()
+            if "input" not in seen:
+                raise _Wrong(f"the block's forward never calls its nn.{kind.__name__}.")
+            before = seen["input"]
+            if not (isinstance(before, torch.Tensor) and before.shape == x.shape
+                    and torch.allclose(before, x, atol=1e-6)):
+                raise _Wrong(f"something changes x before the {name} sees it (a "
+                             f"non-linearity before the {name}?): put the {name} first, then "
+                             "the non-linearity after it.")
+            # an affine block f has f(x + x2) - f(0) = (f(x) - f(0)) + (f(x2) - f(0))
+            at_zero = _block_output(block, zeros)
+            both = _block_output(block, x + x2) - at_zero
+            apart = (out - at_zero) + (_block_output(block, x2) - at_zero)
+    finally:
+        hook.remove()
+        block.train(was_training)
+    if both.shape == apart.shape and torch.allclose(both, apart, atol=1e-4):
+        dropouts = [type(m).__name__ for m in block.modules() if isinstance(m, _DROPOUTS)]
+        if dropouts:
+            raise _Wrong(f"{dropouts[0]} is not a non-linearity: while training it zeroes "
+                         "values at random and scales up the others, and in eval mode it does "
+                         f"nothing, so the trained block is linear. After the {name} put a "
+                         "function that bends, such as nn.ReLU().")
         raise _Wrong(f"the block is linear: add a non-linearity such as nn.ReLU() after the "
                      f"{name}.")
 
 
+@_prints_verdict
 def check_doubling_padding(doubling_padding: Callable[[int], tuple[int, int]]) -> bool:
     """doubling_padding(kernel) -> (padding, output_padding) with which a stride-2
     nn.ConvTranspose2d of that kernel size turns every h into exactly 2h (the output-size
@@ -322,11 +485,16 @@ def check_doubling_padding(doubling_padding: Callable[[int], tuple[int, int]]) -
         kernels = [3, 4, 5, 6, 7]
         for kernel in kernels:
             answer = _call(doubling_padding, kernel)
-            try:
-                padding, output_padding = (int(v) for v in answer)
-            except (TypeError, ValueError):
+            values = list(answer) if isinstance(answer, tuple | list) else None
+            if values is None or len(values) != 2:
                 raise _Wrong(f"it should return two integers (padding, output_padding), got "
-                             f"{answer!r}") from None
+                             f"{answer!r}")
+            if not all(isinstance(v, int | np.integer) and not isinstance(v, bool)
+                       for v in values):
+                raise _Wrong(f"for kernel {kernel} you give {tuple(values)!r}: a layer's "
+                             "padding counts whole pixels, so both must be integers (// "
+                             "divides to an integer, / to a float).")
+            padding, output_padding = (int(v) for v in values)
             if padding < 0 or output_padding < 0:
                 raise _Wrong(f"for kernel {kernel} you give padding {padding} and "
                              f"output_padding {output_padding}: both must be >= 0.")
@@ -342,11 +510,13 @@ def check_doubling_padding(doubling_padding: Callable[[int], tuple[int, int]]) -
                 except RuntimeError:
                     out = None
                 if out != 2 * h:
+                    made = "an error" if out is None else f"{out} x {out}"
                     raise _Wrong(f"kernel {kernel}, padding {padding}, output_padding "
-                                 f"{output_padding} turns {h} into {out}, not {2 * h}. Solve "
-                                 f"(h - 1) * 2 - 2 * padding + {kernel} + output_padding = 2h: "
-                                 "the h's cancel, leaving output_padding = 2 + 2 * padding - "
-                                 f"{kernel}.")
+                                 f"{output_padding} turns {h} x {h} into {made}, not "
+                                 f"{2 * h} x {2 * h}. Write Exercise 1's output size for "
+                                 "stride 2 and this kernel, set it equal to 2h and solve: what "
+                                 "is left once the h's cancel must hold for every kernel you "
+                                 "are given, odd and even.")
         return len(kernels)
 
     return _run("doubling_padding", check)
@@ -362,6 +532,7 @@ def _tiny_setup(seed: int = 0):
     return model, x
 
 
+@_prints_verdict
 def check_training_step(training_step: Callable) -> bool:
     """training_step(model, x, optimizer) -> loss as a float; one Adam step on the MSE."""
 
@@ -381,6 +552,9 @@ def check_training_step(training_step: Callable) -> bool:
                 if loss.requires_grad:
                     raise _Wrong("return loss.item() (a float), not the tensor: keeping the "
                                  "tensor keeps the whole graph alive in memory.")
+                if loss.numel() != 1:
+                    raise _Wrong(f"return the loss as one float (loss.item()), got a tensor "
+                                 f"of shape {tuple(loss.shape)}.")
                 loss = loss.item()
             if not isinstance(loss, float):
                 raise _Wrong(f"it should return the loss as a float, got {type(loss).__name__}")
@@ -393,6 +567,14 @@ def check_training_step(training_step: Callable) -> bool:
                 raise _Wrong("the weights did not change: call optimizer.step() after "
                              "loss.backward().")
             if not math.isclose(loss, ref_loss.item(), rel_tol=1e-4):
+                with torch.no_grad():
+                    after = nn.functional.mse_loss(reference(x), x).item()
+                if math.isclose(loss, after, rel_tol=1e-5):
+                    raise _Wrong(f"step {step + 1}: you return {loss:.6f}, the loss after "
+                                 "the update (a second forward pass, or two steps in one "
+                                 "call?). One call is one step: forward, loss, zero_grad, "
+                                 "backward, step, then return that loss "
+                                 f"({ref_loss.item():.6f}).")
                 raise _Wrong(f"step {step + 1}: the loss should be the MSE between model(x) "
                              f"and x, {ref_loss.item():.6f}, got {loss:.6f}.")
             for p, q in zip(model.parameters(), reference.parameters()):
@@ -407,45 +589,99 @@ def check_training_step(training_step: Callable) -> bool:
     return _run("training_step", check)
 
 
+class _NearlyPerfect(nn.Module):
+    """A stand-in model whose reconstructions are close enough to x that rounding them to
+    8-bit values changes the PSNR by dB, with a dropout that acts in training mode only.
+    Each image's error is proportional to its mean brightness, so images of different
+    brightness get different errors (the mean of their PSNRs is not the PSNR of their
+    pooled MSE), whether the images come in one batch or one by one."""
+
+    def __init__(self, error_per_brightness: float = 0.015):
+        super().__init__()
+        self.error_per_brightness = error_per_brightness
+        self.dropout = nn.Dropout(0.5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        error = self.error_per_brightness * x.mean(dim=(1, 2, 3), keepdim=True)  # (N, 1, 1, 1)
+        return x + self.dropout(error.expand_as(x))  # (N, 3, H, W)
+
+
+def _validation_cases() -> list[tuple[nn.Module, torch.Tensor]]:
+    model, x = _tiny_setup(seed=1)
+    g = torch.Generator().manual_seed(2)
+    dark = torch.rand(1, 3, 12, 12, generator=g) * 0.2 + 0.1  # mean 0.2: error 0.003
+    bright = torch.rand(1, 3, 12, 12, generator=g) * 0.3 + 0.6  # mean 0.75: error 0.011
+    photos = quantize_8bit(torch.cat([dark, bright]))  # (2, 3, 12, 12) on 8-bit values
+    return [(_NearlyPerfect(), photos), (model, x), (_NearlyPerfect(), photos[:1])]
+
+
+@_prints_verdict
 def check_validation_psnr(validation_psnr: Callable) -> bool:
-    """validation_psnr(model, x) -> mean PSNR of the 8-bit-rounded reconstructions, computed
-    in eval mode without gradients."""
+    """validation_psnr(model, x) -> mean over the images of the PSNR of the 8-bit-rounded
+    reconstruction, with the model in eval mode and without gradients."""
 
     def check() -> int:
-        model, x = _tiny_setup(seed=1)
-        model.train()
-        with torch.no_grad():
-            expected = psnr(x, quantize_8bit(model(x)))
-            float_psnr = psnr(x, model(x))
-        grad_in_forward = []
-        hook = model.register_forward_hook(
-            lambda *_: grad_in_forward.append(torch.is_grad_enabled()))
-        try:
-            got = _call(validation_psnr, model, x)
-        finally:
-            hook.remove()
-        if any(grad_in_forward):
-            raise _Wrong("the model ran with gradients on: wrap the work in "
-                         "`with torch.no_grad():` (validation needs no backward pass, and "
-                         "the graph would cost memory).")
-        if isinstance(got, torch.Tensor):
-            if got.requires_grad:
-                raise _Wrong("the result carries gradients: wrap the work in "
-                             "`with torch.no_grad():` (validation needs no backward pass).")
-            got = got.item()
-        if model.training:
-            raise _Wrong("call model.eval() before validating (layers such as dropout and "
-                         "batch norm behave differently in training).")
-        if math.isclose(float(got), float_psnr, abs_tol=1e-6) and expected != float_psnr:
-            raise _Wrong("round x_hat to 8-bit values first (quantize_8bit), as a saved "
-                         "image would be.")
-        if not math.isclose(float(got), expected, abs_tol=1e-3):
-            raise _Wrong(f"expected {expected:.3f} dB, got {float(got):.3f}.")
-        return 1
+        cases = _validation_cases()
+        for number, (model, x) in enumerate(cases, 1):
+            model.train()
+            with torch.no_grad():
+                model.eval()
+                x_hat = model(x)
+                expected = psnr(x, quantize_8bit(x_hat))
+                model.train()
+            n = x.shape[0]
+            pooled_mse = float(((x - quantize_8bit(x_hat)) ** 2).mean())
+            pooled_float_mse = float(((x - x_hat) ** 2).mean())
+            pooled = -10 * math.log10(pooled_mse)
+            modes = []  # (training, gradients on) at each forward pass
+            hook = model.register_forward_hook(
+                lambda module, *_, modes=modes: modes.append((module.training,
+                                                             torch.is_grad_enabled())))
+            try:
+                got = _call(validation_psnr, model, x)
+            finally:
+                hook.remove()
+            if any(grad for _, grad in modes):
+                raise _Wrong("the model ran with gradients on: wrap the work in "
+                             "`with torch.no_grad():` (validation needs no backward pass, "
+                             "and the graph would cost memory).")
+            if isinstance(got, torch.Tensor):
+                if got.requires_grad:
+                    raise _Wrong("the result carries gradients: wrap the work in "
+                                 "`with torch.no_grad():` (validation needs no backward "
+                                 "pass).")
+                if got.numel() != 1:
+                    raise _Wrong(f"return one number, the mean PSNR, got a tensor of shape "
+                                 f"{tuple(got.shape)}.")
+            got = _as_number(got)
+            if any(training for training, _ in modes):
+                raise _Wrong("the model ran in training mode: call model.eval() before "
+                             "validating (layers such as dropout and batch norm behave "
+                             "differently in training; this case's model has a dropout).")
+            if not modes:
+                raise _Wrong("the model given was never run: compute x_hat = model(x).")
+            if math.isclose(got, expected, abs_tol=1e-4):
+                continue
+            where = f"case {number} ({n} image{'s' if n > 1 else ''})"
+            if n > 1 and math.isclose(got, -10 * math.log10(pooled_float_mse), abs_tol=1e-4):
+                raise _Wrong(f"{where}: that is the PSNR of the batch's pooled MSE, without "
+                             "rounding x_hat to 8-bit values. Round first (quantize_8bit), as "
+                             "a saved image would be, and average the PSNRs of the images "
+                             "(aecodec.metrics.psnr does both per image).")
+            if math.isclose(got, psnr(x, x_hat), abs_tol=1e-4):
+                raise _Wrong(f"{where}: round x_hat to 8-bit values first (quantize_8bit), "
+                             f"as a saved image would be: {expected:.3f} dB, not {got:.3f}.")
+            if n > 1 and math.isclose(got, pooled, abs_tol=1e-4):
+                raise _Wrong(f"{where}: that is the PSNR of the batch's pooled MSE; the "
+                             "validation PSNR is the mean of the images' PSNRs "
+                             f"({expected:.3f} dB), as aecodec.metrics.psnr computes it.")
+            raise _Wrong(f"{where}: expected {expected:.3f} dB, got {got:.3f}.")
+        return len(cases)
 
     return _run("validation_psnr", check)
 
 
+@_prints_verdict
 def check_parameter_count(parameter_count: Callable[[int, int, int], int]) -> bool:
     """parameter_count(latent_channels, downsamplings, hidden_channels) -> how many numbers
     training adjusts in an `Autoencoder` (ReLU, 5x5 kernels): every convolution's weights
@@ -469,6 +705,9 @@ def check_parameter_count(parameter_count: Callable[[int, int, int], int]) -> bo
                 raise _Wrong(f"for C={c}, k={k}, N={n} you count {int(got):,}, twice the "
                              "encoder. The decoder has the same weights' count but not the "
                              "same biases: its last layer has 3 outputs, the encoder's C.")
+            if got == 4 * expected:
+                raise _Wrong(f"for C={c}, k={k}, N={n} you count {int(got):,}: that is the "
+                             "bytes they take as float32 (4 each). Count the numbers.")
             if got != expected:
                 raise _Wrong(f"for C={c}, k={k}, N={n} there are {expected:,} parameters, "
                              f"you count {int(got):,}. Hint: list the layers' (in, out) "
@@ -481,13 +720,14 @@ def check_parameter_count(parameter_count: Callable[[int, int, int], int]) -> bo
 # --- 05 latent-size trade-offs ---------------------------------------------------------
 
 
+@_prints_verdict
 def check_predicted_ratio(predicted_ratio: Callable[[int, int, int, int], float]) -> bool:
     """predicted_ratio(height, width, latent_channels, downsamplings) -> 8-bit pixel values
     per 8-bit latent value."""
 
     def check() -> int:
         cases = [(512, 768, 16, 3), (512, 768, 8, 3), (256, 256, 32, 4), (64, 48, 4, 2),
-                 (100, 75, 16, 3)]  # 100x75: the latent is 13x10, rounded up
+                 (100, 75, 16, 3)]  # height 100, width 75: the latent is 13 x 10, rounded up
         for h, w, c, k in cases:
             expected = compression_ratio(h, w, AutoencoderConfig(c, k))
             no_rounding = 3 * h * w / (c * (h // 2**k) * (w // 2**k))
@@ -498,9 +738,9 @@ def check_predicted_ratio(predicted_ratio: Callable[[int, int, int, int], float]
             if math.isclose(got, 1 / expected, rel_tol=1e-6):
                 raise _Wrong("it is upside down: the ratio is image values / latent values.")
             if math.isclose(got, no_rounding, rel_tol=1e-6) and no_rounding != expected:
-                raise _Wrong(f"for a {w}x{h} image the latent is "
-                             f"{math.ceil(h / 2**k)}x{math.ceil(w / 2**k)}: its sizes are "
-                             "rounded up (math.ceil), not down.")
+                raise _Wrong(f"for an image of height {h} and width {w} the latent is "
+                             f"{math.ceil(h / 2**k)} x {math.ceil(w / 2**k)} (height x width): "
+                             "its sizes are rounded up (math.ceil), not down.")
             if not math.isclose(got, expected, rel_tol=1e-6):
                 raise _Wrong(f"predicted_ratio({h}, {w}, {c}, {k}) returned {got:.3f}, "
                              f"expected {expected:.3f}.")
@@ -509,32 +749,70 @@ def check_predicted_ratio(predicted_ratio: Callable[[int, int, int, int], float]
     return _run("predicted_ratio", check)
 
 
+def _halving_cases(model_big, model_small, x: torch.Tensor) -> list[tuple]:
+    """The notebook's pair of models and photo, then small random pairs whose ratio gains
+    are 3 and 1.5 (not 2), so that an answer must compute, not remember."""
+    cases = [(model_big, model_small, x)]
+    for seed, (big_channels, small_channels) in enumerate([(12, 4), (6, 4)]):
+        torch.manual_seed(seed)
+        big = Autoencoder(big_channels, 2, 8).eval()
+        small = Autoencoder(small_channels, 2, 8).eval()
+        cases.append((big, small, torch.rand(3, 24, 20)))
+    return cases
+
+
+@_prints_verdict
 def check_halving_effect(halving_effect: Callable, model_big, model_small,
                          x: torch.Tensor) -> bool:
     """halving_effect(model_big, model_small, x) -> (ratio_gain, psnr_drop): how many times
     higher the compression ratio of model_small is, and how many dB of PSNR it loses,
-    both measured with 8-bit latents (reconstruct_8bit) on image x (3, H, W)."""
+    both measured with 8-bit latents (reconstruct_8bit) on image x (3, H, W). Tried on
+    the notebook's models and photo, then on two small pairs of random models."""
 
     def check() -> int:
-        batch = x[None]  # (1, 3, H, W)
-        x_big, _ = reconstruct_8bit(model_big, batch)
-        x_small, _ = reconstruct_8bit(model_small, batch)
-        h, w = x.shape[-2:]
-        ratio_gain = model_small.compression_ratio(h, w) / model_big.compression_ratio(h, w)
-        psnr_drop = psnr(batch, x_big) - psnr(batch, x_small)
-        got = _call(halving_effect, model_big, model_small, x)
-        if not isinstance(got, tuple) or len(got) != 2:
-            raise _Wrong("return a pair: (ratio_gain, psnr_drop).")
-        if not math.isclose(float(got[0]), ratio_gain, rel_tol=1e-6):
-            raise _Wrong(f"ratio_gain should be {ratio_gain:.2f} (small model's ratio / big "
-                         f"model's), got {float(got[0]):.3f}.")
-        if math.isclose(float(got[1]), -psnr_drop, abs_tol=1e-3):
-            raise _Wrong("psnr_drop has the wrong sign: it is the big model's PSNR minus the "
-                         "small model's (positive when quality drops).")
-        if not math.isclose(float(got[1]), psnr_drop, abs_tol=1e-3):
-            raise _Wrong(f"psnr_drop should be {psnr_drop:.3f} dB, got {float(got[1]):.3f}. "
-                         "Measure with reconstruct_8bit, which stores the latents in 8 bits.")
-        return 1
+        cases = _halving_cases(model_big, model_small, x)
+        for number, (big, small, image) in enumerate(cases, 1):
+            where = "on the notebook's models" if number == 1 else \
+                f"on test pair {number - 1} (C = {big.config.latent_channels} and " \
+                f"{small.config.latent_channels})"
+            batch = image[None]  # (1, 3, H, W)
+            with torch.no_grad():
+                x_big, _ = reconstruct_8bit(big, batch)
+                x_small, _ = reconstruct_8bit(small, batch)
+                float_drop = psnr(batch, big(batch)) - psnr(batch, small(batch))
+                rounded_drop = (psnr(batch, quantize_8bit(big(batch)))
+                                - psnr(batch, quantize_8bit(small(batch))))
+            h, w = image.shape[-2:]
+            ratio_gain = small.compression_ratio(h, w) / big.compression_ratio(h, w)
+            psnr_drop = psnr(batch, x_big) - psnr(batch, x_small)
+            got = _call(halving_effect, big, small, image)
+            if not isinstance(got, tuple | list) or len(got) != 2:
+                raise _Wrong("return a pair: (ratio_gain, psnr_drop).")
+            gain, drop = _as_number(got[0]), _as_number(got[1])
+            if not math.isclose(gain, ratio_gain, rel_tol=1e-6):
+                hint = ""
+                if number > 1 and math.isclose(gain, 2.0):
+                    hint = (" Halving C doubles the ratio, but these two models' C differ "
+                            "by another factor: compute the gain from the models' ratios.")
+                elif math.isclose(gain, 1 / ratio_gain, rel_tol=1e-6):
+                    hint = " It is upside down: the small model's ratio over the big one's."
+                raise _Wrong(f"{where}, ratio_gain should be {ratio_gain:.2f} (small model's "
+                             f"ratio / big model's), got {gain:.3f}.{hint}")
+            if math.isclose(drop, psnr_drop, abs_tol=1e-5):
+                continue
+            if psnr_drop and math.isclose(drop, -psnr_drop, abs_tol=1e-5):
+                raise _Wrong("psnr_drop has the wrong sign: it is the big model's PSNR minus "
+                             "the small model's (positive when quality drops).")
+            if math.isclose(drop, float_drop, abs_tol=1e-6) or \
+                    math.isclose(drop, rounded_drop, abs_tol=1e-6):
+                raise _Wrong(f"{where}, psnr_drop is {drop:.5f} dB, measured with float "
+                             f"latents; with 8-bit latents it is {psnr_drop:.5f}. Measure "
+                             "with reconstruct_8bit, which stores the latents in 8 bits, as "
+                             "the bytes counted in the ratio assume.")
+            raise _Wrong(f"{where}, psnr_drop should be {psnr_drop:.5f} dB, got {drop:.5f}. "
+                         "Measure both models with reconstruct_8bit, which stores the "
+                         "latents in 8 bits.")
+        return len(cases)
 
     return _run("halving_effect", check)
 
@@ -554,6 +832,7 @@ def measured_receptive_field(downsamplings: int, kernel: int) -> int:
     return int(reached.max() - reached.min() + 1)
 
 
+@_prints_verdict
 def check_receptive_field(receptive_field: Callable[[int, int], int]) -> bool:
     """receptive_field(downsamplings, kernel) -> how many pixels wide the patch of x is that
     one value of y depends on, for k stride-2 convolutions of K x K: each layer adds
@@ -584,6 +863,7 @@ def check_receptive_field(receptive_field: Callable[[int, int], int]) -> bool:
 # --- 06 from latents to bytes ----------------------------------------------------------
 
 
+@_prints_verdict
 def check_entropy_bits(entropy_bits: Callable[[torch.Tensor], float]) -> bool:
     """entropy_bits(values) -> bits per value of integer `values` by their own histogram:
     -sum p log2 p over the distinct values."""
@@ -594,7 +874,7 @@ def check_entropy_bits(entropy_bits: Callable[[torch.Tensor], float]) -> bool:
         for values in cases:
             _, counts = torch.unique(values, return_counts=True)
             p = counts.double() / counts.sum()
-            expected = float(-(p * torch.log2(p)).sum())
+            expected = float(-(p * torch.log2(p)).sum()) + 0.0  # + 0.0: no "-0.0000"
             got = _call(entropy_bits, values.clone())
             got = _as_number(got)
             shown = values.tolist()
@@ -602,6 +882,9 @@ def check_entropy_bits(entropy_bits: Callable[[torch.Tensor], float]) -> bool:
                     and expected > 0:
                 raise _Wrong(f"for {shown} that is the total; return bits *per value* "
                              f"({expected:.4f}).")
+            if expected > 0 and math.isclose(got, -expected, abs_tol=1e-6):
+                raise _Wrong(f"for {shown} you give {got:.4f}, negative: log2 p <= 0, so the "
+                             "entropy is -sum p log2 p.")
             if expected > 0 and math.isclose(got, expected * math.log(2), abs_tol=1e-6):
                 raise _Wrong("that is in nats (natural log): use log base 2 for bits.")
             if not math.isclose(got, expected, abs_tol=1e-6):
@@ -613,6 +896,7 @@ def check_entropy_bits(entropy_bits: Callable[[torch.Tensor], float]) -> bool:
     return _run("entropy_bits", check)
 
 
+@_prints_verdict
 def check_measured_bpp(measured_bpp: Callable[[bytes, int, int], float]) -> bool:
     """measured_bpp(data, height, width) -> 8 * len(data) / (height * width)."""
 
@@ -627,13 +911,14 @@ def check_measured_bpp(measured_bpp: Callable[[bytes, int, int], float]) -> bool
                 raise _Wrong("divide by the number of pixels (height * width), not by the "
                              "number of colour values.")
             if not math.isclose(got, expected, rel_tol=1e-9):
-                raise _Wrong(f"{len(data)} bytes for {width}x{height} pixels is {expected:.4f} "
-                             f"bpp, got {got:.4f}.")
+                raise _Wrong(f"{len(data)} bytes for an image of height {height} and width "
+                             f"{width} is {expected:.4f} bpp, got {got:.4f}.")
         return len(cases)
 
     return _run("measured_bpp", check)
 
 
+@_prints_verdict
 def check_rate_from_likelihoods(rate_from_likelihoods: Callable[[torch.Tensor, int, int],
                                                                 float]) -> bool:
     """rate_from_likelihoods(likelihoods, height, width) -> the bits per pixel an ideal
@@ -658,9 +943,13 @@ def check_rate_from_likelihoods(rate_from_likelihoods: Callable[[torch.Tensor, i
                              "pixels, height * width.")
             if math.isclose(got, bits, rel_tol=1e-4):
                 raise _Wrong("that is the total bits: divide by height * width for bpp.")
+            if math.isclose(got, expected / 3, rel_tol=1e-4):
+                raise _Wrong("that is bits per colour value: bpp divides by the pixels, "
+                             "height * width, not by 3 * height * width.")
             if not math.isclose(got, expected, rel_tol=1e-4):
-                raise _Wrong(f"for likelihoods of shape {shape} and a {width}x{height} "
-                             f"image the rate is {expected:.4f} bpp, got {got:.4f}.")
+                raise _Wrong(f"for likelihoods of shape {shape} and an image of height "
+                             f"{height} and width {width} the rate is {expected:.4f} bpp, got "
+                             f"{got:.4f}.")
         return len(cases)
 
     return _run("rate_from_likelihoods", check)
@@ -669,6 +958,7 @@ def check_rate_from_likelihoods(rate_from_likelihoods: Callable[[torch.Tensor, i
 # --- 07 rate-distortion training -------------------------------------------------------
 
 
+@_prints_verdict
 def check_rd_loss(rd_loss: Callable[[float, float, float], float]) -> bool:
     """rd_loss(mse, bpp, lmbda) -> lmbda * 255^2 * mse + bpp, as `aecodec.losses.rd_loss`."""
 
@@ -690,48 +980,106 @@ def check_rd_loss(rd_loss: Callable[[float, float, float], float]) -> bool:
     return _run("rd_loss", check)
 
 
+@_prints_verdict
 def check_pick_lambda(pick_lambda: Callable[[list[dict], float], float]) -> bool:
     """pick_lambda(points, max_bpp) -> the lambda of the best-PSNR point with bpp <= max_bpp
-    (points: dicts with "lmbda", "bpp", "psnr"), or None if none fits."""
+    (points: dicts with "lmbda", "bpp", "psnr", in any order), or None if none fits."""
 
     def check() -> int:
-        points = [dict(lmbda=0.0035, bpp=0.21, psnr=27.1), dict(lmbda=0.0067, bpp=0.33, psnr=28.4),
+        family = [dict(lmbda=0.0035, bpp=0.21, psnr=27.1), dict(lmbda=0.0067, bpp=0.33, psnr=28.4),
                   dict(lmbda=0.013, bpp=0.52, psnr=29.8), dict(lmbda=0.025, bpp=0.80, psnr=31.0)]
-        cases = [(0.5, 0.0067), (0.52, 0.013), (10.0, 0.025), (0.2, None), (0.3, 0.0035)]
-        for max_bpp, expected in cases:
+        # the same kind of list, out of order, with a model that trained badly: more bits,
+        # less PSNR than its neighbour (a point below the curve)
+        mixed = [dict(lmbda=0.02, bpp=0.61, psnr=28.9), dict(lmbda=0.0067, bpp=0.33, psnr=28.4),
+                 dict(lmbda=0.04, bpp=1.10, psnr=32.2), dict(lmbda=0.013, bpp=0.52, psnr=29.8),
+                 dict(lmbda=0.0035, bpp=0.21, psnr=27.1)]
+        cases = [(family, 0.5, 0.0067), (family, 0.52, 0.013), (family, 10.0, 0.025),
+                 (family, 0.2, None), (family, 0.3, 0.0035), (mixed, 0.7, 0.013),
+                 (mixed, 0.4, 0.0067), (mixed, 2.0, 0.04), (mixed, 0.1, None)]
+        for points, max_bpp, expected in cases:
             got = _call(pick_lambda, [dict(p) for p in points], max_bpp)
-            if got != expected:
-                hint = " Return None when no point fits." if expected is None else ""
-                if got == 0.0035 and expected not in (None, 0.0035):
-                    hint = " Among the points that fit, take the one with the highest PSNR."
-                raise _Wrong(f"with max_bpp={max_bpp} expected lambda {expected}, got {got!r}."
-                             f"{hint}")
+            if got is not None and not isinstance(got, dict):
+                got = _one_number(got)
+                got = float(got) if isinstance(got, torch.Tensor | np.ndarray) else got
+            if got == expected and (expected is None) == (got is None):
+                continue
+            fitting = [p for p in points if p["bpp"] <= max_bpp]
+            shown = ", ".join(f"({p['bpp']} bpp, {p['psnr']} dB)" for p in points)
+            where = f"with max_bpp={max_bpp} and the points {shown}"
+            hint = ""
+            if expected is None:
+                hint = " Return None when no point fits."
+            elif isinstance(got, dict):
+                hint = " Return the point's lambda, p[\"lmbda\"], not the whole point."
+            elif got is None:
+                hint = " Some points fit (bpp <= max_bpp): return the best one's lambda."
+            elif fitting and got == max(fitting, key=lambda p: p["bpp"])["lmbda"]:
+                hint = (" That is the point with the most bits that fits, but more bits do "
+                        "not always buy more PSNR (a model can train badly): take the "
+                        "highest PSNR among the points that fit.")
+            elif (strict := [p for p in points if p["bpp"] < max_bpp]) and \
+                    got == max(strict, key=lambda p: p["psnr"])["lmbda"]:
+                hint = (f" A point of exactly {max_bpp} bpp fits too: \"at most\" is <=, "
+                        "not <.")
+            elif any(p["lmbda"] == got and p["bpp"] > max_bpp for p in points):
+                hint = f" That point needs more than {max_bpp} bpp: it does not fit."
+            elif fitting:
+                hint = " Among the points that fit, take the one with the highest PSNR."
+            raise _Wrong(f"{where}, expected lambda {expected}, got {got!r}.{hint}")
         return len(cases)
 
     return _run("pick_lambda", check)
 
 
+def _noise_of(noise_quantize: Callable, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(the output, the noise it adds to y, detached), after checking the output's type."""
+    out = _call(noise_quantize, y)
+    if not isinstance(out, torch.Tensor) or out.shape != y.shape:
+        raise _Wrong(f"it should return a tensor of y's shape {tuple(y.shape)}, got "
+                     f"{tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__}")
+    return out, (out - y).detach().double()
+
+
+def _correlation(a: torch.Tensor, b: torch.Tensor) -> float:
+    a, b = a - a.mean(), b - b.mean()
+    scale = float(a.norm() * b.norm())
+    return float((a * b).sum()) / scale if scale else 0.0
+
+
+@_prints_verdict
 def check_noise_quantize(noise_quantize: Callable[[torch.Tensor], torch.Tensor]) -> bool:
-    """noise_quantize(y) -> y + u, u uniform in [-1/2, 1/2), new noise at each call: the
-    training stand-in for rounding, whose error it imitates and whose gradient it keeps."""
+    """noise_quantize(y) -> y + u, u uniform in [-1/2, 1/2), drawn anew for every value at
+    every call, independently of y: the training stand-in for rounding, whose error it
+    imitates and whose gradient it keeps."""
 
     def check() -> int:
         torch.manual_seed(0)
         y = (torch.randn(100_000) * 3).requires_grad_(True)
-        out = _call(noise_quantize, y)
-        if not isinstance(out, torch.Tensor) or out.shape != y.shape:
-            raise _Wrong(f"it should return a tensor of y's shape {tuple(y.shape)}, got "
-                         f"{getattr(out, 'shape', type(out).__name__)}")
-        error = (out - y).detach()
+        out, error = _noise_of(noise_quantize, y)
+        rounding_error = (torch.round(y) - y).detach().double()
         if torch.equal(out.detach(), torch.round(y.detach())):
             raise _Wrong("that is rounding: its gradient is 0 almost everywhere, so the "
                          "encoder would learn nothing from the rate. Add noise instead.")
+        if float(error.std()) < 1e-3:
+            raise _Wrong(f"every value gets the same noise ({float(error.mean()):.3f}): draw "
+                         "one number per value, of y's shape (torch.rand_like(y)).")
         if abs(float(error.mean())) > 0.02:
             raise _Wrong(f"the noise averages {float(error.mean()):.2f}, not 0: "
                          "torch.rand_like gives [0, 1); subtract 0.5.")
         if error.abs().max() > 0.5 + 1e-6:
             raise _Wrong(f"the noise reaches {error.abs().max():.2f}: it must stay within "
                          "+-1/2, like a rounding error (torch.rand_like(y) - 0.5).")
+        if _correlation(error, rounding_error) > 0.5:
+            raise _Wrong("the output is (nearly) round(y): the noise is y's own rounding error "
+                         "round(y) - y, which depends on y. A straight-through trick keeps "
+                         "the gradient, but then training sees the rounded values and the "
+                         "rate is counted at the integers only. Add noise drawn independently "
+                         "of y: y + (torch.rand_like(y) - 0.5).")
+        _, flat = _noise_of(noise_quantize, torch.full((100_000,), 0.3))
+        if float(flat.std()) < 0.5 * float(error.std()):
+            raise _Wrong("for a y whose values are all 0.3 the noise hardly varies "
+                         f"(standard deviation {float(flat.std()):.3f}): it depends on y. Draw "
+                         "it independently of y: torch.rand_like(y) - 0.5.")
         if abs(float(error.std()) - 12 ** -0.5) > 0.01:
             raise _Wrong(f"the noise's standard deviation is {float(error.std()):.3f}; a "
                          f"uniform one on [-1/2, 1/2) has 1/sqrt(12) = {12 ** -0.5:.3f}. Is "
@@ -741,10 +1089,21 @@ def check_noise_quantize(noise_quantize: Callable[[torch.Tensor], torch.Tensor])
         if y.grad is None or not torch.allclose(y.grad, torch.ones_like(y)):
             raise _Wrong("the gradient of the output with respect to y should be 1 "
                          "everywhere: add noise to y itself, without detaching y.")
-        again = _call(noise_quantize, y.detach())
-        if torch.equal(again, out.detach()):
+        _, again = _noise_of(noise_quantize, y.detach())
+        if torch.equal(again, error) or _correlation(again, error) > 0.1:
             raise _Wrong("two calls give the same noise: draw new noise at every call.")
-        return 5
+        # the shape of the noise: uniform on [-1/2, 1/2) puts half of it within +-1/4, and
+        # its distribution function is u + 1/2 (Kolmogorov-Smirnov distance under 0.01)
+        ordered = error.sort().values
+        uniform = torch.arange(1, len(ordered) + 1, dtype=torch.float64) / len(ordered) - 0.5
+        distance = float((ordered - uniform).abs().max())
+        if distance > 0.01:
+            within = float((error.abs() < 0.25).double().mean())
+            raise _Wrong(f"the noise has the right mean and spread but not the right shape: "
+                         f"{within:.0%} of it lies within +-1/4, where uniform noise on "
+                         "[-1/2, 1/2) has 50%. A rounding error is spread evenly over that "
+                         "interval: draw with torch.rand_like(y) - 0.5.")
+        return 7
 
     return _run("noise_quantize", check)
 
@@ -752,6 +1111,7 @@ def check_noise_quantize(noise_quantize: Callable[[torch.Tensor], torch.Tensor])
 # --- 08 side information: the hyperprior -----------------------------------------------
 
 
+@_prints_verdict
 def check_gaussian_pmf(gaussian_pmf: Callable[[torch.Tensor, float, float], torch.Tensor]) -> bool:
     """gaussian_pmf(n, mean, scale) -> P(n) = Phi((n + 1/2 - mean) / scale)
     - Phi((n - 1/2 - mean) / scale) for integers n: the Gaussian's mass in n's unit bin."""
@@ -784,6 +1144,7 @@ def check_gaussian_pmf(gaussian_pmf: Callable[[torch.Tensor, float, float], torc
     return _run("gaussian_pmf", check)
 
 
+@_prints_verdict
 def check_table_index(table_index: Callable[[float, list[float]], int]) -> bool:
     """table_index(scale, ladder) -> the index of the first ladder scale >= scale (the
     last one if none is), for a ladder sorted from narrow to wide."""
@@ -799,8 +1160,9 @@ def check_table_index(table_index: Callable[[float, list[float]], int]) -> bool:
             got = int(got)
             if got == expected - 1 and ladder[got] < scale:
                 raise _Wrong(f"for scale {scale} you picked {ladder[got]}, narrower than the "
-                             "value's own Gaussian: its likely values would cost more bits. "
-                             "Pick the first ladder scale at least as wide.")
+                             "value's own Gaussian: its likely values would cost a little "
+                             "less, but the values in its tails far more, and on average the "
+                             "file grows. Pick the first ladder scale at least as wide.")
             if got != expected:
                 raise _Wrong(f"for scale {scale} expected index {expected} ({ladder[expected]}),"
                              f" got {got}.")
@@ -809,6 +1171,7 @@ def check_table_index(table_index: Callable[[float, list[float]], int]) -> bool:
     return _run("table_index", check)
 
 
+@_prints_verdict
 def check_file_bits(file_bits: Callable[[torch.Tensor, torch.Tensor], float]) -> bool:
     """file_bits(likelihoods_y, likelihoods_z) -> the estimated bits of a hyperprior file's
     two streams: -sum log2 P over y's values plus over z's."""
@@ -839,6 +1202,7 @@ def check_file_bits(file_bits: Callable[[torch.Tensor, torch.Tensor], float]) ->
 # --- 09 a better encoder at encode time -------------------------------------------------
 
 
+@_prints_verdict
 def check_file_objective(file_objective: Callable[[int, float, int, int, float], float]) -> bool:
     """file_objective(num_bytes, mse, height, width, lmbda) -> lambda * 255^2 * MSE + bpp,
     with bpp measured from the file: 8 * num_bytes / (height * width)."""
@@ -852,19 +1216,23 @@ def check_file_objective(file_objective: Callable[[int, float, int, int, float],
             got = _as_number(_call(file_objective, num_bytes, mse, height, width, lmbda))
             if math.isclose(got, float(losses.rd_loss(mse, bpp / 8, lmbda)), rel_tol=1e-6):
                 raise _Wrong("the rate is in bits per pixel: a byte is 8 bits.")
+            if math.isclose(got, 255**2 * mse + lmbda * bpp, rel_tol=1e-6):
+                raise _Wrong("lambda weights the distortion (the MSE term), not the rate.")
             if math.isclose(got, lmbda * mse + bpp, rel_tol=1e-6):
                 raise _Wrong("the distortion is MSE on the 0-255 scale: lambda * 255^2 * MSE.")
             if math.isclose(got, float(losses.rd_loss(mse, 8 * num_bytes, lmbda)),
                             rel_tol=1e-6):
                 raise _Wrong("divide the bits by the number of pixels, height * width.")
             if not math.isclose(got, expected, rel_tol=1e-6):
-                raise _Wrong(f"{num_bytes} bytes for {width}x{height} pixels, MSE {mse}, "
-                             f"lambda {lmbda}: expected {expected:.5f}, got {got:.5f}.")
+                raise _Wrong(f"{num_bytes} bytes for an image of height {height} and width "
+                             f"{width}, MSE {mse}, lambda {lmbda}: expected {expected:.5f}, got "
+                             f"{got:.5f}.")
         return len(cases)
 
     return _run("file_objective", check)
 
 
+@_prints_verdict
 def check_round_up_probability(round_up_probability: Callable[[torch.Tensor, float],
                                                               torch.Tensor]) -> bool:
     """round_up_probability(frac, tau) -> softmax of the logits (-atanh(frac) / tau,
@@ -886,7 +1254,8 @@ def check_round_up_probability(round_up_probability: Callable[[torch.Tensor, flo
                 raise _Wrong("divide the logits by tau: the temperature sets how sharp the "
                              "choice is.")
             if not torch.allclose(got, expected, atol=1e-4):
-                raise _Wrong(f"with tau = {tau}, frac = {frac.tolist()}: expected "
+                raise _Wrong(f"with tau = {tau}, frac = {[round(v, 3) for v in frac.tolist()]}: "
+                             "expected "
                              f"{[round(v, 3) for v in expected.tolist()]}, got "
                              f"{[round(v, 3) for v in got.tolist()]}.")
         return len(cases)
@@ -894,6 +1263,7 @@ def check_round_up_probability(round_up_probability: Callable[[torch.Tensor, flo
     return _run("round_up_probability", check)
 
 
+@_prints_verdict
 def check_temperature(temperature: Callable[[int, int], float]) -> bool:
     """temperature(step, steps) -> TAU_START * exp(-TAU_DECAY * step / (steps - 1))."""
 
