@@ -83,7 +83,7 @@ def integer_layer(conv: nn.Conv2d, columns: torch.Tensor) -> torch.Tensor:
         (O, P) integers on the same scale.
     """
     weight = torch.round(conv.weight.detach().double() * 2**WEIGHT_BITS)  # (O, I, k, k)
-    weight = weight.view(len(weight), -1)  # (O, I k k)
+    weight = weight.reshape(len(weight), -1)  # (O, I k k)
     bias = torch.round(conv.bias.detach().double() * 2**(WEIGHT_BITS + FIXED_BITS))  # (O,)
     largest = columns.abs().max() if columns.numel() else 0
     if largest * weight.abs().sum(dim=1).max() + bias.abs().max() >= 2**53:
