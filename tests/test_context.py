@@ -234,3 +234,18 @@ def test_refined_latents_code_and_decode(context_model):
     latents = refine_latents(context_model, x, steps=3)
     data = compress(context_model, x, latents=latents)
     assert decompress(context_model, data).shape == x.shape
+
+
+def test_integer_layer_is_exact_and_takes_channels_last_weights():
+    from aecodec.context import FIXED_BITS, WEIGHT_BITS, integer_layer
+
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(6, 4, 3)
+    columns = torch.round(torch.randn(6 * 9, 50, dtype=torch.float64) * 2**FIXED_BITS)
+    out = integer_layer(conv, columns)
+    weight = torch.round(conv.weight.detach().double() * 2**WEIGHT_BITS).view(4, -1)
+    bias = torch.round(conv.bias.detach().double() * 2**(WEIGHT_BITS + FIXED_BITS))
+    exact = (weight.long() @ columns.long() + bias.long()[:, None]) // 2**WEIGHT_BITS
+    assert torch.equal(out.long(), exact)  # float64 holds every partial sum exactly
+    conv.to(memory_format=torch.channels_last)  # as training may leave it
+    assert torch.equal(integer_layer(conv, columns), out)
