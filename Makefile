@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.aecodec-installed
 
-.PHONY: install lab lab-student test notebooks classroom bench bench-recipe lint clean
+.PHONY: install lab lab-student test notebooks classroom bench bench-recipe train-device verify-codec lint clean
 
 install: $(STAMP)
 
@@ -65,6 +65,21 @@ bench-recipe: $(STAMP)
 		&& $(PY) -m pip install --quiet --no-deps "compressai==1.2.8" )
 	$(PY) benchmarks/rd_recipe.py --minutes $(MINUTES) --threads $(THREADS) --kodak $(KODAK) \
 		--out runs/bench_recipe
+
+# The default codec on one lent GPU, in at most 10 minutes (docs/training.md, "On a lent
+# GPU"). Runs THERE, with that machine's python3 (its PyTorch) and constriction's wheel
+# carried in .whl; reads data/train, a git-ignored copy of ../shared/train carried too.
+DEVICE_MINUTES ?= 8
+DEVICE_OUT ?= runs/device
+train-device:
+	PYTHONPATH=src:$(PYTHONPATH) python3 -m aecodec zoo-train-default --data data/train \
+		--device cuda --minutes $(DEVICE_MINUTES) --start data/models/vr_context.pt \
+		--batch-size 32 --patch-size 256 --out $(DEVICE_OUT)/default_codec.pt
+
+# Back here: the trained codec loads, codes kodim01 and decodes bit-exactly on the CPU.
+MODEL ?= runs/device/default_codec.pt
+verify-codec: $(STAMP)
+	$(PY) benchmarks/verify_codec.py $(MODEL) --image $(KODAK)/kodim01.png
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests

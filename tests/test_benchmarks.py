@@ -137,3 +137,56 @@ def test_learning_rate_scores_every_rate(kodak_dir, tmp_path):
         "--threads", "1", "--limit", "1", "--out", str(out))
     table = out.read_text()
     assert "| 0.002 |" in table and "| 0.007 |" in table
+
+
+def test_the_default_codec_trains_resumably_and_its_output_verifies(kodak_dir, tmp_path):
+    """`make train-device`'s command, on the CPU with a tiny budget, then `make
+    verify-codec`'s check of what it wrote."""
+    from PIL import Image
+
+    data = tmp_path / "photos"
+    data.mkdir()
+    for i, name in enumerate(["kodim01.png", "kodim23.png"]):
+        with Image.open(kodak_dir / name) as im:
+            im.crop((0, 0, 160, 160)).save(data / f"p{i}.png")
+    out = tmp_path / "codec.pt"
+    command = [sys.executable, "-m", "aecodec", "zoo-train-default", "--data", str(data),
+               "--minutes", "0.02", "--device", "cpu", "--threads", "1", "--batch-size", "2",
+               "--patch-size", "64", "--out", str(out)]
+    for _ in range(2):  # the second run finds the budget spent and only writes the weights
+        result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr[-2000:]
+    assert Path(str(out) + ".training").is_file()
+    printed = run("verify_codec.py", str(out), "--image", str(data / "p0.png"))
+    assert '"model": "VariableRateCheckerboard"' in printed
+    assert "on 1 and 2 threads: True" in printed
+
+
+def test_default_codec_scores_it_beside_its_start_and_the_baselines(kodak_dir, tmp_path):
+    from aecodec import zoo
+
+    out = tmp_path / "default.md"
+    run("default_codec.py", "--kodak", str(kodak_dir), "--limit", "1", "--model",
+        str(zoo.default_path()), "--out", str(out))
+    table = out.read_text()
+    for lmbda in zoo.DEFAULT_QUALITIES.values():
+        assert f"| default (context) | {lmbda:.5g} |" in table
+    assert "against WebP" in table and "against AVIF 4:4:4" in table
+    assert (tmp_path / "default_trajectory.json").is_file()
+
+
+def test_context_control_trains_both_at_equal_cpu_time(kodak_dir, tmp_path):
+    out = tmp_path / "control.md"
+    run("context_control.py", "--kodak", str(kodak_dir), "--steps", "1", "--images", "1",
+        "--data", str(kodak_dir), "--out", str(out))
+    table = out.read_text()
+    assert "| context | 1 |" in table and "| no context |" in table
+    assert "BD-rate of the context model against the control" in table
+
+
+def test_context_correlation_measures_both_candidates(kodak_dir, tmp_path):
+    out = tmp_path / "corr.md"
+    run("context_correlation.py", "--kodak", str(kodak_dir), "--images", "2", "--out", str(out))
+    table = out.read_text()
+    for lmbda in ("0.0018", "0.0067", "0.013"):  # one row per lambda
+        assert f"\n| {lmbda} | " in table

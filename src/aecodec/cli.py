@@ -1,6 +1,6 @@
 """The `aecodec` command: compress, decompress, models, train, reconstruct, info, evaluate,
 download-kodak, zoo-train, zoo-train-rd, zoo-train-hp,
-zoo-train-vr, classroom build.
+zoo-train-vr, zoo-train-default, classroom build.
 
 Each subcommand is a `cmd_*` function, and its arguments are declared by an `add_*`
 function beside it; `COMMANDS` lists them with the line `aecodec --help` shows. `main`
@@ -528,6 +528,43 @@ def cmd_zoo_train_vr(args: argparse.Namespace) -> None:
     print(f"wrote {out}")
 
 
+def add_zoo_train_default(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, metavar="DIR", help="training photos")
+    p.add_argument("--out", default=None, metavar="FILE",
+                   help="the trained model (default: vr_context.pt in the shipped models' "
+                   "folder)")
+    p.add_argument("--start", default=None, metavar="CKPT",
+                   help="a variable-rate hyperprior to warm-start from, or a default codec to "
+                   "go on training (default: the shipped vr_hyperprior.pt)")
+    p.add_argument("--minutes", type=positive_float, required=True,
+                   help="time budget of the whole job; interrupted, run the same command "
+                   "again to continue")
+    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if there is one)")
+    p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
+    p.add_argument("--batch-size", type=positive_int, default=None,
+                   help="patches per step (default: the recipe's 8)")
+    p.add_argument("--patch-size", type=positive_int, default=None,
+                   help="side of the patches (default: the recipe's 128)")
+    p.set_defaults(func=cmd_zoo_train_default)
+
+
+def cmd_zoo_train_default(args: argparse.Namespace) -> None:
+    import torch
+
+    from aecodec import zoo
+    from aecodec.recipes import train_default_codec
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise AecodecError("--device cuda: PyTorch sees no CUDA GPU here")
+    out = Path(args.out) if args.out else zoo.default_path()
+    train_default_codec(args.data, out, minutes=args.minutes, start=args.start,
+                        device=args.device, batch_size=args.batch_size,
+                        patch_size=args.patch_size)
+    print(f"wrote {out}")
+
+
 def add_classroom(p: argparse.ArgumentParser) -> None:
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     p = actions.add_parser("build", help="write the notebooks with each solution replaced by "
@@ -567,6 +604,8 @@ COMMANDS = {
                      "the factorized codec of its lambda", add_zoo_train_hp),
     "zoo-train-vr": ("train the variable-rate codec (recipe VARIABLE_RATE), warm-started from "
                      "the middle hyperprior codec", add_zoo_train_vr),
+    "zoo-train-default": ("train the default codec (variable rate, checkerboard context), "
+                          "warm-started from the variable-rate codec", add_zoo_train_default),
     "classroom": ("the student edition of the notebooks", add_classroom),
 }
 

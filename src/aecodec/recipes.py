@@ -386,7 +386,8 @@ def default_codec_from(variable_rate: VariableRateHyperprior,
 
 def train_default_codec(data: str | os.PathLike, out: str | os.PathLike, minutes: float,
                         start: str | os.PathLike | None = None, seed: int = 0,
-                        device: str | None = None, progress: bool = True):
+                        device: str | None = None, batch_size: int | None = None,
+                        patch_size: int | None = None, progress: bool = True):
     """Train the default codec (`aecodec zoo-train-default`), resumable: progress is kept
     in `out` + ".training"; run again after an interruption (or with a larger `minutes`)
     to continue. At the end `out` gets the weights alone.
@@ -395,17 +396,25 @@ def train_default_codec(data: str | os.PathLike, out: str | os.PathLike, minutes
         data: a folder of training photos (the kit uses ../shared/train).
         out: the file to write.
         minutes: the whole budget (of every run of this job together).
-        start: the variable-rate codec to start from (default: the shipped one).
+        start: a variable-rate hyperprior codec to warm-start from (its context starts
+            switched off), or a default codec to go on training (default: the shipped
+            variable-rate hyperprior).
         seed: seed of the patches, the data order and the lambdas drawn.
         device: where to train (default: a GPU if there is one).
+        batch_size, patch_size: instead of `DEFAULT_CODEC`'s (a GPU takes bigger batches).
         progress: show a progress bar.
     """
-    from aecodec import zoo  # zoo imports this module
+    from aecodec import zoo
+    from aecodec.context import VariableRateCheckerboard
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
-    model = default_codec_from(load_model(start or zoo.variable_rate_path()))
+    model = load_model(start or zoo.variable_rate_path())
+    if not isinstance(model, VariableRateCheckerboard):
+        model = default_codec_from(model)
+    recipe = replace(DEFAULT_CODEC, batch_size=batch_size or DEFAULT_CODEC.batch_size,
+                     patch_size=patch_size or DEFAULT_CODEC.patch_size)
     new = [p for n, p in model.named_parameters() if n.startswith(("context.", "parameters_net."))]
     gains = [model.log_gains, model.log_inverse_gains]
     network = [p for n, p in model.named_parameters()
@@ -414,12 +423,13 @@ def train_default_codec(data: str | os.PathLike, out: str | os.PathLike, minutes
               {"params": new, "lr_scale": DEFAULT_CONTEXT_LR},
               {"params": gains, "lr_scale": VARIABLE_RATE_GAIN_LR}]
     progress_file = Path(str(out) + ".training")
-    fit(model, DEFAULT_CODEC.dataset(list(load_folder(data).values()), seed=seed),
+    settings = dict(recipe.as_dict(), warm_start=str(start or zoo.VARIABLE_RATE_FILE),
+                    context_lr_scale=DEFAULT_CONTEXT_LR, gain_lr_scale=VARIABLE_RATE_GAIN_LR)
+    fit(model, recipe.dataset(list(load_folder(data).values()), seed=seed),
         minutes=minutes, param_groups=groups, checkpoint=progress_file, resume=True,
-        recipe=dict(DEFAULT_CODEC.as_dict(), warm_start=True), seed=seed, device=device,
-        progress=progress, save_every=200, **DEFAULT_CODEC.fit_settings())
+        recipe=settings, seed=seed, device=device, progress=progress, save_every=200,
+        **recipe.fit_settings())
     training = load_checkpoint(progress_file)["training"]
     _save_shipped(out, model.cpu().eval(), training["history"], training["seconds"],
-                  dict(DEFAULT_CODEC.as_dict(), minutes=minutes, warm_start=True,
-                       context_lr_scale=DEFAULT_CONTEXT_LR, gain_lr_scale=VARIABLE_RATE_GAIN_LR))
+                  dict(settings, minutes=minutes, device=str(device or "default")))
     return model
