@@ -174,7 +174,7 @@ def plot_tradeoff(
                           markersize=16, label="current model", zorder=5)
     ax.set(xlabel="bits per pixel (bpp)", ylabel="PSNR (dB)", title="quality against size")
     ax.grid(alpha=0.3)
-    legend = ax.legend(fontsize=SMALL_FONT, loc="lower right")
+    legend = ax.legend(fontsize=SMALL_FONT, loc="best")
     place_labels(ax, ae_points, avoid=[a for a in (star, legend) if a is not None])
     return ax.get_figure(root=True)
 
@@ -199,7 +199,7 @@ def place_labels(ax, points: Sequence[dict], avoid: Sequence = ()) -> list:
     """Label each point {"bpp", "psnr", "label"} so that no two labels overlap, and none
     covers an artist of `avoid` (the star, the legend) or leaves the axes.
 
-    Each label first tries spots right beside its point; if some label finds no free spot
+    Each label first tries spots around its point, near then farther; if one finds no free spot
     there (a tight cluster, as a variable-rate codec's curve is), all are set in a column
     beside the curve, as far apart as their height, each with a thin line to its point.
     The figure's layout is fixed first (the labels are placed in display pixels) and then
@@ -227,22 +227,36 @@ def place_labels(ax, points: Sequence[dict], avoid: Sequence = ()) -> list:
         outside = b.width * b.height - _overlap(b, inside)
         return outside + sum(_overlap(b, o) for o in others)
 
-    candidates = [(6, 0, "left"), (-6, 0, "right"), (6, -9, "left"), (-6, 9, "right"),
-                  (6, 9, "left"), (-6, -9, "right"), (0, 11, "center"), (0, -11, "center")]
-    placed = []
+    near = [(6, 0, "left"), (-6, 0, "right"), (6, -9, "left"), (-6, 9, "right"),
+            (6, 9, "left"), (-6, -9, "right"), (0, 11, "center"), (0, -11, "center")]
+    candidates = [(k * dx, k * dy, ha) for k in (1, 1.6, 2.4) for dx, dy, ha in near]
+    placed, far = [], 0
     for label in labels:
         scored = []
-        for dx, dy, ha in candidates:
-            label.set(position=(dx, dy), ha=ha)
-            scored.append((cost(label, taken + placed), dx, dy, ha))
-        best = min(scored)
-        label.set(position=best[1:3], ha=best[3])
+        for index, (dx, dy, ha) in enumerate(candidates):  # the first free spot, or the
+            label.set(position=(dx, dy), ha=ha)             # least covered one
+            scored.append((cost(label, taken + placed), index))
+        index = min(scored)[1]
+        dx, dy, ha = candidates[index]
+        label.set(position=(dx, dy), ha=ha)
         placed.append(box(label))
-    if all(cost(label, taken + placed[:i] + placed[i + 1:]) == 0
-           for i, label in enumerate(labels)):
+        if index >= len(near):  # away from its point: a thin line shows whose it is
+            far += 1
+            _leader(ax, label)
+    clean = all(cost(label, taken + placed[:i] + placed[i + 1:]) == 0
+                for i, label in enumerate(labels))
+    if clean and far <= 1:
         return labels
+    for line in ax.texts[len(ax.texts) - far:] if far else []:
+        line.remove()
     _column(ax, labels, xy, renderer, pt)
     return labels
+
+
+def _leader(ax, label) -> None:
+    """A thin grey line from `label` to its point."""
+    ax.annotate("", label.xy, xytext=label.get_position(), textcoords="offset points",
+                arrowprops=dict(arrowstyle="-", color="0.5", lw=0.6, shrinkA=0, shrinkB=4))
 
 
 def _column(ax, labels: list, xy: list, renderer, pt: float) -> None:
@@ -264,9 +278,7 @@ def _column(ax, labels: list, xy: list, renderer, pt: float) -> None:
     for i, label in enumerate(labels):
         dx, dy = (column_x - xy[i][0]) / pt, (ys[i] + shift - xy[i][1]) / pt
         label.set(position=(dx, dy), ha=ha)
-        ax.annotate("", label.xy, xytext=(dx, dy), textcoords="offset points",
-                    arrowprops=dict(arrowstyle="-", color="0.5", lw=0.6, shrinkA=0,
-                                    shrinkB=4))
+        _leader(ax, label)
 
 
 def explorer_figure(
