@@ -37,7 +37,12 @@ THROWAWAY_CELLS = [
     "for i in range(8):\n    bar.update(1.5)\nbar.close()",
     "for i in tqdm(range(5), desc='hidden', leave=False):\n    pass",
     "hidden = widgets.Button(description='never shown')",
+    # an explorer (its build bar is closed once it is built) of two small untrained models
+    "import torch\nfrom aecodec.models import Autoencoder\nfrom aecodec.widgets import "
+    "LatentExplorer\ntorch.manual_seed(0)\nexplorer = LatentExplorer({(c, 2): Autoencoder(c, 2, 8)"
+    ".eval() for c in (2, 4)}, max_side=64)\nexplorer",
 ]
+EXPLORER_CELL = 5
 
 
 def throwaway_notebook(folder) -> "nbformat.NotebookNode":
@@ -49,7 +54,7 @@ def throwaway_notebook(folder) -> "nbformat.NotebookNode":
 @pytest.fixture(scope="module")
 def run_throwaway(tmp_path_factory):
     path = throwaway_notebook(tmp_path_factory.mktemp("runner"))
-    unfinished = execute_in_place(path, timeout=120)
+    unfinished = execute_in_place(path, timeout=300)
     return nbformat.read(path, as_version=4), unfinished
 
 
@@ -97,3 +102,17 @@ def test_committed_notebooks_save_their_widget_state():
                         f"{missing}"
     assert not rerun, f"{rerun} now save their widget state: remove them from AWAITING_RERUN"
     assert AWAITING_RERUN <= {p.name for p in notebooks}
+
+
+def test_an_explorer_is_saved_with_its_state_and_a_still_picture(run_throwaway):
+    nb, _ = run_throwaway
+    outputs = nb.cells[EXPLORER_CELL].outputs
+    views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert len(views) == 1, "the explorer, and no build bar left over"
+    data = views[0]["data"]
+    assert data["image/png"] and "VBox" not in data["text/plain"]
+    state = widget_state(nb)
+    names = {v["model_name"] for v in state.values()}
+    assert {"VBoxModel", "ImageModel", "SelectionSliderModel"} <= names
+    image = next(v for v in state.values() if v["model_name"] == "ImageModel")
+    assert image["buffers"], "the picture's bytes are saved with the widget"
