@@ -244,7 +244,7 @@ RECORD_BUSY = """() => {
     window.aecodecSeen = {progress: false, computing: false, greyed: false};
     new MutationObserver(() => {
         const seen = window.aecodecSeen;
-        seen.progress ||= !!document.querySelector('.jp-OutputArea .widget-progress');
+        seen.progress ||= !!document.querySelector('.jp-OutputArea .widget-hprogress');
         seen.greyed ||= !!document.querySelector('.aecodec-busy');
         seen.computing ||= [...document.querySelectorAll('.widget-html-content')]
             .some(e => e.textContent.includes('computing…'));
@@ -416,7 +416,7 @@ def run_explorer_test(browser, lab, screenshots, notebook: str, walk) -> None:
     try:
         assert_no_errors(page)
         assert seen(page, "progress"), "no progress bar while the explorer was built"
-        assert page.locator(".jp-OutputArea .widget-progress").count() == 0, \
+        assert page.locator(".jp-OutputArea .widget-hprogress").count() == 0, \
             "the build's progress bar is still there"
         walk(page)
         wait_for_idle(page)
