@@ -302,7 +302,9 @@ def picture(page) -> str:
     """The reconstruction picture's source (a blob or data URL that changes with it)."""
     image = page.locator(".jupyter-widgets.widget-image").first
     image.wait_for(timeout=UPDATE_TIMEOUT_MS)
-    assert image.evaluate("img => img.naturalWidth") > 0, "the explorer's picture is empty"
+    natural, shown = image.evaluate("img => [img.naturalWidth, img.clientWidth]")
+    assert natural > 0, "the explorer's picture is empty"
+    assert abs(shown - natural) <= 1, f"a {natural} px picture shown {shown} px wide"
     return image.get_attribute("src")
 
 

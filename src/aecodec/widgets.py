@@ -90,7 +90,9 @@ class _Explorer:
                                          description="your image")
         self.readout = widgets.HTML()
         self.status = widgets.HTML(BUSY_STYLE)
-        self.picture = widgets.Image(format="png")
+        # at its own size (920 px, what JupyterLab gives), not stretched to the output's width
+        self.picture = widgets.Image(format="png", layout=widgets.Layout(
+            align_self="flex-start", max_width="100%", height="auto"))
         self.upload.observe(self._on_upload, names="value")
         self._working: bool | None = None  # in an update: whether "computing…" is shown
         self._built = False
