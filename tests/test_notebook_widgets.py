@@ -54,19 +54,19 @@ def throwaway_notebook(folder) -> "nbformat.NotebookNode":
 @pytest.fixture(scope="module")
 def run_throwaway(tmp_path_factory):
     path = throwaway_notebook(tmp_path_factory.mktemp("runner"))
-    unfinished = execute_in_place(path, timeout=300)
-    return nbformat.read(path, as_version=4), unfinished
+    problems = execute_in_place(path, timeout=300)
+    return nbformat.read(path, as_version=4), problems
 
 
 def test_the_runner_saves_the_state_of_every_shown_widget(run_throwaway):
-    nb, unfinished = run_throwaway
+    nb, problems = run_throwaway
     assert widget_outputs_without_state(nb) == []
     state = widget_state(nb)
     slider = [state[m]["state"] for i, _, m in widget_outputs(nb) if i == 0]
     assert len(slider) == 1 and slider[0]["value"] == 3 and slider[0]["description"] == "k"
     names = {v["model_name"] for v in state.values()}
     assert "ButtonModel" not in names  # created, never shown: not saved
-    assert unfinished == []
+    assert problems == []
 
 
 def test_progress_bars_are_saved_finished(run_throwaway):
@@ -116,3 +116,14 @@ def test_an_explorer_is_saved_with_its_state_and_a_still_picture(run_throwaway):
     assert {"VBoxModel", "ImageModel", "SelectionSliderModel"} <= names
     image = next(v for v in state.values() if v["model_name"] == "ImageModel")
     assert image["buffers"], "the picture's bytes are saved with the widget"
+
+
+def test_the_runner_reports_a_bar_that_did_not_finish(tmp_path):
+    path = tmp_path / "stopped.ipynb"
+    nbformat.write(new_notebook(cells=[new_code_cell(
+        "from tqdm.auto import tqdm\nbar = tqdm(total=10, desc='stopped')\nbar.update(4)\n"
+        "bar.close()")]), path)
+    problems = execute_in_place(path, timeout=120)
+    assert len(problems) == 1 and "did not finish: stopped:  40%" in problems[0]
+    nb = nbformat.read(path, as_version=4)
+    assert widget_outputs_without_state(nb) == []  # saved all the same, as it stopped
