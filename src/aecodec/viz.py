@@ -199,11 +199,12 @@ def place_labels(ax, points: Sequence[dict], avoid: Sequence = ()) -> list:
     """Label each point {"bpp", "psnr", "label"} so that no two labels overlap, and none
     covers an artist of `avoid` (the star, the legend) or leaves the axes.
 
-    Each label first tries spots around its point, near then farther; if one finds no free spot
-    there (a tight cluster, as a variable-rate codec's curve is), all are set in a column
-    beside the curve, as far apart as their height, each with a thin line to its point.
-    The figure's layout is fixed first (the labels are placed in display pixels) and then
-    kept as it is. Returns the annotations.
+    Each label takes the first free spot around its point, near ones first (a label put
+    farther away gets a thin line to its point). If one finds no free spot, or more than one
+    has to go far (a tight cluster, as a variable-rate codec's curve is), all are set in a
+    column beside the curve instead, as far apart as their height, each with its line. The
+    figure's layout is done first (the labels are placed in display pixels) and then kept
+    as it is. Returns the annotations.
     """
     fig = ax.get_figure(root=True)
     renderer = _renderer(fig)
@@ -215,7 +216,7 @@ def place_labels(ax, points: Sequence[dict], avoid: Sequence = ()) -> list:
     xy = [ax.transData.transform((p["bpp"], p["psnr"])) for p in points]
     pt = fig.dpi / 72  # display pixels per point
     labels = []
-    for p in points:  # drawn where they fit best, moved below if need be
+    for p in points:  # placed below
         labels.append(ax.annotate(p["label"], (p["bpp"], p["psnr"]), textcoords="offset points",
                                   xytext=(0, 0), fontsize=SMALL_FONT, va="center"))
 
