@@ -163,7 +163,7 @@ class _Explorer:
         """The explorer as it stands, for viewers without widgets: its figure (`image/png`,
         recompressed) and a line saying what it is (`text/plain`)."""
         buffer = io.BytesIO()
-        Image.open(io.BytesIO(self.picture.value)).save(buffer, format="PNG", optimize=True)
+        Image.open(io.BytesIO(self.picture.value)).save(buffer, format="PNG")
         return {"image/png": buffer.getvalue(),
                 "text/plain": f"{type(self).__name__} on {self.image.value} (run the notebook "
                               "to move its controls)"}
