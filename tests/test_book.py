@@ -1,6 +1,6 @@
 """`make book`: the course as static pages, from the committed notebooks.
 
-Built here from two committed notebooks (05, whose explorer and bars were committed without
+Built here from two committed notebooks (05, whose explorer was committed without its
 widget state, and 01) and the small notebook that `test_notebook_widgets` runs through the
 notebook runner (a slider, finished tqdm bars, an explorer, all with their saved state).
 The browser test opens the pages from disk in Chromium, as a teacher's student would.
