@@ -41,6 +41,12 @@ test: $(STAMP)
 notebooks: $(STAMP)
 	$(PY) -m aecodec.course.run_notebooks notebooks/0*.ipynb
 
+# The course as static HTML from the committed notebooks (nothing is run), into build/book/:
+# open build/book/index.html, or share the folder.
+.PHONY: book
+book: $(STAMP)
+	$(PY) -m aecodec.course.book notebooks build/book
+
 # The student edition: solutions replaced by stubs, into student/ (see README, For teachers).
 classroom: $(STAMP)
 	$(PY) -m aecodec classroom build student

@@ -1,5 +1,7 @@
 """The figures draw what they say."""
 
+import io
+
 import pytest
 import torch
 from matplotlib.figure import Figure
@@ -135,3 +137,97 @@ def test_show_maps_draws_every_map_on_one_scale_in_a_frame():
     assert show_maps(maps, vmax=20).axes[1].images[0].get_clim() == (0, 20)
     with pytest.raises(ValueError, match="at least one"):
         show_maps([])
+
+
+# --- the explorers' figure: its size and its labels --------------------------------------
+
+# a variable-rate codec's curve on a 768 px photo (notebook 09): seven points close together
+# beside the baselines; and a plain autoencoder family (notebook 05), spread out
+CLUSTER = [(0.278, 29.01), (0.306, 29.64), (0.342, 30.25), (0.376, 30.77), (0.419, 31.33),
+           (0.462, 31.72), (0.51, 32.05)]
+CLUSTER_LAMBDAS = [0.0018, 0.0025, 0.0035, 0.0048, 0.0067, 0.0094, 0.013]
+JPEG = [(0.181, 24.11), (0.298, 26.84), (0.471, 29.31), (0.611, 30.54), (0.827, 32.06),
+        (1.107, 33.52), (1.623, 35.51), (2.916, 38.28)]
+WEBP = [(0.236, 28.3), (0.279, 29.2), (0.35, 30.46), (0.423, 31.51), (0.562, 33.0),
+        (0.71, 34.28), (1.134, 36.4), (2.264, 38.82)]
+AVIF = [(0.14, 27.05), (0.253, 30.13), (0.503, 33.72), (0.983, 37.24), (2.121, 40.89)]
+SPREAD = [(0.125, 22.1), (0.25, 24.0), (0.5, 25.9), (1.0, 27.6), (2.0, 29.0), (4.0, 29.8)]
+
+
+def _points(pairs, labels=None):
+    return [dict(bpp=b, psnr=p, **({} if labels is None else {"label": label}))
+            for (b, p), label in zip(pairs, labels or [None] * len(pairs))]
+
+
+def explorer(kind: str) -> Figure:
+    from aecodec.viz import explorer_figure
+
+    torch.manual_seed(0)
+    x = torch.rand(3, 512, 768)
+    if kind == "variable-rate":
+        ae = _points(CLUSTER, [f"λ={lm:.2g}" for lm in CLUSTER_LAMBDAS])
+        current, bits = ae[4], torch.rand(32, 48) * 100
+        baselines = {"WebP (Pillow)": _points(WEBP), "AVIF 4:4:4 (Pillow)": _points(AVIF)}
+    else:
+        ae = _points(SPREAD, [f"C={c}" for c in (1, 2, 4, 8, 16, 32)])
+        current, bits, baselines = ae[3], None, None
+    return explorer_figure(x, x.flip(-1), x.flip(-2), "aecodec λ=0.0067\n13,693 B: 31.33 dB",
+                           "JPEG q=16\n13,359 B: 28.53 dB", ae, _points(JPEG), current,
+                           baselines=baselines, bits=bits)
+
+
+@pytest.mark.parametrize("kind", ["variable-rate", "plain"])
+def test_the_explorer_figure_fits_jupyterlab_with_readable_text(kind):
+    """JupyterLab gives an output about 900 to 960 px: the explorers' PNG (80 dpi) must fit
+    unscaled, and no text may be under 10 px."""
+    from PIL import Image
+
+    from aecodec.viz import figure_to_png
+
+    fig = explorer(kind)
+    width, height = Image.open(io.BytesIO(figure_to_png(fig))).size
+    assert 880 <= width <= 960 and height < width
+    texts = [t for t in fig.findobj(lambda a: hasattr(a, "get_fontsize") and hasattr(a, "get_text"))
+             if t.get_visible() and t.get_text().strip()]
+    assert len(texts) > 20
+    small = {t.get_text(): t.get_fontsize() for t in texts if t.get_fontsize() * 80 / 72 < 10}
+    assert not small, f"text under 10 px at 80 dpi: {small}"
+
+
+@pytest.mark.parametrize("kind", ["variable-rate", "plain"])
+def test_the_curve_labels_do_not_overlap(kind):
+    """Drawn by matplotlib's renderer: no two labels of the curve intersect, none covers the
+    current model's star or the legend, and all stay inside the curve's axes."""
+    from aecodec.viz import figure_to_png
+
+    fig = explorer(kind)
+    figure_to_png(fig)  # draws it
+    renderer = fig.canvas.get_renderer()
+    ax = next(a for a in fig.get_axes() if a.get_title() == "quality against size")
+    labels = [t for t in ax.texts if t.get_text()]
+    assert len(labels) == (7 if kind == "variable-rate" else 6)
+    boxes = [t.get_window_extent(renderer) for t in labels]
+    star = next(line for line in ax.lines if line.get_label() == "current model")
+    others = {"the star": star.get_window_extent(renderer),
+              "the legend": ax.get_legend().get_window_extent(renderer)}
+    area = ax.get_window_extent(renderer)
+    for i, (label, box) in enumerate(zip(labels, boxes)):
+        assert area.contains(box.x0, box.y0) and area.contains(box.x1, box.y1), label
+        for other, other_box in zip(labels[i + 1:], boxes[i + 1:]):
+            assert not box.overlaps(other_box), f"{label.get_text()} on {other.get_text()}"
+        for name, other_box in others.items():
+            assert not box.overlaps(other_box), f"{label.get_text()} on {name}"
+
+
+def test_labels_placed_without_the_layout_would_overlap():
+    """The test above can fail: the same cluster labelled at one fixed offset overlaps."""
+    from aecodec.viz import _renderer
+
+    fig = Figure(figsize=(5.75, 3.5))
+    ax = fig.subplots()
+    ax.plot(*zip(*CLUSTER, *JPEG[-1:]))
+    labels = [ax.annotate(f"λ={lm:.2g}", p, textcoords="offset points", xytext=(4, -10),
+                          fontsize=9) for lm, p in zip(CLUSTER_LAMBDAS, CLUSTER)]
+    renderer = _renderer(fig)
+    boxes = [t.get_window_extent(renderer) for t in labels]
+    assert any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])

@@ -154,3 +154,60 @@ def test_rate_distortion_explorer_of_a_variable_rate_codec_has_a_continuous_knob
     r = explorer.result(explorer.image.value, lmbda)
     assert torch.equal(r["bits"], bits_map(model, data)["y"])
     assert model.lmbda == pytest.approx(0.0067)  # the explorer leaves the model as it was
+
+
+def _descendants(widget):
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from _descendants(child)
+
+
+def test_computing_is_shown_while_an_update_works(explorer):
+    """A change that has to compute says "computing…" and greys the picture until the new
+    picture is there; one already seen (cached) shows neither."""
+    seen = []
+    watch = lambda change: seen.append(  # noqa: E731
+        ("computing…" in explorer.status.value, "aecodec-busy" in explorer.picture._dom_classes,
+         change["owner"] is explorer.picture))
+    explorer.status.observe(watch, names="value")
+    explorer.picture.observe(watch, names="value")
+    try:
+        explorer.image.value = "chelsea"
+        explorer.channels.value = 4 if explorer.channels.value != 4 else 2
+        assert seen[0] == (True, False, False)  # said so before the work
+        assert (True, True, True) in seen  # greyed until the new picture came
+        assert "computing…" not in explorer.status.value  # and no longer once done
+        assert "aecodec-busy" not in explorer.picture._dom_classes
+        seen.clear()
+        explorer.image.value = "coffee"
+        explorer.image.value = "chelsea"  # seen before: instant, nothing to say
+        assert not any(busy for busy, _, _ in seen)
+    finally:
+        explorer.status.unobserve(watch, names="value")
+        explorer.picture.unobserve(watch, names="value")
+
+
+def test_building_shows_a_progress_bar(capsys):
+    torch.manual_seed(0)
+    LatentExplorer({(c, 2): Autoencoder(c, 2, 8).eval() for c in (2, 4)}, max_side=64)
+    assert "building the explorer" in capsys.readouterr().err  # tqdm, a bar in a notebook
+
+
+def test_downsamplings_are_offered_only_when_the_models_differ_in_it(explorer):
+    assert explorer.downsamplings not in list(_descendants(explorer.widget))  # all k = 2
+    torch.manual_seed(0)
+    two = LatentExplorer({(2, 2): Autoencoder(2, 2, 8).eval(),
+                          (2, 3): Autoencoder(2, 3, 8).eval()}, max_side=64)
+    assert two.downsamplings in list(_descendants(two.widget))
+    assert two.downsamplings.options == (2, 3) and not two.downsamplings.disabled
+
+
+def test_a_notebook_keeps_a_still_picture_of_the_explorer(explorer):
+    """Viewers without widgets (GitHub, an HTML export) show the figure, not `VBox(...`."""
+    bundle = explorer.widget._repr_mimebundle_()
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == \
+        explorer.widget.model_id
+    still = Image.open(io.BytesIO(bundle["image/png"]))
+    shown = Image.open(io.BytesIO(explorer.picture.value))
+    assert still.size == shown.size and still.tobytes() == shown.convert(still.mode).tobytes()
+    assert "VBox" not in bundle["text/plain"] and "LatentExplorer" in bundle["text/plain"]

@@ -198,6 +198,10 @@ def plot_loss(history: dict[str, list], log_scale: bool = True) -> Figure:
     return fig
 
 
+EXPLORER_WIDTH = 11.5  # inches: 920 px at the explorers' 80 dpi, what JupyterLab gives
+SMALL_FONT = 9  # points: 10 px at 80 dpi, the smallest text the explorers draw
+
+
 def plot_tradeoff(
     ae_points: Sequence[dict],
     jpeg_points: Sequence[dict] = (),
@@ -207,7 +211,8 @@ def plot_tradeoff(
     ae_label: str = "autoencoder, 8-bit latents",
 ) -> Figure:
     """PSNR against bits per pixel: the models, JPEG (and other baselines), the current
-    model marked.
+    model marked. The models' labels are placed so that no two overlap, nor cover the
+    current model's star or the legend (see `place_labels`).
 
     Args:
         ae_points: dicts with "bpp", "psnr" and "label" (e.g. "C=16"), one per model.
@@ -222,22 +227,124 @@ def plot_tradeoff(
         ax = fig.subplots()
     ae_points = sorted(ae_points, key=lambda p: p["bpp"])
     ax.plot([p["bpp"] for p in ae_points], [p["psnr"] for p in ae_points], "o-", label=ae_label)
-    for p in ae_points:
-        ax.annotate(p["label"], (p["bpp"], p["psnr"]), textcoords="offset points",
-                    xytext=(4, -10), fontsize=8)
     curves = {"JPEG (Pillow)": jpeg_points, **(baselines or {})}
     for (name, points), style in zip(curves.items(), ["s--", "^--", "v--"]):
         if points:
             points = sorted(points, key=lambda p: p["bpp"])
             ax.plot([p["bpp"] for p in points], [p["psnr"] for p in points], style, label=name,
                     alpha=0.8)
+    star = None
     if current is not None:
-        ax.plot([current["bpp"]], [current["psnr"]], "*", color="tab:red", markersize=16,
-                label="current model", zorder=5)
+        (star,) = ax.plot([current["bpp"]], [current["psnr"]], "*", color="tab:red",
+                          markersize=16, label="current model", zorder=5)
     ax.set(xlabel="bits per pixel (bpp)", ylabel="PSNR (dB)", title="quality against size")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
-    return ax.figure
+    legend = ax.legend(fontsize=SMALL_FONT, loc="best")
+    place_labels(ax, ae_points, avoid=[a for a in (star, legend) if a is not None])
+    return ax.get_figure(root=True)
+
+
+def _renderer(fig: Figure):
+    """A renderer for measuring text (an Agg canvas is attached if the figure has none)."""
+    if not hasattr(fig.canvas, "get_renderer"):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        FigureCanvasAgg(fig)
+    return fig.canvas.get_renderer()
+
+
+def _overlap(a, b) -> float:
+    """Area shared by two display boxes (0 if they do not intersect)."""
+    width = min(a.x1, b.x1) - max(a.x0, b.x0)
+    height = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return max(width, 0) * max(height, 0)
+
+
+def place_labels(ax, points: Sequence[dict], avoid: Sequence = ()) -> list:
+    """Label each point {"bpp", "psnr", "label"} so that no two labels overlap, and none
+    covers an artist of `avoid` (the star, the legend) or leaves the axes.
+
+    Each label takes the first free spot around its point, near ones first (a label put
+    farther away gets a thin line to its point). If one finds no free spot, or more than one
+    has to go far (a tight cluster, as a variable-rate codec's curve is), all are set in a
+    column beside the curve instead, as far apart as their height, each with its line. The
+    figure's layout is done first (the labels are placed in display pixels) and then kept
+    as it is. Returns the annotations.
+    """
+    fig = ax.get_figure(root=True)
+    renderer = _renderer(fig)
+    if fig.get_layout_engine() is not None:
+        fig.get_layout_engine().execute(fig)
+        fig.set_layout_engine("none")  # keep the geometry the labels were placed in
+    area = ax.get_window_extent(renderer)
+    taken = [a.get_window_extent(renderer) for a in avoid]
+    xy = [ax.transData.transform((p["bpp"], p["psnr"])) for p in points]
+    pt = fig.dpi / 72  # display pixels per point
+    labels = []
+    for p in points:  # placed below
+        labels.append(ax.annotate(p["label"], (p["bpp"], p["psnr"]), textcoords="offset points",
+                                  xytext=(0, 0), fontsize=SMALL_FONT, va="center"))
+
+    def box(label):
+        return label.get_window_extent(renderer).padded(1)
+
+    def cost(label, others) -> float:
+        b, inside = box(label), area.padded(-1)
+        outside = b.width * b.height - _overlap(b, inside)
+        return outside + sum(_overlap(b, o) for o in others)
+
+    near = [(6, 0, "left"), (-6, 0, "right"), (6, -9, "left"), (-6, 9, "right"),
+            (6, 9, "left"), (-6, -9, "right"), (0, 11, "center"), (0, -11, "center")]
+    candidates = [(k * dx, k * dy, ha) for k in (1, 1.6, 2.4) for dx, dy, ha in near]
+    placed, far = [], 0
+    for label in labels:
+        scored = []
+        for index, (dx, dy, ha) in enumerate(candidates):  # the first free spot, or the
+            label.set(position=(dx, dy), ha=ha)             # least covered one
+            scored.append((cost(label, taken + placed), index))
+        index = min(scored)[1]
+        dx, dy, ha = candidates[index]
+        label.set(position=(dx, dy), ha=ha)
+        placed.append(box(label))
+        if index >= len(near):  # away from its point: a thin line shows whose it is
+            far += 1
+            _leader(ax, label)
+    clean = all(cost(label, taken + placed[:i] + placed[i + 1:]) == 0
+                for i, label in enumerate(labels))
+    if clean and far <= 1:
+        return labels
+    for line in ax.texts[len(ax.texts) - far:] if far else []:
+        line.remove()
+    _column(ax, labels, xy, renderer, pt)
+    return labels
+
+
+def _leader(ax, label) -> None:
+    """A thin grey line from `label` to its point."""
+    ax.annotate("", label.xy, xytext=label.get_position(), textcoords="offset points",
+                arrowprops=dict(arrowstyle="-", color="0.5", lw=0.6, shrinkA=0, shrinkB=4))
+
+
+def _column(ax, labels: list, xy: list, renderer, pt: float) -> None:
+    """Set the labels in a column beside the points (right if there is room), spaced by
+    their height, each with a thin line to its point."""
+    area = ax.get_window_extent(renderer)
+    sizes = [label.get_window_extent(renderer) for label in labels]
+    height = max(s.height for s in sizes) + 2
+    width = max(s.width for s in sizes)
+    right = max(x for x, _ in xy) + 14 * pt
+    ha = "left" if right + width < area.x1 - 2 else "right"
+    column_x = right if ha == "left" else min(x for x, _ in xy) - 14 * pt
+    order = sorted(range(len(labels)), key=lambda i: xy[i][1])
+    ys, y = {}, -float("inf")
+    for i in order:  # from the bottom up: at its point's height, or just above the last
+        y = max(xy[i][1], y + height)
+        ys[i] = y
+    shift = min(0, area.y1 - 2 - height / 2 - y)  # keep the top one inside the axes
+    for i, label in enumerate(labels):
+        dx, dy = (column_x - xy[i][0]) / pt, (ys[i] + shift - xy[i][1]) / pt
+        label.set(position=(dx, dy), ha=ha)
+        _leader(ax, label)
 
 
 def explorer_figure(
@@ -251,14 +358,21 @@ def explorer_figure(
     error maps on one colour scale (the 99th percentile of both errors, so that a few
     extreme pixels do not turn the rest black) and the trade-off curve (bottom). With
     `bits` (h, w), the bits of the file at each latent position (`evaluation.bits_map`),
-    a fourth column shows where the bits go."""
+    a fourth column shows where the bits go.
+
+    Sized for a notebook's output area: `EXPLORER_WIDTH` inches, 920 px at the 80 dpi of
+    `figure_to_png`, so that JupyterLab shows it unscaled, and no text under 10 px there."""
     height, width = x.shape[-2:]
     columns = 3 if bits is None else 4
-    fig = Figure(figsize=(13 * columns / 3, 4.3 * 2 * height / width + 1.2),
-                 layout="constrained")
+    panel = EXPLORER_WIDTH / columns  # inches per image column
+    image_height = panel * height / width
+    fig = Figure(figsize=(EXPLORER_WIDTH, 2 * image_height + 1.3), layout="constrained")
+    # two rows laid out apart, so that the curve's axis labels leave the top row alone
+    top_row, bottom_row = fig.subfigures(2, 1, height_ratios=[image_height + 0.6,
+                                                               image_height + 0.7])
     top = ["x", "ae", "jpeg"] + ([] if bits is None else ["bits"])
     bottom = ["e_ae", "e_jpeg"] + ["curve"] * (columns - 2)
-    axes = fig.subplot_mosaic([top, bottom])
+    axes = {**top_row.subplot_mosaic([top]), **bottom_row.subplot_mosaic([bottom])}
     shown = [(x, "original x", "x"), (x_hat, ae_title, "ae"), (x_jpeg, jpeg_title, "jpeg")]
     for image, title, key in shown:
         axes[key].imshow(_to_hwc(image))
@@ -268,21 +382,25 @@ def explorer_figure(
     vmax = max(error_scale([e]) for e in errors.values())  # the larger of the two
     for key, (name, error) in zip(("e_ae", "e_jpeg"), errors.items()):
         shown = axes[key].imshow(error.cpu().numpy(), cmap="magma", vmin=0, vmax=vmax)
-        axes[key].set_title(f"{name} error |x - x_hat|", fontsize=10)
+        axes[key].set_title(f"{name} error\n|x - x_hat|", fontsize=10)
         axes[key].axis("off")
-    fig.colorbar(shown, ax=[axes["e_ae"], axes["e_jpeg"]], fraction=0.03, pad=0.01)
+    colorbar = bottom_row.colorbar(shown, ax=[axes["e_ae"], axes["e_jpeg"]], location="bottom",
+                            fraction=0.04, pad=0.01, shrink=0.8)
+    colorbar.ax.tick_params(labelsize=SMALL_FONT)
     if bits is not None:
         shown = axes["bits"].imshow(bits.cpu().numpy(), cmap="magma", vmin=0,
                                     interpolation="nearest")
-        axes["bits"].set_title(f"where the bits go: {float(bits.sum()) / 8:,.0f} bytes of y",
+        axes["bits"].set_title(f"where the bits go:\n{float(bits.sum()) / 8:,.0f} bytes of y",
                                fontsize=10)
         axes["bits"].axis("off")
-        fig.colorbar(shown, ax=axes["bits"], fraction=0.05, pad=0.01,
-                     label="bits per latent position")
+        colorbar = top_row.colorbar(shown, ax=axes["bits"], location="bottom", fraction=0.04,
+                                pad=0.01, shrink=0.9)
+        colorbar.set_label("bits per latent position", fontsize=SMALL_FONT)
+        colorbar.ax.tick_params(labelsize=SMALL_FONT)
+    axes["curve"].tick_params(labelsize=SMALL_FONT)
     plot_tradeoff(ae_points, jpeg_points, current, ax=axes["curve"], baselines=baselines,
                   ae_label=ae_label)
     return fig
-
 
 
 def plot_rd_training(history: dict[str, list]) -> Figure:

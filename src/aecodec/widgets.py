@@ -7,17 +7,24 @@ beside JPEG, WebP and AVIF), on a shared base that offers the images (embedded
 photos, Kodak images if their folder is known, or an uploaded file) and caches every
 result. They draw nothing themselves: numbers come from `latents8bit`, `codec` and
 `baselines`, pictures from `viz.explorer_figure`. Sliders act on release; going back to a
-setting already seen is instant.
+setting already seen is instant. While an update computes, the explorer says "computing…"
+and greys its picture; while it builds, a progress bar counts its first results. Shown in
+a notebook, an explorer also leaves a still picture of its figure (`image/png` beside the
+widget), which viewers that cannot run widgets (GitHub, an HTML export) show instead.
 """
 
 import html
+import io
 import math
 import os
+from collections.abc import Callable
 from functools import partial
 
 import ipywidgets as widgets
 import torch
 import torch.nn.functional as F
+from PIL import Image
+from tqdm.auto import tqdm
 
 from aecodec import zoo
 from aecodec.baselines import avif_curve, jpeg_at_most, jpeg_curve, webp_curve
@@ -34,6 +41,8 @@ from aecodec.recipes import PLAIN_LATENT_CHANNELS
 from aecodec.viz import explorer_figure, figure_to_png
 
 AVIF_EXPLORER_QUALITIES = (10, 30, 50, 70, 90)
+# the picture is greyed while an update computes (the class is set on it meanwhile)
+BUSY_STYLE = "<style>.aecodec-busy {opacity: 0.35; transition: opacity 0.2s;}</style>"
 
 
 def shrink(x: torch.Tensor, max_side: int) -> torch.Tensor:
@@ -46,8 +55,24 @@ def shrink(x: torch.Tensor, max_side: int) -> torch.Tensor:
     return F.interpolate(x[None], size=size, mode="bilinear", antialias=True)[0].clamp(0, 1)
 
 
+class _ExplorerBox(widgets.VBox):
+    """The explorer's widget; in a notebook it also leaves a still picture of its figure
+    (`image/png`) and a one-line summary (`text/plain`) for viewers without widgets."""
+
+    def __init__(self, children: list, explorer: "_Explorer"):
+        super().__init__(children)
+        self._explorer = explorer
+
+    def _repr_mimebundle_(self, **kwargs) -> dict:
+        data = super()._repr_mimebundle_(**kwargs)
+        if data and self._explorer.picture.value:
+            data.update(self._explorer.still())
+        return data
+
+
 class _Explorer:
-    """What both explorers share: the image chooser, uploads, the cache, the display."""
+    """What both explorers share: the image chooser, uploads, the cache, the display,
+    "computing…" while an update works and a progress bar while the explorer builds."""
 
     def __init__(self, kodak: str | os.PathLike | None, max_side: int):
         self.max_side = max_side
@@ -64,8 +89,13 @@ class _Explorer:
         self.upload = widgets.FileUpload(accept="image/*", multiple=False,
                                          description="your image")
         self.readout = widgets.HTML()
-        self.picture = widgets.Image(format="png")
+        self.status = widgets.HTML(BUSY_STYLE)
+        # at its own size (920 px, what JupyterLab gives), not stretched to the output's width
+        self.picture = widgets.Image(format="png", layout=widgets.Layout(
+            align_self="flex-start", max_width="100%", height="auto"))
         self.upload.observe(self._on_upload, names="value")
+        self._working: bool | None = None  # in an update: whether "computing…" is shown
+        self._built = False
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
@@ -96,8 +126,47 @@ class _Explorer:
 
     def _cached(self, key: tuple, compute) -> dict:
         if key not in self._results:
+            if self._working is False:  # the first result an update has to compute
+                self._busy(True)
             self._results[key] = compute()
         return self._results[key]
+
+    def _busy(self, busy: bool) -> None:
+        """Say "computing…" and grey the picture (or stop saying so)."""
+        self._working = busy
+        self.status.value = BUSY_STYLE + ("<i>computing…</i>" if busy else "")
+        if busy:
+            self.picture.add_class("aecodec-busy")
+        else:
+            self.picture.remove_class("aecodec-busy")
+
+    def _compute(self, steps: list[Callable[[], object]]) -> None:
+        """Run an update's steps (each fills the cache), saying "computing…" if one has
+        work to do, and counting them on a progress bar the first time (the build)."""
+        self._working = False
+        if not self._built:
+            steps = tqdm(steps, desc="building the explorer", unit="result", leave=False)
+        for step in steps:
+            step()
+        self._built = True
+
+    def update(self, change=None) -> None:
+        """Recompute (or fetch from the cache) and redraw for the current controls."""
+        try:
+            self._update()
+        finally:
+            if self._working:
+                self._busy(False)
+            self._working = None
+
+    def still(self) -> dict[str, bytes | str]:
+        """The explorer as it stands, for viewers without widgets: its figure (`image/png`,
+        recompressed) and a line saying what it is (`text/plain`)."""
+        buffer = io.BytesIO()
+        Image.open(io.BytesIO(self.picture.value)).save(buffer, format="PNG")
+        return {"image/png": buffer.getvalue(),
+                "text/plain": f"{type(self).__name__} on {self.image.value} (run the notebook "
+                              "to move its controls)"}
 
     def similarity(self, name: str, setting) -> dict:
         """MS-SSIM of the model and of JPEG (the slowest numbers, cached apart)."""
@@ -131,6 +200,9 @@ class _Explorer:
         self.readout.value = self.readout_html(r, x, similarity)
         self.picture.value = figure_to_png(explorer_figure(x, r["x_hat"], r["x_jpeg"],
                                                            **fig_args), fast=True)
+        if self._working:
+            self._busy(False)
+        self._working = None  # MS-SSIM comes after the picture, without greying it
         if similarity is None:
             self.readout.value = self.readout_html(r, x, self.similarity(name, setting))
 
@@ -179,12 +251,14 @@ class LatentExplorer(_Explorer):
             continuous_update=False)
         self.downsamplings = widgets.Dropdown(
             options=downsamplings, value=downsamplings[0], description="downsamplings k",
-            disabled=len(downsamplings) == 1, style={"description_width": "initial"})
+            style={"description_width": "initial"})
         for control in (self.channels, self.downsamplings, self.image):
             control.observe(self.update, names="value")
-        self.widget = widgets.VBox([widgets.HBox([self.image, self.upload]),
-                                    widgets.HBox([self.channels, self.downsamplings]),
-                                    self.readout, self.picture])
+        # k is offered only when the models differ in it (the shipped ones do not)
+        knobs = [self.channels] + ([self.downsamplings] if len(downsamplings) > 1 else [])
+        self.widget = _ExplorerBox([widgets.HBox([self.image, self.upload]),
+                                    widgets.HBox(knobs), self.status, self.readout,
+                                    self.picture], self)
         self.update()
 
     def point(self, name: str, c: int, k: int) -> dict:
@@ -212,20 +286,22 @@ class LatentExplorer(_Explorer):
             return r
         return self._cached(("result", name, c, k), compute)
 
-    def update(self, change=None) -> None:
-        """Recompute (or fetch from the cache) and redraw for the current controls."""
+    def _update(self) -> None:
         name, c, k = self.image.value, self.channels.value, self.downsamplings.value
         if (c, k) not in self.models:
             self.readout.value = f"<b>No model with C={c}, k={k}.</b>"
             return
         if not self._safe_load(name):
             return
+        settings = [(cc, kk) for cc, kk in sorted(self.models) if kk == k]
+        self._compute([partial(self.result, name, (c, k)), partial(self.jpeg_points, name)]
+                      + [partial(self.point, name, cc, kk) for cc, kk in settings])
         r = self.result(name, (c, k))
-        curve = [dict(self.point(name, cc, kk), label=f"C={cc}")
-                 for cc, kk in sorted(self.models) if kk == k]
+        curve = [dict(self.point(name, cc, kk), label=f"C={cc}") for cc, kk in settings]
         self._show(name, (c, k), r, dict(
-            ae_title=f"autoencoder C={c}, k={k}: {r['psnr']:.2f} dB",
-            jpeg_title=f"JPEG q={r['jpeg_quality']}, {r['jpeg_bytes']} B: {r['jpeg_psnr']:.2f} dB",
+            ae_title=f"autoencoder C={c}, k={k}\n{r['bytes']:,} B: {r['psnr']:.2f} dB",
+            jpeg_title=f"JPEG q={r['jpeg_quality']}\n{r['jpeg_bytes']:,} B: "
+                       f"{r['jpeg_psnr']:.2f} dB",
             ae_points=curve, jpeg_points=self.jpeg_points(name),
             current=dict(bpp=r["bpp"], psnr=r["psnr"])))
 
@@ -289,8 +365,8 @@ class RateDistortionExplorer(_Explorer):
             self.curve_lambdas = lambdas
         for control in (self.lmbda, self.image):
             control.observe(self.update, names="value")
-        self.widget = widgets.VBox([widgets.HBox([self.image, self.upload]), self.lmbda,
-                                    self.readout, self.picture])
+        self.widget = _ExplorerBox([widgets.HBox([self.image, self.upload]), self.lmbda,
+                                    self.status, self.readout, self.picture], self)
         self.update()
 
     def _coded(self, x: torch.Tensor, lmbda: float) -> tuple[zoo.Codec, bytes]:
@@ -322,16 +398,19 @@ class RateDistortionExplorer(_Explorer):
             return r
         return self._cached(("result", name, round(lmbda, 6)), compute)
 
-    def update(self, change=None) -> None:
-        """Recompute (or fetch from the cache) and redraw for the current controls."""
+    def _update(self) -> None:
         name, lmbda = self.image.value, self.lmbda.value
         if not self._safe_load(name):
             return
+        self._compute([partial(self.result, name, lmbda), partial(self.jpeg_points, name),
+                       partial(self.webp_points, name), partial(self.avif_points, name)]
+                      + [partial(self.point, name, lm) for lm in self.curve_lambdas])
         r = self.result(name, lmbda)
-        curve = [dict(self.point(name, lm), label=f"λ={lm:g}") for lm in self.curve_lambdas]
+        curve = [dict(self.point(name, lm), label=f"λ={lm:.2g}") for lm in self.curve_lambdas]
         self._show(name, round(lmbda, 6), r, dict(
-            ae_title=f"aecodec λ={lmbda:.4g}, {r['bytes']} B: {r['psnr']:.2f} dB",
-            jpeg_title=f"JPEG q={r['jpeg_quality']}, {r['jpeg_bytes']} B: {r['jpeg_psnr']:.2f} dB",
+            ae_title=f"aecodec λ={lmbda:.4g}\n{r['bytes']:,} B: {r['psnr']:.2f} dB",
+            jpeg_title=f"JPEG q={r['jpeg_quality']}\n{r['jpeg_bytes']:,} B: "
+                       f"{r['jpeg_psnr']:.2f} dB",
             ae_points=curve, jpeg_points=self.jpeg_points(name),
             baselines={"WebP (Pillow)": self.webp_points(name),
                        "AVIF 4:4:4 (Pillow)": self.avif_points(name)},
