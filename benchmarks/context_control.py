@@ -27,8 +27,12 @@ from aecodec import zoo
 from aecodec.data import load_folder
 from aecodec.evaluation import bd_rate, file_scores
 from aecodec.kodak import load_kodak
-from aecodec.recipes import DEFAULT_CODEC, DEFAULT_CONTEXT_LR, VARIABLE_RATE_GAIN_LR, \
-    default_codec_from
+from aecodec.recipes import (
+    DEFAULT_CODEC,
+    DEFAULT_CONTEXT_LR,
+    VARIABLE_RATE_GAIN_LR,
+    default_codec_from,
+)
 from aecodec.training import fit
 
 REPO = Path(__file__).resolve().parents[1]
@@ -100,7 +104,7 @@ def main() -> None:
     summary = dict(ratio=ratio, images=len(images), threads=args.threads,
                    machine=platform.processor() or platform.machine(),
                    bd_rate_context_vs_no_context=bd_rate(curves["no context"], curves["context"]),
-                   results={k: dict(v, points={f"{l:.6g}": p for l, p in v["points"].items()})
+                   results={k: dict(v, points={f"{lm:.6g}": p for lm, p in v["points"].items()})
                             for k, v in results.items()})
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,8 @@ inputs (4C against C/2), so
 R^2 is measured on held-out images (fit on the first half, measured on the other) so that
 the larger predictor cannot win by overfitting.
 
-    python benchmarks/context_correlation.py --kodak ../shared/kodak --out benchmarks/results/context_correlation.md
+    python benchmarks/context_correlation.py --kodak ../shared/kodak \
+        --out benchmarks/results/context_correlation.md
 """
 
 import argparse
