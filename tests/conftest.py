@@ -79,3 +79,20 @@ def small_variable_rate():
         model.log_gains += 0.1 * torch.randn_like(model.log_gains)
         model.log_inverse_gains += 0.1 * torch.randn_like(model.log_inverse_gains)
     return _with_trained_scales(model)
+
+
+@pytest.fixture(scope="module")
+def small_context():
+    """A small context codec (`aecodec.context.VariableRateCheckerboard`) with tables,
+    scales of a trained model's size, and a context that moves the non-anchors' means and
+    scales (its last layer would start at zero)."""
+    from aecodec.context import VariableRateCheckerboard
+
+    torch.manual_seed(0)
+    model = VariableRateCheckerboard(latent_channels=6, downsamplings=2, hidden_channels=8,
+                                     side_channels=4)
+    with torch.no_grad():
+        model.log_gains += 0.1 * torch.randn_like(model.log_gains)
+        model.parameters_net[-1].weight.normal_(0, 0.05)
+        model.parameters_net[-1].bias.normal_(0, 0.1)
+    return _with_trained_scales(model)

@@ -450,3 +450,52 @@ def test_variable_rate_and_hyperprior_files_are_not_mixed_up(small_variable_rate
                                                              vr_corpus, hp_corpus):
     assert "made by a variable-rate model" in outcome(hp_model, vr_corpus[0])
     assert "made by a hyperprior model" in outcome(small_variable_rate, hp_corpus[0])
+
+
+# --- the context codec's files (format version 4) ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def context_corpus(small_context, kodak_dir) -> list[bytes]:
+    files = []
+    for (name, top, left, height, width), lmbda in zip(CROPS, (0.0009, 0.0042, 0.026, 0.0067)):
+        x = load_image(kodak_dir / f"{name}.png")[:, top : top + height, left : left + width]
+        with small_context.at_lambda(lmbda):
+            files.append(compress(small_context, x))
+    return files
+
+
+def test_context_corpus_decodes_and_every_truncation_is_refused(small_context, context_corpus):
+    model = small_context
+    assert [outcome(model, data) for data in context_corpus] == ["image"] * len(CROPS)
+    for data in context_corpus:
+        for length in range(len(data)):
+            message = outcome(model, data[:length])
+            assert "only" in message or "truncated" in message, message
+
+
+def test_every_bit_flip_of_a_context_file_behind_a_valid_checksum(small_context,
+                                                                  context_corpus):
+    messages = []
+    for data in context_corpus[:2]:
+        body = data[: -CRC.size]
+        messages += [outcome(small_context, with_crc(flip(body, bit)))
+                     for bit in range(8 * len(body))]
+    assert "image" in messages
+    for expected in ("magic", "version", "another model", "does not fit", "corrupt stream",
+                     "lambda"):
+        assert any(expected in m for m in messages), expected
+
+
+@FUZZ
+@given(which=st.integers(0, len(CROPS) - 1),
+       edits=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), min_size=1,
+                      max_size=8))
+def test_random_edits_of_context_files(small_context, context_corpus, which, edits):
+    outcome(small_context, edited(context_corpus[which], edits))
+
+
+def test_context_and_variable_rate_files_are_not_mixed_up(small_context, small_variable_rate,
+                                                          context_corpus, vr_corpus):
+    assert "made by a context model" in outcome(small_variable_rate, context_corpus[0])
+    assert "made by a variable-rate model" in outcome(small_context, vr_corpus[0])

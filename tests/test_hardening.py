@@ -311,7 +311,8 @@ def test_interrupted_checkpoint_during_training_keeps_the_last_good_one(tmp_path
 
 def codes(threads: str, kodak_dir: str) -> dict:
     """Script mode: SHA-256 of the file and the decoded pixels of two images (one and two
-    tiles) with a factorized codec, and of one with a hyperprior codec if one is shipped."""
+    tiles) with a factorized codec, of one with a hyperprior codec and of both with the
+    default (context) codec if they are shipped."""
     torch.set_num_threads(int(threads))
     kodak = Path(kodak_dir)
     x = load_image(kodak / "kodim01.png")  # (3, 512, 768): one tile
@@ -320,6 +321,9 @@ def codes(threads: str, kodak_dir: str) -> dict:
     runs = [("kodim01", model, x), ("two tiles", model, wide)]
     if "hyperprior" in zoo.shipped_families():  # its table indexes come from a network too
         runs.append(("hyperprior", zoo.load_codec(1, "hyperprior"), x))
+    if "context" in zoo.shipped_families():  # and the context's from decoded latents
+        runs.append(("context", zoo.load_codec(1), x))
+        runs.append(("context, two tiles", zoo.load_codec(6), wide))
     result = {}
     for name, model, image in runs:
         data = compress(model, image)
