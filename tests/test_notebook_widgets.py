@@ -21,8 +21,6 @@ from conftest import REPO
 # Committed before the runner saved widget state; each leaves this list when `make
 # notebooks` re-runs it. The test fails if one listed here has its state (remove it).
 AWAITING_RERUN = {
-    "04_training_loop.ipynb",
-    "05_latent_size_tradeoffs.ipynb",
     "07_rate_distortion.ipynb",
     "08_side_information_hyperprior.ipynb",
     "09_a_better_encoder_at_encode_time.ipynb",
