@@ -29,11 +29,10 @@ from aecodec.baselines import (
     jpeg_at_most,
 )
 from aecodec.codec import compress, decoded_latents, decompress, read_header
-from aecodec.entropy import estimated_bits
 from aecodec.latents8bit import reconstruct_8bit
 from aecodec.losses import rd_loss
 from aecodec.metrics import MS_SSIM_MIN_SIDE, bpp, ms_ssim, mse, psnr
-from aecodec.models import Autoencoder, Codec, HyperpriorAutoencoder, latent_shape
+from aecodec.models import Autoencoder, Codec, latent_shape
 
 JPEG_QUALITIES = (2, 3, 4, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95)
 WEBP_QUALITIES = (5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95)
@@ -192,17 +191,17 @@ def score(codec: Codec | Run, images: dict[str, torch.Tensor], progress: bool = 
 
 def codec_runs(models: dict[str, Codec]) -> dict[str, Run]:
     """{label: run} for `evaluate_codecs`'s `others`: run(x) -> (bytes, x_hat) of a real
-    .aec file written by the model; for a hyperprior model also {"side_bpp_estimated"}, the
-    share of its side information z (from z's likelihoods: the file has one stream)."""
+    .aec file written by the model; for a model with side information also
+    {"side_bpp_estimated"}, the share of its side latents (from their likelihoods,
+    `Codec.estimated_latent_bits`: the file has one stream)."""
     def runner(model: Codec) -> Run:
         def run(x: torch.Tensor) -> tuple:
             num_bytes, x_hat = file_run(model)(x)
-            if not isinstance(model, HyperpriorAutoencoder):
+            if set(model.latent_shapes(*x.shape[-2:])) == {"y"}:  # no side information
                 return num_bytes, x_hat
-            with torch.no_grad():
-                _, likelihoods_z = model.z_prior(model.hyper_encode(model.encode(x[None])))
-            side = bpp(estimated_bits(likelihoods_z).item() / 8, *x.shape[-2:])
-            return num_bytes, x_hat, {"side_bpp_estimated": side}
+            bits = model.estimated_latent_bits(x[None])
+            side = sum(b for name, b in bits.items() if name != "y")
+            return num_bytes, x_hat, {"side_bpp_estimated": bpp(side / 8, *x.shape[-2:])}
         return run
     return {label: runner(model) for label, model in models.items()}
 

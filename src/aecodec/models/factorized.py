@@ -105,6 +105,10 @@ class RateDistortionAutoencoder(Codec):
     def latent_bits(self, decoded: dict[str, Any]) -> dict[str, torch.Tensor]:
         return {"y": self.prior.bits(decoded["integers"]["y_hat"])}
 
+    @torch.no_grad()
+    def estimated_latent_bits(self, x: torch.Tensor) -> dict[str, float]:
+        return {"y": estimated_bits(self.prior.likelihood(quantize(self.encode(x)))).item()}
+
     def rounded_rate(self, latents: dict[str, torch.Tensor],
                      rounding: Rounding) -> tuple[torch.Tensor, torch.Tensor]:
         y_hat = rounding(latents["y"])  # (1, C, h, w)

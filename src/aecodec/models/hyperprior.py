@@ -208,6 +208,15 @@ class HyperpriorAutoencoder(Codec):
         return {"y": self.gaussian.bits(integers["symbols"], decoded["tables"]),
                 "z": self.z_prior.bits(integers["z_hat"])}
 
+    @torch.no_grad()
+    def estimated_latent_bits(self, x: torch.Tensor) -> dict[str, float]:
+        y = self.encode(x)  # (1, C, h, w)
+        z_hat = quantize(self.hyper_encode(y))  # (1, S, h/4, w/4)
+        means_hat, scales_hat = self.hyper_decode(z_hat)  # (1, C, h, w) each
+        y_hat = quantize(y - means_hat) + means_hat
+        return {"y": estimated_bits(gaussian_likelihood(y_hat - means_hat, scales_hat)).item(),
+                "z": estimated_bits(self.z_prior.likelihood(z_hat)).item()}
+
     def rounded_rate(self, latents: dict[str, torch.Tensor],
                      rounding: Rounding) -> tuple[torch.Tensor, torch.Tensor]:
         y_hat, likelihoods_y, likelihoods_z = self.hyper_path(latents["y"], latents["z"],

@@ -32,6 +32,7 @@ class Codec(Autoencoder):
         decompress_latents(stream, shapes) -> dict    its mirror; see below
         latent_bits(decoded)                bits of each integer the stream holds
         rounded_rate(latents, rounding)     (y_hat, estimated bits) with soft rounding
+        estimated_latent_bits(x)            the entropy models' estimate, per latent
         header_fields() / decoding(fields)  extra header fields (default: none)
 
     `decompress_latents` returns {"y_hat": (1, C, h, w) float, the synthesis transform's
@@ -86,6 +87,12 @@ class Codec(Autoencoder):
                      rounding: Rounding) -> tuple[torch.Tensor, torch.Tensor]:
         """(y_hat, estimated bits of all the latents) when `rounding` rounds them, as the
         file does (`aecodec.refine` passes a soft, differentiable rounding)."""
+        raise NotImplementedError
+
+    def estimated_latent_bits(self, x: torch.Tensor) -> dict[str, float]:
+        """The entropy models' estimate of the bits of each latent of image x (1, 3, H, W),
+        rounded as a file rounds them: {"y": ...[, "z": ...]} (a report's share of side
+        information; a file's real bits are in `latent_bits`)."""
         raise NotImplementedError
 
     def header_fields(self) -> dict[str, Any]:
