@@ -201,6 +201,8 @@ def training_record(state: TrainingState, recipe: dict | None = None,
     return record
 
 
+# fit is long only by its signature and docstring (each keyword documented, all kept for the
+# notebooks and tests); its body is a screen: the steps are `_Run`'s methods below.
 def fit(
     model: Autoencoder,
     train_data: Dataset,
