@@ -8,9 +8,10 @@ model, and Pillow's JPEG, WebP and AVIF over sweeps of qualities, per image and 
 codec model, a Pillow `baseline` or any run, on a set of images), and `results_markdown`
 to report them (their figure is `aecodec.viz.rd_figure`, also importable from here).
 Every bpp here is measured from `len(bytes)` of a real file; nothing is estimated. Also
-`evaluate_plain_models` and `plain_markdown`: the plain autoencoders with 8-bit latents,
-beside the best JPEG no larger (`aecodec evaluate --plain`). And `bits_map`: where a file's
-bits go, position by position, counted with the file's own coding tables.
+`evaluate_plain_models` (`score` of each model's `plain_run`) and `plain_markdown`: the
+plain autoencoders with 8-bit latents, beside the best JPEG no larger (`aecodec evaluate
+--plain`). And `bits_map`: where a file's bits go, position by position, counted with the
+file's own coding tables.
 """
 
 import math
@@ -321,22 +322,25 @@ def results_markdown(results: dict) -> str:
     return "\n".join(lines)
 
 
-def _plain_scores(model: Autoencoder, x: torch.Tensor) -> dict:
-    """One plain model on one image x (3, H, W), latents stored in 8 bits, and the best
-    JPEG no larger than those latents."""
-    x_hat, num_bytes = reconstruct_8bit(model, x[None])  # (1, 3, H, W)
-    jpeg_hat, jpeg_bytes, quality = jpeg_at_most(x, num_bytes)
-    height, width = x.shape[-2:]
-    return dict(psnr=psnr(x[None], x_hat), ms_ssim=ms_ssim(x[None], x_hat),
-                ratio=model.compression_ratio(height, width), latent_bytes=num_bytes,
-                bpp=bpp(num_bytes, height, width), jpeg_bytes=jpeg_bytes,
-                jpeg_quality=quality, jpeg_psnr=psnr(x, jpeg_hat),
-                jpeg_ms_ssim=ms_ssim(x[None], jpeg_hat[None]))
+def plain_run(model: Autoencoder) -> Run:
+    """A plain model as a run for `score`: its latents stored in 8 bits (the bytes), and
+    beside them the best JPEG no larger ("jpeg_bytes", "jpeg_quality", "jpeg_psnr",
+    "jpeg_ms_ssim"), with the model's "ratio" and "latent_bytes"."""
+    def run(x: torch.Tensor) -> tuple:
+        x_hat, num_bytes = reconstruct_8bit(model, x[None])  # (1, 3, H, W)
+        jpeg_hat, jpeg_bytes, quality = jpeg_at_most(x, num_bytes)
+        jpeg = _scores(x, jpeg_hat, jpeg_bytes)
+        return num_bytes, x_hat[0], dict(
+            ratio=model.compression_ratio(*x.shape[-2:]), latent_bytes=num_bytes,
+            jpeg_bytes=jpeg_bytes, jpeg_quality=quality, jpeg_psnr=jpeg["psnr"],
+            jpeg_ms_ssim=jpeg["ms_ssim"])
+    return run
 
 
 def evaluate_plain_models(images: dict[str, torch.Tensor], models: dict[str, Autoencoder],
                           progress: bool = True) -> list[dict]:
-    """Each plain model's scores averaged over `images`, one dict per model.
+    """Each plain model's scores averaged over `images` (`score` of its `plain_run`), one
+    dict per model.
 
     Args:
         images: {name: x (3, H, W)}, e.g. Kodak.
@@ -345,11 +349,11 @@ def evaluate_plain_models(images: dict[str, torch.Tensor], models: dict[str, Aut
     """
     rows = []
     for label, model in tqdm(models.items(), desc="models", disable=not progress):
-        scores = [_plain_scores(model, x) for x in images.values()]
-        mean = {key: sum(s[key] for s in scores) / len(scores) for key in scores[0]}
+        mean = score(plain_run(model), images)
+        del mean["images"]
         c, k = model.config.latent_channels, model.config.downsamplings
         rows.append(dict(model=label, latent_channels=c, downsamplings=k,
-                         images=len(scores), **mean))
+                         images=len(images), **mean))
     return rows
 
 
