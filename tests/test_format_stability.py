@@ -18,9 +18,11 @@ import torch
 
 from aecodec import zoo
 from aecodec.checkpoint import load_model
-from aecodec.codec import compress, decoded_digests
+from aecodec.codec import FORMATS, compress, decoded_digests
 from aecodec.data import load_sample
+from aecodec.entropy import estimated_bits
 from aecodec.evaluation import bits_map
+from aecodec.models import Codec
 from aecodec.refine import refine_latents
 
 RECORD = json.loads((Path(__file__).parent / "data" / "compress_digests.json").read_text())
@@ -53,3 +55,31 @@ def test_compress_writes_the_recorded_bytes(key, x):
         bits = bits_map(model, data)
         assert bits["total"] == pytest.approx(record["bits_total"], abs=2e-3)
         assert float(bits["z"]) == pytest.approx(record["bits_z"], abs=2e-3)
+
+
+def test_the_format_table_keeps_the_historical_headers():
+    """31, 37 and 41 bytes: the layouts files were written with before the table."""
+    assert {v: (row.kind, row.header.format, row.header.size) for v, row in FORMATS.items()} == {
+        1: ("factorized", "<4sB8sIIHHHI", 31),
+        2: ("hyperprior", "<4sB8sIIHHHHHHI", 37),
+        3: ("variable-rate", "<4sB8sIIHHHHHHfI", 41),
+    }
+
+
+@pytest.mark.parametrize("version", sorted(FORMATS))
+def test_every_format_model_implements_the_codec_protocol(version):
+    """A row of FORMATS names a model class that codes for itself (aecodec.codec's
+    docstring lists the protocol): none of the required methods is the base's stub."""
+    model_class = FORMATS[version].model
+    for name in ("coding_tables", "compress_latents", "decompress_latents", "latent_bits",
+                 "rounded_rate", "estimated_latent_bits"):
+        assert getattr(model_class, name) is not getattr(Codec, name), (model_class, name)
+
+
+def test_the_side_estimate_is_z_priors_likelihood(x):
+    """codec_runs' side_bpp_estimated, now asked of the model, is what it was: the bits
+    z_prior gives round(z) of the encoder's y."""
+    model = load_model(zoo.models_dir() / "hp_lambda0.0067.pt")
+    with torch.no_grad():
+        _, likelihoods_z = model.z_prior(model.hyper_encode(model.encode(x[None])))
+    assert model.estimated_latent_bits(x[None])["z"] == estimated_bits(likelihoods_z).item()

@@ -6,22 +6,41 @@ Modules, one concern each:
     aecodec.kodak        the Kodak benchmark: verified download, loading
     aecodec.metrics      mse, psnr, ms_ssim, bpp, 8-bit rounding
     aecodec.layers       GDN, Upsample2x (the decoder's deterministic upsampling)
-    aecodec.models       ConvEncoder, ConvDecoder, Autoencoder, RateDistortionAutoencoder
-    aecodec.entropy      quantization and the learned FactorizedPrior with its coding tables
+    aecodec.rangecoder   integers <-> bytes with integer tables (the only user of constriction)
+    aecodec.entropy      quantization, the entropy models and their integer coding tables
+    aecodec.models       the autoencoders and codecs (`Codec`: each codec codes its latents)
+    aecodec.context      the checkerboard context-model codec
     aecodec.losses       rd_loss: lambda * 255^2 * MSE + bpp
     aecodec.latents8bit  latents stored as 8-bit values (plain autoencoders)
-    aecodec.codec        the .aec file format: compress / decompress, range coding, tiling
+    aecodec.codec        the .aec file container: compress / decompress, header, tiling
+    aecodec.checkpoint   safe, atomic checkpoints
+    aecodec.refine       better latents at encode time (the amortization gap)
+    aecodec.zoo          the shipped models: their constants, where they are, loading them
     aecodec.training     the training loop: train_step, evaluate, fit (steps or minutes)
     aecodec.recipes      every training recipe, and the training of the shipped families
-    aecodec.checkpoint   safe, atomic checkpoints
-    aecodec.zoo          where the shipped models are and how to load them
-    aecodec.baselines    JPEG and WebP through Pillow
-    aecodec.evaluation   codecs and baselines on image folders, BD-rate
+    aecodec.baselines    JPEG, WebP and AVIF through Pillow
+    aecodec.evaluation   the scoring harness `score`, codecs against baselines, BD-rate
     aecodec.viz          matplotlib figures
     aecodec.widgets      the explorers (ipywidgets)
     aecodec.course       the course's helpers: exercise checks, the classroom edition
     aecodec.cli          the `aecodec` command
     aecodec.pillow       the Pillow plugin for .aec files (imported only when asked)
+
+Layers: a module imports only from its own layer or the layers above it in this list,
+never from one below, and imports form no circle (tests/test_import_graph.py checks both,
+lazy imports inside functions included). So loading a shipped model (zoo) needs no
+training code, and the codec container needs no figures.
+    0 foundations   errors, _atomic, metrics, losses, layers, distributed
+    1 pixels        images, data, kodak, baselines
+    2 coding        rangecoder, entropy
+    3 models        models, context, latents8bit
+    4 files         codec, checkpoint, refine
+    5 shipped       zoo
+    6 training      training, recipes
+    7 measuring     evaluation, viz, widgets, course
+    8 entry points  cli, __main__, pillow, this package
+(This package imports its names from their modules when first asked for, so that
+`import aecodec.zoo` loads no training code, and `aecodec --help` no PyTorch.)
 """
 
 import importlib
@@ -76,3 +95,4 @@ __all__ = [
     "load_kodak", "load_model", "load_sample", "load_samples", "ms_ssim", "mse", "psnr",
     "quantize_8bit", "rd_loss", "save_checkpoint", "save_image",
 ]
+

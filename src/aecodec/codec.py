@@ -32,11 +32,21 @@ information, "z" (1, S, h/4, w/4):
     header_fields() -> dict            (optional) the values of the format's extra fields
     decoding(fields) -> context        (optional) decode as the file's extra fields say;
                                        raises `CodecError` when they do not fit the model
+Two more are asked by others, not by the container: `rounded_rate(latents, rounding)`
+(`aecodec.refine`) and `estimated_latent_bits(x)` (`aecodec.evaluation`). The container
+calls the model in eval mode, under `torch.no_grad()` and `flush_denormal`, after it has
+checked the header, the checksum, the model id and the shapes; `decompress_latents` then
+reads with `aecodec.rangecoder.StreamReader` (which refuses hostile streams) and raises
+`CodecError` for what it computes from them (`GaussianConditional.decompress` refuses
+non-finite means or scales).
 
 A new family is a model class implementing these and one row of `FORMATS`: its version,
 its kind (a name), the class, the latents whose shapes the header holds, and its extra
 header fields as (name, struct code, check). A model writes the format of the nearest
-class in its class hierarchy that has a row.
+class in its class hierarchy that has a row (until it has its own, a subclass of
+`VariableRateHyperprior` writes version-3 files). The checkerboard codec, for example:
+    FileFormat(4, "checkerboard", VariableRateCheckerboard, ("y", "z"),
+               (("lmbda", "f", _check_lambda),))
 
 Bit-exact decoding: what is guaranteed. The decoder must use exactly the probabilities the
 encoder used, or it decodes garbage. So the probabilities are *integer* counts summing to

@@ -348,11 +348,6 @@ class GaussianConditional(CodingTables):
         ladder = self.scale_ladder[:-1].contiguous()
         return torch.bucketize(scales.clamp_min(SCALE_BOUND).contiguous(), ladder)
 
-    def table_indexes(self, scales: torch.Tensor) -> torch.Tensor:
-        """`table_index` as uint8 (there are 64 tables: for a big image they then take an
-        eighth of the memory), the form `compress` and `decompress` use."""
-        return self.table_index(scales).to(torch.uint8)
-
     def compress(self, writer: StreamWriter, y: torch.Tensor, means: torch.Tensor,
                  scales: torch.Tensor) -> torch.Tensor:
         """Write y as the integers round(y - means), each with the table its scale picks.
@@ -365,7 +360,7 @@ class GaussianConditional(CodingTables):
             the table of each value, (C, h, w) uint8.
         """
         symbols = quantize(y - means)  # (C, h, w) integers
-        tables = self.table_indexes(scales)  # (C, h, w)
+        tables = self.table_index(scales).to(torch.uint8)  # (C, h, w): 64 tables, 1 byte each
         self.encode(writer, symbols, tables)
         return tables
 
@@ -382,7 +377,7 @@ class GaussianConditional(CodingTables):
         if not (torch.isfinite(means).all() and torch.isfinite(scales).all()):
             raise CodecError("corrupt stream: its side information makes the hyper-decoder "
                              "overflow")
-        tables = self.table_indexes(scales)  # (C, h, w)
+        tables = self.table_index(scales).to(torch.uint8)  # (C, h, w)
         symbols = self.decode(reader, tuple(means.shape), tables)  # (C, h, w) int64
         return symbols.float() + means, symbols, tables
 

@@ -4,11 +4,14 @@ Holds: `bd_rate` and `bd_psnr` (Bjøntegaard's deltas, with the piecewise cubic
 interpolation of the method's later revision rather than one cubic fit: a single cubic
 through four points swings wildly where a codec's curve flattens), `evaluate_codecs` (each
 model, and Pillow's JPEG, WebP and AVIF over sweeps of qualities, per image and averaged),
-`codec_runs` (models as extra curves), and `results_markdown` / `rd_figure` to report them.
+`codec_runs` (models as extra curves), all scored by `score`, the one scoring harness (a
+codec model, a Pillow `baseline` or any run, on a set of images), and `results_markdown`
+to report them (their figure is `aecodec.viz.rd_figure`, also importable from here).
 Every bpp here is measured from `len(bytes)` of a real file; nothing is estimated. Also
-`evaluate_plain_models` and `plain_markdown`: the plain autoencoders with 8-bit latents,
-beside the best JPEG no larger (`aecodec evaluate --plain`). And `bits_map`: where a file's
-bits go, position by position, counted with the file's own coding tables.
+`evaluate_plain_models` (`score` of each model's `plain_run`) and `plain_markdown`: the
+plain autoencoders with 8-bit latents, beside the best JPEG no larger (`aecodec evaluate
+--plain`). And `bits_map`: where a file's bits go, position by position, counted with the
+file's own coding tables.
 """
 
 import math
@@ -17,7 +20,6 @@ from functools import partial
 
 import numpy as np
 import torch
-from matplotlib.figure import Figure
 from tqdm.auto import tqdm
 
 from aecodec.baselines import (
@@ -28,11 +30,10 @@ from aecodec.baselines import (
     jpeg_at_most,
 )
 from aecodec.codec import compress, decoded_latents, decompress, read_header
-from aecodec.entropy import estimated_bits
 from aecodec.latents8bit import reconstruct_8bit
 from aecodec.losses import rd_loss
 from aecodec.metrics import MS_SSIM_MIN_SIDE, bpp, ms_ssim, mse, psnr
-from aecodec.models import Autoencoder, Codec, HyperpriorAutoencoder, latent_shape
+from aecodec.models import Autoencoder, Codec, latent_shape
 
 JPEG_QUALITIES = (2, 3, 4, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95)
 WEBP_QUALITIES = (5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95)
@@ -125,6 +126,31 @@ def _as_arrays(points: Sequence[tuple[float, float]]) -> tuple[np.ndarray, np.nd
     return np.array([p[0] for p in front]), np.array([p[1] for p in front])
 
 
+Run = Callable[[torch.Tensor], tuple]  # x (3, H, W) -> (bytes, x_hat (3, H, W)[, extras])
+
+BASELINES = {"JPEG": encode_jpeg, "WebP": encode_webp,
+             **{f"AVIF {sampling}": partial(encode_avif, subsampling=sampling)
+                for sampling in AVIF_SUBSAMPLINGS}}  # Pillow's codecs, by curve name
+
+
+def baseline(name: str, quality: int) -> Run:
+    """Pillow's codec `name` (a key of `BASELINES`) at `quality`, as a run for `score`."""
+    encode = BASELINES[name]
+
+    def run(x: torch.Tensor) -> tuple[int, torch.Tensor]:
+        data = encode(x, quality)
+        return len(data), decode_image_bytes(data)
+    return run
+
+
+def file_run(model: Codec) -> Run:
+    """A codec model as a run for `score`: a real .aec file, written and decoded."""
+    def run(x: torch.Tensor) -> tuple[int, torch.Tensor]:
+        data = compress(model, x)
+        return len(data), decompress(model, data)
+    return run
+
+
 def _scores(x: torch.Tensor, x_hat: torch.Tensor, num_bytes: int) -> dict:
     height, width = x.shape[-2:]
     small = min(height, width) < MS_SSIM_MIN_SIDE
@@ -132,51 +158,60 @@ def _scores(x: torch.Tensor, x_hat: torch.Tensor, num_bytes: int) -> dict:
                 ms_ssim=math.nan if small else ms_ssim(x, x_hat))
 
 
-def _pillow_codec(encode: Callable[[torch.Tensor, int], bytes]):
-    def run(x: torch.Tensor, quality: int) -> dict:
-        data = encode(x, quality)
-        return _scores(x, decode_image_bytes(data), len(data))
-    return run
+def score(codec: Codec | Run, images: dict[str, torch.Tensor], progress: bool = False,
+          bar: tqdm | None = None) -> dict:
+    """The scoring harness: one codec at one setting on every image, from real bytes.
 
+    Args:
+        codec: a trained codec model (each image becomes a real .aec file), or a run
+            x -> (bytes, x_hat) or (bytes, x_hat, extras): a baseline (`baseline("JPEG",
+            50)`) or any other codec (`benchmarks/`).
+        images: {name: x (3, H, W)}.
+        progress: show a progress bar.
+        bar: a progress bar to advance by one per image instead.
 
-def _file_codec(run: Callable[[torch.Tensor], tuple]):
-    def scored(x: torch.Tensor, _setting) -> dict:
+    Returns:
+        {"bpp" (from len(bytes)), "psnr" (dB, of the decoded 8-bit image), "ms_ssim" (NaN
+        for images too small for it), the run's extras, and for a codec model "objective"
+        (its training loss, lambda * 255^2 * MSE + bpp: lower is better, compares models
+        of one lambda): means over the images; "images": {name: the same, per image}}.
+    """
+    run = file_run(codec) if isinstance(codec, Codec) else codec
+    per_image = {}
+    for name, x in tqdm(images.items(), desc="scoring", leave=False, disable=not progress):
         num_bytes, x_hat, *extra = run(x)
-        return dict(_scores(x, x_hat, num_bytes), **(extra[0] if extra else {}))
-    return scored
+        scores = per_image[name] = dict(_scores(x, x_hat, num_bytes), **(extra[0] if extra else {}))
+        if isinstance(codec, Codec):
+            scores["objective"] = float(rd_loss(mse(x, x_hat), scores["bpp"], codec.lmbda))
+        if bar is not None:
+            bar.update(1)
+    mean = {k: float(np.mean([s[k] for s in per_image.values()]))
+            for k in next(iter(per_image.values()))}
+    return dict(**mean, images=per_image)
 
 
-def codec_runs(models: dict[str, Codec]) -> dict[str, Callable]:
+def codec_runs(models: dict[str, Codec]) -> dict[str, Run]:
     """{label: run} for `evaluate_codecs`'s `others`: run(x) -> (bytes, x_hat) of a real
-    .aec file written by the model; for a hyperprior model also {"side_bpp_estimated"}, the
-    share of its side information z (from z's likelihoods: the file has one stream)."""
-    def runner(model: Codec):
+    .aec file written by the model; for a model with side information also
+    {"side_bpp_estimated"}, the share of its side latents (from their likelihoods,
+    `Codec.estimated_latent_bits`: the file has one stream)."""
+    def runner(model: Codec) -> Run:
         def run(x: torch.Tensor) -> tuple:
-            data = compress(model, x)
-            x_hat = decompress(model, data)
-            if not isinstance(model, HyperpriorAutoencoder):
-                return len(data), x_hat
-            with torch.no_grad():
-                _, likelihoods_z = model.z_prior(model.hyper_encode(model.encode(x[None])))
-            side = bpp(estimated_bits(likelihoods_z).item() / 8, *x.shape[-2:])
-            return len(data), x_hat, {"side_bpp_estimated": side}
+            num_bytes, x_hat = file_run(model)(x)
+            if set(model.latent_shapes(*x.shape[-2:])) == {"y"}:  # no side information
+                return num_bytes, x_hat
+            bits = model.estimated_latent_bits(x[None])
+            side = sum(b for name, b in bits.items() if name != "y")
+            return num_bytes, x_hat, {"side_bpp_estimated": bpp(side / 8, *x.shape[-2:])}
         return run
     return {label: runner(model) for label, model in models.items()}
 
 
 def file_scores(model: Codec, images: dict[str, torch.Tensor], progress: bool = True) -> dict:
-    """One codec's means over `images` {name: x (3, H, W)}, with real files: "bpp" (from
-    len(bytes)), "psnr" (dB, of the decoded 8-bit image) and "objective", the training
-    loss lambda * 255^2 * MSE + bpp (lower is better; compares models of one lambda)."""
-    bpps, psnrs, objectives = [], [], []
-    for x in tqdm(images.values(), desc="files", leave=False, disable=not progress):
-        data = compress(model, x)
-        x_hat = decompress(model, data)
-        bpps.append(bpp(len(data), *x.shape[-2:]))
-        psnrs.append(psnr(x, x_hat))
-        objectives.append(float(rd_loss(mse(x, x_hat), bpps[-1], model.lmbda)))
-    return dict(bpp=float(np.mean(bpps)), psnr=float(np.mean(psnrs)),
-                objective=float(np.mean(objectives)))
+    """One codec's means over `images` {name: x (3, H, W)}, with real files: "bpp",
+    "psnr" and "objective", as `score` gives them."""
+    result = score(model, images, progress=progress)
+    return {key: result[key] for key in ("bpp", "psnr", "objective")}
 
 
 def bits_map(model: Codec, data: bytes) -> dict[str, torch.Tensor]:
@@ -235,24 +270,16 @@ def evaluate_codecs(
         {"curves": {codec: [point, ...]}, "bd": {...}} where each point has the setting,
         per-image scores and their means ("bpp", "psnr", "ms_ssim").
     """
-    runs = [("JPEG", q, _pillow_codec(encode_jpeg)) for q in jpeg_qualities]
-    runs += [("WebP", q, _pillow_codec(encode_webp)) for q in webp_qualities]
-    for sampling in AVIF_SUBSAMPLINGS:
-        encode = partial(encode_avif, subsampling=sampling)
-        runs += [(f"AVIF {sampling}", q, _pillow_codec(encode)) for q in avif_qualities]
+    qualities = {"JPEG": jpeg_qualities, "WebP": webp_qualities,
+                 **{f"AVIF {sampling}": avif_qualities for sampling in AVIF_SUBSAMPLINGS}}
+    runs = [(name, q, baseline(name, q)) for name, settings in qualities.items() for q in settings]
     others = {"aecodec": codec_runs(models), **(others or {})}
-    for codec, settings in others.items():
-        runs += [(codec, setting, _file_codec(run)) for setting, run in settings.items()]
+    runs += [(codec, setting, run) for codec, settings in others.items()
+             for setting, run in settings.items()]
     curves: dict[str, list] = {}
     bar = tqdm(total=len(runs) * len(images), desc="evaluating", disable=not progress)
     for codec, setting, run in runs:
-        per_image = {}
-        for name, x in images.items():
-            per_image[name] = run(x, setting)
-            bar.update(1)
-        mean = {k: float(np.mean([s[k] for s in per_image.values()]))
-                for k in next(iter(per_image.values()))}
-        curves.setdefault(codec, []).append(dict(setting=setting, **mean, images=per_image))
+        curves.setdefault(codec, []).append(dict(setting=setting, **score(run, images, bar=bar)))
     bar.close()
     return dict(curves=curves, bd=bd_table(curves))
 
@@ -295,45 +322,25 @@ def results_markdown(results: dict) -> str:
     return "\n".join(lines)
 
 
-def rd_figure(results: dict, title: str = "") -> Figure:
-    """PSNR and MS-SSIM against bpp for every codec."""
-    fig = Figure(figsize=(11, 4.2), layout="constrained")
-    ax_psnr, ax_ssim = fig.subplots(1, 2)
-    styles = {"JPEG": "s--", "WebP": "^--", "AVIF 4:4:4": "v--", "AVIF 4:2:0": "v:",
-              "aecodec": "o-"}
-    for codec, pts in results["curves"].items():
-        pts = sorted(pts, key=lambda p: p["bpp"])
-        rates = [p["bpp"] for p in pts]
-        ax_psnr.plot(rates, [p["psnr"] for p in pts], styles.get(codec, "o-"), label=codec)
-        ax_ssim.plot(rates, [-10 * math.log10(max(1 - p["ms_ssim"], 1e-12)) for p in pts],
-                     styles.get(codec, "o-"), label=codec)
-    ax_psnr.set(xlabel="bits per pixel (from file sizes)", ylabel="PSNR (dB)", title="PSNR")
-    ax_ssim.set(xlabel="bits per pixel (from file sizes)", ylabel="-10 log10(1 - MS-SSIM) (dB)",
-                title="MS-SSIM, in dB (equal steps near 1 matter)")
-    for ax in (ax_psnr, ax_ssim):
-        ax.grid(alpha=0.3)
-        ax.legend()
-    if title:
-        fig.suptitle(title)
-    return fig
-
-
-def _plain_scores(model: Autoencoder, x: torch.Tensor) -> dict:
-    """One plain model on one image x (3, H, W), latents stored in 8 bits, and the best
-    JPEG no larger than those latents."""
-    x_hat, num_bytes = reconstruct_8bit(model, x[None])  # (1, 3, H, W)
-    jpeg_hat, jpeg_bytes, quality = jpeg_at_most(x, num_bytes)
-    height, width = x.shape[-2:]
-    return dict(psnr=psnr(x[None], x_hat), ms_ssim=ms_ssim(x[None], x_hat),
-                ratio=model.compression_ratio(height, width), latent_bytes=num_bytes,
-                bpp=bpp(num_bytes, height, width), jpeg_bytes=jpeg_bytes,
-                jpeg_quality=quality, jpeg_psnr=psnr(x, jpeg_hat),
-                jpeg_ms_ssim=ms_ssim(x[None], jpeg_hat[None]))
+def plain_run(model: Autoencoder) -> Run:
+    """A plain model as a run for `score`: its latents stored in 8 bits (the bytes), and
+    beside them the best JPEG no larger ("jpeg_bytes", "jpeg_quality", "jpeg_psnr",
+    "jpeg_ms_ssim"), with the model's "ratio" and "latent_bytes"."""
+    def run(x: torch.Tensor) -> tuple:
+        x_hat, num_bytes = reconstruct_8bit(model, x[None])  # (1, 3, H, W)
+        jpeg_hat, jpeg_bytes, quality = jpeg_at_most(x, num_bytes)
+        jpeg = _scores(x, jpeg_hat, jpeg_bytes)
+        return num_bytes, x_hat[0], dict(
+            ratio=model.compression_ratio(*x.shape[-2:]), latent_bytes=num_bytes,
+            jpeg_bytes=jpeg_bytes, jpeg_quality=quality, jpeg_psnr=jpeg["psnr"],
+            jpeg_ms_ssim=jpeg["ms_ssim"])
+    return run
 
 
 def evaluate_plain_models(images: dict[str, torch.Tensor], models: dict[str, Autoencoder],
                           progress: bool = True) -> list[dict]:
-    """Each plain model's scores averaged over `images`, one dict per model.
+    """Each plain model's scores averaged over `images` (`score` of its `plain_run`), one
+    dict per model.
 
     Args:
         images: {name: x (3, H, W)}, e.g. Kodak.
@@ -342,11 +349,11 @@ def evaluate_plain_models(images: dict[str, torch.Tensor], models: dict[str, Aut
     """
     rows = []
     for label, model in tqdm(models.items(), desc="models", disable=not progress):
-        scores = [_plain_scores(model, x) for x in images.values()]
-        mean = {key: sum(s[key] for s in scores) / len(scores) for key in scores[0]}
+        mean = score(plain_run(model), images)
+        del mean["images"]
         c, k = model.config.latent_channels, model.config.downsamplings
         rows.append(dict(model=label, latent_channels=c, downsamplings=k,
-                         images=len(scores), **mean))
+                         images=len(images), **mean))
     return rows
 
 
@@ -365,3 +372,13 @@ def plain_markdown(rows: list[dict]) -> str:
             f"| {r['jpeg_ms_ssim']:.4f} |"
         )
     return "\n".join(lines)
+
+
+def __getattr__(name: str):
+    """`rd_figure` lives in `aecodec.viz` (figures import matplotlib); it is still
+    importable from here, where notebooks and scripts have always found it."""
+    if name == "rd_figure":
+        from aecodec.viz import rd_figure
+
+        return rd_figure
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

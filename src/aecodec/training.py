@@ -201,6 +201,8 @@ def training_record(state: TrainingState, recipe: dict | None = None,
     return record
 
 
+# fit is long only by its signature and docstring (each keyword documented, all kept for the
+# notebooks and tests); its body is a screen: the steps are `_Run`'s methods below.
 def fit(
     model: Autoencoder,
     train_data: Dataset,
@@ -263,73 +265,118 @@ def fit(
     processes = Distributed.from_environment(device)  # distributed: which process this is
     device = processes.device
     bfloat16 = fast_bfloat16(device) if bfloat16 is None else bfloat16
-    memory_format = torch.channels_last if bfloat16 else torch.contiguous_format
-    model.to(device)
-    if bfloat16:
-        model.to(memory_format=memory_format)  # bfloat16 kernels prefer channels-last
     groups = param_groups or [{"params": list(model.parameters()), "lr_scale": 1.0}]
     optimizer = torch.optim.Adam([{"params": g["params"]} for g in groups], lr=lr)
-    state = TrainingState()
+    run = _Run(model, optimizer, groups, budget, processes, device, bfloat16,
+               dict(train_data=train_data, batch_size=batch_size, lr=lr, warmup=warmup,
+                    clip_norm=clip_norm, eval_every=eval_every, checkpoint=checkpoint,
+                    save_every=save_every, recipe=recipe, seed=seed, num_workers=num_workers))
     if resume and checkpoint is not None and os.path.exists(checkpoint):
-        state = _restore(checkpoint, model, optimizer)
-    loss_module = processes.loss_module(model)  # distributed: DDP averages the gradients
+        run.state = _restore(checkpoint, model, optimizer)
     validating = val_data is not None and processes.is_main  # distributed: rank 0 validates
-    val_loader = DataLoader(val_data, batch_size=batch_size) if validating else None
-
-    def validate() -> None:
-        val_psnr = evaluate(model, val_loader, device=device)["psnr"]
-        state.history["eval_step"].append(state.step)
-        state.history["eval_psnr"].append(val_psnr)
-        bar.set_postfix(loss=f"{state.history['loss'][-1]:.5f}", val_psnr=f"{val_psnr:.2f} dB")
-
-    def save() -> None:
-        if checkpoint is not None and processes.is_main:  # distributed: one process writes
-            resume_from = dict(epoch=state.epoch, batch_in_epoch=state.batch_in_epoch,
-                               seed=seed, optimizer=optimizer.state_dict())
-            build_coding_tables(model)  # a codec's checkpoint codes with its current density
-            save_checkpoint(checkpoint, model, training_record(state, recipe, resume_from))
-
-    bar = _progress_bar(budget, state, disable=not (progress and processes.is_main))
-    clock = time.perf_counter() - state.seconds  # so that seconds spent = now - clock
+    run.val_loader = DataLoader(val_data, batch_size=batch_size) if validating else None
+    run.bar = _progress_bar(budget, run.state, disable=not (progress and processes.is_main))
+    run.clock = time.perf_counter() - run.state.seconds  # so that seconds spent = now - clock
     try:
         with flush_denormal():
-            while budget.spent(state.step, state.seconds) < 1:
-                loader = make_loader(train_data, batch_size, seed=seed, epoch=state.epoch,
-                                     skip_batches=state.batch_in_epoch, num_workers=num_workers,
-                                     processes=processes)
-                for x in loader:
-                    progress = budget.spent(state.step, state.seconds)
-                    for group, settings in zip(optimizer.param_groups, groups):
-                        scale = settings["lr_scale"]
-                        scale = scale(progress) if callable(scale) else scale
-                        group["lr"] = learning_rate(progress, lr, warmup) * scale
-                    x = x.to(device, memory_format=memory_format)  # (B, 3, P, P)
-                    loss = train_step(model, x, optimizer, clip_norm, bfloat16, loss_module)
-                    loss = processes.mean(loss)  # distributed: the loss of the whole batch
-                    before = state.seconds
-                    # distributed: the slowest process's clock, so that all stop together
-                    state.record_step(loss, seconds=processes.most(time.perf_counter() - clock))
-                    bar.update(1 if budget.steps else  # seconds, never past the total
-                               min(state.seconds, bar.total) - min(before, bar.total))
-                    # a string: tqdm would print the number 10000 as "1e+4"
-                    bar.set_postfix(loss=f"{loss:.5f}", step=str(state.step), refresh=False)
-                    if val_loader is not None and state.step % eval_every == 0:
-                        validate()
-                    if state.step % save_every == 0:
-                        save()
-                    if budget.spent(state.step, state.seconds) >= 1:
-                        break
-                else:  # the epoch is over: the next one has new patches and a new order
-                    state.epoch, state.batch_in_epoch = state.epoch + 1, 0
-            if val_loader is not None and state.history["eval_step"][-1:] != [state.step]:
-                validate()
-            save()
+            while not run.spent():
+                run.epoch()
+            run.finish()
     except KeyboardInterrupt:
-        save()  # keep the work done so far; `resume=True` continues from here
+        run.save()  # keep the work done so far; `resume=True` continues from here
         raise
     finally:
-        bar.close()
-    return state.history
+        run.bar.close()
+    return run.state.history
+
+
+class _Run:
+    """One `fit` run's live objects and its steps: an epoch, a step, validation, saving."""
+
+    def __init__(self, model: Autoencoder, optimizer: torch.optim.Optimizer,
+                 groups: list[dict], budget: Budget, processes: Distributed,
+                 device: torch.device, bfloat16: bool, settings: dict[str, Any]):
+        self.model, self.optimizer, self.groups = model, optimizer, groups
+        self.budget, self.processes, self.device = budget, processes, device
+        self.bfloat16, self.settings = bfloat16, settings
+        self.memory_format = torch.channels_last if bfloat16 else torch.contiguous_format
+        model.to(device)
+        if bfloat16:
+            model.to(memory_format=self.memory_format)  # bfloat16 kernels prefer channels-last
+        self.loss_module = processes.loss_module(model)  # distributed: DDP averages the gradients
+        self.state = TrainingState()
+        self.val_loader: DataLoader | None = None
+        self.bar: tqdm | None = None
+        self.clock = 0.0
+
+    def spent(self) -> bool:
+        """Whether the budget is spent."""
+        return self.budget.spent(self.state.step, self.state.seconds) >= 1
+
+    def epoch(self) -> None:
+        """Train on the rest of the current epoch, or until the budget is spent."""
+        s = self.settings
+        loader = make_loader(s["train_data"], s["batch_size"], seed=s["seed"],
+                             epoch=self.state.epoch, skip_batches=self.state.batch_in_epoch,
+                             num_workers=s["num_workers"], processes=self.processes)
+        for x in loader:
+            self.step(x)
+            if self.spent():
+                return
+        # the epoch is over: the next one has new patches and a new order
+        self.state.epoch, self.state.batch_in_epoch = self.state.epoch + 1, 0
+
+    def step(self, x: torch.Tensor) -> None:
+        """One optimizer step on batch x, with its bookkeeping (progress bar,
+        validation and checkpoints when due)."""
+        s, state = self.settings, self.state
+        self.set_learning_rates(self.budget.spent(state.step, state.seconds))
+        x = x.to(self.device, memory_format=self.memory_format)  # (B, 3, P, P)
+        loss = train_step(self.model, x, self.optimizer, s["clip_norm"], self.bfloat16,
+                          self.loss_module)
+        loss = self.processes.mean(loss)  # distributed: the loss of the whole batch
+        before = state.seconds
+        # distributed: the slowest process's clock, so that all stop together
+        state.record_step(loss, seconds=self.processes.most(time.perf_counter() - self.clock))
+        self.bar.update(1 if self.budget.steps else  # seconds, never past the total
+                        min(state.seconds, self.bar.total) - min(before, self.bar.total))
+        # a string: tqdm would print the number 10000 as "1e+4"
+        self.bar.set_postfix(loss=f"{loss:.5f}", step=str(state.step), refresh=False)
+        if self.val_loader is not None and state.step % s["eval_every"] == 0:
+            self.validate()
+        if state.step % s["save_every"] == 0:
+            self.save()
+
+    def set_learning_rates(self, spent: float) -> None:
+        """Each group's rate: the schedule at `spent` (0 -> 1 of the budget) times its
+        scale (a number, or a function of `spent`)."""
+        for group, settings in zip(self.optimizer.param_groups, self.groups):
+            scale = settings["lr_scale"]
+            scale = scale(spent) if callable(scale) else scale
+            group["lr"] = learning_rate(spent, self.settings["lr"], self.settings["warmup"]) * scale
+
+    def validate(self) -> None:
+        val_psnr = evaluate(self.model, self.val_loader, device=self.device)["psnr"]
+        self.state.history["eval_step"].append(self.state.step)
+        self.state.history["eval_psnr"].append(val_psnr)
+        self.bar.set_postfix(loss=f"{self.state.history['loss'][-1]:.5f}",
+                             val_psnr=f"{val_psnr:.2f} dB")
+
+    def save(self) -> None:
+        s = self.settings
+        if s["checkpoint"] is not None and self.processes.is_main:  # distributed: one writes
+            resume_from = dict(epoch=self.state.epoch, batch_in_epoch=self.state.batch_in_epoch,
+                               seed=s["seed"], optimizer=self.optimizer.state_dict())
+            build_coding_tables(self.model)  # a codec's checkpoint codes with its density now
+            save_checkpoint(s["checkpoint"], self.model,
+                            training_record(self.state, s["recipe"], resume_from))
+
+    def finish(self) -> None:
+        """The end of the budget: a last validation (unless this step had one), and save."""
+        validated = self.state.history["eval_step"][-1:] == [self.state.step]
+        if self.val_loader is not None and not validated:
+            self.validate()
+        self.save()
 
 
 def _progress_bar(budget: Budget, state: TrainingState, disable: bool) -> tqdm:

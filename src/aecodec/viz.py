@@ -1,5 +1,6 @@
 """Matplotlib pictures: image grids, maps on one scale, original / reconstruction / error,
-loss curves.
+loss curves, rate-distortion curves (`rd_figure`, of `aecodec.evaluation.evaluate_codecs`'
+results).
 
 Every function returns a `matplotlib.figure.Figure` built without pyplot's global state,
 so it shows once in a notebook (as the cell's value), never leaks open figures, and can
@@ -9,6 +10,7 @@ Importing this module inside Jupyter tells it to show such figures as PNG pictur
 """
 
 import io
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -542,4 +544,27 @@ def transposed_stamps_diagram(size: int = 4, kernel: int = 5, stride: int = 2,
     ax.axis("off")
     ax.set_title(f"kernel {kernel}, stride {stride}, padding {padding}, output_padding "
                  f"{output_padding}: {size} values -> {out} pixels", fontsize=10)
+    return fig
+
+
+def rd_figure(results: dict, title: str = "") -> Figure:
+    """PSNR and MS-SSIM against bpp for every codec."""
+    fig = Figure(figsize=(11, 4.2), layout="constrained")
+    ax_psnr, ax_ssim = fig.subplots(1, 2)
+    styles = {"JPEG": "s--", "WebP": "^--", "AVIF 4:4:4": "v--", "AVIF 4:2:0": "v:",
+              "aecodec": "o-"}
+    for codec, pts in results["curves"].items():
+        pts = sorted(pts, key=lambda p: p["bpp"])
+        rates = [p["bpp"] for p in pts]
+        ax_psnr.plot(rates, [p["psnr"] for p in pts], styles.get(codec, "o-"), label=codec)
+        ax_ssim.plot(rates, [-10 * math.log10(max(1 - p["ms_ssim"], 1e-12)) for p in pts],
+                     styles.get(codec, "o-"), label=codec)
+    ax_psnr.set(xlabel="bits per pixel (from file sizes)", ylabel="PSNR (dB)", title="PSNR")
+    ax_ssim.set(xlabel="bits per pixel (from file sizes)", ylabel="-10 log10(1 - MS-SSIM) (dB)",
+                title="MS-SSIM, in dB (equal steps near 1 matter)")
+    for ax in (ax_psnr, ax_ssim):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
     return fig
