@@ -3,7 +3,7 @@ codec's headline (issue 25): from the same start (the shipped variable-rate hype
 its gains widened to the default codec's lambdas), the same seed, the same patches and the
 same recipe, train
 
-    context      `VariableRateCheckerboard` (aecodec.context)
+    context      `VariableRateCheckerboard` (aecodec.models.context)
     no context   `VariableRateHyperprior`, for as many more steps as the context's extra
                  cost per step buys (measured here first), so both get the same CPU time
 

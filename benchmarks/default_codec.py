@@ -5,7 +5,7 @@ JPEG, WebP and AVIF; one row of the training campaign's trajectory.
         [--model runs/default/default_codec.pt] [--threads 1] \
         [--out benchmarks/results/default_codec.md]
 
-The default codec (`aecodec.context.VariableRateCheckerboard`, trained by
+The default codec (`aecodec.models.context.VariableRateCheckerboard`, trained by
 `aecodec.recipes.train_default_codec`) is scored at every lambda it was trained at; the
 variable-rate hyperprior it started from (the shipped vr_hyperprior.pt) at its four. Every
 point is the mean over the Kodak images of real .aec files: bpp from len(bytes), PSNR of

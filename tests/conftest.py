@@ -83,10 +83,10 @@ def small_variable_rate():
 
 @pytest.fixture(scope="module")
 def small_context():
-    """A small context codec (`aecodec.context.VariableRateCheckerboard`) with tables,
+    """A small context codec (`aecodec.models.context.VariableRateCheckerboard`) with tables,
     scales of a trained model's size, and a context that moves the non-anchors' means and
     scales (its last layer would start at zero)."""
-    from aecodec.context import VariableRateCheckerboard
+    from aecodec.models.context import VariableRateCheckerboard
 
     torch.manual_seed(0)
     model = VariableRateCheckerboard(latent_channels=6, downsamplings=2, hidden_channels=8,

@@ -1,4 +1,4 @@
-"""The checkerboard context model (`aecodec.context`): it starts as good as the codec it is
+"""The checkerboard context model (`aecodec.models.context`): it starts as good as the codec it is
 warm-started from, its coding mirrors its loss's rounding, its streams decode alike on 1, 2
 and 3 threads, and damaged streams raise `CodecError`, nothing else.
 
@@ -15,8 +15,8 @@ import pytest
 import torch
 
 from aecodec import zoo
-from aecodec.context import DEFAULT_LAMBDAS, VariableRateCheckerboard, anchor_mask
 from aecodec.errors import CodecError
+from aecodec.models.context import DEFAULT_LAMBDAS, VariableRateCheckerboard, anchor_mask
 from aecodec.recipes import default_codec_from
 
 
@@ -237,7 +237,7 @@ def test_refined_latents_code_and_decode(context_model):
 
 
 def test_integer_layer_is_exact_and_takes_channels_last_weights():
-    from aecodec.context import FIXED_BITS, WEIGHT_BITS, integer_layer
+    from aecodec.models.context import FIXED_BITS, WEIGHT_BITS, integer_layer
 
     torch.manual_seed(0)
     conv = torch.nn.Conv2d(6, 4, 3)

@@ -14,12 +14,12 @@ LAYERS = [
     {"errors", "_atomic", "metrics", "losses", "layers", "distributed"},
     {"images", "data", "kodak", "baselines"},
     {"rangecoder", "entropy"},
-    {"models", "context", "latents8bit"},
+    {"models", "latents8bit"},
     {"codec", "checkpoint", "refine"},
     {"zoo"},
     {"training", "recipes"},
     {"evaluation", "viz", "widgets", "course"},
-    {"cli", "__main__", "__init__"},
+    {"cli", "__main__", "pillow", "__init__"},
 ]
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}
 

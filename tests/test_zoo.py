@@ -5,13 +5,13 @@ import torch
 
 from aecodec.cli import main
 from aecodec.codec import CRC, HEADER, HYPERPRIOR_HEADER, compress, decompress
-from aecodec.context import DEFAULT_LAMBDAS
 from aecodec.data import load_sample
 from aecodec.entropy import estimated_bits
 from aecodec.errors import CheckpointError
 from aecodec.evaluation import evaluate_plain_models, plain_markdown
 from aecodec.images import load_image
 from aecodec.metrics import psnr
+from aecodec.models.context import DEFAULT_LAMBDAS
 from aecodec.recipes import PLAIN_LATENT_CHANNELS, RD_LAMBDAS
 from aecodec.zoo import (
     DEFAULT_QUALITIES,

@@ -9,7 +9,6 @@ Modules, one concern each:
     aecodec.rangecoder   integers <-> bytes with integer tables (the only user of constriction)
     aecodec.entropy      quantization, the entropy models and their integer coding tables
     aecodec.models       the autoencoders and codecs (`Codec`: each codec codes its latents)
-    aecodec.context      the checkerboard context-model codec
     aecodec.losses       rd_loss: lambda * 255^2 * MSE + bpp
     aecodec.latents8bit  latents stored as 8-bit values (plain autoencoders)
     aecodec.codec        the .aec file container: compress / decompress, header, tiling
@@ -33,7 +32,7 @@ training code, and the codec container needs no figures.
     0 foundations   errors, _atomic, metrics, losses, layers, distributed
     1 pixels        images, data, kodak, baselines
     2 coding        rangecoder, entropy
-    3 models        models, context, latents8bit
+    3 models        models (its context.py: the default codec), latents8bit
     4 files         codec, checkpoint, refine
     5 shipped       zoo
     6 training      training, recipes

@@ -30,7 +30,6 @@ from typing import Any
 import torch
 
 from aecodec._atomic import atomic_write
-from aecodec.context import VariableRateCheckerboard
 from aecodec.errors import CheckpointError
 from aecodec.models import (
     Autoencoder,
@@ -38,6 +37,7 @@ from aecodec.models import (
     RateDistortionAutoencoder,
     VariableRateHyperprior,
 )
+from aecodec.models.context import VariableRateCheckerboard
 
 ARCHITECTURES = {cls.__name__: cls for cls in (Autoencoder, RateDistortionAutoencoder,
                                                HyperpriorAutoencoder, VariableRateHyperprior,

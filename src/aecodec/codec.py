@@ -59,7 +59,7 @@ channels-last convolutions give the same bits on 1, 2 or 3 threads of one CPU (t
 fresh processes, and golden files guard it against a later PyTorch), but a CPU with other
 vector instructions may round a scale differently and, where it lies on a table boundary,
 pick another table. Integer networks (Ballé et al. 2019) remove that risk; the context
-codec computes its own layers that way (`aecodec.context`).
+codec computes its own layers that way (`aecodec.models.context`).
 
 File format (little-endian): a header, the stream, a 4-byte checksum. Every header is
     magic        4 bytes   b"AECZ"
@@ -81,7 +81,7 @@ its own table. Version 2 (a hyperprior codec's, 37 bytes): z_hat's symbols first
 `aecodec.models.VariableRateHyperprior`, 41 bytes) adds the lambda it was coded at: the
 decoder sets its gains from it. The gains act only on y's values, never on the hyper path,
 so the tables of a version-3 file are picked exactly as a version-2 file's are. Version 4
-(the default codec's, `aecodec.context.VariableRateCheckerboard`, 41 bytes) has version
+(the default codec's, `aecodec.models.context.VariableRateCheckerboard`, 41 bytes) has version
 3's header; its stream holds z_hat, then the anchors' symbols, then the non-anchors',
 whose tables the decoded anchors help pick (the checkerboard context). The encoder and
 decoder run by tiles (below); the small hyper-encoder and hyper-decoder, and the context,
@@ -124,7 +124,6 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from aecodec.context import VariableRateCheckerboard
 from aecodec.entropy import CodingTables
 from aecodec.errors import CodecError
 from aecodec.layers import flush_denormal
@@ -135,6 +134,7 @@ from aecodec.models import (
     RateDistortionAutoencoder,
     VariableRateHyperprior,
 )
+from aecodec.models.context import VariableRateCheckerboard
 from aecodec.rangecoder import (  # noqa: F401  (MAX_VALUE, MAX_SYMBOL_BITS: the limits)
     MAX_SYMBOL_BITS,
     MAX_VALUE,

@@ -33,7 +33,6 @@ import torch
 
 from aecodec import zoo
 from aecodec.checkpoint import load_checkpoint, load_model, save_checkpoint
-from aecodec.context import DEFAULT_LAMBDAS
 from aecodec.data import PatchDataset, load_folder
 from aecodec.entropy import build_coding_tables
 from aecodec.models import (
@@ -47,6 +46,7 @@ from aecodec.models import (
     VariableRateHyperprior,
     build_model,
 )
+from aecodec.models.context import DEFAULT_LAMBDAS, ContextConfig
 from aecodec.training import TrainingState, fit, training_record
 from aecodec.zoo import PLAIN_LATENT_CHANNELS, RD_LAMBDAS  # noqa: F401  (the shipped families')
 
@@ -348,12 +348,12 @@ def _save_shipped(path: Path, model: Autoencoder, history: dict, seconds: float,
     save_checkpoint(path, model, training_record(state, recipe))
 
 
-# The default codec: one variable-rate checkerboard-context codec (aecodec.context) that
+# The default codec: one variable-rate checkerboard-context codec (aecodec.models.context) that
 # gets the whole training budget. It starts from the shipped variable-rate hyperprior (all
-# its weights; the context starts switched off, see aecodec.context) and widens the rate
+# its weights; the context starts switched off, see aecodec.models.context) and widens the rate
 # range a step each way, so that Kodak spans about 0.1 to 1.2 bpp. Its settings are the
 # variable-rate recipe's; the context's new layers learn at 4x the network's rate.
-DEFAULT_CODEC = replace(VARIABLE_RATE, model=VariableRateConfig(lambdas=DEFAULT_LAMBDAS))
+DEFAULT_CODEC = replace(VARIABLE_RATE, model=ContextConfig())  # Recipe.build: the context codec
 DEFAULT_CONTEXT_LR = 4.0  # learning-rate scale of the context's new layers
 
 
@@ -365,7 +365,7 @@ def default_codec_from(variable_rate: VariableRateHyperprior,
     starts its own. `context=False` gives the same without the context: a
     `VariableRateHyperprior` over `lambdas` (the control of benchmarks/context_control.py).
     """
-    from aecodec.context import VariableRateCheckerboard
+    from aecodec.models.context import VariableRateCheckerboard
 
     config = dict(vars(variable_rate.config), lambdas=tuple(lambdas))
     kind = VariableRateCheckerboard if context else VariableRateHyperprior
@@ -405,7 +405,7 @@ def train_default_codec(data: str | os.PathLike, out: str | os.PathLike, minutes
         progress: show a progress bar.
     """
     from aecodec import zoo
-    from aecodec.context import VariableRateCheckerboard
+    from aecodec.models.context import VariableRateCheckerboard
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

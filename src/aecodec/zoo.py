@@ -4,7 +4,7 @@ Trained by `aecodec.recipes`:
     plain autoencoders  ae_c{C}_k3.pt, one per latent size C in (2, 4, 8, 16, 32): y is
                         8x smaller than x per side, so 3 * 64 / C pixel values per latent
                         value, from 96:1 (C = 2) to 6:1 (C = 32)
-    context (default)   vr_context.pt (`aecodec.context.VariableRateCheckerboard`): one codec
+    context (default)   vr_context.pt (`aecodec.models.context.VariableRateCheckerboard`): one codec
                         for any lambda from 0.0009 to 0.026, `--quality 1..6` its trained
                         lambdas; it gets the whole training budget (docs/training.md)
     the course's codecs two fixed-rate families of four rate points, `--quality 1..4` from
@@ -34,9 +34,9 @@ from pathlib import Path
 
 from aecodec.checkpoint import load_model
 from aecodec.codec import model_id
-from aecodec.context import DEFAULT_LAMBDAS, VariableRateCheckerboard
 from aecodec.errors import CheckpointError
 from aecodec.models import Autoencoder, Codec, VariableRateHyperprior
+from aecodec.models.context import DEFAULT_LAMBDAS, VariableRateCheckerboard
 
 MODELS_ENV = "AECODEC_MODELS"
 PLAIN_LATENT_CHANNELS = (2, 4, 8, 16, 32)  # the shipped plain autoencoders' C
@@ -97,7 +97,7 @@ DEFAULT_CODEC_QUALITY = 4  # lambda 0.0067, the old default's rate
 
 
 def default_path() -> Path:
-    """Where the default codec is (`aecodec.context.VariableRateCheckerboard`)."""
+    """Where the default codec is (`aecodec.models.context.VariableRateCheckerboard`)."""
     return models_dir() / DEFAULT_FILE
 
 

@@ -9,6 +9,7 @@ The package, one file per family (each importable from here, as before):
     factorized.py     RateDistortionAutoencoder, RateDistortionConfig
     hyperprior.py     HyperpriorAutoencoder, HyperpriorConfig (the one hyper path)
     variable_rate.py  VariableRateHyperprior, VariableRateConfig
+    context.py        VariableRateCheckerboard, ContextConfig (the default codec's family)
 and here `build_model` (a config -> its untrained model, `MODEL_CLASSES`).
 
 Holds: the modules, their config dataclasses (`AutoencoderConfig`, `RateDistortionConfig`,
@@ -40,6 +41,7 @@ from aecodec.models.autoencoder import (
     num_latent_values,
     pad_to_multiple,
 )
+from aecodec.models.context import ContextConfig, VariableRateCheckerboard
 from aecodec.models.factorized import (
     LATENT_INIT_GAIN,
     RateDistortionAutoencoder,
@@ -51,6 +53,7 @@ from aecodec.models.variable_rate import VariableRateConfig, VariableRateHyperpr
 
 __all__ = [
     "KERNEL", "LATENT_INIT_GAIN", "MODEL_CLASSES", "Autoencoder", "AutoencoderConfig", "Codec",
+    "ContextConfig", "VariableRateCheckerboard",
     "ConvDecoder", "ConvEncoder", "HyperpriorAutoencoder", "HyperpriorConfig",
     "RateDistortionAutoencoder", "RateDistortionConfig", "Rounding", "VariableRateConfig",
     "VariableRateHyperprior", "build_model", "compression_ratio", "latent_shape",
@@ -60,7 +63,8 @@ __all__ = [
 
 MODEL_CLASSES = {AutoencoderConfig: Autoencoder, RateDistortionConfig: RateDistortionAutoencoder,
                  HyperpriorConfig: HyperpriorAutoencoder,
-                 VariableRateConfig: VariableRateHyperprior}  # each config's model
+                 VariableRateConfig: VariableRateHyperprior,
+                 ContextConfig: VariableRateCheckerboard}  # each config's model
 
 
 def build_model(config: AutoencoderConfig) -> Autoencoder:

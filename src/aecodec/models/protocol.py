@@ -2,7 +2,7 @@
 
 Holds: the `Codec` base class, whose methods are the protocol (defaults for the optional
 ones), and `Rounding`. Does not hold: any family's coding (factorized.py, hyperprior.py,
-variable_rate.py in this package; `aecodec.context`).
+variable_rate.py in this package; `aecodec.models.context`).
 """
 
 import contextlib

@@ -2,9 +2,11 @@
 latents it has already decoded (He et al. 2021, "Checkerboard Context Model for Efficient
 Learned Image Compression").
 
-Holds: `VariableRateCheckerboard`, `anchor_mask`. Does not hold: the gains (inherited from
-`aecodec.models.VariableRateHyperprior`), the Gaussian's coding tables
-(`aecodec.entropy.GaussianConditional`) or the file container (`aecodec.codec`).
+Holds: `VariableRateCheckerboard` and its config `ContextConfig` (whose defaults are the
+default codec's), `anchor_mask`, and the integer arithmetic of coding (`to_fixed`,
+`integer_layer`). Does not hold: the gains (inherited from `VariableRateHyperprior`), the
+Gaussian's coding tables (`aecodec.entropy.GaussianConditional`) or the file container
+(`aecodec.codec`).
 
 What the hyperprior leaves. The hyper-decoder predicts a mean and a scale for every value
 of y from z_hat, which is 4x coarser than y. Neighbouring values of y still know things
@@ -44,6 +46,7 @@ PyTorch still does.
 """
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -53,7 +56,9 @@ from torch import nn
 from aecodec.entropy import SCALE_BOUND, estimated_bits, gaussian_likelihood, quantize
 from aecodec.errors import CodecError
 from aecodec.losses import rd_loss
-from aecodec.models import Rounding, VariableRateHyperprior, pad_to_multiple
+from aecodec.models.autoencoder import pad_to_multiple
+from aecodec.models.protocol import Rounding
+from aecodec.models.variable_rate import VariableRateConfig, VariableRateHyperprior
 from aecodec.rangecoder import StreamReader, StreamWriter
 
 FIXED_BITS = 10  # coding computes the context in integers: values in steps of 2^-10
@@ -102,6 +107,13 @@ def anchor_mask(h: int, w: int, device: torch.device | str = "cpu") -> torch.Ten
 DEFAULT_LAMBDAS = (0.0009, 0.0018, 0.0035, 0.0067, 0.013, 0.026)
 
 
+@dataclass(frozen=True)
+class ContextConfig(VariableRateConfig):
+    """A `VariableRateConfig` for the context codec; its defaults are the default codec's."""
+
+    lambdas: tuple[float, ...] = DEFAULT_LAMBDAS
+
+
 class VariableRateCheckerboard(VariableRateHyperprior):
     """A variable-rate mean-scale hyperprior codec with a checkerboard context model.
 
@@ -118,6 +130,7 @@ class VariableRateCheckerboard(VariableRateHyperprior):
             raise ValueError("the checkerboard context model predicts means: predict_means=True")
         super().__init__(latent_channels, downsamplings, hidden_channels, gdn, lmbda,
                          side_channels, predict_means, lambdas)
+        self.config = ContextConfig(**vars(self.config))
         c = latent_channels
         # what the decoded anchors say about a non-anchor: a 5x5 window over y_hat, whose
         # input is zero off the anchors, so it sees anchors only
@@ -302,6 +315,13 @@ class VariableRateCheckerboard(VariableRateHyperprior):
         self._checked(y_hat)
         return {"y_hat": y_hat.float(), "integers": {"z_hat": z_hat, "symbols": symbols},
                 "tables": tables}
+
+    def estimated_latent_bits(self, x: torch.Tensor) -> dict[str, float]:
+        y = self.encode(x)  # (1, C, h, w)
+        z_hat = quantize(self.hyper_encode(y))  # (1, S, h/4, w/4)
+        _, likelihoods_y = self.likelihoods(y, z_hat)  # rounded, as a file is (eval mode)
+        return {"y": estimated_bits(likelihoods_y).item(),
+                "z": estimated_bits(self.z_prior.likelihood(z_hat)).item()}
 
     def rounded_rate(self, latents: dict[str, torch.Tensor],
                      rounding: Rounding) -> tuple[torch.Tensor, torch.Tensor]:
