@@ -64,7 +64,12 @@ def main() -> None:
     parser.add_argument("--out", default=str(REPO / "benchmarks/results/default_codec.md"))
     parser.add_argument("--no-control", action="store_true",
                         help="skip the starting codec's curve (reuse the last run's)")
+    parser.add_argument("--table", action="store_true",
+                        help="only write the trajectory table into docs/training.md")
     args = parser.parse_args()
+    if args.table:
+        write_table(Path(str(Path(args.out).with_suffix("")) + "_trajectory.json"))
+        return
     torch.set_num_threads(args.threads)
 
     path = Path(args.model)
@@ -108,6 +113,31 @@ def main() -> None:
                                          "bd_rate_vs", "bd_rate_vs_start")})
     trajectory.write_text(json.dumps(rows, indent=1) + "\n")
     print(out.read_text())
+
+
+TRAINING_DOC = REPO / "docs/training.md"
+MARKERS = ("<!-- trajectory -->\n", "<!-- /trajectory -->\n")
+
+
+def trajectory_table(rows: list[dict]) -> str:
+    """The campaign's trajectory as a markdown table (docs/training.md)."""
+    lines = ["| CPU-hours (cumulative) | of which this codec's own | Kodak images | "
+             "BD-rate vs JPEG | vs WebP | vs AVIF 4:4:4 |", "|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        bd = r["bd_rate_vs"]
+        lines.append(f"| {r['cumulative_cpu_hours']:.2f} | {r['own_cpu_hours']:.2f} | "
+                     f"{r['images']} | {bd['JPEG']:+.1f}% | {bd['WebP']:+.1f}% | "
+                     f"{bd['AVIF 4:4:4']:+.1f}% |")
+    return "\n".join(lines) + "\n"
+
+
+def write_table(trajectory: Path, doc: Path = TRAINING_DOC) -> None:
+    """Write the trajectory table between the markers of docs/training.md."""
+    text = doc.read_text()
+    start = text.index(MARKERS[0]) + len(MARKERS[0])
+    end = text.index(MARKERS[1])
+    table = trajectory_table(json.loads(trajectory.read_text()))
+    doc.write_text(text[:start] + table + text[end:])
 
 
 def _mean_over(per_image: dict, names: list[str]) -> tuple[float, float]:
