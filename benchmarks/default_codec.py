@@ -32,10 +32,11 @@ from matplotlib.figure import Figure
 
 from aecodec import zoo
 from aecodec.checkpoint import load_checkpoint, load_model
-from aecodec.evaluation import bd_rate, file_scores
+from aecodec.evaluation import bd_rate, bd_table, results_markdown, score
 from aecodec.kodak import load_kodak
 
 REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results"
 BASELINES = ("JPEG", "WebP", "AVIF 4:4:4")
 # the warm-start chain behind the shipped variable-rate codec, oldest first
 CHAIN = ("rd_lambda0.0067.pt", "hp_lambda0.0067.pt", "vr_hyperprior.pt")
@@ -47,12 +48,26 @@ def training_hours(path: Path) -> float:
 
 
 def curve(model, images: dict, lambdas) -> dict[float, dict]:
+    """`score` at each lambda: means and per-image scores, from real files."""
     points = {}
     for lmbda in lambdas:
         with model.at_lambda(lmbda):
-            points[lmbda] = file_scores(model, images)
-        print(f"{type(model).__name__}, lambda {lmbda}: {points[lmbda]}", flush=True)
+            points[lmbda] = score(model, images, progress=True)
+        means = {k: round(v, 4) for k, v in points[lmbda].items() if k != "images"}
+        print(f"{type(model).__name__}, lambda {lmbda}: {means}", flush=True)
     return points
+
+
+def stored_start(names: list[str]) -> dict[float, dict] | None:
+    """The starting codec's curve at its trained lambdas from benchmarks/variable_rate.py's
+    results, if they cover the same images (its per-image scores are not kept: None if
+    the images differ)."""
+    path = RESULTS / "variable_rate.json"
+    if not path.exists() or len(names) != 24:
+        return None
+    stored = json.loads(path.read_text())
+    trained = zoo.load_variable_rate().config.lambdas
+    return {lmbda: stored["variable"][f"{lmbda:.6g}"] for lmbda in trained}
 
 
 def main() -> None:
@@ -63,7 +78,11 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=24, help="the first N Kodak images only")
     parser.add_argument("--out", default=str(REPO / "benchmarks/results/default_codec.md"))
     parser.add_argument("--no-control", action="store_true",
-                        help="skip the starting codec's curve (reuse the last run's)")
+                        help="skip the starting codec's curve (reuse the last run's, or "
+                        "benchmarks/variable_rate.py's on all 24 images)")
+    parser.add_argument("--ship", action="store_true",
+                        help="also store the curve in data/results (results.json, .md, "
+                        "rd.png) as 'aecodec context', for `aecodec models`")
     parser.add_argument("--table", action="store_true",
                         help="only write the trajectory table into docs/training.md")
     args = parser.parse_args()
@@ -83,6 +102,8 @@ def main() -> None:
         ".json").exists() else {}
     if args.no_control and previous.get("start") and previous.get("images") == len(images):
         start = {float(k): v for k, v in previous["start"].items()}
+    elif args.no_control and stored_start(names):
+        start = stored_start(names)
     else:
         start_model = zoo.load_variable_rate()
         start = curve(start_model, images, start_model.config.lambdas)
@@ -98,8 +119,10 @@ def main() -> None:
         model=str(path), images=len(images), threads=args.threads,
         machine=platform.processor() or platform.machine(), torch=torch.__version__,
         own_cpu_hours=own, chain_cpu_hours=chain, cumulative_cpu_hours=chain + own,
-        default={f"{k:.6g}": v for k, v in ours.items()},
-        start={f"{k:.6g}": v for k, v in start.items()},
+        default={f"{k:.6g}": {m: v[m] for m in ("bpp", "psnr", "ms_ssim", "objective")}
+                 for k, v in ours.items()},
+        start={f"{k:.6g}": {m: v[m] for m in ("bpp", "psnr", "objective")}
+               for k, v in start.items()},
         bd_rate_vs={name: bd_rate(c, points["default"]) for name, c in baselines.items()},
         start_bd_rate_vs={name: bd_rate(c, points["start"]) for name, c in baselines.items()},
         bd_rate_vs_start=bd_rate(points["start"], points["default"]),
@@ -107,12 +130,33 @@ def main() -> None:
     out.with_suffix(".json").write_text(json.dumps(summary, indent=1) + "\n")
     _figure(points, baselines, summary).savefig(out.with_suffix(".png"), dpi=90)
     out.write_text(_markdown(summary, ours, start, args))
+    if args.ship:
+        ship(ours)
     trajectory = Path(str(out.with_suffix("")) + "_trajectory.json")
     rows = json.loads(trajectory.read_text()) if trajectory.exists() else []
     rows.append({k: summary[k] for k in ("cumulative_cpu_hours", "own_cpu_hours", "images",
                                          "bd_rate_vs", "bd_rate_vs_start")})
     trajectory.write_text(json.dumps(rows, indent=1) + "\n")
     print(out.read_text())
+
+
+def ship(ours: dict[float, dict]) -> None:
+    """Store the curve in data/results as "aecodec context" (the points `aecodec models`
+    prints), and rewrite results.md, the BD table and rd.png from the stored curves."""
+    from aecodec.viz import figure_to_png, rd_figure
+
+    folder = REPO / "data" / "results"
+    results = json.loads((folder / "results.json").read_text())
+    results["curves"][zoo.CURVES["context"]] = [
+        dict(setting=f"lambda={lmbda}", **{k: v for k, v in p.items() if k != "images"},
+             images={Path(name).stem: scores for name, scores in p["images"].items()})
+        for lmbda, p in ours.items()]
+    results["bd"] = bd_table(results["curves"])
+    (folder / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    (folder / "results.md").write_text(results_markdown(results))
+    count = len(next(iter(ours.values()))["images"])
+    (folder / "rd.png").write_bytes(figure_to_png(rd_figure(results, f"{count} images"),
+                                                  dpi=100))
 
 
 TRAINING_DOC = REPO / "docs/training.md"
