@@ -39,12 +39,11 @@ def codecs() -> list[str]:
     """The shipped codecs (in data/models, or $AECODEC_MODELS), each family low to high
     quality, then the baselines."""
     from aecodec import zoo
-    from aecodec.recipes import RD_LAMBDAS
 
     names = []
     for family in zoo.shipped_families():
         prefix = "aecodec" if family == "factorized" else f"aecodec {family}"
-        names += [f"{prefix} lambda={lmbda}" for lmbda in RD_LAMBDAS]
+        names += [f"{prefix} lambda={lmbda}" for lmbda in zoo.qualities(family).values()]
     return names + list(BASELINES)
 
 
@@ -67,8 +66,11 @@ def aecodec_coder(name: str):
     from aecodec.checkpoint import load_model
     from aecodec.codec import compress, decompress
 
-    family = "hyperprior" if "hyperprior" in name else "factorized"
-    model = load_model(zoo.codec_path(float(name.split("=")[1]), family))
+    words = name.split()  # "aecodec [family] lambda=L"
+    family = words[1] if len(words) == 3 else "factorized"
+    lmbda = float(name.split("=")[1])
+    model = (zoo.load_codec(lmbda=lmbda, family=family) if family in zoo.VARIABLE_FAMILIES
+             else load_model(zoo.codec_path(lmbda, family)))
     return (lambda x: compress(model, x)), (lambda data: decompress(model, data))
 
 

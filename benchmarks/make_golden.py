@@ -39,11 +39,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--kodak", default=os.environ.get("AECODEC_KODAK", REPO.parent / "shared"
                                                           / "kodak"), help="Kodak folder")
-    parser.add_argument("--family", choices=[*sorted(zoo.FAMILIES), "variable-rate"],
+    parser.add_argument("--family", choices=[*sorted(zoo.FAMILIES), "variable-rate", "context"],
                         default="factorized")
     args = parser.parse_args()
-    if args.family == "variable-rate":
-        path = zoo.variable_rate_path()
+    if args.family in zoo.VARIABLE_FAMILIES:
+        path = zoo.variable_rate_path() if args.family == "variable-rate" else zoo.default_path()
         model = load_model(path)
         model.set_lambda(VARIABLE_RATE_LAMBDA)
     else:

@@ -348,7 +348,7 @@ def test_repeated_runs_in_one_process_agree(kodak_dir):
 
 
 @pytest.mark.parametrize("record_file", ["golden.json", "golden_hyperprior.json",
-                                         "golden_variable-rate.json"])
+                                         "golden_variable-rate.json", "golden_context.json"])
 def test_golden_file_still_decodes_to_its_checksum(record_file):
     """tests/data/golden holds a file made by a shipped codec of each kind
     (benchmarks/make_golden.py): a change to the format, the coder, the decoder or the model

@@ -396,10 +396,10 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     else:
         if args.models:
             models, others = {Path(p).stem: _codec(p) for p in args.models}, {}
-        else:  # each shipped family a curve of its own
-            families = zoo.shipped_families()
-            models = zoo.load_codecs(families[0])
-            others = {zoo.CURVES[f]: codec_runs(zoo.load_codecs(f)) for f in families[1:]}
+        else:  # each shipped family a curve of its own ("aecodec": the factorized one)
+            families = [f for f in zoo.shipped_families() if f != "factorized"]
+            models = zoo.load_codecs("factorized")
+            others = {zoo.CURVES[f]: codec_runs(zoo.load_codecs(f)) for f in families}
         results = evaluate_codecs(images, models, others=others)
         files = {"results.json": json.dumps(results, indent=1),
                  "results.md": results_markdown(results)}
