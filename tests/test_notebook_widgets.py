@@ -22,8 +22,6 @@ from conftest import REPO
 # notebooks` re-runs it. The test fails if one listed here has its state (remove it).
 AWAITING_RERUN = {
     "07_rate_distortion.ipynb",
-    "08_side_information_hyperprior.ipynb",
-    "09_a_better_encoder_at_encode_time.ipynb",
 }
 
 THROWAWAY_CELLS = [
