@@ -230,32 +230,37 @@ class VariableRateCheckerboard(VariableRateHyperprior):
             (means, scales), each (C, P) float64 for the P positions, in row-major order.
         """
         c, (h, w) = hyper.shape[1] // 2, positions.shape
+        k = self.context.kernel_size[0]
+        pad = k // 2
         where = positions.flatten().nonzero().flatten()  # (P,)
-        hyper = to_fixed(hyper[0]).view(2 * c, -1)[:, where]  # (2C, P) integers
-        if y_hat is None:
-            context = torch.zeros_like(hyper)  # (2C, P)
-        else:
-            anchors = to_fixed(y_hat[0].clamp(-2**15, 2**15)) * anchor_mask(h, w)[0]
-            context = torch.empty(2 * c, len(where), dtype=torch.float64)
-            k = self.context.kernel_size[0]
-            padded = F.pad(anchors[None], [k // 2] * 4)  # (1, C, h + k - 1, w + k - 1)
-            done = 0
-            for top in range(0, h, STRIP):  # strips of rows bound the memory
-                bottom = min(top + STRIP, h)
-                columns = F.unfold(padded[..., top : bottom + k - 1, :], k)[0]  # (C k k, r w)
-                inside = where[(where >= top * w) & (where < bottom * w)] - top * w
-                context[:, done : done + len(inside)] = integer_layer(self.context,
-                                                                      columns[:, inside])
-                done += len(inside)
-        features = torch.cat([hyper, context])  # (4C, P)
-        for layer in self.parameters_net:
-            if isinstance(layer, nn.Conv2d):
-                features = integer_layer(layer, features)
-            else:  # LeakyReLU, on integers: floor keeps them integers
-                features = torch.where(features < 0,
-                                       torch.floor(features * layer.negative_slope), features)
-        params = (hyper + features) / 2**FIXED_BITS  # (2C, P)
-        means, scales = params.chunk(2)  # (C, P) each
+        means = torch.empty(c, len(where), dtype=torch.float64)
+        scales = torch.empty(c, len(where), dtype=torch.float64)
+        mask = anchor_mask(h, w)[0]  # (1, h, w)
+        done = 0
+        for top in range(0, h, STRIP):  # strips of rows bound the memory
+            bottom = min(top + STRIP, h)
+            inside = where[(where >= top * w) & (where < bottom * w)] - top * w  # (p,)
+            strip = to_fixed(hyper[0, :, top:bottom]).reshape(2 * c, -1)[:, inside]  # (2C, p)
+            if y_hat is None:
+                context = torch.zeros_like(strip)  # (2C, p)
+            else:  # the decoded anchors in the strip and its margin, in integers
+                lo, hi = max(top - pad, 0), min(bottom + pad, h)
+                rows = to_fixed(y_hat[0, :, lo:hi].clamp(-2**15, 2**15)) * mask[:, lo:hi]
+                rows = F.pad(rows[None], (pad, pad, pad - (top - lo), pad - (hi - bottom)))
+                columns = F.unfold(rows, k)[0]  # (C k k, r w)
+                context = integer_layer(self.context, columns[:, inside])  # (2C, p)
+            features = torch.cat([strip, context])  # (4C, p)
+            for layer in self.parameters_net:
+                if isinstance(layer, nn.Conv2d):
+                    features = integer_layer(layer, features)
+                else:  # LeakyReLU, on integers: floor keeps them integers
+                    features = torch.where(features < 0,
+                                           torch.floor(features * layer.negative_slope),
+                                           features)
+            params = (strip + features) / 2**FIXED_BITS  # (2C, p)
+            means[:, done : done + len(inside)], scales[:, done : done + len(inside)] = \
+                params.chunk(2)
+            done += len(inside)
         return means, scales
 
     def _tables(self, scales: torch.Tensor) -> torch.Tensor:
