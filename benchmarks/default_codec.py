@@ -39,7 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
 BASELINES = ("JPEG", "WebP", "AVIF 4:4:4")
 # the warm-start chain behind the shipped variable-rate codec, oldest first
-CHAIN = ("rd_lambda0.0067.pt", "hp_lambda0.0067.pt", "vr_hyperprior.pt")
+CHAIN = ("rd_lambda0.013.pt", "rd_lambda0.0067.pt", "hp_lambda0.0067.pt", "vr_hyperprior.pt")
 
 
 def training_hours(path: Path) -> float:
