@@ -926,3 +926,16 @@ CORRECT_ALTERNATIVES = [
                          ids=[f"{n}-{i}" for i, (n, _) in enumerate(CORRECT_ALTERNATIVES)])
 def test_a_correct_answer_written_differently_passes(name, answer, capsys):
     assert check_for(name)(answer) is True, capsys.readouterr().out
+
+
+def test_the_grid_measurement_counts_the_stamps_and_measures_shares_per_seed():
+    """What notebook 03's grid prediction is compared with: the same stamp counts as here,
+    and one period-2 share (a fraction) per seed for the untrained kernel-3 and kernel-4
+    decoders; an image with no period-2 content gives decoders that still print one."""
+    x = torch.rand(1, 3, 192, 192, generator=torch.Generator().manual_seed(0))
+    measured = exercises.grid_measurement(x, seeds=2)
+    assert measured["stamps"] == _grid_measured()["stamps"]
+    assert {k: len(v) for k, v in measured["share"].items()} == {3: 2, 4: 2}
+    assert all(0 <= v <= 1 for v in measured["share"][3] + measured["share"][4])
+    flat = torch.full((1, 3, 192, 192), 0.5)
+    assert min(exercises.grid_measurement(flat, seeds=2)["share"][3]) > exercises.GRID_SHARE

@@ -379,8 +379,8 @@ def check_noise_prediction(predict: Callable[[], dict], measured: dict[float, fl
         off = {s: guess[s] - measured[s] for s in sigmas}
         worst = max(sigmas, key=lambda s: abs(off[s]))
         if abs(off[worst]) > 1:
-            raise _Wrong(f"{shown}: {abs(off[worst]):.1f} dB {'too high' if off[worst] > 0 else 'too low'} "
-                         f"at sigma {worst:g}. {why}.")
+            side = "too high" if off[worst] > 0 else "too low"
+            raise _Wrong(f"{shown}: {abs(off[worst]):.1f} dB {side} at sigma {worst:g}. {why}.")
         return (f"{shown}. {why}, which is why the photo plays no part in it (before "
                 "clipping, see below).")
 
@@ -530,7 +530,7 @@ def check_size_prediction(predict: Callable[[], dict], layers: dict[str, tuple[n
                    f"PyTorch gives {right}."
             rules = [rule for rule, value in _layer_sizes(layer, size).items()
                      if value == guess and value != right]
-            k, s, p = layer.kernel_size[0], layer.stride[0], layer.padding[0]
+            k, p = layer.kernel_size[0], layer.padding[0]
             if isinstance(layer, nn.ConvTranspose2d):
                 why = {"no output_padding": " You left out output_padding, which adds its "
                                             "pixels at the end.",
@@ -929,13 +929,13 @@ def _check_block_order(block: nn.Module, kind: type, in_channels: int, name: str
               if type(m).__module__ == "torch.nn.modules.activation" and type(m) is not nn.ReLU]
     if others:
         found = type(others[0]).__name__
+        slope = getattr(others[0], "negative_slope", 0.0)
         why = {"Sigmoid": "it squeezes every value into (0, 1) and flattens out for large "
                           "ones, where its gradient vanishes",
                "Tanh": "it squeezes every value into (-1, 1) and flattens out for large ones",
-               "LeakyReLU": f"with a negative slope of "
-                            f"{getattr(others[0], 'negative_slope', 0):g} it bends "
-                            f"{'hardly at all' if getattr(others[0], 'negative_slope', 0) > 0.5 else 'less'}"
-                            " at 0"}.get(found, "it is another function")
+               "LeakyReLU": f"with a negative slope of {slope:g} it bends "
+                            f"{'hardly at all' if slope > 0.5 else 'less'} at 0"
+               }.get(found, "it is another function")
         raise _Wrong(f"the non-linearity is {found}: {why}. The exercise asks for nn.ReLU(), "
                      "which the kit's blocks use: max(0, t), cheap and with a gradient of 1 "
                      "wherever it is not zero.")
