@@ -17,9 +17,16 @@ verdict names what was found.
 Sizes in messages are always height x width ("an image of height 100 and width 75").
 
 The exercises, by notebook:
-    01  to_batch, my_psnr, noise_psnr
-    02  conv_output_size, encoder_block, latent_values
-    03  conv_transpose_output_size, decoder_block, doubling_padding
+    01  to_batch, noise_prediction (prediction), psnr_8bit (mechanism)
+    02  size_prediction (prediction), encoder_block, latent_values (mechanism)
+    03  size_prediction (prediction), grid_prediction (prediction), decoder_block,
+        doubling_padding (mechanism)
+    (01's my_psnr and noise_psnr, 02's conv_output_size and 03's conv_transpose_output_size
+    were exercises of earlier editions; their checks stay for teachers who use them.)
+
+A prediction check takes the learner's `predict()` (a function returning the committed
+answer, written before the cell that measures it) and the measurement, and explains the
+difference between the two.
     04  training_step, validation_psnr, parameter_count
     05  predicted_ratio, halving_effect, receptive_field
     06  entropy_bits, measured_bpp, rate_from_likelihoods
@@ -36,6 +43,7 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from aecodec import losses, refine
@@ -159,8 +167,27 @@ def check_to_batch(to_batch: Callable[[np.ndarray], torch.Tensor]) -> bool:
             if x.dtype != torch.float32:
                 raise _Wrong(f"values should be float32, got dtype {x.dtype}: PyTorch's layers "
                              "expect float32. Hint: .float()")
-            if x.max() > 1.5:
+            if x.min() < -1e-6:
+                raise _Wrong(f"some values are negative (down to {x.min().item():.2f}): the "
+                             "image was normalised with a mean and a standard deviation (such as "
+                             "ImageNet's). This course keeps pixels as they are, only scaled: "
+                             "divide by 255 and nothing else, so that 0 is black and 1 white.")
+            if torch.allclose(x, expected * 255, atol=1e-3):
                 raise _Wrong("values go up to 255: divide by 255 to bring them into [0, 1].")
+            if x.max() > 1 + 1e-6:
+                raise _Wrong(f"values go up to {x.max().item():.2f}, above 1: divide by 255 "
+                             "(and nothing else) to bring 0..255 into [0, 1].")
+            low, high = expected.min(), expected.max()
+            if torch.allclose(x, (expected - low) / (high - low), atol=1e-5) and \
+                    not torch.allclose(x, expected, atol=1e-6):
+                raise _Wrong("the values are stretched so that this image's darkest value is 0 "
+                             "and its brightest 1 (min-max normalisation): then the same byte "
+                             "means a different number in every image. Divide by 255, the "
+                             "largest possible 8-bit value, not by this image's range.")
+            if torch.allclose(x, expected.flip(1), atol=1e-6):
+                raise _Wrong("the channels are in the order blue, green, red (BGR, OpenCV's "
+                             "order): Pillow and NumPy give red, green, blue; keep that order "
+                             "(permute(2, 0, 1) moves the channels without reversing them).")
             if torch.allclose(x, expected * 255 / 256, atol=1e-6):
                 raise _Wrong("the values are 255/256 of the right ones: divide by 255, the "
                              "largest 8-bit value, so that white becomes exactly 1.")
@@ -181,7 +208,9 @@ def check_psnr(my_psnr: Callable[[torch.Tensor, torch.Tensor], float]) -> bool:
 
     def check() -> int:
         g = torch.Generator().manual_seed(1)
-        cases = [(0.1, None), (0.01, None), (None, 0.05), (None, 0.2)]
+        # noise first: with a constant offset the MAE is the RMSE, and an MAE answer would
+        # look like a missing factor 2
+        cases = [(None, 0.05), (None, 0.2), (0.1, None), (0.01, None)]
         for offset, noise in cases:
             x = torch.rand(3, 8, 8, generator=g) * 0.5 + 0.25
             if offset is not None:
@@ -189,9 +218,13 @@ def check_psnr(my_psnr: Callable[[torch.Tensor, torch.Tensor], float]) -> bool:
             else:
                 x_hat = (x + noise * torch.randn(3, 8, 8, generator=g)).clamp(0, 1)
             expected = psnr(x, x_hat)
-            got = _call(my_psnr, x, x_hat)
-            got = _as_number(got)
+            returned = _call(my_psnr, x, x_hat)
+            got = _as_number(returned)
             mse_value = ((x - x_hat) ** 2).mean().item()
+            mae_value = (x - x_hat).abs().mean().item()
+            if math.isclose(got, 10 * math.log10(1 / mae_value), abs_tol=0.01):
+                raise _Wrong("that is the PSNR of the mean absolute error: PSNR uses the "
+                             "mean of the squared differences, MSE = mean((x - x_hat) ** 2).")
             if math.isclose(got, expected + 20 * math.log10(255), abs_tol=0.01):
                 raise _Wrong("it is 48.13 dB too high: the images are in [0, 1], so the peak "
                              "value is 1, not 255.")
@@ -206,6 +239,10 @@ def check_psnr(my_psnr: Callable[[torch.Tensor, torch.Tensor], float]) -> bool:
             if not math.isclose(got, expected, abs_tol=1e-3):
                 raise _Wrong(f"for an image with MSE {mse_value:.6f} the PSNR should be "
                              f"{expected:.3f} dB, got {got:.3f}.")
+            if not isinstance(returned, float):
+                raise _Wrong(f"the value is right but it is a {type(returned).__name__}, not a "
+                             "Python float: call .item() on the MSE tensor before taking "
+                             "math.log10 of it.")
         return len(cases)
 
     return _run("my_psnr", check)
@@ -239,6 +276,183 @@ def check_noise_psnr(noise_psnr: Callable[[float], float]) -> bool:
     return _run("noise_psnr", check)
 
 
+# --- predictions: helpers shared by the prediction checks -----------------------------
+
+
+def _verdict(name: str, check: Callable[[], str], grade: bool) -> bool | None:
+    """Run `check` (which returns what to say after "Correct."), print one verdict line;
+    like `_run`, nothing escapes."""
+    try:
+        with torch.random.fork_rng(devices=[]):  # the notebook's random numbers stay its own
+            said = check()
+    except NotImplementedError:
+        print(f"{NOT_YET} {name} is not implemented yet. Replace `raise NotImplementedError` "
+              "with your answer, run that cell, then run this check again.")
+        passed = False
+    except _Wrong as e:
+        print(f"{WRONG} {name}: {_one_line(str(e))}")
+        passed = False
+    except Exception as e:  # what the learner gave back broke the check itself
+        print(f"{WRONG} {name}: the check could not use what your code gave back "
+              f"({type(e).__name__}: {_one_line(str(e))}). Compare its type with what the "
+              "exercise asks for.")
+        passed = False
+    else:
+        print(f"{CORRECT} {name}: {_one_line(said, limit=900)}")
+        passed = True
+    return passed if grade else None
+
+
+def _committed(predict: Callable[[], dict], keys: list) -> dict:
+    """The learner's commitment: `predict()` returning a dict with (at least) `keys`."""
+    got = _call(predict)
+    example = "{" + ", ".join(f"{k!r}: ..." for k in keys) + "}"
+    if not isinstance(got, dict):
+        raise _Wrong(f"return your prediction as a dict, {example}; got "
+                     f"{type(got).__name__} {got!r:.60}.")
+    missing = [k for k in keys if k not in got]
+    if missing:
+        raise _Wrong(f"your dict has no entry for {', '.join(map(repr, missing))}: return "
+                     f"{example}.")
+    return got
+
+
+def _whole(value, what: str) -> int:
+    """A size or a count: a Python int (or a NumPy integer), else a complaint naming it."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        if isinstance(value, float | np.floating) or (
+                isinstance(value, torch.Tensor) and value.numel() == 1):
+            raise _Wrong(f"{what} is {value!r}, not an int: sizes and counts are whole "
+                         "numbers, so return an int (use // to divide, and int(...) around "
+                         "math.ceil's or np.floor's result where it is a float or a tensor).")
+        _one_number(value)  # names a string, a list, None ...
+        raise _Wrong(f"{what} should be an int, got {type(value).__name__}.")
+    return int(value)
+
+
+# --- 01 predictions and mechanisms -------------------------------------------------------
+
+
+def check_noise_prediction(predict: Callable[[], dict], measured: dict[float, float],
+                           grade: bool = False) -> bool | None:
+    """predict() -> {0.01: dB, 0.1: dB}: the PSNR the learner expects once Gaussian noise
+    of standard deviation sigma is added to a photo in [0, 1] (not clipped), committed
+    before the measurement. Right within 1 dB of `measured` at every sigma.
+
+    Args:
+        predict: the learner's prediction, made before the measurement was shown.
+        measured: {sigma: PSNR in dB measured on the photo}, from the notebook.
+    """
+
+    def check() -> str:
+        sigmas = sorted(measured)
+        got = _committed(predict, sigmas)
+        guess = {s: _as_number(got[s]) for s in sigmas}
+        shown = "; ".join(f"sigma {s:g}: you {guess[s]:.1f} dB, measured {measured[s]:.2f} dB"
+                          for s in sigmas)
+        why = ("The MSE is the mean of noise^2, and for noise of mean 0 that is its "
+               "variance, sigma^2, whatever the photo; so PSNR = 10 log10(1 / sigma^2) = "
+               "-20 log10(sigma)")
+        small, large = sigmas[0], sigmas[-1]
+        if all(math.isclose(guess[s], -10 * math.log10(s), abs_tol=1) for s in sigmas):
+            raise _Wrong(f"{shown}. You took sigma itself as the MSE: the MSE is the mean "
+                         f"of the squared noise, sigma^2, so every dB figure doubles. {why}.")
+        if all(math.isclose(guess[s], measured[s] + 20 * math.log10(255), abs_tol=1.5)
+               for s in sigmas):
+            raise _Wrong(f"{shown}: yours are 48 dB too high, a peak of 255; the photo's "
+                         f"values are in [0, 1], so the peak is 1 and sigma is in those "
+                         f"units. {why}.")
+        if any(guess[s] < 0 for s in sigmas):
+            raise _Wrong(f"{shown}. A negative PSNR would mean an MSE above 1, the peak "
+                         f"squared; noise of sigma <= 0.1 is far below that. {why}.")
+        if guess[small] <= guess[large]:
+            raise _Wrong(f"{shown}. More noise is more error, so a lower PSNR: sigma "
+                         f"{large:g} must score below sigma {small:g}. {why}.")
+        step = guess[small] - guess[large]
+        decades = math.log10(large / small)
+        measured_step = measured[small] - measured[large]
+        if decades and math.isclose(step, 10 * decades, abs_tol=2) and \
+                not math.isclose(measured_step, 10 * decades, abs_tol=2):
+            raise _Wrong(f"{shown}. You have {step:.0f} dB between them, the measurement "
+                         f"{measured_step:.0f}: 10 times the noise's sigma is 100 times its "
+                         f"squared error, so 20 dB, not 10. {why}.")
+        off = {s: guess[s] - measured[s] for s in sigmas}
+        worst = max(sigmas, key=lambda s: abs(off[s]))
+        if abs(off[worst]) > 1:
+            side = "too high" if off[worst] > 0 else "too low"
+            raise _Wrong(f"{shown}: {abs(off[worst]):.1f} dB {side} at sigma {worst:g}. {why}.")
+        return (f"{shown}. {why}, which is why the photo plays no part in it (before "
+                "clipping, see below).")
+
+    return _verdict("noise prediction", check, grade)
+
+
+@_prints_verdict
+def check_psnr_8bit(psnr_8bit: Callable[[np.ndarray, np.ndarray], float]) -> bool:
+    """psnr_8bit(pixels, pixels_hat) -> PSNR in dB of two uint8 arrays (H, W, 3) as Pillow
+    gives them, as a Python float: the peak is 255, and the difference must be taken in a
+    type that does not wrap around (uint8 arithmetic is modulo 256)."""
+
+    def check() -> int:
+        rng = np.random.default_rng(3)
+        cases = [(6, 5, 9.0), (4, 4, 30.0), (3, 7, 2.0)]
+        for h, w, spread in cases:
+            a = rng.integers(20, 236, (h, w, 3), dtype=np.uint8)
+            noise = rng.normal(0, spread, (h, w, 3)).round()
+            b = np.clip(a + noise, 0, 255).astype(np.uint8)
+            if np.array_equal(a, b):
+                b[0, 0, 0] += 1
+            diff = a.astype(np.float64) - b.astype(np.float64)
+            mse = float((diff ** 2).mean())
+            expected = 10 * math.log10(255 ** 2 / mse)
+            returned = _call(psnr_8bit, a.copy(), b.copy())
+            if isinstance(returned, np.ndarray) and returned.dtype.kind in "ui" \
+                    and returned.size > 1:
+                raise _Wrong(f"it returned an array of shape {returned.shape}: the PSNR is "
+                             "one number, from the mean of the squared differences.")
+            got = _as_number(returned)
+            wrapped = (a - b).astype(np.float64)  # what uint8 subtraction gives
+            wrapped_mse = float((wrapped ** 2).mean())
+            wrapped_sq = float(((a - b) ** 2).astype(np.float64).mean())
+            for wrong_mse in (wrapped_mse, wrapped_sq):
+                wrong = 10 * math.log10(255 ** 2 / wrong_mse) if wrong_mse > 0 else math.inf
+                if not math.isclose(wrong, expected, abs_tol=0.01) and \
+                        math.isclose(got, wrong, abs_tol=0.01):
+                    raise _Wrong(f"for two {h}x{w} images (height x width) you give {got:.2f} "
+                                 f"dB, the right value is {expected:.2f}: the difference was "
+                                 "taken in uint8, where 3 - 5 is 254, not -2 (arithmetic "
+                                 "modulo 256). Convert to float (or int) before subtracting.")
+            if math.isclose(got, expected - 20 * math.log10(255), abs_tol=0.01):
+                raise _Wrong(f"you give {got:.2f} dB, 48.13 dB too low: these values go up "
+                             "to 255, so the peak is 255, not 1.")
+            if math.isclose(got, expected + 20 * math.log10(255), abs_tol=0.01):
+                raise _Wrong(f"you give {got:.2f} dB, 48.13 dB too high: you scaled the "
+                             "values to [0, 1] and kept the peak 255; use one or the other.")
+            mae = float(np.abs(diff).mean())
+            if math.isclose(got, 10 * math.log10(255 ** 2 / mae), abs_tol=0.01) or \
+                    math.isclose(got, 20 * math.log10(255 / mae), abs_tol=0.01):
+                raise _Wrong("that comes from the mean absolute error: PSNR uses the mean "
+                             "of the squared differences.")
+            if math.isclose(got, 10 * math.log(255 ** 2 / mse), abs_tol=0.01):
+                raise _Wrong("that is the natural log: PSNR uses log base 10 (math.log10).")
+            if math.isclose(got, 10 * math.log10(255 / mse), abs_tol=0.01):
+                raise _Wrong(f"you give {got:.2f} dB, the right value is {expected:.2f}: the "
+                             "peak is squared, like the error: 10 log10(255^2 / MSE).")
+            if math.isclose(got, expected / 2, abs_tol=0.01):
+                raise _Wrong("it is half the right value: 10 log10(peak^2 / MSE), or "
+                             "20 log10(peak / RMSE) with the square root.")
+            if not math.isclose(got, expected, abs_tol=1e-3):
+                raise _Wrong(f"for two {h}x{w} images (height x width) with MSE {mse:.2f} "
+                             f"(in 8-bit units) the PSNR is {expected:.3f} dB, you give "
+                             f"{got:.3f}.")
+            if not isinstance(returned, float):
+                raise _Wrong(f"the value is right but it is a {type(returned).__name__}, not a "
+                             "Python float: return float(...) of it.")
+        return len(cases)
+
+    return _run("psnr_8bit", check)
+
+
 # --- 02 the convolutional encoder ------------------------------------------------------
 
 
@@ -260,9 +474,89 @@ def check_conv_output_size(conv_output_size: Callable[[int, int, int, int], int]
                 if isinstance(got, float):
                     hint = "Sizes are whole numbers: use integer division // (it rounds down)."
                 raise _Wrong(f"{call} returned {got!r}; PyTorch gives {expected}. {hint}")
+            _whole(got, f"conv_output_size({size}, {kernel}, {stride}, {padding})")
         return len(cases)
 
     return _run("conv_output_size", check)
+
+
+def _layer_sizes(layer: nn.Module, size: int) -> dict[str, int]:
+    """What the usual wrong rules give for `layer` on a `size`-pixel input."""
+    k, s, p = layer.kernel_size[0], layer.stride[0], layer.padding[0]
+    if isinstance(layer, nn.ConvTranspose2d):
+        op = layer.output_padding[0]
+        return {"no output_padding": (size - 1) * s - 2 * p + k,
+                "the convolution's formula": (size + 2 * p - k) // s + 1,
+                "size times stride": size * s,
+                "size times stride, no -1": size * s - 2 * p + k + op}
+    return {"halving, rounding up": -(-size // s),
+            "no + 1": (size + 2 * p - k) // s,
+            "rounding up": -(-(size + 2 * p - k) // s) + 1,
+            "padding on one side": (size + p - k) // s + 1}
+
+
+def _describe(layer: nn.Module) -> str:
+    name = type(layer).__name__
+    k, s, p = layer.kernel_size[0], layer.stride[0], layer.padding[0]
+    extra = f", output_padding {layer.output_padding[0]}" \
+        if isinstance(layer, nn.ConvTranspose2d) else ""
+    return f"{name} with kernel {k}, stride {s}, padding {p}{extra}"
+
+
+def check_size_prediction(predict: Callable[[], dict], layers: dict[str, tuple[nn.Module, int]],
+                          grade: bool = False) -> bool | None:
+    """predict() -> {name: output size}: the width the learner expects each layer of
+    `layers` to give, committed before PyTorch measures it. Right if every size is.
+
+    Args:
+        predict: the learner's prediction, made before the measurement was shown.
+        layers: {name: (an nn.Conv2d or nn.ConvTranspose2d, input size in pixels)}.
+    """
+
+    def check() -> str:
+        got = _committed(predict, list(layers))
+        measured, lines = {}, []
+        for name, (layer, size) in layers.items():
+            with torch.no_grad():
+                out = layer(torch.zeros(1, layer.in_channels, size, size))  # (1, C, s, s)
+            measured[name] = out.shape[-1]
+        for name, (layer, size) in layers.items():
+            guess = _whole(got[name], f"your size for {name!r}")
+            right = measured[name]
+            lines.append(f"{name}: {size} -> {right}")
+            if guess == right:
+                continue
+            said = f"{name!r} ({_describe(layer)}, on {size} pixels): you said {guess}, " \
+                   f"PyTorch gives {right}."
+            rules = [rule for rule, value in _layer_sizes(layer, size).items()
+                     if value == guess and value != right]
+            k, p = layer.kernel_size[0], layer.padding[0]
+            if isinstance(layer, nn.ConvTranspose2d):
+                why = {"no output_padding": " You left out output_padding, which adds its "
+                                            "pixels at the end.",
+                       "the convolution's formula": " That is a convolution's formula; a "
+                       "transposed convolution runs it backwards: (size - 1) * stride - "
+                       "2 * padding + kernel + output_padding.",
+                       "size times stride": f" A transposed convolution does not simply "
+                       f"multiply by the stride: its last stamp reaches {k} pixels, and the "
+                       "padding is cut from both sides.",
+                       "size times stride, no -1": " The stamps start stride pixels apart, "
+                       "so size stamps span (size - 1) * stride pixels plus one kernel."}
+            else:
+                why = {"halving, rounding up": f" 'A stride-2 layer halves, rounding up' holds "
+                       f"when kernel = 2 * padding + 1 (like 5 and 2); with kernel {k} and "
+                       f"padding {p} the last window would run past the padding.",
+                       "no + 1": " The first window counts too: + 1.",
+                       "rounding up": " PyTorch rounds the division down: a window that would "
+                                      "run past the padding is dropped.",
+                       "padding on one side": " The padding is added on both sides: "
+                                              "2 * padding."}
+            hint = why[rules[0]] if rules else (" Work through the formula above step by "
+                                                "step for this layer.")
+            raise _Wrong(said + hint)
+        return "every size right: " + "; ".join(lines) + "."
+
+    return _verdict("size prediction", check, grade)
 
 
 @_prints_verdict
@@ -309,6 +603,7 @@ def check_latent_values(latent_values: Callable[[int, int, int, int], int]) -> b
                     hint = " Each downsampling halves the size, so k of them divide by 2**k."
                 raise _Wrong(f"latent_values({h}, {w}, {c}, {k}) returned {got!r}, "
                              f"expected {expected}.{hint}")
+            _whole(got, f"latent_values({h}, {w}, {c}, {k})")
         return len(cases)
 
     return _run("latent_values", check)
@@ -336,9 +631,134 @@ def check_conv_transpose_output_size(fn: Callable[[int, int, int, int, int], int
                 raise _Wrong(f"conv_transpose_output_size({size}, {kernel}, {stride}, "
                              f"{padding}, {output_padding}) returned {got!r}; PyTorch gives "
                              f"{expected}. {hint}")
+            _whole(got, f"conv_transpose_output_size({size}, {kernel}, {stride}, {padding}, "
+                        f"{output_padding})")
         return len(cases)
 
     return _run("conv_transpose_output_size", check)
+
+
+GRID_KERNELS = (2, 3, 4, 5, 6)
+GRID_SHARE = 0.2  # a period-2 share of the detail's variance above this is a visible grid
+
+
+def _periodic_share(values: torch.Tensor, period: int) -> float:
+    """The share of an (H, W) map's variance in the pattern that repeats every `period`
+    pixels, down and across (notebook 03 defines the same function for the trained sky)."""
+    h, w = values.shape[0] // period * period, values.shape[1] // period * period
+    e = values[:h, :w] - values[:h, :w].mean()                                        # (h, w)
+    pattern = e.reshape(h // period, period, w // period, period).mean(dim=(0, 2))  # (p, p)
+    return float(pattern.pow(2).mean() / e.pow(2).mean())
+
+
+_GRID_DOUBLING = {3: (1, 1), 4: (1, 0)}  # kernel: (padding, output_padding), shown in 03
+
+
+def untrained_decoder_output(x: torch.Tensor, kernel: int, seed: int) -> torch.Tensor:
+    """x (1, 3, H, W) through an untrained encoder (two kernel-4 stride-2 convolutions) and
+    a decoder of two stride-2 transposed convolutions of `kernel` (3 or 4), weights drawn
+    with `seed`: (1, 3, H, W), H and W multiples of 4."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        encoder = nn.Sequential(nn.Conv2d(3, 16, 4, 2, 1), nn.ReLU(), nn.Conv2d(16, 16, 4, 2, 1))
+        padding, output_padding = _GRID_DOUBLING[kernel]
+        decoder = nn.Sequential(
+            nn.ConvTranspose2d(16, 16, kernel, 2, padding, output_padding), nn.ReLU(),
+            nn.ConvTranspose2d(16, 3, kernel, 2, padding, output_padding))
+        with torch.no_grad():
+            return decoder(encoder(x))  # (1, 3, H, W)
+
+
+def grid_measurement(x: torch.Tensor, seeds: int = 5) -> dict:
+    """What `check_grid_prediction` compares a prediction with: {"stamps": {kernel: the
+    distinct numbers of stamps per output pixel, for a stride-2 transposed convolution with
+    all weights 1 on a constant input (middle 8 x 8)}, "share": {3 and 4: [the share of
+    the variance of an untrained decoder's output on the 64 x 64 detail at rows and
+    columns 100-163, channels averaged, that repeats every 2 pixels, one per seed]}}.
+
+    Args:
+        x: a photo (1, 3, H, W), H and W multiples of 4 and at least 164.
+        seeds: how many random starts.
+    """
+    stamps = {}
+    for kernel in GRID_KERNELS:
+        t = nn.ConvTranspose2d(1, 1, kernel, stride=2, bias=False)
+        with torch.no_grad():
+            t.weight.fill_(1.0)
+            counts = t(torch.ones(1, 1, 8, 8))[0, 0, 4:12, 4:12]  # (8, 8) from the middle
+        stamps[kernel] = sorted(set(counts.flatten().int().tolist()))
+    share = {k: [_periodic_share(untrained_decoder_output(x, k, seed)[0, :, 100:164, 100:164]
+                                 .mean(dim=0), 2) for seed in range(seeds)] for k in (3, 4)}
+    return {"stamps": stamps, "share": share}
+
+
+def check_grid_prediction(predict: Callable[[], dict], measured: dict,
+                          grade: bool = False) -> bool | None:
+    """predict() -> {"uneven": [kernels], "random_kernel_4_grid": True or False}: which of
+    the stride-2 transposed convolutions of kernel 2 to 6, all weights 1, give some output
+    pixels more stamps than others (a grid), and whether an untrained decoder of kernel-4
+    layers (random weights) still prints a grid of period 2. Committed before the notebook
+    counts the stamps and looks.
+
+    Args:
+        predict: the learner's prediction, made before the measurement was shown.
+        measured: {"stamps": {kernel: sorted distinct stamp counts}, "share": {kernel: [the
+            period-2 share of an untrained decoder's output, one per seed]}}.
+    """
+
+    def check() -> str:
+        got = _committed(predict, ["uneven", "random_kernel_4_grid"])
+        ticked = got["uneven"]
+        if isinstance(ticked, int | np.integer) and not isinstance(ticked, bool):
+            ticked = [ticked]
+        if not isinstance(ticked, list | tuple | set):
+            raise _Wrong(f'"uneven" should be a list of kernel sizes, such as [2, 6]; got '
+                         f"{type(ticked).__name__} {ticked!r:.40}.")
+        ticked = {_whole(k, f'"uneven" holds {k!r}, which') for k in ticked}
+        if not ticked <= set(GRID_KERNELS):
+            raise _Wrong(f'"uneven" holds {sorted(ticked - set(GRID_KERNELS))}: tick among '
+                         f"the kernels {list(GRID_KERNELS)}.")
+        random_grid = got["random_kernel_4_grid"]
+        if not isinstance(random_grid, bool | np.bool_):
+            raise _Wrong(f'"random_kernel_4_grid" should be True or False; got '
+                         f"{random_grid!r:.40}.")
+        stamps = measured["stamps"]
+        uneven = {k for k in GRID_KERNELS if len(stamps[k]) > 1}
+        counts = "; ".join(f"kernel {k}: {'/'.join(map(str, stamps[k]))}"
+                           for k in GRID_KERNELS)
+        counted = f"measured stamps per pixel, {counts}"
+        if ticked != uneven:
+            wrong_in, wrong_out = sorted(ticked - uneven), sorted(uneven - ticked)
+            parts = []
+            if wrong_in:
+                parts.append(f"you ticked {wrong_in}, which cover every pixel equally")
+            if wrong_out:
+                parts.append(f"you left out {wrong_out}, which do not")
+            rule = ("A kernel of K pixels stamped every 2 pixels covers each output pixel "
+                    "K / 2 times when K is even; when K is odd, (K + 1) / 2 times at one "
+                    "offset and (K - 1) / 2 at the other.")
+            if wrong_in and all(k % 2 == 0 for k in wrong_in) and not wrong_out:
+                rule += " Even kernels give every pixel the same count (4: 2 each, 6: 3 each)."
+            raise _Wrong(f"{' and '.join(parts)}: {counted}. {rule}")
+        shares = measured["share"]
+        grid4 = sorted(shares[4])[len(shares[4]) // 2] > GRID_SHARE
+        seen = (f"an untrained kernel-4 decoder puts "
+                f"{', '.join(f'{v:.0%}' for v in shares[4])} of its output's variance in the "
+                f"period-2 pattern over {len(shares[4])} seeds (kernel 3: "
+                f"{', '.join(f'{v:.0%}' for v in shares[3])})")
+        if bool(random_grid) != grid4:
+            if grid4:
+                raise _Wrong(f"the stamp counts are right, but {seen}: it prints a grid. Even "
+                             "coverage needs equal weights; with random ones, an even output "
+                             "pixel is made by other taps of the kernel than an odd one (with "
+                             "kernel 4: taps 1 and 3 against 0 and 2), so the two come out "
+                             "different. Training can hide the grid; the architecture alone "
+                             "does not (Odena et al. 2016 make the same caveat).")
+            raise _Wrong(f"the stamp counts are right, but {seen}: no clear grid.")
+        return (f"{counted}: odd kernels overlap unevenly. And {seen}: even overlap removes "
+                "one cause of the checkerboard, not the other, unequal taps.")
+
+    return _verdict("grid prediction", check, grade)
 
 
 @_prints_verdict
@@ -369,6 +789,8 @@ def check_decoder_block(decoder_block: Callable[[int, int], nn.Module]) -> bool:
 
 _RESAMPLERS = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d,
                nn.LPPool2d, nn.Upsample, nn.PixelShuffle, nn.PixelUnshuffle)
+_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.InstanceNorm2d, nn.GroupNorm,
+          nn.LayerNorm, nn.LocalResponseNorm)
 _DROPOUTS = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout,
              nn.FeatureAlphaDropout)
 
@@ -391,6 +813,20 @@ def _block(make_block: Callable, in_channels: int, out_channels: int, kind: type
     if len(layers) != 1:
         raise _Wrong(f"use exactly one {kind.__name__} in the block, found {len(layers)}.")
     layer = layers[0]
+    if (layer.in_channels, layer.out_channels) != (in_channels, out_channels):
+        swapped = (layer.in_channels, layer.out_channels) == (out_channels, in_channels)
+        raise _Wrong(f"called with in_channels={in_channels}, out_channels={out_channels}, "
+                     f"your {name} reads {layer.in_channels} channels and writes "
+                     f"{layer.out_channels}"
+                     + (": the two are swapped. " if swapped else ". ")
+                     + f"nn.{kind.__name__}(in_channels, out_channels, ...) takes the "
+                     "channels it reads first, then those it writes.")
+    if tuple(layer.dilation) != (1, 1):
+        raise _Wrong(f"the {name} has dilation {layer.dilation[0]}: its taps are spread "
+                     f"{layer.dilation[0]} pixels apart, so it reads a wider window (with "
+                     "more padding the shape comes out the same, but it is another layer). "
+                     "The exercise asks for a plain 5x5 kernel: leave dilation at 1, "
+                     "padding=2.")
     if tuple(layer.kernel_size) != (5, 5):
         raise _Wrong(f"the {name}'s kernel is {layer.kernel_size[0]}x{layer.kernel_size[1]}: "
                      "the kit's blocks use 5x5 kernels (kernel_size=5), which see more of "
@@ -438,6 +874,8 @@ def _check_block_order(block: nn.Module, kind: type, in_channels: int, name: str
 
     def remember(_module, inputs, output):
         seen.setdefault("input", inputs[0].detach() if inputs else None)
+        seen.setdefault("output", output.detach() if isinstance(output, torch.Tensor)
+                        else None)
 
     g = torch.Generator().manual_seed(0)
     x, x2 = torch.randn(2, 1, in_channels, 8, 8, generator=g)
@@ -457,6 +895,7 @@ def _check_block_order(block: nn.Module, kind: type, in_channels: int, name: str
                 raise _Wrong(f"something changes x before the {name} sees it (a "
                              f"non-linearity before the {name}?): put the {name} first, then "
                              "the non-linearity after it.")
+            after = seen["output"]
             # an affine block f has f(x + x2) - f(0) = (f(x) - f(0)) + (f(x2) - f(0))
             at_zero = _block_output(block, zeros)
             both = _block_output(block, x + x2) - at_zero
@@ -464,15 +903,44 @@ def _check_block_order(block: nn.Module, kind: type, in_channels: int, name: str
     finally:
         hook.remove()
         block.train(was_training)
+    if isinstance(after, torch.Tensor) and after.shape == out.shape and \
+            torch.allclose(out, F.relu(after), atol=1e-5):
+        return  # the block gives ReLU(layer(x)), what the exercise asks for
     if both.shape == apart.shape and torch.allclose(both, apart, atol=1e-4):
         dropouts = [type(m).__name__ for m in block.modules() if isinstance(m, _DROPOUTS)]
         if dropouts:
             raise _Wrong(f"{dropouts[0]} is not a non-linearity: while training it zeroes "
                          "values at random and scales up the others, and in eval mode it does "
-                         f"nothing, so the trained block is linear. After the {name} put a "
-                         "function that bends, such as nn.ReLU().")
-        raise _Wrong(f"the block is linear: add a non-linearity such as nn.ReLU() after the "
-                     f"{name}.")
+                         f"nothing, so the trained block is linear. After the {name} put "
+                         "nn.ReLU().")
+        norms = [type(m).__name__ for m in block.modules() if isinstance(m, _NORMS)]
+        if norms:
+            raise _Wrong(f"{norms[0]} is not a non-linearity: in eval mode it scales and "
+                         f"shifts each channel by fixed numbers, so the block stays linear. "
+                         f"After the {name} put nn.ReLU().")
+        raise _Wrong(f"the block is linear: add the non-linearity nn.ReLU() after the {name}.")
+    norms = [type(m).__name__ for m in block.modules() if isinstance(m, _NORMS)]
+    if norms:
+        raise _Wrong(f"the block holds {norms[0]}: the kit's blocks have no normalisation "
+                     "layer (a batch norm makes each image's output depend on the others in "
+                     f"its batch while training). The exercise asks for the {name}, then "
+                     "nn.ReLU(), and nothing else.")
+    others = [m for m in block.modules()
+              if type(m).__module__ == "torch.nn.modules.activation" and type(m) is not nn.ReLU]
+    if others:
+        found = type(others[0]).__name__
+        slope = getattr(others[0], "negative_slope", 0.0)
+        why = {"Sigmoid": "it squeezes every value into (0, 1) and flattens out for large "
+                          "ones, where its gradient vanishes",
+               "Tanh": "it squeezes every value into (-1, 1) and flattens out for large ones",
+               "LeakyReLU": f"with a negative slope of {slope:g} it bends "
+                            f"{'hardly at all' if slope > 0.5 else 'less'} at 0"
+               }.get(found, "it is another function")
+        raise _Wrong(f"the non-linearity is {found}: {why}. The exercise asks for nn.ReLU(), "
+                     "which the kit's blocks use: max(0, t), cheap and with a gradient of 1 "
+                     "wherever it is not zero.")
+    raise _Wrong(f"the block's output is not nn.ReLU() of the {name}'s output: put the {name} "
+                 "first, then nn.ReLU(), and nothing else.")
 
 
 @_prints_verdict
@@ -482,7 +950,18 @@ def check_doubling_padding(doubling_padding: Callable[[int], tuple[int, int]]) -
     formula used backwards: (h - 1) * 2 - 2 * padding + kernel + output_padding = 2h)."""
 
     def check() -> int:
-        kernels = [3, 4, 5, 6, 7]
+        kernels = [2, 6, 7, 8, 9, 11]  # none of them shown in notebook 03 (it shows 3, 4, 5)
+
+        def doubles(kernel: int, padding: int, output_padding: int) -> bool:
+            if padding < 0 or not 0 <= output_padding < 2:
+                return False
+            layer = nn.ConvTranspose2d(1, 1, kernel, stride=2, padding=padding,
+                                       output_padding=output_padding)
+            try:
+                return all(layer(torch.zeros(1, 1, h, h)).shape[-1] == 2 * h for h in (1, 4, 7))
+            except RuntimeError:
+                return False
+
         for kernel in kernels:
             answer = _call(doubling_padding, kernel)
             values = list(answer) if isinstance(answer, tuple | list) else None
@@ -495,6 +974,11 @@ def check_doubling_padding(doubling_padding: Callable[[int], tuple[int, int]]) -
                              "padding counts whole pixels, so both must be integers (// "
                              "divides to an integer, / to a float).")
             padding, output_padding = (int(v) for v in values)
+            if not doubles(kernel, padding, output_padding) and \
+                    doubles(kernel, output_padding, padding):
+                raise _Wrong(f"for kernel {kernel} you return {(padding, output_padding)}: "
+                             f"the right numbers in the wrong order. Return (padding, "
+                             f"output_padding), padding first.")
             if padding < 0 or output_padding < 0:
                 raise _Wrong(f"for kernel {kernel} you give padding {padding} and "
                              f"output_padding {output_padding}: both must be >= 0.")
@@ -513,10 +997,10 @@ def check_doubling_padding(doubling_padding: Callable[[int], tuple[int, int]]) -
                     made = "an error" if out is None else f"{out} x {out}"
                     raise _Wrong(f"kernel {kernel}, padding {padding}, output_padding "
                                  f"{output_padding} turns {h} x {h} into {made}, not "
-                                 f"{2 * h} x {2 * h}. Write Exercise 1's output size for "
-                                 "stride 2 and this kernel, set it equal to 2h and solve: what "
-                                 "is left once the h's cancel must hold for every kernel you "
-                                 "are given, odd and even.")
+                                 f"{2 * h} x {2 * h}. Write the transposed convolution's "
+                                 "output size for stride 2 and this kernel, set it equal to 2h "
+                                 "and solve: what is left once the h's cancel must hold for "
+                                 "every kernel you are given, odd and even.")
         return len(kernels)
 
     return _run("doubling_padding", check)
