@@ -1377,6 +1377,12 @@ def check_temperature(temperature: Callable[[int, int], float]) -> bool:
 
 
 # --- 04-06, prediction exercises (issue 23) ---------------------------------------------
+# The exercises of 04-06 in the third edition (kind: prediction, mechanism, transcription):
+#     04  training_step (T), loss_curve_prediction (P), parameter_count (M)
+#     05  predicted_ratio (T), halving_prediction (P), receptive_field (M)
+#     06  lzma_prediction (P), entropy_bits (T), file_size_prediction (P)
+# validation_psnr, halving_effect, measured_bpp and rate_from_likelihoods were exercises of
+# the second edition; their checks stay above for teachers who use them.
 # A prediction check takes the learner's function that returns the committed answer (run
 # before the cell that measures it), measures the same thing itself, and explains the
 # difference between the two. It asks for the prediction first, so that an answer of the
