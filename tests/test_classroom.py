@@ -237,6 +237,28 @@ def test_the_student_edition_does_not_print_the_predicted_values(edition, number
     assert text not in "\n".join(printed(cell) for cell in student.cells)
 
 
+REVEALED_04_06 = [  # what 04-06's prediction exercises ask for (issue 23, third edition)
+    ("04", "without zero_grad : loss"),  # the three loss curves, measured
+    ("05", "PSNR -1.35 dB"),  # the drop from C = 16 to C = 8, photo by photo
+    ("05", "2.011    27.90"),  # the C = 16 row of the curve's table (C = 8 is beside it)
+    ("06", "after lzma:    46,936 bytes"),  # lzma's bytes
+    ("06", "file: 24,347 bytes"),  # the real file's bytes
+    ("06", "aecodec:  24,347 bytes"),  # and again, beside JPEG
+]
+
+
+@pytest.mark.parametrize("number, text", REVEALED_04_06,
+                         ids=[f"{n}-{i}" for i, (n, _) in enumerate(REVEALED_04_06)])
+def test_the_student_edition_keeps_the_predictions_of_04_to_06_to_be_made(edition, number,
+                                                                          text):
+    out, _ = edition
+    path = next(path for path in COURSE if path.name.startswith(number))
+    outputs = "\n".join(printed(cell) for cell in nbformat.read(path, as_version=4).cells)
+    assert text in outputs  # the teacher's edition shows them
+    student = nbformat.read(out / path.name, as_version=4)
+    assert text not in "\n".join(printed(cell) for cell in student.cells)
+
+
 # --- the command --------------------------------------------------------------------------
 
 

@@ -1053,6 +1053,12 @@ def check_training_step(training_step: Callable) -> bool:
             if not math.isclose(loss, ref_loss.item(), rel_tol=1e-4):
                 with torch.no_grad():
                     after = nn.functional.mse_loss(reference(x), x).item()
+                if math.isclose(loss, ref_loss.item() * x.numel(), rel_tol=1e-4):
+                    raise _Wrong(f"step {step + 1}: you return {loss:.4f}, the sum of the "
+                                 "squared errors (reduction='sum'): the loss is their mean, "
+                                 "F.mse_loss(x_hat, x) with its default reduction, "
+                                 f"{ref_loss.item():.6f}. A sum grows with the batch and the "
+                                 "image size, and so would the step the gradients ask for.")
                 if math.isclose(loss, after, rel_tol=1e-5):
                     raise _Wrong(f"step {step + 1}: you return {loss:.6f}, the loss after "
                                  "the update (a second forward pass, or two steps in one "
@@ -1063,9 +1069,16 @@ def check_training_step(training_step: Callable) -> bool:
                              f"and x, {ref_loss.item():.6f}, got {loss:.6f}.")
             for p, q in zip(model.parameters(), reference.parameters()):
                 if not torch.allclose(p, q, atol=1e-6):
-                    hint = "Did you call optimizer.zero_grad()? Without it gradients add up "\
-                           "from step to step." if step > 0 else \
-                           "The order is: forward, loss, zero_grad, backward, step."
+                    if not opt.state:  # the optimizer given never stepped: one made inside
+                        hint = ("The optimizer given was never used: its state is empty. "
+                                "Did you build a new torch.optim.Adam inside training_step? "
+                                "Use the one passed in: Adam keeps running averages of the "
+                                "gradients from step to step, and a new one forgets them.")
+                    elif step > 0:
+                        hint = ("Did you call optimizer.zero_grad()? Without it gradients "
+                                "add up from step to step.")
+                    else:
+                        hint = "The order is: forward, loss, zero_grad, backward, step."
                     raise _Wrong(f"after step {step + 1} the weights differ from a correct "
                                  f"step. {hint}")
         return 3
@@ -1159,6 +1172,11 @@ def check_validation_psnr(validation_psnr: Callable) -> bool:
                 raise _Wrong(f"{where}: that is the PSNR of the batch's pooled MSE; the "
                              "validation PSNR is the mean of the images' PSNRs "
                              f"({expected:.3f} dB), as aecodec.metrics.psnr computes it.")
+            if math.isclose(got, psnr(quantize_8bit(x), quantize_8bit(x_hat)), abs_tol=1e-4):
+                raise _Wrong(f"{where}: you rounded x to 8-bit values as well as x_hat. Only "
+                             "the reconstruction is rounded (as a saved image would be); "
+                             "the original stays as it is, the reference the error is "
+                             f"measured against: {expected:.4f} dB, not {got:.4f}.")
             raise _Wrong(f"{where}: expected {expected:.3f} dB, got {got:.3f}.")
         return len(cases)
 
@@ -1172,7 +1190,9 @@ def check_parameter_count(parameter_count: Callable[[int, int, int], int]) -> bo
     (in * out * 5 * 5) and biases (out), encoder and decoder."""
 
     def check() -> int:
-        configs = [(16, 3, 64), (4, 2, 8), (2, 1, 5), (32, 4, 16)]
+        # none of these is a model a notebook shows (05 prints the parameters of
+        # (C, 3, 64), 04 measures (16, 3, 32)): a failure message gives no answer away
+        configs = [(12, 3, 40), (4, 2, 8), (2, 1, 5), (32, 4, 16)]
         for c, k, n in configs:
             model = Autoencoder(c, k, n)
             expected = sum(p.numel() for p in model.parameters())
@@ -1193,9 +1213,12 @@ def check_parameter_count(parameter_count: Callable[[int, int, int], int]) -> bo
                 raise _Wrong(f"for C={c}, k={k}, N={n} you count {int(got):,}: that is the "
                              "bytes they take as float32 (4 each). Count the numbers.")
             if got != expected:
-                raise _Wrong(f"for C={c}, k={k}, N={n} there are {expected:,} parameters, "
-                             f"you count {int(got):,}. Hint: list the layers' (in, out) "
-                             "channels: 3 -> N, N -> N (k - 2 times), N -> C, then back.")
+                more = "more" if expected > got else "fewer"
+                raise _Wrong(f"for C={c}, k={k}, N={n} there are {more} parameters than the "
+                             f"{got:,.0f} you count. Hint: print(Autoencoder({c}, {k}, {n})) "
+                             "and list its layers' (in, out) channels, encoder and decoder; "
+                             "each layer has a 5x5 kernel per (in, out) pair and one bias "
+                             "per output channel.")
         return len(configs)
 
     return _run("parameter_count", check)
@@ -1245,6 +1268,24 @@ def _halving_cases(model_big, model_small, x: torch.Tensor) -> list[tuple]:
     return cases
 
 
+class _RatioSpy:
+    """A model that records the (height, width) its compression_ratio is asked for, and
+    passes everything else to the model it wraps."""
+
+    def __init__(self, model, asked: list):
+        self._model, self._asked = model, asked
+
+    def compression_ratio(self, height, width):
+        self._asked.append((height, width))
+        return self._model.compression_ratio(height, width)
+
+    def __call__(self, *args, **kwargs):
+        return self._model(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._model, name)
+
+
 @_prints_verdict
 def check_halving_effect(halving_effect: Callable, model_big, model_small,
                          x: torch.Tensor) -> bool:
@@ -1269,7 +1310,16 @@ def check_halving_effect(halving_effect: Callable, model_big, model_small,
             h, w = image.shape[-2:]
             ratio_gain = small.compression_ratio(h, w) / big.compression_ratio(h, w)
             psnr_drop = psnr(batch, x_big) - psnr(batch, x_small)
-            got = _call(halving_effect, big, small, image)
+            asked = []  # the (height, width) the answer asks the models' ratios for
+            spies = [_RatioSpy(big, asked), _RatioSpy(small, asked)]
+            got = _call(halving_effect, *spies, image)
+            wrong_size = [size for size in asked if tuple(size) != (h, w)]
+            if wrong_size:
+                raise _Wrong(f"{where}, you ask the models' ratios for an image of height "
+                             f"{wrong_size[0][0]} and width {wrong_size[0][1]}, but x "
+                             f"(3, H, W) is of height {h} and width {w}: x.shape[-2:] gives "
+                             "them (x.shape[:2] is (channels, height)). The gain comes out "
+                             "right here only because it does not depend on the size.")
             if not isinstance(got, tuple | list) or len(got) != 2:
                 raise _Wrong("return a pair: (ratio_gain, psnr_drop).")
             gain, drop = _as_number(got[0]), _as_number(got[1])
@@ -1324,10 +1374,15 @@ def check_receptive_field(receptive_field: Callable[[int, int], int]) -> bool:
     1 + (K - 1) * (2^k - 1). Checked against a gradient probe."""
 
     def check() -> int:
-        cases = [(1, 5), (2, 5), (3, 5), (4, 5), (3, 3), (2, 7)]
+        # not (3, 5), the family's own: the notebook probes that one after the check
+        cases = [(1, 5), (2, 5), (4, 5), (3, 3), (2, 7), (1, 3)]
         for k, kernel in cases:
             expected = measured_receptive_field(k, kernel)
             got = _as_number(_call(receptive_field, k, kernel))
+            if got != int(got):
+                raise _Wrong(f"for k={k}, K={kernel} you give {got:g}: a width in pixels is a "
+                             "whole number (a value of y either depends on a pixel or not). "
+                             "Count in whole steps: no division that leaves a fraction.")
             if got != expected and got == 1 + (kernel - 1) * k:
                 raise _Wrong(f"for k={k}, K={kernel} you give {int(got)}: each layer adding "
                              f"K - 1 = {kernel - 1} pixels is true only of the first. After "
@@ -1353,15 +1408,36 @@ def check_entropy_bits(entropy_bits: Callable[[torch.Tensor], float]) -> bool:
     -sum p log2 p over the distinct values."""
 
     def check() -> int:
+        # the last is what the notebook gives it: a channel of y_hat, 2-D, floats that hold
+        # integers (rounded latents), some negative
+        channel = torch.tensor([[0.0, -3.0, 0.0, 1.0], [0.0, 0.0, 2.0, -3.0], [0.0, 1.0, 0.0, 0.0]])
         cases = [torch.tensor([3, 3, 3, 3]), torch.tensor([0, 1]), torch.tensor([0, 1, 2, 3]),
-                 torch.tensor([5, 5, 5, -2]), torch.tensor([0, 0, 1, 2, 2, 2, 2, 7])]
+                 torch.tensor([5, 5, 5, -2]), torch.tensor([0, 0, 1, 2, 2, 2, 2, 7]), channel]
         for values in cases:
             _, counts = torch.unique(values, return_counts=True)
             p = counts.double() / counts.sum()
             expected = float(-(p * torch.log2(p)).sum()) + 0.0  # + 0.0: no "-0.0000"
-            got = _call(entropy_bits, values.clone())
+            try:
+                got = _call(entropy_bits, values.clone())
+            except (_Wrong, NotImplementedError) as crash:
+                # torch raises NotImplementedError for some dtypes (bincount of floats): past
+                # the first cases, that is the answer failing, not a stub
+                if values.dim() == 1 and not values.is_floating_point():
+                    raise
+                try:  # does it work once the values are flat integers?
+                    _call(entropy_bits, values.flatten().long())
+                except (_Wrong, NotImplementedError):
+                    raise crash from None
+                raise _Wrong(f"it works on a 1-D tensor of integers but not on a channel of "
+                             f"y_hat, a {values.dim()}-D tensor of floats that hold integers "
+                             f"({type(crash).__name__}: {crash}). The notebook calls it on "
+                             "y_hat[0, c]: count with torch.unique(values, "
+                             "return_counts=True), which takes any shape and dtype "
+                             "(torch.bincount needs 1-D non-negative integers).") \
+                    from None
             got = _as_number(got)
-            shown = values.tolist()
+            shown = values.tolist() if values.dim() == 1 else \
+                f"a {'x'.join(map(str, values.shape))} channel of floats"
             if math.isclose(got, expected * len(values), abs_tol=1e-6) and len(values) > 1 \
                     and expected > 0:
                 raise _Wrong(f"for {shown} that is the total; return bits *per value* "
@@ -1385,10 +1461,16 @@ def check_measured_bpp(measured_bpp: Callable[[bytes, int, int], float]) -> bool
     """measured_bpp(data, height, width) -> 8 * len(data) / (height * width)."""
 
     def check() -> int:
-        cases = [(b"x" * 1000, 100, 80), (b"\0" * 3, 1, 1), (bytes(49152), 512, 768)]
+        # the last two are not a whole number of bits per pixel, as real files are not
+        cases = [(b"x" * 1000, 100, 80), (b"\0" * 3, 1, 1), (bytes(49152), 512, 768),
+                 (bytes(24347), 400, 600), (bytes(7), 3, 5)]
         for data, height, width in cases:
             expected = 8 * len(data) / (height * width)
             got = _as_number(_call(measured_bpp, data, height, width))
+            if got != expected and got == 8 * len(data) // (height * width):
+                raise _Wrong(f"{len(data)} bytes for an image of height {height} and width "
+                             f"{width} is {expected:.4f} bpp, you give {got:g}: the // "
+                             "(integer division) throws away the fraction. Use /.")
             if math.isclose(got, expected / 8, rel_tol=1e-9):
                 raise _Wrong("that is bytes per pixel: a byte has 8 bits.")
             if math.isclose(got, expected / 3, rel_tol=1e-9):
@@ -1406,7 +1488,8 @@ def check_measured_bpp(measured_bpp: Callable[[bytes, int, int], float]) -> bool
 def check_rate_from_likelihoods(rate_from_likelihoods: Callable[[torch.Tensor, int, int],
                                                                 float]) -> bool:
     """rate_from_likelihoods(likelihoods, height, width) -> the bits per pixel an ideal
-    entropy coder spends on values with these probabilities: -sum(log2 P) / (H * W)."""
+    entropy coder spends on values with these probabilities: -sum(log2 P) / (N * H * W) for
+    a batch of N images (CompressAI's convention)."""
 
     def check() -> int:
         g = torch.Generator().manual_seed(3)
@@ -1414,8 +1497,14 @@ def check_rate_from_likelihoods(rate_from_likelihoods: Callable[[torch.Tensor, i
         for shape, height, width in cases:
             likelihoods = torch.rand(shape, generator=g).clamp_min(1e-3)
             bits = float(-torch.log2(likelihoods).sum())
-            expected = bits / (height * width)
+            images = shape[0]  # a batch of two images has the pixels of both
+            expected = bits / (images * height * width)
             got = _as_number(_call(rate_from_likelihoods, likelihoods, height, width))
+            if images > 1 and math.isclose(got, bits / (height * width), rel_tol=1e-4):
+                raise _Wrong(f"for likelihoods of shape {shape} (a batch of {images} images) "
+                             "you divide the bits of all of them by one image's pixels: bpp "
+                             "divides by N * height * width (likelihoods.shape[0] images), "
+                             "as CompressAI does.")
             if math.isclose(got, expected * math.log(2), rel_tol=1e-4):
                 raise _Wrong("that is in nats (natural log): bits need log base 2 "
                              "(torch.log2).")
@@ -1769,3 +1858,346 @@ def check_temperature(temperature: Callable[[int, int], float]) -> bool:
         return len(cases)
 
     return _run("temperature", check)
+
+
+# --- 04-06, prediction exercises (issue 23) ---------------------------------------------
+# The exercises of 04-06 in the third edition (kind: prediction, mechanism, transcription):
+#     04  training_step (T), loss_curve_prediction (P), parameter_count (M)
+#     05  predicted_ratio (T), halving_prediction (P), receptive_field (M)
+#     06  lzma_prediction (P), entropy_bits (T), file_size_prediction (P)
+# validation_psnr, halving_effect, measured_bpp and rate_from_likelihoods were exercises of
+# the second edition; their checks stay above for teachers who use them.
+# A prediction check takes the learner's function that returns the committed answer (run
+# before the cell that measures it), measures the same thing itself, and explains the
+# difference between the two. It asks for the prediction first, so that an answer of the
+# wrong kind is named before any measuring starts.
+
+
+def _run_prediction(name: str, check: Callable[[], str]) -> bool:
+    """Like `_run`, for a prediction: `check` returns the sentence that follows "Correct."
+    (the measurement beside the prediction, and why they differ)."""
+    said = []
+
+    def counted() -> int:
+        said.append(check())
+        return 1
+
+    with _quiet_correct():
+        passed = _run(name, counted)
+    if passed:
+        print(f"{CORRECT} {_one_line(said[0][:1].upper() + said[0][1:])}")
+    return passed
+
+
+class _quiet_correct:
+    """Swallow the one line `_run` prints on success (a prediction says more instead)."""
+
+    def __enter__(self):
+        import contextlib
+        import io
+        self._buffer = io.StringIO()
+        self._redirect = contextlib.redirect_stdout(self._buffer)
+        self._redirect.__enter__()
+
+    def __exit__(self, *exc):
+        self._redirect.__exit__(*exc)
+        text = self._buffer.getvalue()
+        if not text.startswith(CORRECT):
+            print(text, end="")
+        return False
+
+
+CHOICES_04 = {
+    "a": "falls like the normal curve, or faster",
+    "b": "soon levels off, flat and far above the normal curve",
+    "c": "swings up and down and ends no lower than it started",
+    "d": "blows up: the loss becomes nan or infinite",
+}
+
+
+def _choice(value, what: str) -> str:
+    if not isinstance(value, str) or value.strip().lower() not in CHOICES_04:
+        raise _Wrong(f"{what}: answer with one of the letters "
+                     f"{', '.join(repr(c) for c in CHOICES_04)}, got {value!r}.")
+    return value.strip().lower()
+
+
+def _overfit_curve(batch: torch.Tensor, lr: float, zero_grad: bool, steps: int,
+                   config: tuple[int, int, int]) -> list[float]:
+    """The loss at each of `steps` Adam steps on one batch, from the seeded model."""
+    torch.manual_seed(0)
+    model = Autoencoder(*config)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    losses = []
+    for _ in range(steps):
+        loss = nn.functional.mse_loss(model(batch), batch)
+        if zero_grad:
+            optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+
+
+def _shape_of(curve: list[float], normal: list[float]) -> str:
+    """Which of CHOICES_04 a measured loss curve is."""
+    if not all(math.isfinite(v) for v in curve):
+        return "d"
+    if curve[-1] >= 0.9 * curve[0]:
+        return "c"
+    if min(curve[-10:]) > 2 * normal[-1]:
+        return "b"
+    return "a"
+
+
+@functools.lru_cache(maxsize=1)
+def _notebook_04_batch() -> torch.Tensor:
+    """The batch notebook 04 overfits: its first 16 patches of the training photos."""
+    from aecodec.data import PatchDataset, load_samples
+    photos = load_samples()
+    photos.pop("chelsea")
+    dataset = PatchDataset(list(photos.values()), 64, patches_per_image=16, seed=0)
+    return torch.stack([dataset[i] for i in range(16)])  # (16, 3, 64, 64)
+
+
+_CURVES: dict = {}  # (batch's bytes, lr, steps, config) -> measured curves, one per run
+
+
+def loss_curves(batch: torch.Tensor | None = None, lr: float = 2e-3, steps: int = 60,
+                config: tuple[int, int, int] = (16, 3, 32)) -> dict[str, list[float]]:
+    """The loss curves of notebook 04's prediction: overfitting `batch` from the same
+    seeded model with zero_grad (normal), without it, and with a 10x learning rate.
+
+    Args:
+        batch: (N, 3, H, W) images; notebook 04's batch when None.
+        lr: the normal learning rate.
+        steps: Adam steps per curve.
+        config: (latent_channels, downsamplings, hidden_channels) of the Autoencoder.
+    """
+    batch = _notebook_04_batch() if batch is None else batch
+    key = (hash(batch.numpy().tobytes()), lr, steps, config)
+    if key not in _CURVES:
+        with torch.random.fork_rng(devices=[]):
+            _CURVES[key] = {
+                "normal": _overfit_curve(batch, lr, True, steps, config),
+                "without zero_grad": _overfit_curve(batch, lr, False, steps, config),
+                "10x learning rate": _overfit_curve(batch, 10 * lr, True, steps, config),
+            }
+    return _CURVES[key]
+
+
+_WHY_04 = {  # (which run, what happened) -> why
+    ("without zero_grad", "c"): "backward() adds each new gradient to the old ones, so every "
+    "step follows the sum of all past gradients: a push that keeps going after the loss has "
+    "turned (a momentum that never fades), and the loss swings back up. Adam divides each "
+    "step by the gradients' running size, so the steps stay about lr wide and nothing "
+    "becomes nan.",
+    ("10x learning rate", "b"): "the first steps, ten times wider, throw the weights so far "
+    "that the network gets stuck: its loss stays near that of a picture of one average "
+    "colour, and the steps that follow do not get it out. Larger steps are faster only while "
+    "they stay small compared with how quickly the loss bends. Adam's steps are about lr "
+    "wide whatever the gradient, so the loss stays finite.",
+}
+
+
+@_prints_verdict
+def check_loss_curve_prediction(loss_curve_prediction: Callable[[], tuple[str, str]],
+                                batch: torch.Tensor | None = None, lr: float = 2e-3,
+                                config: tuple[int, int, int] = (16, 3, 32)) -> bool:
+    """loss_curve_prediction() -> (without zero_grad, with a 10x learning rate): one letter
+    of CHOICES_04 each, committed before the notebook runs them. The check overfits `batch`
+    (notebook 04's when None) for 60 steps each way and compares."""
+
+    def check() -> str:
+        got = _call(loss_curve_prediction)
+        if not isinstance(got, tuple | list) or len(got) != 2:
+            raise _Wrong(f"return a pair of letters, (without zero_grad, with a 10x learning "
+                         f"rate), such as ('a', 'd'); got {got!r}.")
+        predicted = [_choice(got[0], "without zero_grad"),
+                     _choice(got[1], "with a 10x learning rate")]
+        curves = loss_curves(batch, lr, 60, config)
+        normal = curves["normal"]
+        said = []
+        for run, guess in zip(["without zero_grad", "10x learning rate"], predicted):
+            curve = curves[run]
+            shape = _shape_of(curve, normal)
+            measured = (f"{run}, the loss went from {curve[0]:.4f} to {curve[-1]:.4f} in 60 "
+                        f"steps (normal: {normal[-1]:.4f}): it {CHOICES_04[shape]} ({shape})")
+            why = _WHY_04.get((run, shape), "")
+            if guess != shape:
+                raise _Wrong(f"you predicted ({guess}) {CHOICES_04[guess]}; measured: "
+                             f"{measured}. {why}")
+            said.append(f"{run}, {curve[0]:.4f} -> {curve[-1]:.4f} ({shape})")
+        return (f"as you predicted: {'; '.join(said)}; normal: {normal[-1]:.4f}. Without "
+                "zero_grad the gradients add up, so each step follows the sum of all past "
+                "ones and overshoots; ten times wider steps throw the weights so far that the "
+                "model gets stuck. Adam's steps stay about lr wide, so neither becomes nan.")
+
+    return _run_prediction("loss_curve_prediction", check)
+
+
+@functools.lru_cache(maxsize=1)
+def _notebook_05_pair():
+    from aecodec.data import load_samples
+    from aecodec.zoo import load_plain
+    photos = load_samples(["astronaut", "coffee", "rocket", "grace_hopper",
+                           "stereo_motorcycle"])
+    return load_plain(16), load_plain(8), photos
+
+
+def _mean_psnr_drop(model_big, model_small, photos) -> tuple[float, list[float]]:
+    drops = []
+    with torch.no_grad():
+        for x in photos:
+            x_big, _ = reconstruct_8bit(model_big, x[None])
+            x_small, _ = reconstruct_8bit(model_small, x[None])
+            drops.append(psnr(x[None], x_big) - psnr(x[None], x_small))
+    return sum(drops) / len(drops), drops
+
+
+@_prints_verdict
+def check_halving_prediction(halving_prediction: Callable[[], float], model_big=None,
+                             model_small=None, photos=None) -> bool:
+    """halving_prediction() -> how many dB the mean PSNR over `photos` drops from model_big
+    (C = 16) to model_small (C = 8), with 8-bit latents; committed before the notebook's
+    table. Within 0.5 dB of the measurement is correct. Without arguments: notebook 05's
+    models and photos."""
+
+    def check() -> str:
+        guess = _as_number(_call(halving_prediction))
+        if model_big is None:
+            big, small, chosen = _notebook_05_pair()
+        else:
+            big, small, chosen = model_big, model_small, photos
+        images = list(chosen.values()) if isinstance(chosen, dict) else list(chosen)
+        drop, drops = _mean_psnr_drop(big, small, images)
+        measured = (f"measured, from C = {big.config.latent_channels} to "
+                    f"{small.config.latent_channels}: PSNR drops by {drop:.2f} dB on average "
+                    f"(from {min(drops):.2f} to {max(drops):.2f} dB by photo)")
+        if guess < 0:
+            raise _Wrong(f"you predict {guess:g} dB, a negative drop: that would be a gain. "
+                         f"{measured}. The drop is the big model's PSNR minus the small "
+                         "model's, and halving the latent loses quality.")
+        if abs(guess - drop) <= 0.5:
+            return (f"you predicted a drop of {guess:g} dB; {measured}. Half the latent "
+                    "costs about a dB here, far less than half the quality: the smaller "
+                    "model, trained on its own, learned to keep the most useful half, and "
+                    "what it loses is mostly fine detail (each doubling of C buys less).")
+        if guess < drop:
+            why = ("A latent half as big keeps half the numbers per 8x8 block of pixels: "
+                   "the decoder has less to go on, and smooth photos lose least."
+                   if guess < 0.3 else
+                   "Less loss than that would mean the dropped channels carried almost "
+                   "nothing; they carry the finer detail.")
+        elif guess >= 5:
+            why = ("6 dB per halving is the rule for a quantizer that loses one bit per "
+                   "value (the error's amplitude doubles); here every value keeps its 8 bits, "
+                   "there are only fewer of them, and the smaller model, trained on its own, "
+                   "keeps what matters most.")
+        else:
+            why = ("3 dB would mean the error doubles with half the numbers; but the "
+                   "numbers are not equally useful, and the smaller model, trained on its "
+                   "own, keeps the most useful half: diminishing returns (each doubling of "
+                   "C buys less), so halving costs less than that.")
+        raise _Wrong(f"you predicted a drop of {guess:g} dB; {measured}. {why}")
+
+    return _run_prediction("halving_prediction", check)
+
+
+@functools.lru_cache(maxsize=1)
+def _notebook_06_raw() -> bytes:
+    from aecodec.data import load_sample
+    from aecodec.latents8bit import to_8bit
+    from aecodec.zoo import load_plain
+    with torch.no_grad():
+        y = load_plain(16).encode(load_sample("coffee")[None])  # (1, 16, h, w)
+    return to_8bit(y).q.numpy().tobytes()
+
+
+@_prints_verdict
+def check_lzma_prediction(lzma_prediction: Callable[[], float],
+                          raw: bytes | None = None) -> bool:
+    """lzma_prediction() -> how many bytes lzma (preset 9) makes of `raw`, the plain
+    autoencoder's 8-bit latent codes; within 15% of the measurement is correct. Without
+    `raw`: notebook 06's (C = 16 on coffee, 60,000 bytes)."""
+
+    def check() -> str:
+        import lzma
+        guess = _as_number(_call(lzma_prediction))
+        data = _notebook_06_raw() if raw is None else raw
+        size = len(lzma.compress(data, preset=9))
+        measured = (f"lzma makes {size:,} bytes of the {len(data):,} "
+                    f"({size / len(data):.0%} of them)")
+        if guess <= 0:
+            raise _Wrong(f"you predict {guess:g} bytes: a file has a positive size. "
+                         f"{measured}.")
+        if abs(guess / size - 1) <= 0.15:
+            return (f"you predicted {guess:,.0f} bytes; {measured}. The codes are not "
+                    "uniform (a broad hump, not 256 equal levels), and each byte is much "
+                    "like the one before it, which lzma's literal coder uses as context; "
+                    "but they are spread over many levels, so it saves a fifth, not more.")
+        if guess >= 0.97 * len(data):
+            why = ("You expect lzma to find nothing. It finds two things: the codes use the "
+                   "middle levels far more than the extremes, and neighbouring bytes are "
+                   "alike (lzma codes each byte with the previous one as context).")
+        elif guess < 0.85 * size and guess <= len(data) / 2:
+            why = ("Text or a drawing shrinks that much because it repeats whole strings; "
+                   "latent codes are measurements of a photo, spread over many levels, and "
+                   "lzma finds few long repeats in them: it saves about a fifth.")
+        elif guess < size:
+            why = "The codes are less predictable than that: lzma saves about a fifth."
+        else:
+            why = "lzma finds more than that: it saves about a fifth."
+        raise _Wrong(f"you predicted {guess:,.0f} bytes; {measured}. {why}")
+
+    return _run_prediction("lzma_prediction", check)
+
+
+@functools.lru_cache(maxsize=1)
+def _notebook_06_codec():
+    from aecodec.data import load_sample
+    from aecodec.zoo import load_codecs
+    return load_codecs("factorized")["lambda=0.013"], load_sample("coffee")
+
+
+@_prints_verdict
+def check_file_size_prediction(file_size_prediction: Callable[[], float], model=None,
+                               x: torch.Tensor | None = None) -> bool:
+    """file_size_prediction() -> the bytes of the real file aecodec.codec.compress writes
+    for image x (3, H, W) with `model`, predicted from the estimate -sum log2 P(y_hat);
+    within 1% of the measurement is correct. Without arguments: notebook 06's codec
+    (lambda 0.013) and photo (coffee)."""
+
+    def check() -> str:
+        from aecodec.codec import CRC, HEADER, compress
+        from aecodec.entropy import estimated_bits
+        guess = _as_number(_call(file_size_prediction))
+        codec, image = (_notebook_06_codec() if model is None else (model, x))
+        with torch.no_grad():
+            y_hat = torch.round(codec.encode(image[None]))  # (1, C, h, w)
+            estimate = estimated_bits(codec.prior.likelihood(y_hat)).item() / 8
+        size = len(compress(codec, image))
+        h, w = image.shape[-2:]
+        values = y_hat.numel()
+        overhead = size - estimate
+        measured = (f"the file has {size:,} bytes; the estimate is {estimate:,.0f} bytes of "
+                    f"stream, and the file adds a {HEADER.size}-byte header, a {CRC.size}-byte "
+                    f"checksum and the coder's last few bytes ({overhead:+,.0f} bytes in all)")
+        if abs(guess - size) <= 0.01 * size:
+            return (f"you predicted {guess:,.0f} bytes; {measured}. A range coder spends "
+                    "within a few bytes of -sum log2 P: the estimate is the file, less its "
+                    "fixed overhead.")
+        if abs(guess - values) <= 0.02 * values or abs(guess - 3 * h * w) <= 0.02 * 3 * h * w:
+            why = ("That is one byte per latent value (or per colour value): an entropy coder "
+                   "spends -log2 P bits on each value, and most values here are 0 with a "
+                   "high P, so they cost a small fraction of a bit.")
+        elif guess < estimate:
+            why = ("A file cannot beat the estimate: -sum log2 P is the least a coder can "
+                   "spend with the probabilities the decoder also has. The image's own "
+                   "histogram would be cheaper, but the decoder does not have it.")
+        else:
+            why = ("The range coder's overhead is tens of bytes, not more: a header, a "
+                   "checksum, and the last bits of the coder's state.")
+        raise _Wrong(f"you predicted {guess:,.0f} bytes; {measured}. {why}")
+
+    return _run_prediction("file_size_prediction", check)
