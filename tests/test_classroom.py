@@ -21,7 +21,7 @@ from aecodec.errors import AecodecError
 from conftest import REPO
 
 NOTEBOOKS = REPO / "notebooks"
-COURSE = sorted(NOTEBOOKS.glob("0*.ipynb"))
+COURSE = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 
 STATEMENT = "### ✏️ Exercise 3: `area`\nReturn the **area**: `width` × `height`."
 SOLUTION_CELL = '''import math
@@ -161,7 +161,7 @@ def test_the_edition_has_every_notebook_with_its_exercises(edition):
     for path in COURSE:
         teacher = nbformat.read(path, as_version=4)
         assert written[out / path.name] == len(classroom.exercise_cells(teacher))
-    assert sum(written.values()) == 27  # 3 in each notebook from 01
+    assert all(count >= 3 for path, count in written.items() if path.name[:2] != "00")
     assert not [path for path in out.iterdir() if path.suffix != ".ipynb"]  # no temp files
 
 
@@ -291,8 +291,11 @@ def test_a_learner_works_through_the_student_notebook(edition, path, monkeypatch
             client.execute_cell(student.cells[exercise], exercise)
             client.execute_cell(student.cells[check], check)
             verdict = printed(student.cells[check])
-            assert "not implemented yet" in verdict and verdict.endswith("False"), verdict
+            # notebook 10's checks print the newer verdicts (Not yet: / Correct., no True/False)
+            assert "not implemented yet" in verdict and (verdict.endswith("False") or (
+                verdict.startswith("Not yet: ") and verdict.count("\n") == 1)), verdict
             client.execute_cell(solved.cells[exercise], exercise)
             client.execute_cell(solved.cells[check], check)
             verdict = printed(solved.cells[check])
-            assert verdict.startswith("✅") and verdict.endswith("True"), verdict
+            assert (verdict.startswith("✅") and verdict.endswith("True")) or (
+                verdict.startswith("Correct. ") and verdict.count("\n") == 1), verdict

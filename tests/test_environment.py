@@ -35,7 +35,7 @@ def test_torch_and_torchvision_are_both_required():
 def test_notebooks_are_committed_with_outputs_and_without_widget_state():
     import json
 
-    for path in sorted((REPO / "notebooks").glob("0*.ipynb")):
+    for path in sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         nb = json.loads(path.read_text())
         assert "widgets" not in nb["metadata"], f"{path.name}: strip the saved widget state"
         code = [c for c in nb["cells"] if c["cell_type"] == "code"]
