@@ -1007,10 +1007,9 @@ def check_residual_prediction(predict: Callable[[], dict], measured: dict[str, f
         if abs(r2 - best) > 0.03 and not best / 2 <= r2 <= 2 * best:  # off by over 2x
             if r2 > best:
                 raise _Wrong(f"you predicted R^2 = {r2:g}, but the better predictor, the "
-                             f"{winner}, explains only {best:.3f}: {scores}. The hyperprior "
-                             "already took most of what can be predicted; what is left is a "
-                             "small share, which is why a context model saves percents, "
-                             "not half the file.")
+                             f"{winner}, explains only {best:.3f}: {scores}. What these predictors "
+                             "find is a small share of the variance, which is why a context "
+                             "model saves percents, not half of the file.")
             raise _Wrong(f"you predicted R^2 = {r2:g}, but the {winner} explain {best:.3f}, "
                          f"more than that: {scores}. The hyperprior's z is 4x coarser than y "
                          "and leaves fine detail for the neighbours to predict.")
