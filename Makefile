@@ -28,7 +28,7 @@ test: $(STAMP)
 
 # Re-run every notebook in full mode and save it with its outputs (for maintainers).
 notebooks: $(STAMP)
-	$(PY) -m aecodec.course.run_notebooks notebooks/0*.ipynb
+	$(PY) -m aecodec.course.run_notebooks notebooks/[0-9][0-9]_*.ipynb
 
 # The student edition: solutions replaced by stubs, into student/ (see README, For teachers).
 classroom: $(STAMP)
