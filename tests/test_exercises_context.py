@@ -220,3 +220,12 @@ def test_a_stub_says_not_yet_and_nothing_escapes(check, args, capsys):
                               "saving_percent": None}):
         out = verdict(check, weird, *args, capsys=capsys)
         assert out.startswith("Wrong: "), out
+
+
+def test_the_teachers_page_lists_notebook_10s_exercises():
+    text = (REPO / "docs" / "teachers.md").read_text()
+    table = text[text.index("## What each exercise assesses"):]
+    for name in solutions():
+        rows = [line for line in table.splitlines() if f"| 10 | `{name}` |" in line]
+        assert len(rows) == 1, f"{name}: {len(rows)} rows in the teachers' table"
+        assert len([cell for cell in rows[0].split("|") if cell.strip()]) == 4
