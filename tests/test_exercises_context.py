@@ -84,7 +84,7 @@ def test_the_notebook_solution_passes(name, check, args, capsys):
     ({"better": 1, "r2": 0.1}, "should be a string"),
     ({"r2": 0.1}, "return a dict with the keys"),  # a key missing
     ("neighbours", "return a dict with the keys"),  # the choice alone
-    ({"better": "neighbours", "r2": "a tenth"}, "should return a number"),
+    ({"better": "neighbours", "r2": "a tenth"}, "'r2' should be a number"),
 ])
 def test_residual_prediction_rejects(answer, diagnosis, capsys):
     out = verdict(exercises.check_residual_prediction, residual(answer), R2, capsys=capsys)
@@ -100,6 +100,13 @@ def test_residual_prediction_follows_the_measurement_not_a_fixed_answer(capsys):
     out = verdict(exercises.check_residual_prediction,
                   residual({"better": "neighbours", "r2": 0.3}), other, capsys=capsys)
     assert out.startswith("Wrong: ") and "channels carry more" in out
+
+
+def test_bits_prediction_reads_a_percentage_written_as_text(capsys):
+    out = verdict(exercises.check_bits_prediction,
+                  residual({"cheaper": "non-anchors", "saving_percent": "20%"}), BITS,
+                  capsys=capsys)
+    assert out.startswith("Correct. "), out
 
 
 def test_residual_prediction_accepts_the_other_spelling_and_a_factor_of_two(capsys):
@@ -179,6 +186,7 @@ def test_the_reference_mask_is_what_the_package_model_reads():
     ({"cheaper": "the second half", "saving_percent": 15}, "should be one of"),
     ({"saving_percent": 15}, "return a dict with the keys"),
     (None, "return a dict with the keys"),
+    ({"cheaper": "non-anchors", "saving_percent": [15]}, "'saving_percent' should be a number"),
 ])
 def test_bits_prediction_rejects(answer, diagnosis, capsys):
     out = verdict(exercises.check_bits_prediction, residual(answer), BITS, capsys=capsys)

@@ -956,6 +956,18 @@ def _choice(value, allowed: dict[str, str], what: str) -> str:
     return allowed[key]
 
 
+def _number_in(got: dict, key: str) -> float:
+    """The learner's number under `key`, or a complaint that names the key."""
+    value = got[key]
+    if isinstance(value, str):
+        value = value.strip().rstrip("%")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise _Wrong(f"{key!r} should be a number, got {type(got[key]).__name__} "
+                     f"{got[key]!r:.40}.") from None
+
+
 def _prediction(predict: Callable[[], dict], keys: tuple[str, ...]) -> dict:
     """The learner's prediction: a dict with `keys`."""
     got = _call(predict)
@@ -984,7 +996,7 @@ def check_residual_prediction(predict: Callable[[], dict], measured: dict[str, f
     def check() -> str:
         got = _prediction(predict, ("better", "r2"))
         better = _choice(got["better"], _PREDICTORS, '"better"')
-        r2 = _as_number(got["r2"])
+        r2 = _number_in(got, "r2")
         winner = max(("neighbours", "channels"), key=lambda k: measured[k])
         best = measured[winner]
         scores = (f"measured: the 4 neighbouring anchors explain R^2 = "
@@ -1109,7 +1121,7 @@ def check_bits_prediction(predict: Callable[[], dict], measured: dict[str, float
     def check() -> str:
         got = _prediction(predict, ("cheaper", "saving_percent"))
         cheaper = _choice(got["cheaper"], _HALVES, '"cheaper"')
-        saving = _as_number(got["saving_percent"])
+        saving = _number_in(got, "saving_percent")
         anchors, others = measured["anchors"], measured["non-anchors"]
         true_saving = 100 * abs(1 - others / anchors)
         winner = ("same" if true_saving < 2 else "non-anchors" if others < anchors
