@@ -1003,10 +1003,9 @@ def check_residual_prediction(predict: Callable[[], dict], measured: dict[str, f
                   f"{measured['neighbours']:.3f} of r's variance, the 32 other channels "
                   f"{measured['channels']:.3f}")
         if better != winner:
-            why = ("An image is smooth at the scale of y: the hyperprior's means come from z, "
-                   "4x coarser than y, so the detail shared by neighbouring positions is left "
-                   "over. Across channels the encoder was trained under a model that treats "
-                   "the channels as independent given z, and it left little to predict there."
+            why = ("An image is smooth at the scale of y, and the hyperprior's means come from "
+                   "z, 4x coarser than y: detail shared by neighbouring positions is left over. "
+                   "Between the channels at one position the measurement finds less left."
                    if winner == "neighbours" else
                    "Here the channels carry more of what is left than the neighbours do.")
             raise _Wrong(f"you predicted the {better}; {scores}. {why}")
