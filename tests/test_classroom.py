@@ -21,7 +21,7 @@ from aecodec.errors import AecodecError
 from conftest import REPO
 
 NOTEBOOKS = REPO / "notebooks"
-COURSE = sorted(NOTEBOOKS.glob("0*.ipynb"))
+COURSE = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 
 STATEMENT = "### ✏️ Exercise 3: `area`\nReturn the **area**: `width` × `height`."
 SOLUTION_CELL = '''import math

@@ -2201,3 +2201,240 @@ def check_file_size_prediction(file_size_prediction: Callable[[], float], model=
         raise _Wrong(f"you predicted {guess:,.0f} bytes; {measured}. {why}")
 
     return _run_prediction("file_size_prediction", check)
+# --- 10 context: the bits the hyperprior leaves -------------------------------------------
+# These checks print verdicts that lead with a word (Correct. / Not yet: / Wrong:), return
+# None (True or False with grade=True) and never raise. Two of them are predictions: they
+# compare the learner's commitment with what the notebook measured and explain the gap.
+
+def _verdict_10(name: str, check: Callable[[], str], grade: bool) -> bool | None:
+    """Run `check` (which returns what to say after "Correct."), print one verdict line."""
+    try:
+        with torch.random.fork_rng(devices=[]):  # the notebook's random numbers stay its own
+            said = check()
+    except NotImplementedError:
+        print(f"Not yet: {name} is not implemented yet. Replace `raise NotImplementedError` "
+              "with your code, run that cell, then run this check again.")
+        passed = False
+    except _Wrong as e:
+        print(f"Wrong: {name}: {' '.join(str(e).split())}")
+        passed = False
+    except Exception as e:  # what the learner gave back broke the check itself
+        print(f"Wrong: {name}: the check could not use what your code gave back "
+              f"({type(e).__name__}: {' '.join(str(e).split())}). Compare its type with what "
+              "the exercise asks for.")
+        passed = False
+    else:
+        print(f"Correct. {name}: {said}")
+        passed = True
+    return passed if grade else None
+
+
+def _choice(value, allowed: dict[str, str], what: str) -> str:
+    """A learner's word, normalized through `allowed` {spelling: meaning}."""
+    if not isinstance(value, str):
+        raise _Wrong(f"{what} should be a string, one of {sorted(set(allowed.values()))}; "
+                     f"got {type(value).__name__} {value!r}.")
+    key = value.strip().lower().replace("_", "-").replace(" ", "-")
+    if key not in allowed:
+        raise _Wrong(f"{what} should be one of {sorted(set(allowed.values()))}; got {value!r}.")
+    return allowed[key]
+
+
+def _number_in(got: dict, key: str) -> float:
+    """The learner's number under `key`, or a complaint that names the key."""
+    value = got[key]
+    if isinstance(value, str):
+        value = value.strip().rstrip("%")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise _Wrong(f"{key!r} should be a number, got {type(got[key]).__name__} "
+                     f"{got[key]!r:.40}.") from None
+
+
+def _prediction(predict: Callable[[], dict], keys: tuple[str, ...]) -> dict:
+    """The learner's prediction: a dict with `keys`."""
+    got = _call(predict)
+    if not isinstance(got, dict) or not set(keys) <= set(got):
+        raise _Wrong(f"return a dict with the keys {', '.join(map(repr, keys))}, e.g. "
+                     f"{{{', '.join(f'{k!r}: ...' for k in keys)}}}; got "
+                     f"{type(got).__name__} {got!r:.80}.")
+    return got
+
+
+_PREDICTORS = {"neighbours": "neighbours", "neighbors": "neighbours", "neighbour": "neighbours",
+               "neighbor": "neighbours", "channels": "channels", "channel": "channels"}
+
+
+def check_residual_prediction(predict: Callable[[], dict], measured: dict[str, float],
+                              grade: bool = False) -> bool | None:
+    """predict() -> {"better": "neighbours" or "channels", "r2": a number in [0, 1]}: which
+    predictor of the non-anchors' r = (y - mu) / sigma explains more of its variance on
+    held-out positions, and how much (R^2) the better one explains.
+
+    Args:
+        predict: the learner's prediction, made before the measurement was shown.
+        measured: {"neighbours": R^2, "channels": R^2}, what the notebook measured.
+    """
+
+    def check() -> str:
+        got = _prediction(predict, ("better", "r2"))
+        better = _choice(got["better"], _PREDICTORS, '"better"')
+        r2 = _number_in(got, "r2")
+        winner = max(("neighbours", "channels"), key=lambda k: measured[k])
+        best = measured[winner]
+        scores = (f"measured: the 4 neighbouring anchors explain R^2 = "
+                  f"{measured['neighbours']:.3f} of r's variance, the 32 other channels "
+                  f"{measured['channels']:.3f}")
+        if better != winner:
+            why = ("An image is smooth at the scale of y, and the hyperprior's means come from "
+                   "z, 4x coarser than y: detail shared by neighbouring positions is left over. "
+                   "Between the channels at one position the measurement finds less left."
+                   if winner == "neighbours" else
+                   "Here the channels carry more of what is left than the neighbours do.")
+            raise _Wrong(f"you predicted the {better}; {scores}. {why}")
+        if not math.isfinite(r2) or r2 > 1:
+            raise _Wrong(f"R^2 is a fraction of the variance, between 0 and 1 (0.3 means 30%); "
+                         f"you gave {got['r2']!r}. Was it a percentage?")
+        if r2 < 0:
+            raise _Wrong(f"R^2 = {r2} would mean the predictor is worse than predicting the "
+                         f"mean; {scores}.")
+        if abs(r2 - best) > 0.03 and not best / 2 <= r2 <= 2 * best:  # off by over 2x
+            if r2 > best:
+                raise _Wrong(f"you predicted R^2 = {r2:g}, but the better predictor, the "
+                             f"{winner}, explains only {best:.3f}: {scores}. What these predictors "
+                             "find is a small share of the variance, which is why a context "
+                             "model saves percents, not half of the file.")
+            raise _Wrong(f"you predicted R^2 = {r2:g}, but the {winner} explain {best:.3f}, "
+                         f"more than that: {scores}. The hyperprior's z is 4x coarser than y "
+                         "and leaves fine detail for the neighbours to predict.")
+        return (f"you predicted the {better} with R^2 about {r2:g}; {scores}. A small share is "
+                "left, and it sits in the neighbours.")
+
+    return _verdict_10("residual prediction", check, grade)
+
+
+def _reference_context_mask(k: int) -> torch.Tensor:
+    """(k, k) bool: the positions of a k x k window around a non-anchor that hold anchors."""
+    d = torch.arange(k) - k // 2
+    return (d[:, None] + d[None, :]) % 2 != 0
+
+
+def check_context_mask(context_mask: Callable[[int], torch.Tensor],
+                       grade: bool = False) -> bool | None:
+    """context_mask(k) -> (k, k) mask, 1 where a k x k window centred on a non-anchor holds a
+    position its context may read (an anchor, decoded in the first pass), 0 elsewhere."""
+
+    def check() -> str:
+        cases = [3, 7, 1, 9]
+        for k in cases:
+            got = _call(context_mask, k)
+            try:
+                got = torch.as_tensor(got)
+            except Exception:
+                raise _Wrong(f"return a (k, k) tensor of 0 and 1 (or True and False); got "
+                             f"{type(got).__name__}.") from None
+            if got.shape != (k, k):
+                raise _Wrong(f"for k = {k} the mask should be {k}x{k}, got shape "
+                             f"{tuple(got.shape)}. Does it depend on k?")
+            if not bool(((got == 0) | (got == 1)).all()):
+                raise _Wrong(f"for k = {k} the mask holds values other than 0 and 1: "
+                             f"{got.tolist()}.")
+            got = got.bool()
+            expected = _reference_context_mask(k)
+            if torch.equal(got, expected):
+                continue
+            c = k // 2
+            d = torch.arange(k) - c
+            raster = (d[:, None] < 0) | ((d[:, None] == 0) & (d[None, :] < 0))
+            if bool(got.all()) and k > 1:
+                raise _Wrong(f"for k = {k} you marked the whole window: the non-anchors, the "
+                             "centre among them, are decoded in the second pass, all at once, "
+                             "so the context can read only the anchors (di + dj odd).")
+            if got[c, c]:
+                raise _Wrong(f"for k = {k} the centre is marked: that is the value being "
+                             "coded, unknown to the decoder until its parameters are known.")
+            if torch.equal(got, ~expected & ~(d[:, None].abs() + d[None, :].abs() == 0)) \
+                    or (bool(got.any()) and not bool((got & expected).any())):
+                raise _Wrong(f"for k = {k} you marked positions of the centre's own colour: "
+                             "those are non-anchors, decoded in the same pass as the centre, "
+                             "in parallel, so none of them is known yet. The anchors are the "
+                             "positions with di + dj odd.")
+            if torch.equal(got, raster & expected) or torch.equal(got, raster):
+                raise _Wrong(f"for k = {k} you kept only the positions before the centre in "
+                             "reading order: that is the serial context (Minnen et al. 2018). "
+                             "The checkerboard decodes every anchor first, below and to the "
+                             "right of the centre too.")
+            if bool((got & ~expected).any()):
+                raise _Wrong(f"for k = {k} your mask also marks non-anchors (di + dj even): "
+                             "they are decoded in the second pass, all at once, so the "
+                             "centre's context cannot read them.")
+            if k > 3 and torch.equal(got, (d[:, None].abs() + d[None, :].abs()) == 1):
+                raise _Wrong(f"for k = {k} you marked the 4 direct neighbours only: a wider "
+                             "window sees more anchors, every position with di + dj odd.")
+            raise _Wrong(f"for k = {k} your mask misses anchors the decoder already has: "
+                         f"expected {expected.int().tolist()}, got {got.int().tolist()}.")
+        return (f"right for k = {', '.join(map(str, cases))}: the context may read every "
+                "anchor in its window and nothing else.")
+
+    return _verdict_10("context_mask", check, grade)
+
+
+_HALVES = {"anchors": "anchors", "anchor": "anchors", "non-anchors": "non-anchors",
+           "non-anchor": "non-anchors", "nonanchors": "non-anchors", "same": "same",
+           "neither": "same", "equal": "same"}
+
+
+def _saving_bracket(percent: float) -> str:
+    return "under 5%" if percent < 5 else "5% to 50%" if percent < 50 else "50% or more"
+
+
+def check_bits_prediction(predict: Callable[[], dict], measured: dict[str, float],
+                          grade: bool = False) -> bool | None:
+    """predict() -> {"cheaper": "anchors", "non-anchors" or "same", "saving_percent": how
+    many percent fewer bits a value of the cheaper half costs}: the context codec's file,
+    anchors against non-anchors. Right if the half is right and the saving falls in the same
+    bracket as the measured one (under 5%, 5% to 50%, 50% or more).
+
+    Args:
+        predict: the learner's prediction, made before the measurement was shown.
+        measured: {"anchors": bits per value, "non-anchors": bits per value}, from a file.
+    """
+
+    def check() -> str:
+        got = _prediction(predict, ("cheaper", "saving_percent"))
+        cheaper = _choice(got["cheaper"], _HALVES, '"cheaper"')
+        saving = _number_in(got, "saving_percent")
+        anchors, others = measured["anchors"], measured["non-anchors"]
+        true_saving = 100 * abs(1 - others / anchors)
+        winner = ("same" if true_saving < 2 else "non-anchors" if others < anchors
+                  else "anchors")
+        scores = (f"measured: {anchors:.3f} bits per anchor value, {others:.3f} per "
+                  f"non-anchor value ({true_saving:.0f}% apart)")
+        if cheaper != winner:
+            why = {"non-anchors": "The anchors are coded with the hyperprior's parameters "
+                                  "alone; the non-anchors with the hyperprior and their decoded "
+                                  "neighbours: more information, narrower Gaussians, fewer bits.",
+                   "anchors": "Here the context did not help the non-anchors.",
+                   "same": "The two halves cost about the same here: the context adds "
+                           "little."}[winner]
+            raise _Wrong(f"you predicted {cheaper}; {scores}. {why}")
+        if winner == "same":
+            return f"{scores}."
+        if not math.isfinite(saving) or saving < 0 or saving > 100:
+            raise _Wrong(f"give the saving as a percentage between 0 and 100; got {saving!r}.")
+        if _saving_bracket(saving) != _saving_bracket(true_saving):
+            if 0 < saving < 1 and _saving_bracket(100 * saving) == _saving_bracket(true_saving):
+                raise _Wrong(f"you gave {saving:g}, which reads as {saving:g}%; if you meant a "
+                             f"fraction, write {100 * saving:g} (percent). {scores}.")
+            if saving > true_saving:
+                raise _Wrong(f"you predicted {saving:g}% fewer bits, {_saving_bracket(saving)}; "
+                             f"{scores}: {_saving_bracket(true_saving)}. The neighbours explain "
+                             "only a small share of what the hyperprior leaves (exercise 1), "
+                             "so the saving is modest.")
+            raise _Wrong(f"you predicted {saving:g}% fewer bits, {_saving_bracket(saving)}; "
+                         f"{scores}: {_saving_bracket(true_saving)}, more than that.")
+        return (f"you predicted {cheaper}, {saving:g}% fewer bits per value; {scores}, "
+                f"{_saving_bracket(true_saving)}.")
+
+    return _verdict_10("bits prediction", check, grade)
