@@ -1915,7 +1915,8 @@ CHOICES_04 = {
 }
 
 
-def _choice(value, what: str) -> str:
+def _letter_04(value, what: str) -> str:
+    """A letter of CHOICES_04, normalized, or a complaint naming the prediction."""
     if not isinstance(value, str) or value.strip().lower() not in CHOICES_04:
         raise _Wrong(f"{what}: answer with one of the letters "
                      f"{', '.join(repr(c) for c in CHOICES_04)}, got {value!r}.")
@@ -2013,8 +2014,8 @@ def check_loss_curve_prediction(loss_curve_prediction: Callable[[], tuple[str, s
         if not isinstance(got, tuple | list) or len(got) != 2:
             raise _Wrong(f"return a pair of letters, (without zero_grad, with a 10x learning "
                          f"rate), such as ('a', 'd'); got {got!r}.")
-        predicted = [_choice(got[0], "without zero_grad"),
-                     _choice(got[1], "with a 10x learning rate")]
+        predicted = [_letter_04(got[0], "without zero_grad"),
+                     _letter_04(got[1], "with a 10x learning rate")]
         curves = loss_curves(batch, lr, 60, config)
         normal = curves["normal"]
         said = []
