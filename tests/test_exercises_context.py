@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import torch
 
-from aecodec.models.context import anchor_mask
 from aecodec.course import exercises
+from aecodec.models.context import anchor_mask
 from conftest import REPO
 
 NOTEBOOK = REPO / "notebooks" / "10_context_the_bits_the_hyperprior_leaves.ipynb"
