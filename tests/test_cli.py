@@ -111,6 +111,8 @@ HEAVY = ("torch", "numpy", "nbformat", "jsonschema", "aecodec.course.classroom")
 @pytest.mark.parametrize("args", [
     ["--help"], [], ["no-such-command"], ["decompress", "--help"], ["decompress"],
     ["classroom", "build", "--help"], ["info", "--help"], ["evaluate", "--no-such-option"],
+    ["compress", "--help"], ["compress"], ["compress", "in.png", "out.aec", "--quality", "9"],
+    ["download-kodak", "--help"],
 ])
 def test_help_and_argument_errors_import_neither_torch_nor_the_course(args):
     """`aecodec --help` answers like a tool: PyTorch (seconds to import) and nbformat are

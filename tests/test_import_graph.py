@@ -11,7 +11,7 @@ import aecodec
 
 PACKAGE = Path(aecodec.__file__).parent
 LAYERS = [
-    {"errors", "_atomic", "metrics", "losses", "layers", "distributed"},
+    {"errors", "catalogue", "_atomic", "metrics", "losses", "layers", "distributed"},
     {"images", "data", "kodak", "baselines"},
     {"rangecoder", "entropy"},
     {"models", "latents8bit"},

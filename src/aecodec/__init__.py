@@ -14,6 +14,7 @@ Modules, one concern each:
     aecodec.codec        the .aec file container: compress / decompress, header, tiling
     aecodec.checkpoint   safe, atomic checkpoints
     aecodec.refine       better latents at encode time (the amortization gap)
+    aecodec.catalogue    the shipped codecs' names and numbers (no PyTorch: for --help)
     aecodec.zoo          the shipped models: their constants, where they are, loading them
     aecodec.training     the training loop: train_step, evaluate, fit (steps or minutes)
     aecodec.recipes      every training recipe, and the training of the shipped families
@@ -29,7 +30,7 @@ Layers: a module imports only from its own layer or the layers above it in this 
 never from one below, and imports form no circle (tests/test_import_graph.py checks both,
 lazy imports inside functions included). So loading a shipped model (zoo) needs no
 training code, and the codec container needs no figures.
-    0 foundations   errors, _atomic, metrics, losses, layers, distributed
+    0 foundations   errors, catalogue, _atomic, metrics, losses, layers, distributed
     1 pixels        images, data, kodak, baselines
     2 coding        rangecoder, entropy
     3 models        models (its context.py: the default codec), latents8bit

@@ -91,7 +91,7 @@ def _codec(path) -> Codec:
 
 
 def add_compress(p: argparse.ArgumentParser) -> None:
-    from aecodec import zoo
+    from aecodec import catalogue as zoo  # the names and numbers only: no PyTorch for --help
 
     p.add_argument("input", metavar="IN", help="image file (PNG, JPEG, ...)")
     p.add_argument("output", metavar="OUT", help=".aec file to write")

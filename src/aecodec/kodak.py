@@ -14,12 +14,14 @@ import os
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
 from tqdm.auto import tqdm
 
 from aecodec.errors import DownloadError, ImageError
-from aecodec.images import load_image
+
+if TYPE_CHECKING:
+    import torch
 
 KODAK_URL = "http://r0k.us/graphics/kodak/kodak/"
 KODAK_ENV = "AECODEC_KODAK"
@@ -75,12 +77,14 @@ def kodak_root(root: str | os.PathLike | None = None) -> Path:
     return root
 
 
-def load_kodak(root: str | os.PathLike | None = None) -> dict[str, torch.Tensor]:
+def load_kodak(root: str | os.PathLike | None = None) -> "dict[str, torch.Tensor]":
     """Load the 24 Kodak images as {"kodim01": x (3, H, W) in [0, 1], ...}.
 
     Args:
         root: the folder, or None to use $AECODEC_KODAK.
     """
+    from aecodec.images import load_image  # PyTorch: not needed to download
+
     root = kodak_root(root)
     missing = [name for name in KODAK_SHA256 if not (root / name).is_file()]
     if missing:

@@ -19,8 +19,9 @@ as the package `aecodec.shipped` (see pyproject.toml), read through `importlib.r
 Setting $AECODEC_MODELS to a folder makes aecodec use the models found there instead.
 Their Kodak scores, written by `aecodec evaluate`, are in data/results/results.json.
 
-Holds: the shipped families' constants (`PLAIN_LATENT_CHANNELS`, `RD_LAMBDAS`,
-`QUALITIES`, `FAMILIES`, `ALL_FAMILIES`, `DEFAULT_QUALITIES`), `models_dir`, `load_plain`,
+Holds: the shipped families' constants (`PLAIN_LATENT_CHANNELS`; and, from
+`aecodec.catalogue`, `RD_LAMBDAS`, `QUALITIES`, `FAMILIES`, `ALL_FAMILIES`,
+`DEFAULT_QUALITIES`), `models_dir`, `load_plain`,
 `load_default`, `load_codec`, `load_codecs`, `qualities`,
 `find_model` (the model that wrote an .aec file), `shipped_families` and `codec_scores`
 (what `aecodec models` prints). Does not hold, nor import: how they were trained
@@ -32,24 +33,28 @@ import os
 from importlib import resources
 from pathlib import Path
 
+from aecodec.catalogue import (
+    ALL_FAMILIES,
+    DEFAULT_CODEC_QUALITY,
+    DEFAULT_FAMILY,
+    DEFAULT_QUALITIES,
+    DEFAULT_QUALITY,
+    FAMILIES,
+    QUALITIES,
+    RD_LAMBDAS,
+    VARIABLE_FAMILIES,
+)
 from aecodec.checkpoint import load_model
 from aecodec.codec import model_id
 from aecodec.errors import CheckpointError
 from aecodec.models import Autoencoder, Codec, VariableRateHyperprior
-from aecodec.models.context import DEFAULT_LAMBDAS, VariableRateCheckerboard
+from aecodec.models.context import VariableRateCheckerboard
 
 MODELS_ENV = "AECODEC_MODELS"
 PLAIN_LATENT_CHANNELS = (2, 4, 8, 16, 32)  # the shipped plain autoencoders' C
-RD_LAMBDAS = (0.0018, 0.0035, 0.0067, 0.013)  # the shipped codecs' lambdas, low to high quality
 DOWNSAMPLINGS = 3
-QUALITIES = {quality: lmbda for quality, lmbda in enumerate(RD_LAMBDAS, start=1)}
-DEFAULT_QUALITY = 3  # of a fixed-rate family
-FAMILIES = {"factorized": "rd_lambda{}.pt", "hyperprior": "hp_lambda{}.pt"}  # fixed rate
-VARIABLE_FAMILIES = ("context", "variable-rate")  # one model for a range of lambdas
-ALL_FAMILIES = ("context", "variable-rate", "hyperprior", "factorized")
 CURVES = {"factorized": "aecodec", "hyperprior": "aecodec hyperprior",  # in results.json
           "variable-rate": "aecodec variable rate", "context": "aecodec context"}
-DEFAULT_FAMILY = "context"  # the default codec (docs/codec.md)
 
 
 def _shipped() -> Path:
@@ -92,8 +97,6 @@ def load_variable_rate() -> VariableRateHyperprior:
 
 
 DEFAULT_FILE = "vr_context.pt"  # the default codec: variable rate, checkerboard context
-DEFAULT_QUALITIES = {quality: lmbda for quality, lmbda in enumerate(DEFAULT_LAMBDAS, start=1)}
-DEFAULT_CODEC_QUALITY = 4  # lambda 0.0067, the old default's rate
 
 
 def default_path() -> Path:

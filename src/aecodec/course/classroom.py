@@ -19,7 +19,8 @@ keeps its saved output, so learners can read ahead.
 Holds: `student_notebook` (one notebook), `build` (the whole course into a folder, what
 `aecodec classroom build` runs), `solutions` / `insert_solutions` (take the solutions
 out of a teacher's notebook and write them into a student's, as a learner would),
-`exercise_cells` / `check_cell` (where the exercises are, in either edition).
+`exercise_cells` / `check_cell` (where the exercises are, in either edition), `main` (`python -m
+aecodec.course.classroom OUT_DIR`).
 Does not hold: the checks (`aecodec.course.exercises`) or any grading; for grades, nbgrader reads
 the teacher's notebooks directly (docs/teachers.md).
 
@@ -335,10 +336,30 @@ def build(out_dir: str | os.PathLike, notebooks_dir: str | os.PathLike | None = 
     return {target: count for target, (_, count) in editions.items()}
 
 
-# `python -m aecodec.course.classroom OUT_DIR` is `aecodec classroom build OUT_DIR`
-if __name__ == "__main__":
+def main(argv: list[str] | None = None) -> int:
+    """`python -m aecodec.course.classroom OUT_DIR [--notebooks DIR] [--force]`: the same as
+    `aecodec classroom build` (which the command line reaches through `aecodec.cli`)."""
+    import argparse
     import sys
 
-    from aecodec.cli import main
+    parser = argparse.ArgumentParser(prog="python -m aecodec.course.classroom",
+                                     description="Write the student edition of the notebooks "
+                                     "(the same as `aecodec classroom build`).")
+    parser.add_argument("out_dir", metavar="OUT_DIR", help="folder to write them to")
+    parser.add_argument("--notebooks", default=None, metavar="DIR",
+                        help="the solution notebooks (default: the course's own)")
+    parser.add_argument("--force", action="store_true",
+                        help="overwrite student notebooks changed since they were built")
+    args = parser.parse_args(argv)
+    try:
+        written = build(args.out_dir, args.notebooks, overwrite=args.force)
+    except AecodecError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    for path, exercises in written.items():
+        print(f"wrote {path} ({exercises} exercise{'' if exercises == 1 else 's'} to do)")
+    return 0
 
-    sys.exit(main(["classroom", "build", *sys.argv[1:]]))
+
+if __name__ == "__main__":
+    raise SystemExit(main())

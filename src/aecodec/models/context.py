@@ -53,6 +53,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from aecodec.catalogue import DEFAULT_LAMBDAS
 from aecodec.entropy import SCALE_BOUND, estimated_bits, gaussian_likelihood, quantize
 from aecodec.errors import CodecError
 from aecodec.losses import rd_loss
@@ -103,8 +104,6 @@ def anchor_mask(h: int, w: int, device: torch.device | str = "cpu") -> torch.Ten
     return ((i + j) % 2 == 0).float()[None, None]  # (1, 1, h, w)
 
 
-# the lambdas the default codec is trained at: Kodak from about 0.1 to 1.2 bpp
-DEFAULT_LAMBDAS = (0.0009, 0.0018, 0.0035, 0.0067, 0.013, 0.026)
 
 
 @dataclass(frozen=True)
