@@ -2,7 +2,7 @@
 beside Pillow's JPEG and WebP measured in the same run.
 
     .venv/bin/python benchmarks/codec_speed.py [--kodak DIR] [--limit N] [--threads N]
-                                               [--out FILE]
+                                               [--family F ...] [--out FILE]
 
 (`make bench` runs it.) Each codec runs in its own fresh Python process (this script
 with `--one CODEC`), so the peak memory reported (the process's ru_maxrss: Python,
@@ -35,13 +35,13 @@ TARGET_SECONDS = 1.0  # encode and decode a Kodak image each in well under this
 TARGET_MEMORY = 2**30  # peak memory for a Kodak image
 
 
-def codecs() -> list[str]:
+def codecs(families: list[str] | None = None) -> list[str]:
     """The shipped codecs (in data/models, or $AECODEC_MODELS), each family low to high
-    quality, then the baselines."""
+    quality, then the baselines; `families`: only these."""
     from aecodec import zoo
 
     names = []
-    for family in zoo.shipped_families():
+    for family in families or zoo.shipped_families():
         prefix = "aecodec" if family == "factorized" else f"aecodec {family}"
         names += [f"{prefix} lambda={lmbda}" for lmbda in zoo.qualities(family).values()]
     return names + list(BASELINES)
@@ -189,6 +189,8 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=24, help="use the first N images")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--out", default=None, help="also write the markdown here")
+    parser.add_argument("--family", action="append", default=None,
+                        help="measure only this family (repeatable; default: every shipped one)")
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)  # one codec, in a child
     args = parser.parse_args()
     if args.one:
@@ -196,7 +198,7 @@ def main() -> None:
         return
     load_before = os.getloadavg()[0]
     rows = []
-    for codec in (bar := tqdm(codecs(), desc="codecs", unit="codec")):
+    for codec in (bar := tqdm(codecs(args.family), desc="codecs", unit="codec")):
         bar.set_postfix_str(codec)
         rows.append(run_one(codec, args.kodak, args.limit, args.threads))
     load_after = os.getloadavg()[0]
