@@ -39,7 +39,7 @@ test: $(STAMP)
 
 # Re-run every notebook in full mode and save it with its outputs (for maintainers).
 notebooks: $(STAMP)
-	$(PY) -m aecodec.course.run_notebooks notebooks/0*.ipynb
+	$(PY) -m aecodec.course.run_notebooks notebooks/[0-9][0-9]_*.ipynb
 
 # The course as static HTML from the committed notebooks (nothing is run), into build/book/:
 # open build/book/index.html, or share the folder.

@@ -1,7 +1,7 @@
 """Make a golden .aec file that tests/test_hardening.py decodes on every run.
 
-    .venv/bin/python benchmarks/make_golden.py [--family factorized|hyperprior|variable-rate]
-        [--kodak DIR]
+    .venv/bin/python benchmarks/make_golden.py
+        [--family factorized|hyperprior|variable-rate|context] [--kodak DIR]
 
 Writes tests/data/golden/kodim23_64x96.aec (a 64x96 crop of Kodak's kodim23, compressed
 by the shipped codec of lambda 0.0067: rd_lambda0.0067.pt) and golden.json beside it,
@@ -9,8 +9,9 @@ holding the SHA-256 of its decoded latents and of its decoded 8-bit pixels; with
 `--family hyperprior`, kodim23_64x96_hyperprior.aec (hp_lambda0.0067.pt) and
 golden_hyperprior.json; with `--family variable-rate`, kodim23_64x96_variable-rate.aec
 (vr_hyperprior.pt, coded at lambda 0.0042, between two trained lambdas) and
-golden_variable-rate.json. The test decodes every stored file with today's code and compares:
-a change that makes old files decode differently fails.
+golden_variable-rate.json; with `--family context`, kodim23_64x96_context.aec (vr_context.pt,
+the default codec) and golden_context.json. The test decodes every stored file with today's
+code and compares: a change that makes old files decode differently fails.
 
 Run it only when the file format or a shipped model changes on purpose, and say so in the
 commit. Does not hold the test itself.

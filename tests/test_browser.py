@@ -37,13 +37,14 @@ import torch
 from nbformat.v4 import new_code_cell, new_notebook
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from aecodec import zoo
 from aecodec.codec import compress, decompress
 from aecodec.data import load_sample
 from aecodec.latents8bit import reconstruct_8bit
 from aecodec.metrics import psnr
 from aecodec.recipes import RD_LAMBDAS
 from aecodec.widgets import shrink
-from aecodec.zoo import load_codecs, load_plain, load_variable_rate
+from aecodec.zoo import load_codecs, load_plain
 from conftest import REPO
 
 pytestmark = pytest.mark.browser
@@ -67,6 +68,8 @@ EXPLORERS = {
                                 f"max_side={MAX_SIDE})\nexplorer"],
     "09_variable_rate.ipynb": [RD, "explorer = RateDistortionExplorer(family='variable-rate', "
                                    f"max_side={MAX_SIDE})\nexplorer.widget"],
+    "10_context.ipynb": [RD, "explorer = RateDistortionExplorer(family='context', "
+                             f"max_side={MAX_SIDE})\nexplorer.widget"],
 }
 
 
@@ -452,9 +455,10 @@ def test_hyperprior_explorer_in_jupyterlab(browser, lab, screenshots):
         right=RD_LAMBDAS[middle + 1], expected=partial(expected_rd, family="hyperprior")))
 
 
-def expected_variable_rate(name: str, lmbda: float) -> dict[str, str]:
-    """What the variable-rate explorer must show for image `name` at `lmbda`."""
-    model = load_variable_rate()
+def expected_variable_rate(name: str, lmbda: float,
+                           family: str = "variable-rate") -> dict[str, str]:
+    """What a variable-rate explorer of `family` must show for image `name` at `lmbda`."""
+    model = zoo.load_codec(family=family)
     x = shrink(load_sample(name), MAX_SIDE)  # (3, H, W)
     with model.at_lambda(lmbda):
         data = compress(model, x)
@@ -464,16 +468,17 @@ def expected_variable_rate(name: str, lmbda: float) -> dict[str, str]:
             "file size": f"{len(data):,} bytes = {bpp:.3f} bpp"}
 
 
-def walk_variable_rate_explorer(page, screenshots: Path) -> None:
-    """09's explorer has a continuous lambda slider: it starts at the model's lambda and
-    shows its real file; one step right codes at a larger lambda, between two trained
-    ones: a bigger file and a new picture."""
+def walk_variable_rate_explorer(page, screenshots: Path, family: str = "variable-rate",
+                                prefix: str = "09") -> None:
+    """09's and 10's explorers have a continuous lambda slider: it starts at the model's
+    lambda and shows its real file; one step right codes at a larger lambda, between two
+    trained ones: a bigger file and a new picture."""
     page.locator(".widget-vbox").first.scroll_into_view_if_needed()
     first = readout(page)
     assert slider_value(page) == "0.0067"
-    assert_shows(first, expected_variable_rate("astronaut", 0.0067))
+    assert_shows(first, expected_variable_rate("astronaut", 0.0067, family))
     first_picture = picture(page)
-    shoot(page, screenshots / "09_1_variable_rate_0.0067.png")
+    shoot(page, screenshots / f"{prefix}_1_{family}_0.0067.png")
     move_slider_right(page)
     second = wait_for_new_readout(page, first)
     assert seen(page, "computing") and seen(page, "greyed"), "no sign of the work under way"
@@ -481,7 +486,7 @@ def walk_variable_rate_explorer(page, screenshots: Path) -> None:
     size = lambda shown: int(shown["file size"].split(" bytes")[0].replace(",", ""))  # noqa: E731
     assert size(second) > size(first), "a larger lambda must give a larger file"
     assert picture(page) != first_picture, "the picture did not change with the slider"
-    shoot(page, screenshots / "09_2_variable_rate_right.png")
+    shoot(page, screenshots / f"{prefix}_2_{family}_right.png")
 
 
 def test_variable_rate_explorer_in_jupyterlab(browser, lab, screenshots):
@@ -489,3 +494,11 @@ def test_variable_rate_explorer_in_jupyterlab(browser, lab, screenshots):
     (notebook 09 itself, its checks and figures, is run by nbval)."""
     run_explorer_test(browser, lab, screenshots, "09_variable_rate.ipynb",
                       partial(walk_variable_rate_explorer, screenshots=screenshots))
+
+
+def test_default_codec_explorer_in_jupyterlab(browser, lab, screenshots):
+    """10's explorer of the default codec (the context model) must start at its quality-4
+    lambda, show that real file, and follow its slider (notebook 10 itself is run by nbval)."""
+    run_explorer_test(browser, lab, screenshots, "10_context.ipynb",
+                      partial(walk_variable_rate_explorer, screenshots=screenshots,
+                              family="context", prefix="10"))

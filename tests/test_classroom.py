@@ -21,7 +21,7 @@ from aecodec.errors import AecodecError
 from conftest import REPO
 
 NOTEBOOKS = REPO / "notebooks"
-COURSE = sorted(NOTEBOOKS.glob("0*.ipynb"))
+COURSE = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 
 STATEMENT = "### ✏️ Exercise 3: `area`\nReturn the **area**: `width` × `height`."
 SOLUTION_CELL = '''import math
@@ -220,8 +220,8 @@ def test_the_other_cells_keep_their_saved_outputs(edition, path):
 
 
 REVEALED = {  # outputs that gave a prediction away in an earlier edition (issue 23)
-    "01": "40.00 dB    40.00 dB",  # noise_psnr's predicted PSNRs beside the measured ones
-    "03": "kernel 4: padding=1, output_padding=0",  # doubling_padding's answers
+    "01": "40.00 dB    40.00 dB",  # -20 log10(sigma) beside the measured PSNRs (noise_prediction)
+    "03": "kernel 7: padding=3, output_padding=1",  # doubling_padding's answers
     "04": "predicted: 81,747",  # parameter_count's answer
     "07": "training's estimate 0.700 bpp",  # the noisy estimate against the file, predicted
 }
@@ -229,6 +229,28 @@ REVEALED = {  # outputs that gave a prediction away in an earlier edition (issue
 
 @pytest.mark.parametrize("number, text", REVEALED.items())
 def test_the_student_edition_does_not_print_the_predicted_values(edition, number, text):
+    out, _ = edition
+    path = next(path for path in COURSE if path.name.startswith(number))
+    outputs = "\n".join(printed(cell) for cell in nbformat.read(path, as_version=4).cells)
+    assert text in outputs  # the teacher's edition shows them
+    student = nbformat.read(out / path.name, as_version=4)
+    assert text not in "\n".join(printed(cell) for cell in student.cells)
+
+
+REVEALED_04_06 = [  # what 04-06's prediction exercises ask for (issue 23, third edition)
+    ("04", "without zero_grad : loss"),  # the three loss curves, measured
+    ("05", "PSNR -1.35 dB"),  # the drop from C = 16 to C = 8, photo by photo
+    ("05", "2.011    27.90"),  # the C = 16 row of the curve's table (C = 8 is beside it)
+    ("06", "after lzma:    46,936 bytes"),  # lzma's bytes
+    ("06", "file: 24,347 bytes"),  # the real file's bytes
+    ("06", "aecodec:  24,347 bytes"),  # and again, beside JPEG
+]
+
+
+@pytest.mark.parametrize("number, text", REVEALED_04_06,
+                         ids=[f"{n}-{i}" for i, (n, _) in enumerate(REVEALED_04_06)])
+def test_the_student_edition_keeps_the_predictions_of_04_to_06_to_be_made(edition, number,
+                                                                          text):
     out, _ = edition
     path = next(path for path in COURSE if path.name.startswith(number))
     outputs = "\n".join(printed(cell) for cell in nbformat.read(path, as_version=4).cells)

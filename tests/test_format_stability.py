@@ -58,11 +58,13 @@ def test_compress_writes_the_recorded_bytes(key, x):
 
 
 def test_the_format_table_keeps_the_historical_headers():
-    """31, 37 and 41 bytes: the layouts files were written with before the table."""
+    """31, 37 and 41 bytes: the layouts files were written with before the table; version 4
+    (the context codec) took version 3's."""
     assert {v: (row.kind, row.header.format, row.header.size) for v, row in FORMATS.items()} == {
         1: ("factorized", "<4sB8sIIHHHI", 31),
         2: ("hyperprior", "<4sB8sIIHHHHHHI", 37),
         3: ("variable-rate", "<4sB8sIIHHHHHHfI", 41),
+        4: ("context", "<4sB8sIIHHHHHHfI", 41),
     }
 
 

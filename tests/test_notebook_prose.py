@@ -13,7 +13,7 @@ import pytest
 
 from conftest import REPO
 
-NOTEBOOKS = sorted((REPO / "notebooks").glob("0*.ipynb"))
+NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 QUOTED = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)?)\s*(dB|bpp|bytes|%|s\b|MiB)")
 DEFINITIONS = {("01", "10 dB")}  # "each +10 dB is 10x less squared error": the definition
 

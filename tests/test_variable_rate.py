@@ -201,7 +201,8 @@ def test_cli_compress_with_lambda_stores_it_and_decompress_needs_nothing_else(
     files = {}
     for lmbda in ("0.0018", "0.013"):
         out = tmp_path / f"{lmbda}.aec"
-        assert cli.main(["compress", str(image), str(out), "--lambda", lmbda]) == 0
+        assert cli.main(["compress", str(image), str(out), "--family", "variable-rate",
+                         "--lambda", lmbda]) == 0
         assert read_header(out.read_bytes())["lmbda"] == pytest.approx(float(lmbda), rel=1e-6)
         assert cli.main(["decompress", str(out), str(tmp_path / "out.png")]) == 0
         files[lmbda] = out.read_bytes()
@@ -209,8 +210,10 @@ def test_cli_compress_with_lambda_stores_it_and_decompress_needs_nothing_else(
 
 
 @pytest.mark.parametrize("arguments, problem", [
-    (["--lambda", "0.05"], "outside the variable-rate codec's trained range"),
-    (["--lambda", "0.005", "--quality", "2"], "give one or the other"),
+    (["--family", "variable-rate", "--lambda", "0.05"],
+     "outside the variable-rate codec's trained range"),
+    (["--family", "variable-rate", "--lambda", "0.005", "--quality", "2"],
+     "give one or the other"),
 ])
 def test_cli_lambda_mistakes_are_one_clear_line(shipped_dir, tmp_path, rng, capsys,
                                                  arguments, problem):
@@ -237,8 +240,11 @@ def test_cli_lambda_without_a_shipped_variable_rate_codec_says_how_to_train_one(
     monkeypatch.setenv("AECODEC_MODELS", str(tmp_path))
     image = tmp_path / "in.png"
     save_image(torch.rand(3, 16, 16, generator=rng), image)
-    assert cli.main(["compress", str(image), str(tmp_path / "o.aec"), "--lambda", "0.005"]) == 1
+    assert cli.main(["compress", str(image), str(tmp_path / "o.aec"), "--family",
+                     "variable-rate", "--lambda", "0.005"]) == 1
     assert "aecodec zoo-train-vr" in capsys.readouterr().err
+    assert cli.main(["compress", str(image), str(tmp_path / "o.aec"), "--lambda", "0.005"]) == 1
+    assert "aecodec zoo-train-default" in capsys.readouterr().err  # the default codec's
 
 
 def test_training_from_a_hyperprior_learns_the_gains_and_resumes(small_hyperprior, tmp_path,

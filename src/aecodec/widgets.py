@@ -331,8 +331,8 @@ class RateDistortionExplorer(_Explorer):
         models: {lmbda: model}, or one `VariableRateHyperprior`; default: a shipped family.
         kodak: a Kodak folder to offer its images (default: $AECODEC_KODAK, if set).
         max_side: images are shrunk to this longer side to keep the explorer quick.
-        family: the shipped codecs to explore when `models` is not given: "factorized",
-            "hyperprior" or "variable-rate".
+        family: the shipped codecs to explore when `models` is not given: "context" (the
+            default codec), "variable-rate", "hyperprior" or "factorized".
     """
 
     CURVE_POINTS = 7  # lambdas on a variable-rate model's curve, evenly in log lambda
@@ -343,7 +343,7 @@ class RateDistortionExplorer(_Explorer):
                  family: str = zoo.DEFAULT_FAMILY):
         super().__init__(kodak, max_side)
         if models is None:
-            models = (zoo.load_variable_rate() if family == "variable-rate" else
+            models = (zoo.load_codec(family=family) if family in zoo.VARIABLE_FAMILIES else
                       {m.config.lmbda: m for m in zoo.load_codecs(family).values()})
         if isinstance(models, VariableRateHyperprior):
             self.variable = models.eval()

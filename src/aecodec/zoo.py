@@ -181,7 +181,7 @@ def load_codec(quality: int | None = None, family: str = DEFAULT_FAMILY,
     """
     _check_family(family)
     if lmbda is not None and quality is not None:
-        raise CheckpointError("give a quality or a lambda, not both")
+        raise CheckpointError("a quality and a lambda both pick a rate: give one or the other")
     if family == "context":
         return load_default(quality, lmbda)
     if family == "variable-rate":
@@ -190,7 +190,7 @@ def load_codec(quality: int | None = None, family: str = DEFAULT_FAMILY,
             lmbda = _quality_lambda(qualities(family), quality, family)
         if not model.in_range(lmbda):
             raise CheckpointError(f"lambda {lmbda} is outside the variable-rate codec's "
-                                  f"range {model.config.lambdas[0]} to "
+                                  f"trained range {model.config.lambdas[0]} to "
                                   f"{model.config.lambdas[-1]}")
         model.set_lambda(lmbda)
         return model

@@ -17,17 +17,27 @@ verdict names what was found.
 Sizes in messages are always height x width ("an image of height 100 and width 75").
 
 The exercises, by notebook:
-    01  to_batch, my_psnr, noise_psnr
-    02  conv_output_size, encoder_block, latent_values
-    03  conv_transpose_output_size, decoder_block, doubling_padding
-    04  training_step, validation_psnr, parameter_count
-    05  predicted_ratio, halving_effect, receptive_field
-    06  entropy_bits, measured_bpp, rate_from_likelihoods
+    01  to_batch, noise_prediction (prediction), psnr_8bit (mechanism)
+    02  size_prediction (prediction), encoder_block, latent_values (mechanism)
+    03  size_prediction (prediction), grid_prediction (prediction), decoder_block,
+        doubling_padding (mechanism)
+    (01's my_psnr and noise_psnr, 02's conv_output_size and 03's conv_transpose_output_size
+    were exercises of earlier editions; their checks stay for teachers who use them.)
+
+A prediction check takes the learner's `predict()` (a function returning the committed
+answer, written before the cell that measures it) and the measurement, and explains the
+difference between the two.
+    04  training_step, loss_curve_prediction (prediction), parameter_count (mechanism)
+    05  predicted_ratio, halving_prediction (prediction), receptive_field (mechanism)
+    06  lzma_prediction (prediction), entropy_bits, file_size_prediction (prediction)
     07  rd_loss, pick_lambda, noise_quantize
-    08  gaussian_pmf, cheaper_rung (a prediction), side_share (a prediction)
-    09  file_objective, up_share (a prediction), refinement_gain (a prediction)
-(check_table_index, check_file_bits, check_round_up_probability and check_temperature
-are the second edition's exercises of 08-09, kept for teachers who set them.)
+    08  gaussian_pmf, cheaper_rung (prediction), side_share (prediction)
+    09  file_objective, up_share (prediction), refinement_gain (prediction)
+    10  residual_prediction (prediction), context_mask (mechanism), bits_prediction
+        (prediction)
+    (04's validation_psnr, 05's halving_effect, 06's measured_bpp and rate_from_likelihoods,
+    08's table_index and file_bits, 09's round_up_probability and temperature were
+    exercises of the second edition; their checks stay for teachers who set them.)
 """
 
 import copy
@@ -38,6 +48,7 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from aecodec import losses, refine
@@ -161,8 +172,27 @@ def check_to_batch(to_batch: Callable[[np.ndarray], torch.Tensor]) -> bool:
             if x.dtype != torch.float32:
                 raise _Wrong(f"values should be float32, got dtype {x.dtype}: PyTorch's layers "
                              "expect float32. Hint: .float()")
-            if x.max() > 1.5:
+            if x.min() < -1e-6:
+                raise _Wrong(f"some values are negative (down to {x.min().item():.2f}): the "
+                             "image was normalised with a mean and a standard deviation (such as "
+                             "ImageNet's). This course keeps pixels as they are, only scaled: "
+                             "divide by 255 and nothing else, so that 0 is black and 1 white.")
+            if torch.allclose(x, expected * 255, atol=1e-3):
                 raise _Wrong("values go up to 255: divide by 255 to bring them into [0, 1].")
+            if x.max() > 1 + 1e-6:
+                raise _Wrong(f"values go up to {x.max().item():.2f}, above 1: divide by 255 "
+                             "(and nothing else) to bring 0..255 into [0, 1].")
+            low, high = expected.min(), expected.max()
+            if torch.allclose(x, (expected - low) / (high - low), atol=1e-5) and \
+                    not torch.allclose(x, expected, atol=1e-6):
+                raise _Wrong("the values are stretched so that this image's darkest value is 0 "
+                             "and its brightest 1 (min-max normalisation): then the same byte "
+                             "means a different number in every image. Divide by 255, the "
+                             "largest possible 8-bit value, not by this image's range.")
+            if torch.allclose(x, expected.flip(1), atol=1e-6):
+                raise _Wrong("the channels are in the order blue, green, red (BGR, OpenCV's "
+                             "order): Pillow and NumPy give red, green, blue; keep that order "
+                             "(permute(2, 0, 1) moves the channels without reversing them).")
             if torch.allclose(x, expected * 255 / 256, atol=1e-6):
                 raise _Wrong("the values are 255/256 of the right ones: divide by 255, the "
                              "largest 8-bit value, so that white becomes exactly 1.")
@@ -183,7 +213,9 @@ def check_psnr(my_psnr: Callable[[torch.Tensor, torch.Tensor], float]) -> bool:
 
     def check() -> int:
         g = torch.Generator().manual_seed(1)
-        cases = [(0.1, None), (0.01, None), (None, 0.05), (None, 0.2)]
+        # noise first: with a constant offset the MAE is the RMSE, and an MAE answer would
+        # look like a missing factor 2
+        cases = [(None, 0.05), (None, 0.2), (0.1, None), (0.01, None)]
         for offset, noise in cases:
             x = torch.rand(3, 8, 8, generator=g) * 0.5 + 0.25
             if offset is not None:
@@ -191,9 +223,13 @@ def check_psnr(my_psnr: Callable[[torch.Tensor, torch.Tensor], float]) -> bool:
             else:
                 x_hat = (x + noise * torch.randn(3, 8, 8, generator=g)).clamp(0, 1)
             expected = psnr(x, x_hat)
-            got = _call(my_psnr, x, x_hat)
-            got = _as_number(got)
+            returned = _call(my_psnr, x, x_hat)
+            got = _as_number(returned)
             mse_value = ((x - x_hat) ** 2).mean().item()
+            mae_value = (x - x_hat).abs().mean().item()
+            if math.isclose(got, 10 * math.log10(1 / mae_value), abs_tol=0.01):
+                raise _Wrong("that is the PSNR of the mean absolute error: PSNR uses the "
+                             "mean of the squared differences, MSE = mean((x - x_hat) ** 2).")
             if math.isclose(got, expected + 20 * math.log10(255), abs_tol=0.01):
                 raise _Wrong("it is 48.13 dB too high: the images are in [0, 1], so the peak "
                              "value is 1, not 255.")
@@ -208,6 +244,10 @@ def check_psnr(my_psnr: Callable[[torch.Tensor, torch.Tensor], float]) -> bool:
             if not math.isclose(got, expected, abs_tol=1e-3):
                 raise _Wrong(f"for an image with MSE {mse_value:.6f} the PSNR should be "
                              f"{expected:.3f} dB, got {got:.3f}.")
+            if not isinstance(returned, float):
+                raise _Wrong(f"the value is right but it is a {type(returned).__name__}, not a "
+                             "Python float: call .item() on the MSE tensor before taking "
+                             "math.log10 of it.")
         return len(cases)
 
     return _run("my_psnr", check)
@@ -241,6 +281,183 @@ def check_noise_psnr(noise_psnr: Callable[[float], float]) -> bool:
     return _run("noise_psnr", check)
 
 
+# --- predictions: helpers shared by the prediction checks -----------------------------
+
+
+def _verdict(name: str, check: Callable[[], str], grade: bool) -> bool | None:
+    """Run `check` (which returns what to say after "Correct."), print one verdict line;
+    like `_run`, nothing escapes."""
+    try:
+        with torch.random.fork_rng(devices=[]):  # the notebook's random numbers stay its own
+            said = check()
+    except NotImplementedError:
+        print(f"{NOT_YET} {name} is not implemented yet. Replace `raise NotImplementedError` "
+              "with your answer, run that cell, then run this check again.")
+        passed = False
+    except _Wrong as e:
+        print(f"{WRONG} {name}: {_one_line(str(e))}")
+        passed = False
+    except Exception as e:  # what the learner gave back broke the check itself
+        print(f"{WRONG} {name}: the check could not use what your code gave back "
+              f"({type(e).__name__}: {_one_line(str(e))}). Compare its type with what the "
+              "exercise asks for.")
+        passed = False
+    else:
+        print(f"{CORRECT} {name}: {_one_line(said, limit=900)}")
+        passed = True
+    return passed if grade else None
+
+
+def _committed(predict: Callable[[], dict], keys: list) -> dict:
+    """The learner's commitment: `predict()` returning a dict with (at least) `keys`."""
+    got = _call(predict)
+    example = "{" + ", ".join(f"{k!r}: ..." for k in keys) + "}"
+    if not isinstance(got, dict):
+        raise _Wrong(f"return your prediction as a dict, {example}; got "
+                     f"{type(got).__name__} {got!r:.60}.")
+    missing = [k for k in keys if k not in got]
+    if missing:
+        raise _Wrong(f"your dict has no entry for {', '.join(map(repr, missing))}: return "
+                     f"{example}.")
+    return got
+
+
+def _whole(value, what: str) -> int:
+    """A size or a count: a Python int (or a NumPy integer), else a complaint naming it."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        if isinstance(value, float | np.floating) or (
+                isinstance(value, torch.Tensor) and value.numel() == 1):
+            raise _Wrong(f"{what} is {value!r}, not an int: sizes and counts are whole "
+                         "numbers, so return an int (use // to divide, and int(...) around "
+                         "math.ceil's or np.floor's result where it is a float or a tensor).")
+        _one_number(value)  # names a string, a list, None ...
+        raise _Wrong(f"{what} should be an int, got {type(value).__name__}.")
+    return int(value)
+
+
+# --- 01 predictions and mechanisms -------------------------------------------------------
+
+
+def check_noise_prediction(predict: Callable[[], dict], measured: dict[float, float],
+                           grade: bool = False) -> bool | None:
+    """predict() -> {0.01: dB, 0.1: dB}: the PSNR the learner expects once Gaussian noise
+    of standard deviation sigma is added to a photo in [0, 1] (not clipped), committed
+    before the measurement. Right within 1 dB of `measured` at every sigma.
+
+    Args:
+        predict: the learner's prediction, made before the measurement was shown.
+        measured: {sigma: PSNR in dB measured on the photo}, from the notebook.
+    """
+
+    def check() -> str:
+        sigmas = sorted(measured)
+        got = _committed(predict, sigmas)
+        guess = {s: _as_number(got[s]) for s in sigmas}
+        shown = "; ".join(f"sigma {s:g}: you {guess[s]:.1f} dB, measured {measured[s]:.2f} dB"
+                          for s in sigmas)
+        why = ("The MSE is the mean of noise^2, and for noise of mean 0 that is its "
+               "variance, sigma^2, whatever the photo; so PSNR = 10 log10(1 / sigma^2) = "
+               "-20 log10(sigma)")
+        small, large = sigmas[0], sigmas[-1]
+        if all(math.isclose(guess[s], -10 * math.log10(s), abs_tol=1) for s in sigmas):
+            raise _Wrong(f"{shown}. You took sigma itself as the MSE: the MSE is the mean "
+                         f"of the squared noise, sigma^2, so every dB figure doubles. {why}.")
+        if all(math.isclose(guess[s], measured[s] + 20 * math.log10(255), abs_tol=1.5)
+               for s in sigmas):
+            raise _Wrong(f"{shown}: yours are 48 dB too high, a peak of 255; the photo's "
+                         f"values are in [0, 1], so the peak is 1 and sigma is in those "
+                         f"units. {why}.")
+        if any(guess[s] < 0 for s in sigmas):
+            raise _Wrong(f"{shown}. A negative PSNR would mean an MSE above 1, the peak "
+                         f"squared; noise of sigma <= 0.1 is far below that. {why}.")
+        if guess[small] <= guess[large]:
+            raise _Wrong(f"{shown}. More noise is more error, so a lower PSNR: sigma "
+                         f"{large:g} must score below sigma {small:g}. {why}.")
+        step = guess[small] - guess[large]
+        decades = math.log10(large / small)
+        measured_step = measured[small] - measured[large]
+        if decades and math.isclose(step, 10 * decades, abs_tol=2) and \
+                not math.isclose(measured_step, 10 * decades, abs_tol=2):
+            raise _Wrong(f"{shown}. You have {step:.0f} dB between them, the measurement "
+                         f"{measured_step:.0f}: 10 times the noise's sigma is 100 times its "
+                         f"squared error, so 20 dB, not 10. {why}.")
+        off = {s: guess[s] - measured[s] for s in sigmas}
+        worst = max(sigmas, key=lambda s: abs(off[s]))
+        if abs(off[worst]) > 1:
+            side = "too high" if off[worst] > 0 else "too low"
+            raise _Wrong(f"{shown}: {abs(off[worst]):.1f} dB {side} at sigma {worst:g}. {why}.")
+        return (f"{shown}. {why}, which is why the photo plays no part in it (before "
+                "clipping, see below).")
+
+    return _verdict("noise prediction", check, grade)
+
+
+@_prints_verdict
+def check_psnr_8bit(psnr_8bit: Callable[[np.ndarray, np.ndarray], float]) -> bool:
+    """psnr_8bit(pixels, pixels_hat) -> PSNR in dB of two uint8 arrays (H, W, 3) as Pillow
+    gives them, as a Python float: the peak is 255, and the difference must be taken in a
+    type that does not wrap around (uint8 arithmetic is modulo 256)."""
+
+    def check() -> int:
+        rng = np.random.default_rng(3)
+        cases = [(6, 5, 9.0), (4, 4, 30.0), (3, 7, 2.0)]
+        for h, w, spread in cases:
+            a = rng.integers(20, 236, (h, w, 3), dtype=np.uint8)
+            noise = rng.normal(0, spread, (h, w, 3)).round()
+            b = np.clip(a + noise, 0, 255).astype(np.uint8)
+            if np.array_equal(a, b):
+                b[0, 0, 0] += 1
+            diff = a.astype(np.float64) - b.astype(np.float64)
+            mse = float((diff ** 2).mean())
+            expected = 10 * math.log10(255 ** 2 / mse)
+            returned = _call(psnr_8bit, a.copy(), b.copy())
+            if isinstance(returned, np.ndarray) and returned.dtype.kind in "ui" \
+                    and returned.size > 1:
+                raise _Wrong(f"it returned an array of shape {returned.shape}: the PSNR is "
+                             "one number, from the mean of the squared differences.")
+            got = _as_number(returned)
+            wrapped = (a - b).astype(np.float64)  # what uint8 subtraction gives
+            wrapped_mse = float((wrapped ** 2).mean())
+            wrapped_sq = float(((a - b) ** 2).astype(np.float64).mean())
+            for wrong_mse in (wrapped_mse, wrapped_sq):
+                wrong = 10 * math.log10(255 ** 2 / wrong_mse) if wrong_mse > 0 else math.inf
+                if not math.isclose(wrong, expected, abs_tol=0.01) and \
+                        math.isclose(got, wrong, abs_tol=0.01):
+                    raise _Wrong(f"for two {h}x{w} images (height x width) you give {got:.2f} "
+                                 f"dB, the right value is {expected:.2f}: the difference was "
+                                 "taken in uint8, where 3 - 5 is 254, not -2 (arithmetic "
+                                 "modulo 256). Convert to float (or int) before subtracting.")
+            if math.isclose(got, expected - 20 * math.log10(255), abs_tol=0.01):
+                raise _Wrong(f"you give {got:.2f} dB, 48.13 dB too low: these values go up "
+                             "to 255, so the peak is 255, not 1.")
+            if math.isclose(got, expected + 20 * math.log10(255), abs_tol=0.01):
+                raise _Wrong(f"you give {got:.2f} dB, 48.13 dB too high: you scaled the "
+                             "values to [0, 1] and kept the peak 255; use one or the other.")
+            mae = float(np.abs(diff).mean())
+            if math.isclose(got, 10 * math.log10(255 ** 2 / mae), abs_tol=0.01) or \
+                    math.isclose(got, 20 * math.log10(255 / mae), abs_tol=0.01):
+                raise _Wrong("that comes from the mean absolute error: PSNR uses the mean "
+                             "of the squared differences.")
+            if math.isclose(got, 10 * math.log(255 ** 2 / mse), abs_tol=0.01):
+                raise _Wrong("that is the natural log: PSNR uses log base 10 (math.log10).")
+            if math.isclose(got, 10 * math.log10(255 / mse), abs_tol=0.01):
+                raise _Wrong(f"you give {got:.2f} dB, the right value is {expected:.2f}: the "
+                             "peak is squared, like the error: 10 log10(255^2 / MSE).")
+            if math.isclose(got, expected / 2, abs_tol=0.01):
+                raise _Wrong("it is half the right value: 10 log10(peak^2 / MSE), or "
+                             "20 log10(peak / RMSE) with the square root.")
+            if not math.isclose(got, expected, abs_tol=1e-3):
+                raise _Wrong(f"for two {h}x{w} images (height x width) with MSE {mse:.2f} "
+                             f"(in 8-bit units) the PSNR is {expected:.3f} dB, you give "
+                             f"{got:.3f}.")
+            if not isinstance(returned, float):
+                raise _Wrong(f"the value is right but it is a {type(returned).__name__}, not a "
+                             "Python float: return float(...) of it.")
+        return len(cases)
+
+    return _run("psnr_8bit", check)
+
+
 # --- 02 the convolutional encoder ------------------------------------------------------
 
 
@@ -262,9 +479,89 @@ def check_conv_output_size(conv_output_size: Callable[[int, int, int, int], int]
                 if isinstance(got, float):
                     hint = "Sizes are whole numbers: use integer division // (it rounds down)."
                 raise _Wrong(f"{call} returned {got!r}; PyTorch gives {expected}. {hint}")
+            _whole(got, f"conv_output_size({size}, {kernel}, {stride}, {padding})")
         return len(cases)
 
     return _run("conv_output_size", check)
+
+
+def _layer_sizes(layer: nn.Module, size: int) -> dict[str, int]:
+    """What the usual wrong rules give for `layer` on a `size`-pixel input."""
+    k, s, p = layer.kernel_size[0], layer.stride[0], layer.padding[0]
+    if isinstance(layer, nn.ConvTranspose2d):
+        op = layer.output_padding[0]
+        return {"no output_padding": (size - 1) * s - 2 * p + k,
+                "the convolution's formula": (size + 2 * p - k) // s + 1,
+                "size times stride": size * s,
+                "size times stride, no -1": size * s - 2 * p + k + op}
+    return {"halving, rounding up": -(-size // s),
+            "no + 1": (size + 2 * p - k) // s,
+            "rounding up": -(-(size + 2 * p - k) // s) + 1,
+            "padding on one side": (size + p - k) // s + 1}
+
+
+def _describe(layer: nn.Module) -> str:
+    name = type(layer).__name__
+    k, s, p = layer.kernel_size[0], layer.stride[0], layer.padding[0]
+    extra = f", output_padding {layer.output_padding[0]}" \
+        if isinstance(layer, nn.ConvTranspose2d) else ""
+    return f"{name} with kernel {k}, stride {s}, padding {p}{extra}"
+
+
+def check_size_prediction(predict: Callable[[], dict], layers: dict[str, tuple[nn.Module, int]],
+                          grade: bool = False) -> bool | None:
+    """predict() -> {name: output size}: the width the learner expects each layer of
+    `layers` to give, committed before PyTorch measures it. Right if every size is.
+
+    Args:
+        predict: the learner's prediction, made before the measurement was shown.
+        layers: {name: (an nn.Conv2d or nn.ConvTranspose2d, input size in pixels)}.
+    """
+
+    def check() -> str:
+        got = _committed(predict, list(layers))
+        measured, lines = {}, []
+        for name, (layer, size) in layers.items():
+            with torch.no_grad():
+                out = layer(torch.zeros(1, layer.in_channels, size, size))  # (1, C, s, s)
+            measured[name] = out.shape[-1]
+        for name, (layer, size) in layers.items():
+            guess = _whole(got[name], f"your size for {name!r}")
+            right = measured[name]
+            lines.append(f"{name}: {size} -> {right}")
+            if guess == right:
+                continue
+            said = f"{name!r} ({_describe(layer)}, on {size} pixels): you said {guess}, " \
+                   f"PyTorch gives {right}."
+            rules = [rule for rule, value in _layer_sizes(layer, size).items()
+                     if value == guess and value != right]
+            k, p = layer.kernel_size[0], layer.padding[0]
+            if isinstance(layer, nn.ConvTranspose2d):
+                why = {"no output_padding": " You left out output_padding, which adds its "
+                                            "pixels at the end.",
+                       "the convolution's formula": " That is a convolution's formula; a "
+                       "transposed convolution runs it backwards: (size - 1) * stride - "
+                       "2 * padding + kernel + output_padding.",
+                       "size times stride": f" A transposed convolution does not simply "
+                       f"multiply by the stride: its last stamp reaches {k} pixels, and the "
+                       "padding is cut from both sides.",
+                       "size times stride, no -1": " The stamps start stride pixels apart, "
+                       "so size stamps span (size - 1) * stride pixels plus one kernel."}
+            else:
+                why = {"halving, rounding up": f" 'A stride-2 layer halves, rounding up' holds "
+                       f"when kernel = 2 * padding + 1 (like 5 and 2); with kernel {k} and "
+                       f"padding {p} the last window would run past the padding.",
+                       "no + 1": " The first window counts too: + 1.",
+                       "rounding up": " PyTorch rounds the division down: a window that would "
+                                      "run past the padding is dropped.",
+                       "padding on one side": " The padding is added on both sides: "
+                                              "2 * padding."}
+            hint = why[rules[0]] if rules else (" Work through the formula above step by "
+                                                "step for this layer.")
+            raise _Wrong(said + hint)
+        return "every size right: " + "; ".join(lines) + "."
+
+    return _verdict("size prediction", check, grade)
 
 
 @_prints_verdict
@@ -311,6 +608,7 @@ def check_latent_values(latent_values: Callable[[int, int, int, int], int]) -> b
                     hint = " Each downsampling halves the size, so k of them divide by 2**k."
                 raise _Wrong(f"latent_values({h}, {w}, {c}, {k}) returned {got!r}, "
                              f"expected {expected}.{hint}")
+            _whole(got, f"latent_values({h}, {w}, {c}, {k})")
         return len(cases)
 
     return _run("latent_values", check)
@@ -338,9 +636,134 @@ def check_conv_transpose_output_size(fn: Callable[[int, int, int, int, int], int
                 raise _Wrong(f"conv_transpose_output_size({size}, {kernel}, {stride}, "
                              f"{padding}, {output_padding}) returned {got!r}; PyTorch gives "
                              f"{expected}. {hint}")
+            _whole(got, f"conv_transpose_output_size({size}, {kernel}, {stride}, {padding}, "
+                        f"{output_padding})")
         return len(cases)
 
     return _run("conv_transpose_output_size", check)
+
+
+GRID_KERNELS = (2, 3, 4, 5, 6)
+GRID_SHARE = 0.2  # a period-2 share of the detail's variance above this is a visible grid
+
+
+def _periodic_share(values: torch.Tensor, period: int) -> float:
+    """The share of an (H, W) map's variance in the pattern that repeats every `period`
+    pixels, down and across (notebook 03 defines the same function for the trained sky)."""
+    h, w = values.shape[0] // period * period, values.shape[1] // period * period
+    e = values[:h, :w] - values[:h, :w].mean()                                        # (h, w)
+    pattern = e.reshape(h // period, period, w // period, period).mean(dim=(0, 2))  # (p, p)
+    return float(pattern.pow(2).mean() / e.pow(2).mean())
+
+
+_GRID_DOUBLING = {3: (1, 1), 4: (1, 0)}  # kernel: (padding, output_padding), shown in 03
+
+
+def untrained_decoder_output(x: torch.Tensor, kernel: int, seed: int) -> torch.Tensor:
+    """x (1, 3, H, W) through an untrained encoder (two kernel-4 stride-2 convolutions) and
+    a decoder of two stride-2 transposed convolutions of `kernel` (3 or 4), weights drawn
+    with `seed`: (1, 3, H, W), H and W multiples of 4."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        encoder = nn.Sequential(nn.Conv2d(3, 16, 4, 2, 1), nn.ReLU(), nn.Conv2d(16, 16, 4, 2, 1))
+        padding, output_padding = _GRID_DOUBLING[kernel]
+        decoder = nn.Sequential(
+            nn.ConvTranspose2d(16, 16, kernel, 2, padding, output_padding), nn.ReLU(),
+            nn.ConvTranspose2d(16, 3, kernel, 2, padding, output_padding))
+        with torch.no_grad():
+            return decoder(encoder(x))  # (1, 3, H, W)
+
+
+def grid_measurement(x: torch.Tensor, seeds: int = 5) -> dict:
+    """What `check_grid_prediction` compares a prediction with: {"stamps": {kernel: the
+    distinct numbers of stamps per output pixel, for a stride-2 transposed convolution with
+    all weights 1 on a constant input (middle 8 x 8)}, "share": {3 and 4: [the share of
+    the variance of an untrained decoder's output on the 64 x 64 detail at rows and
+    columns 100-163, channels averaged, that repeats every 2 pixels, one per seed]}}.
+
+    Args:
+        x: a photo (1, 3, H, W), H and W multiples of 4 and at least 164.
+        seeds: how many random starts.
+    """
+    stamps = {}
+    for kernel in GRID_KERNELS:
+        t = nn.ConvTranspose2d(1, 1, kernel, stride=2, bias=False)
+        with torch.no_grad():
+            t.weight.fill_(1.0)
+            counts = t(torch.ones(1, 1, 8, 8))[0, 0, 4:12, 4:12]  # (8, 8) from the middle
+        stamps[kernel] = sorted(set(counts.flatten().int().tolist()))
+    share = {k: [_periodic_share(untrained_decoder_output(x, k, seed)[0, :, 100:164, 100:164]
+                                 .mean(dim=0), 2) for seed in range(seeds)] for k in (3, 4)}
+    return {"stamps": stamps, "share": share}
+
+
+def check_grid_prediction(predict: Callable[[], dict], measured: dict,
+                          grade: bool = False) -> bool | None:
+    """predict() -> {"uneven": [kernels], "random_kernel_4_grid": True or False}: which of
+    the stride-2 transposed convolutions of kernel 2 to 6, all weights 1, give some output
+    pixels more stamps than others (a grid), and whether an untrained decoder of kernel-4
+    layers (random weights) still prints a grid of period 2. Committed before the notebook
+    counts the stamps and looks.
+
+    Args:
+        predict: the learner's prediction, made before the measurement was shown.
+        measured: {"stamps": {kernel: sorted distinct stamp counts}, "share": {kernel: [the
+            period-2 share of an untrained decoder's output, one per seed]}}.
+    """
+
+    def check() -> str:
+        got = _committed(predict, ["uneven", "random_kernel_4_grid"])
+        ticked = got["uneven"]
+        if isinstance(ticked, int | np.integer) and not isinstance(ticked, bool):
+            ticked = [ticked]
+        if not isinstance(ticked, list | tuple | set):
+            raise _Wrong(f'"uneven" should be a list of kernel sizes, such as [2, 6]; got '
+                         f"{type(ticked).__name__} {ticked!r:.40}.")
+        ticked = {_whole(k, f'"uneven" holds {k!r}, which') for k in ticked}
+        if not ticked <= set(GRID_KERNELS):
+            raise _Wrong(f'"uneven" holds {sorted(ticked - set(GRID_KERNELS))}: tick among '
+                         f"the kernels {list(GRID_KERNELS)}.")
+        random_grid = got["random_kernel_4_grid"]
+        if not isinstance(random_grid, bool | np.bool_):
+            raise _Wrong(f'"random_kernel_4_grid" should be True or False; got '
+                         f"{random_grid!r:.40}.")
+        stamps = measured["stamps"]
+        uneven = {k for k in GRID_KERNELS if len(stamps[k]) > 1}
+        counts = "; ".join(f"kernel {k}: {'/'.join(map(str, stamps[k]))}"
+                           for k in GRID_KERNELS)
+        counted = f"measured stamps per pixel, {counts}"
+        if ticked != uneven:
+            wrong_in, wrong_out = sorted(ticked - uneven), sorted(uneven - ticked)
+            parts = []
+            if wrong_in:
+                parts.append(f"you ticked {wrong_in}, which cover every pixel equally")
+            if wrong_out:
+                parts.append(f"you left out {wrong_out}, which do not")
+            rule = ("A kernel of K pixels stamped every 2 pixels covers each output pixel "
+                    "K / 2 times when K is even; when K is odd, (K + 1) / 2 times at one "
+                    "offset and (K - 1) / 2 at the other.")
+            if wrong_in and all(k % 2 == 0 for k in wrong_in) and not wrong_out:
+                rule += " Even kernels give every pixel the same count (4: 2 each, 6: 3 each)."
+            raise _Wrong(f"{' and '.join(parts)}: {counted}. {rule}")
+        shares = measured["share"]
+        grid4 = sorted(shares[4])[len(shares[4]) // 2] > GRID_SHARE
+        seen = (f"an untrained kernel-4 decoder puts "
+                f"{', '.join(f'{v:.0%}' for v in shares[4])} of its output's variance in the "
+                f"period-2 pattern over {len(shares[4])} seeds (kernel 3: "
+                f"{', '.join(f'{v:.0%}' for v in shares[3])})")
+        if bool(random_grid) != grid4:
+            if grid4:
+                raise _Wrong(f"the stamp counts are right, but {seen}: it prints a grid. Even "
+                             "coverage needs equal weights; with random ones, an even output "
+                             "pixel is made by other taps of the kernel than an odd one (with "
+                             "kernel 4: taps 1 and 3 against 0 and 2), so the two come out "
+                             "different. Training can hide the grid; the architecture alone "
+                             "does not (Odena et al. 2016 make the same caveat).")
+            raise _Wrong(f"the stamp counts are right, but {seen}: no clear grid.")
+        return (f"{counted}: odd kernels overlap unevenly. And {seen}: even overlap removes "
+                "one cause of the checkerboard, not the other, unequal taps.")
+
+    return _verdict("grid prediction", check, grade)
 
 
 @_prints_verdict
@@ -371,6 +794,8 @@ def check_decoder_block(decoder_block: Callable[[int, int], nn.Module]) -> bool:
 
 _RESAMPLERS = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d,
                nn.LPPool2d, nn.Upsample, nn.PixelShuffle, nn.PixelUnshuffle)
+_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.InstanceNorm2d, nn.GroupNorm,
+          nn.LayerNorm, nn.LocalResponseNorm)
 _DROPOUTS = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout,
              nn.FeatureAlphaDropout)
 
@@ -393,6 +818,20 @@ def _block(make_block: Callable, in_channels: int, out_channels: int, kind: type
     if len(layers) != 1:
         raise _Wrong(f"use exactly one {kind.__name__} in the block, found {len(layers)}.")
     layer = layers[0]
+    if (layer.in_channels, layer.out_channels) != (in_channels, out_channels):
+        swapped = (layer.in_channels, layer.out_channels) == (out_channels, in_channels)
+        raise _Wrong(f"called with in_channels={in_channels}, out_channels={out_channels}, "
+                     f"your {name} reads {layer.in_channels} channels and writes "
+                     f"{layer.out_channels}"
+                     + (": the two are swapped. " if swapped else ". ")
+                     + f"nn.{kind.__name__}(in_channels, out_channels, ...) takes the "
+                     "channels it reads first, then those it writes.")
+    if tuple(layer.dilation) != (1, 1):
+        raise _Wrong(f"the {name} has dilation {layer.dilation[0]}: its taps are spread "
+                     f"{layer.dilation[0]} pixels apart, so it reads a wider window (with "
+                     "more padding the shape comes out the same, but it is another layer). "
+                     "The exercise asks for a plain 5x5 kernel: leave dilation at 1, "
+                     "padding=2.")
     if tuple(layer.kernel_size) != (5, 5):
         raise _Wrong(f"the {name}'s kernel is {layer.kernel_size[0]}x{layer.kernel_size[1]}: "
                      "the kit's blocks use 5x5 kernels (kernel_size=5), which see more of "
@@ -440,6 +879,8 @@ def _check_block_order(block: nn.Module, kind: type, in_channels: int, name: str
 
     def remember(_module, inputs, output):
         seen.setdefault("input", inputs[0].detach() if inputs else None)
+        seen.setdefault("output", output.detach() if isinstance(output, torch.Tensor)
+                        else None)
 
     g = torch.Generator().manual_seed(0)
     x, x2 = torch.randn(2, 1, in_channels, 8, 8, generator=g)
@@ -459,6 +900,7 @@ def _check_block_order(block: nn.Module, kind: type, in_channels: int, name: str
                 raise _Wrong(f"something changes x before the {name} sees it (a "
                              f"non-linearity before the {name}?): put the {name} first, then "
                              "the non-linearity after it.")
+            after = seen["output"]
             # an affine block f has f(x + x2) - f(0) = (f(x) - f(0)) + (f(x2) - f(0))
             at_zero = _block_output(block, zeros)
             both = _block_output(block, x + x2) - at_zero
@@ -466,15 +908,44 @@ def _check_block_order(block: nn.Module, kind: type, in_channels: int, name: str
     finally:
         hook.remove()
         block.train(was_training)
+    if isinstance(after, torch.Tensor) and after.shape == out.shape and \
+            torch.allclose(out, F.relu(after), atol=1e-5):
+        return  # the block gives ReLU(layer(x)), what the exercise asks for
     if both.shape == apart.shape and torch.allclose(both, apart, atol=1e-4):
         dropouts = [type(m).__name__ for m in block.modules() if isinstance(m, _DROPOUTS)]
         if dropouts:
             raise _Wrong(f"{dropouts[0]} is not a non-linearity: while training it zeroes "
                          "values at random and scales up the others, and in eval mode it does "
-                         f"nothing, so the trained block is linear. After the {name} put a "
-                         "function that bends, such as nn.ReLU().")
-        raise _Wrong(f"the block is linear: add a non-linearity such as nn.ReLU() after the "
-                     f"{name}.")
+                         f"nothing, so the trained block is linear. After the {name} put "
+                         "nn.ReLU().")
+        norms = [type(m).__name__ for m in block.modules() if isinstance(m, _NORMS)]
+        if norms:
+            raise _Wrong(f"{norms[0]} is not a non-linearity: in eval mode it scales and "
+                         f"shifts each channel by fixed numbers, so the block stays linear. "
+                         f"After the {name} put nn.ReLU().")
+        raise _Wrong(f"the block is linear: add the non-linearity nn.ReLU() after the {name}.")
+    norms = [type(m).__name__ for m in block.modules() if isinstance(m, _NORMS)]
+    if norms:
+        raise _Wrong(f"the block holds {norms[0]}: the kit's blocks have no normalisation "
+                     "layer (a batch norm makes each image's output depend on the others in "
+                     f"its batch while training). The exercise asks for the {name}, then "
+                     "nn.ReLU(), and nothing else.")
+    others = [m for m in block.modules()
+              if type(m).__module__ == "torch.nn.modules.activation" and type(m) is not nn.ReLU]
+    if others:
+        found = type(others[0]).__name__
+        slope = getattr(others[0], "negative_slope", 0.0)
+        why = {"Sigmoid": "it squeezes every value into (0, 1) and flattens out for large "
+                          "ones, where its gradient vanishes",
+               "Tanh": "it squeezes every value into (-1, 1) and flattens out for large ones",
+               "LeakyReLU": f"with a negative slope of {slope:g} it bends "
+                            f"{'hardly at all' if slope > 0.5 else 'less'} at 0"
+               }.get(found, "it is another function")
+        raise _Wrong(f"the non-linearity is {found}: {why}. The exercise asks for nn.ReLU(), "
+                     "which the kit's blocks use: max(0, t), cheap and with a gradient of 1 "
+                     "wherever it is not zero.")
+    raise _Wrong(f"the block's output is not nn.ReLU() of the {name}'s output: put the {name} "
+                 "first, then nn.ReLU(), and nothing else.")
 
 
 @_prints_verdict
@@ -484,7 +955,18 @@ def check_doubling_padding(doubling_padding: Callable[[int], tuple[int, int]]) -
     formula used backwards: (h - 1) * 2 - 2 * padding + kernel + output_padding = 2h)."""
 
     def check() -> int:
-        kernels = [3, 4, 5, 6, 7]
+        kernels = [2, 6, 7, 8, 9, 11]  # none of them shown in notebook 03 (it shows 3, 4, 5)
+
+        def doubles(kernel: int, padding: int, output_padding: int) -> bool:
+            if padding < 0 or not 0 <= output_padding < 2:
+                return False
+            layer = nn.ConvTranspose2d(1, 1, kernel, stride=2, padding=padding,
+                                       output_padding=output_padding)
+            try:
+                return all(layer(torch.zeros(1, 1, h, h)).shape[-1] == 2 * h for h in (1, 4, 7))
+            except RuntimeError:
+                return False
+
         for kernel in kernels:
             answer = _call(doubling_padding, kernel)
             values = list(answer) if isinstance(answer, tuple | list) else None
@@ -497,6 +979,11 @@ def check_doubling_padding(doubling_padding: Callable[[int], tuple[int, int]]) -
                              "padding counts whole pixels, so both must be integers (// "
                              "divides to an integer, / to a float).")
             padding, output_padding = (int(v) for v in values)
+            if not doubles(kernel, padding, output_padding) and \
+                    doubles(kernel, output_padding, padding):
+                raise _Wrong(f"for kernel {kernel} you return {(padding, output_padding)}: "
+                             f"the right numbers in the wrong order. Return (padding, "
+                             f"output_padding), padding first.")
             if padding < 0 or output_padding < 0:
                 raise _Wrong(f"for kernel {kernel} you give padding {padding} and "
                              f"output_padding {output_padding}: both must be >= 0.")
@@ -515,10 +1002,10 @@ def check_doubling_padding(doubling_padding: Callable[[int], tuple[int, int]]) -
                     made = "an error" if out is None else f"{out} x {out}"
                     raise _Wrong(f"kernel {kernel}, padding {padding}, output_padding "
                                  f"{output_padding} turns {h} x {h} into {made}, not "
-                                 f"{2 * h} x {2 * h}. Write Exercise 1's output size for "
-                                 "stride 2 and this kernel, set it equal to 2h and solve: what "
-                                 "is left once the h's cancel must hold for every kernel you "
-                                 "are given, odd and even.")
+                                 f"{2 * h} x {2 * h}. Write the transposed convolution's "
+                                 "output size for stride 2 and this kernel, set it equal to 2h "
+                                 "and solve: what is left once the h's cancel must hold for "
+                                 "every kernel you are given, odd and even.")
         return len(kernels)
 
     return _run("doubling_padding", check)
@@ -571,6 +1058,12 @@ def check_training_step(training_step: Callable) -> bool:
             if not math.isclose(loss, ref_loss.item(), rel_tol=1e-4):
                 with torch.no_grad():
                     after = nn.functional.mse_loss(reference(x), x).item()
+                if math.isclose(loss, ref_loss.item() * x.numel(), rel_tol=1e-4):
+                    raise _Wrong(f"step {step + 1}: you return {loss:.4f}, the sum of the "
+                                 "squared errors (reduction='sum'): the loss is their mean, "
+                                 "F.mse_loss(x_hat, x) with its default reduction, "
+                                 f"{ref_loss.item():.6f}. A sum grows with the batch and the "
+                                 "image size, and so would the step the gradients ask for.")
                 if math.isclose(loss, after, rel_tol=1e-5):
                     raise _Wrong(f"step {step + 1}: you return {loss:.6f}, the loss after "
                                  "the update (a second forward pass, or two steps in one "
@@ -581,9 +1074,16 @@ def check_training_step(training_step: Callable) -> bool:
                              f"and x, {ref_loss.item():.6f}, got {loss:.6f}.")
             for p, q in zip(model.parameters(), reference.parameters()):
                 if not torch.allclose(p, q, atol=1e-6):
-                    hint = "Did you call optimizer.zero_grad()? Without it gradients add up "\
-                           "from step to step." if step > 0 else \
-                           "The order is: forward, loss, zero_grad, backward, step."
+                    if not opt.state:  # the optimizer given never stepped: one made inside
+                        hint = ("The optimizer given was never used: its state is empty. "
+                                "Did you build a new torch.optim.Adam inside training_step? "
+                                "Use the one passed in: Adam keeps running averages of the "
+                                "gradients from step to step, and a new one forgets them.")
+                    elif step > 0:
+                        hint = ("Did you call optimizer.zero_grad()? Without it gradients "
+                                "add up from step to step.")
+                    else:
+                        hint = "The order is: forward, loss, zero_grad, backward, step."
                     raise _Wrong(f"after step {step + 1} the weights differ from a correct "
                                  f"step. {hint}")
         return 3
@@ -677,6 +1177,11 @@ def check_validation_psnr(validation_psnr: Callable) -> bool:
                 raise _Wrong(f"{where}: that is the PSNR of the batch's pooled MSE; the "
                              "validation PSNR is the mean of the images' PSNRs "
                              f"({expected:.3f} dB), as aecodec.metrics.psnr computes it.")
+            if math.isclose(got, psnr(quantize_8bit(x), quantize_8bit(x_hat)), abs_tol=1e-4):
+                raise _Wrong(f"{where}: you rounded x to 8-bit values as well as x_hat. Only "
+                             "the reconstruction is rounded (as a saved image would be); "
+                             "the original stays as it is, the reference the error is "
+                             f"measured against: {expected:.4f} dB, not {got:.4f}.")
             raise _Wrong(f"{where}: expected {expected:.3f} dB, got {got:.3f}.")
         return len(cases)
 
@@ -690,7 +1195,9 @@ def check_parameter_count(parameter_count: Callable[[int, int, int], int]) -> bo
     (in * out * 5 * 5) and biases (out), encoder and decoder."""
 
     def check() -> int:
-        configs = [(16, 3, 64), (4, 2, 8), (2, 1, 5), (32, 4, 16)]
+        # none of these is a model a notebook shows (05 prints the parameters of
+        # (C, 3, 64), 04 measures (16, 3, 32)): a failure message gives no answer away
+        configs = [(12, 3, 40), (4, 2, 8), (2, 1, 5), (32, 4, 16)]
         for c, k, n in configs:
             model = Autoencoder(c, k, n)
             expected = sum(p.numel() for p in model.parameters())
@@ -711,9 +1218,12 @@ def check_parameter_count(parameter_count: Callable[[int, int, int], int]) -> bo
                 raise _Wrong(f"for C={c}, k={k}, N={n} you count {int(got):,}: that is the "
                              "bytes they take as float32 (4 each). Count the numbers.")
             if got != expected:
-                raise _Wrong(f"for C={c}, k={k}, N={n} there are {expected:,} parameters, "
-                             f"you count {int(got):,}. Hint: list the layers' (in, out) "
-                             "channels: 3 -> N, N -> N (k - 2 times), N -> C, then back.")
+                more = "more" if expected > got else "fewer"
+                raise _Wrong(f"for C={c}, k={k}, N={n} there are {more} parameters than the "
+                             f"{got:,.0f} you count. Hint: print(Autoencoder({c}, {k}, {n})) "
+                             "and list its layers' (in, out) channels, encoder and decoder; "
+                             "each layer has a 5x5 kernel per (in, out) pair and one bias "
+                             "per output channel.")
         return len(configs)
 
     return _run("parameter_count", check)
@@ -763,6 +1273,24 @@ def _halving_cases(model_big, model_small, x: torch.Tensor) -> list[tuple]:
     return cases
 
 
+class _RatioSpy:
+    """A model that records the (height, width) its compression_ratio is asked for, and
+    passes everything else to the model it wraps."""
+
+    def __init__(self, model, asked: list):
+        self._model, self._asked = model, asked
+
+    def compression_ratio(self, height, width):
+        self._asked.append((height, width))
+        return self._model.compression_ratio(height, width)
+
+    def __call__(self, *args, **kwargs):
+        return self._model(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._model, name)
+
+
 @_prints_verdict
 def check_halving_effect(halving_effect: Callable, model_big, model_small,
                          x: torch.Tensor) -> bool:
@@ -787,7 +1315,16 @@ def check_halving_effect(halving_effect: Callable, model_big, model_small,
             h, w = image.shape[-2:]
             ratio_gain = small.compression_ratio(h, w) / big.compression_ratio(h, w)
             psnr_drop = psnr(batch, x_big) - psnr(batch, x_small)
-            got = _call(halving_effect, big, small, image)
+            asked = []  # the (height, width) the answer asks the models' ratios for
+            spies = [_RatioSpy(big, asked), _RatioSpy(small, asked)]
+            got = _call(halving_effect, *spies, image)
+            wrong_size = [size for size in asked if tuple(size) != (h, w)]
+            if wrong_size:
+                raise _Wrong(f"{where}, you ask the models' ratios for an image of height "
+                             f"{wrong_size[0][0]} and width {wrong_size[0][1]}, but x "
+                             f"(3, H, W) is of height {h} and width {w}: x.shape[-2:] gives "
+                             "them (x.shape[:2] is (channels, height)). The gain comes out "
+                             "right here only because it does not depend on the size.")
             if not isinstance(got, tuple | list) or len(got) != 2:
                 raise _Wrong("return a pair: (ratio_gain, psnr_drop).")
             gain, drop = _as_number(got[0]), _as_number(got[1])
@@ -842,10 +1379,15 @@ def check_receptive_field(receptive_field: Callable[[int, int], int]) -> bool:
     1 + (K - 1) * (2^k - 1). Checked against a gradient probe."""
 
     def check() -> int:
-        cases = [(1, 5), (2, 5), (3, 5), (4, 5), (3, 3), (2, 7)]
+        # not (3, 5), the family's own: the notebook probes that one after the check
+        cases = [(1, 5), (2, 5), (4, 5), (3, 3), (2, 7), (1, 3)]
         for k, kernel in cases:
             expected = measured_receptive_field(k, kernel)
             got = _as_number(_call(receptive_field, k, kernel))
+            if got != int(got):
+                raise _Wrong(f"for k={k}, K={kernel} you give {got:g}: a width in pixels is a "
+                             "whole number (a value of y either depends on a pixel or not). "
+                             "Count in whole steps: no division that leaves a fraction.")
             if got != expected and got == 1 + (kernel - 1) * k:
                 raise _Wrong(f"for k={k}, K={kernel} you give {int(got)}: each layer adding "
                              f"K - 1 = {kernel - 1} pixels is true only of the first. After "
@@ -871,15 +1413,36 @@ def check_entropy_bits(entropy_bits: Callable[[torch.Tensor], float]) -> bool:
     -sum p log2 p over the distinct values."""
 
     def check() -> int:
+        # the last is what the notebook gives it: a channel of y_hat, 2-D, floats that hold
+        # integers (rounded latents), some negative
+        channel = torch.tensor([[0.0, -3.0, 0.0, 1.0], [0.0, 0.0, 2.0, -3.0], [0.0, 1.0, 0.0, 0.0]])
         cases = [torch.tensor([3, 3, 3, 3]), torch.tensor([0, 1]), torch.tensor([0, 1, 2, 3]),
-                 torch.tensor([5, 5, 5, -2]), torch.tensor([0, 0, 1, 2, 2, 2, 2, 7])]
+                 torch.tensor([5, 5, 5, -2]), torch.tensor([0, 0, 1, 2, 2, 2, 2, 7]), channel]
         for values in cases:
             _, counts = torch.unique(values, return_counts=True)
             p = counts.double() / counts.sum()
             expected = float(-(p * torch.log2(p)).sum()) + 0.0  # + 0.0: no "-0.0000"
-            got = _call(entropy_bits, values.clone())
+            try:
+                got = _call(entropy_bits, values.clone())
+            except (_Wrong, NotImplementedError) as crash:
+                # torch raises NotImplementedError for some dtypes (bincount of floats): past
+                # the first cases, that is the answer failing, not a stub
+                if values.dim() == 1 and not values.is_floating_point():
+                    raise
+                try:  # does it work once the values are flat integers?
+                    _call(entropy_bits, values.flatten().long())
+                except (_Wrong, NotImplementedError):
+                    raise crash from None
+                raise _Wrong(f"it works on a 1-D tensor of integers but not on a channel of "
+                             f"y_hat, a {values.dim()}-D tensor of floats that hold integers "
+                             f"({type(crash).__name__}: {crash}). The notebook calls it on "
+                             "y_hat[0, c]: count with torch.unique(values, "
+                             "return_counts=True), which takes any shape and dtype "
+                             "(torch.bincount needs 1-D non-negative integers).") \
+                    from None
             got = _as_number(got)
-            shown = values.tolist()
+            shown = values.tolist() if values.dim() == 1 else \
+                f"a {'x'.join(map(str, values.shape))} channel of floats"
             if math.isclose(got, expected * len(values), abs_tol=1e-6) and len(values) > 1 \
                     and expected > 0:
                 raise _Wrong(f"for {shown} that is the total; return bits *per value* "
@@ -903,10 +1466,16 @@ def check_measured_bpp(measured_bpp: Callable[[bytes, int, int], float]) -> bool
     """measured_bpp(data, height, width) -> 8 * len(data) / (height * width)."""
 
     def check() -> int:
-        cases = [(b"x" * 1000, 100, 80), (b"\0" * 3, 1, 1), (bytes(49152), 512, 768)]
+        # the last two are not a whole number of bits per pixel, as real files are not
+        cases = [(b"x" * 1000, 100, 80), (b"\0" * 3, 1, 1), (bytes(49152), 512, 768),
+                 (bytes(24347), 400, 600), (bytes(7), 3, 5)]
         for data, height, width in cases:
             expected = 8 * len(data) / (height * width)
             got = _as_number(_call(measured_bpp, data, height, width))
+            if got != expected and got == 8 * len(data) // (height * width):
+                raise _Wrong(f"{len(data)} bytes for an image of height {height} and width "
+                             f"{width} is {expected:.4f} bpp, you give {got:g}: the // "
+                             "(integer division) throws away the fraction. Use /.")
             if math.isclose(got, expected / 8, rel_tol=1e-9):
                 raise _Wrong("that is bytes per pixel: a byte has 8 bits.")
             if math.isclose(got, expected / 3, rel_tol=1e-9):
@@ -924,7 +1493,8 @@ def check_measured_bpp(measured_bpp: Callable[[bytes, int, int], float]) -> bool
 def check_rate_from_likelihoods(rate_from_likelihoods: Callable[[torch.Tensor, int, int],
                                                                 float]) -> bool:
     """rate_from_likelihoods(likelihoods, height, width) -> the bits per pixel an ideal
-    entropy coder spends on values with these probabilities: -sum(log2 P) / (H * W)."""
+    entropy coder spends on values with these probabilities: -sum(log2 P) / (N * H * W) for
+    a batch of N images (CompressAI's convention)."""
 
     def check() -> int:
         g = torch.Generator().manual_seed(3)
@@ -932,8 +1502,14 @@ def check_rate_from_likelihoods(rate_from_likelihoods: Callable[[torch.Tensor, i
         for shape, height, width in cases:
             likelihoods = torch.rand(shape, generator=g).clamp_min(1e-3)
             bits = float(-torch.log2(likelihoods).sum())
-            expected = bits / (height * width)
+            images = shape[0]  # a batch of two images has the pixels of both
+            expected = bits / (images * height * width)
             got = _as_number(_call(rate_from_likelihoods, likelihoods, height, width))
+            if images > 1 and math.isclose(got, bits / (height * width), rel_tol=1e-4):
+                raise _Wrong(f"for likelihoods of shape {shape} (a batch of {images} images) "
+                             "you divide the bits of all of them by one image's pixels: bpp "
+                             "divides by N * height * width (likelihoods.shape[0] images), "
+                             "as CompressAI does.")
             if math.isclose(got, expected * math.log(2), rel_tol=1e-4):
                 raise _Wrong("that is in nats (natural log): bits need log base 2 "
                              "(torch.log2).")
@@ -1452,9 +2028,9 @@ def check_temperature(temperature: Callable[[int, int], float]) -> bool:
 # measures, compares, and says why the two differ (or why they agree).
 
 
-def _run_prediction(name: str, check: Callable[[], str]) -> bool:
-    """Like `_run`, for a prediction: `check` returns the sentence that follows
-    "Correct." (what was measured and why), or raises _Wrong."""
+def _run_prediction_08(name: str, check: Callable[[], str]) -> bool:
+    """Like `_run`, for the predictions of 08-09: `check` returns the sentence that follows
+    "Correct. <name>:" (what was measured and why), or raises _Wrong."""
     try:
         with torch.random.fork_rng(devices=[]):
             sentence = check()
@@ -1474,7 +2050,7 @@ def _run_prediction(name: str, check: Callable[[], str]) -> bool:
     return True
 
 
-def _choice(value, options: tuple[str, ...]) -> str:
+def _choice_08(value, options: tuple[str, ...]) -> str:
     """The learner's answer as one of `options` (case and spaces ignored), or a plain
     complaint listing them."""
     listed = ", ".join(repr(o) for o in options)
@@ -1512,7 +2088,7 @@ def check_cheaper_rung(cheaper_rung: Callable[[], float]) -> bool:
                          + why)
         return f"measured: {measured}. " + why
 
-    return _run_prediction("cheaper_rung", check)
+    return _run_prediction_08("cheaper_rung", check)
 
 
 SIDE_SHARE_PHOTOS = ("coffee", "astronaut")
@@ -1540,7 +2116,7 @@ def check_side_share(side_share: Callable[[], str]) -> bool:
     hyperprior codec of quality 3). The check measures both and explains."""
 
     def check() -> str:
-        answer = _choice(_call(side_share), ("higher", "lower", "about the same"))
+        answer = _choice_08(_call(side_share), ("higher", "lower", "about the same"))
         reference, other = (side_share_of(photo) for photo in SIDE_SHARE_PHOTOS)
         if abs(other / reference - 1) < 0.1:
             measured = "about the same"
@@ -1560,7 +2136,7 @@ def check_side_share(side_share: Callable[[], str]) -> bool:
             raise _Wrong(f"you predicted {answer!r} ({guess}); measured: {numbers}. " + why)
         return f"measured: {numbers}. " + why
 
-    return _run_prediction("side_share", check)
+    return _run_prediction_08("side_share", check)
 
 
 UP_SHARE_SAMPLES = 4000
@@ -1603,7 +2179,7 @@ def check_up_share(up_share: Callable[[], float]) -> bool:
                          + (f" ({hint})" if hint else "") + ". " + why)
         return f"you predicted {got:.2f}; measured: {numbers}. " + why
 
-    return _run_prediction("up_share", check)
+    return _run_prediction_08("up_share", check)
 
 
 REFINEMENT_OUTCOMES = ("a smaller file", "a better picture", "both", "neither")
@@ -1627,7 +2203,7 @@ def check_refinement_gain(refinement_gain: Callable[[], str], bytes_before: int,
     and after, from the notebook's cell that refines)."""
 
     def check() -> str:
-        answer = _choice(_call(refinement_gain), REFINEMENT_OUTCOMES)
+        answer = _choice_08(_call(refinement_gain), REFINEMENT_OUTCOMES)
         measured = refinement_outcome(bytes_before, bytes_after, psnr_before, psnr_after)
         why = ("The search lowers the whole loss, lambda * 255^2 * MSE + bpp, and takes "
                "whichever term gives way: on this codec nearly all it took came from the "
@@ -1645,4 +2221,585 @@ def check_refinement_gain(refinement_gain: Callable[[], str], bytes_before: int,
         return (f"measured: {measured} (a file 5% smaller counts as smaller, 0.2 dB more as a "
                 "better picture; the next cell prints the numbers). " + why)
 
-    return _run_prediction("refinement_gain", check)
+    return _run_prediction_08("refinement_gain", check)
+
+
+# --- 04-06, prediction exercises (issue 23) ---------------------------------------------
+# The exercises of 04-06 in the third edition (kind: prediction, mechanism, transcription):
+#     04  training_step (T), loss_curve_prediction (P), parameter_count (M)
+#     05  predicted_ratio (T), halving_prediction (P), receptive_field (M)
+#     06  lzma_prediction (P), entropy_bits (T), file_size_prediction (P)
+# validation_psnr, halving_effect, measured_bpp and rate_from_likelihoods were exercises of
+# the second edition; their checks stay above for teachers who use them.
+# A prediction check takes the learner's function that returns the committed answer (run
+# before the cell that measures it), measures the same thing itself, and explains the
+# difference between the two. It asks for the prediction first, so that an answer of the
+# wrong kind is named before any measuring starts.
+
+
+def _run_prediction(name: str, check: Callable[[], str]) -> bool:
+    """Like `_run`, for a prediction: `check` returns the sentence that follows "Correct."
+    (the measurement beside the prediction, and why they differ)."""
+    said = []
+
+    def counted() -> int:
+        said.append(check())
+        return 1
+
+    with _quiet_correct():
+        passed = _run(name, counted)
+    if passed:
+        print(f"{CORRECT} {_one_line(said[0][:1].upper() + said[0][1:])}")
+    return passed
+
+
+class _quiet_correct:
+    """Swallow the one line `_run` prints on success (a prediction says more instead)."""
+
+    def __enter__(self):
+        import contextlib
+        import io
+        self._buffer = io.StringIO()
+        self._redirect = contextlib.redirect_stdout(self._buffer)
+        self._redirect.__enter__()
+
+    def __exit__(self, *exc):
+        self._redirect.__exit__(*exc)
+        text = self._buffer.getvalue()
+        if not text.startswith(CORRECT):
+            print(text, end="")
+        return False
+
+
+CHOICES_04 = {
+    "a": "falls like the normal curve, or faster",
+    "b": "soon levels off, flat and far above the normal curve",
+    "c": "swings up and down and ends no lower than it started",
+    "d": "blows up: the loss becomes nan or infinite",
+}
+
+
+def _letter_04(value, what: str) -> str:
+    """A letter of CHOICES_04, normalized, or a complaint naming the prediction."""
+    if not isinstance(value, str) or value.strip().lower() not in CHOICES_04:
+        raise _Wrong(f"{what}: answer with one of the letters "
+                     f"{', '.join(repr(c) for c in CHOICES_04)}, got {value!r}.")
+    return value.strip().lower()
+
+
+def _overfit_curve(batch: torch.Tensor, lr: float, zero_grad: bool, steps: int,
+                   config: tuple[int, int, int]) -> list[float]:
+    """The loss at each of `steps` Adam steps on one batch, from the seeded model."""
+    torch.manual_seed(0)
+    model = Autoencoder(*config)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    losses = []
+    for _ in range(steps):
+        loss = nn.functional.mse_loss(model(batch), batch)
+        if zero_grad:
+            optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+
+
+def _shape_of(curve: list[float], normal: list[float]) -> str:
+    """Which of CHOICES_04 a measured loss curve is."""
+    if not all(math.isfinite(v) for v in curve):
+        return "d"
+    if curve[-1] >= 0.9 * curve[0]:
+        return "c"
+    if min(curve[-10:]) > 2 * normal[-1]:
+        return "b"
+    return "a"
+
+
+@functools.lru_cache(maxsize=1)
+def _notebook_04_batch() -> torch.Tensor:
+    """The batch notebook 04 overfits: its first 16 patches of the training photos."""
+    from aecodec.data import PatchDataset, load_samples
+    photos = load_samples()
+    photos.pop("chelsea")
+    dataset = PatchDataset(list(photos.values()), 64, patches_per_image=16, seed=0)
+    return torch.stack([dataset[i] for i in range(16)])  # (16, 3, 64, 64)
+
+
+_CURVES: dict = {}  # (batch's bytes, lr, steps, config) -> measured curves, one per run
+
+
+def loss_curves(batch: torch.Tensor | None = None, lr: float = 2e-3, steps: int = 60,
+                config: tuple[int, int, int] = (16, 3, 32)) -> dict[str, list[float]]:
+    """The loss curves of notebook 04's prediction: overfitting `batch` from the same
+    seeded model with zero_grad (normal), without it, and with a 10x learning rate.
+
+    Args:
+        batch: (N, 3, H, W) images; notebook 04's batch when None.
+        lr: the normal learning rate.
+        steps: Adam steps per curve.
+        config: (latent_channels, downsamplings, hidden_channels) of the Autoencoder.
+    """
+    batch = _notebook_04_batch() if batch is None else batch
+    key = (hash(batch.numpy().tobytes()), lr, steps, config)
+    if key not in _CURVES:
+        with torch.random.fork_rng(devices=[]):
+            _CURVES[key] = {
+                "normal": _overfit_curve(batch, lr, True, steps, config),
+                "without zero_grad": _overfit_curve(batch, lr, False, steps, config),
+                "10x learning rate": _overfit_curve(batch, 10 * lr, True, steps, config),
+            }
+    return _CURVES[key]
+
+
+_WHY_04 = {  # (which run, what happened) -> why
+    ("without zero_grad", "c"): "backward() adds each new gradient to the old ones, so every "
+    "step follows the sum of all past gradients: a push that keeps going after the loss has "
+    "turned (a momentum that never fades), and the loss swings back up. Adam divides each "
+    "step by the gradients' running size, so the steps stay about lr wide and nothing "
+    "becomes nan.",
+    ("10x learning rate", "b"): "the first steps, ten times wider, throw the weights so far "
+    "that the network gets stuck: its loss stays near that of a picture of one average "
+    "colour, and the steps that follow do not get it out. Larger steps are faster only while "
+    "they stay small compared with how quickly the loss bends. Adam's steps are about lr "
+    "wide whatever the gradient, so the loss stays finite.",
+}
+
+
+@_prints_verdict
+def check_loss_curve_prediction(loss_curve_prediction: Callable[[], tuple[str, str]],
+                                batch: torch.Tensor | None = None, lr: float = 2e-3,
+                                config: tuple[int, int, int] = (16, 3, 32)) -> bool:
+    """loss_curve_prediction() -> (without zero_grad, with a 10x learning rate): one letter
+    of CHOICES_04 each, committed before the notebook runs them. The check overfits `batch`
+    (notebook 04's when None) for 60 steps each way and compares."""
+
+    def check() -> str:
+        got = _call(loss_curve_prediction)
+        if not isinstance(got, tuple | list) or len(got) != 2:
+            raise _Wrong(f"return a pair of letters, (without zero_grad, with a 10x learning "
+                         f"rate), such as ('a', 'd'); got {got!r}.")
+        predicted = [_letter_04(got[0], "without zero_grad"),
+                     _letter_04(got[1], "with a 10x learning rate")]
+        curves = loss_curves(batch, lr, 60, config)
+        normal = curves["normal"]
+        said = []
+        for run, guess in zip(["without zero_grad", "10x learning rate"], predicted):
+            curve = curves[run]
+            shape = _shape_of(curve, normal)
+            measured = (f"{run}, the loss went from {curve[0]:.4f} to {curve[-1]:.4f} in 60 "
+                        f"steps (normal: {normal[-1]:.4f}): it {CHOICES_04[shape]} ({shape})")
+            why = _WHY_04.get((run, shape), "")
+            if guess != shape:
+                raise _Wrong(f"you predicted ({guess}) {CHOICES_04[guess]}; measured: "
+                             f"{measured}. {why}")
+            said.append(f"{run}, {curve[0]:.4f} -> {curve[-1]:.4f} ({shape})")
+        return (f"as you predicted: {'; '.join(said)}; normal: {normal[-1]:.4f}. Without "
+                "zero_grad the gradients add up, so each step follows the sum of all past "
+                "ones and overshoots; ten times wider steps throw the weights so far that the "
+                "model gets stuck. Adam's steps stay about lr wide, so neither becomes nan.")
+
+    return _run_prediction("loss_curve_prediction", check)
+
+
+@functools.lru_cache(maxsize=1)
+def _notebook_05_pair():
+    from aecodec.data import load_samples
+    from aecodec.zoo import load_plain
+    photos = load_samples(["astronaut", "coffee", "rocket", "grace_hopper",
+                           "stereo_motorcycle"])
+    return load_plain(16), load_plain(8), photos
+
+
+def _mean_psnr_drop(model_big, model_small, photos) -> tuple[float, list[float]]:
+    drops = []
+    with torch.no_grad():
+        for x in photos:
+            x_big, _ = reconstruct_8bit(model_big, x[None])
+            x_small, _ = reconstruct_8bit(model_small, x[None])
+            drops.append(psnr(x[None], x_big) - psnr(x[None], x_small))
+    return sum(drops) / len(drops), drops
+
+
+@_prints_verdict
+def check_halving_prediction(halving_prediction: Callable[[], float], model_big=None,
+                             model_small=None, photos=None) -> bool:
+    """halving_prediction() -> how many dB the mean PSNR over `photos` drops from model_big
+    (C = 16) to model_small (C = 8), with 8-bit latents; committed before the notebook's
+    table. Within 0.5 dB of the measurement is correct. Without arguments: notebook 05's
+    models and photos."""
+
+    def check() -> str:
+        guess = _as_number(_call(halving_prediction))
+        if model_big is None:
+            big, small, chosen = _notebook_05_pair()
+        else:
+            big, small, chosen = model_big, model_small, photos
+        images = list(chosen.values()) if isinstance(chosen, dict) else list(chosen)
+        drop, drops = _mean_psnr_drop(big, small, images)
+        measured = (f"measured, from C = {big.config.latent_channels} to "
+                    f"{small.config.latent_channels}: PSNR drops by {drop:.2f} dB on average "
+                    f"(from {min(drops):.2f} to {max(drops):.2f} dB by photo)")
+        if guess < 0:
+            raise _Wrong(f"you predict {guess:g} dB, a negative drop: that would be a gain. "
+                         f"{measured}. The drop is the big model's PSNR minus the small "
+                         "model's, and halving the latent loses quality.")
+        if abs(guess - drop) <= 0.5:
+            return (f"you predicted a drop of {guess:g} dB; {measured}. Half the latent "
+                    "costs about a dB here, far less than half the quality: the smaller "
+                    "model, trained on its own, learned to keep the most useful half, and "
+                    "what it loses is mostly fine detail (each doubling of C buys less).")
+        if guess < drop:
+            why = ("A latent half as big keeps half the numbers per 8x8 block of pixels: "
+                   "the decoder has less to go on, and smooth photos lose least."
+                   if guess < 0.3 else
+                   "Less loss than that would mean the dropped channels carried almost "
+                   "nothing; they carry the finer detail.")
+        elif guess >= 5:
+            why = ("6 dB per halving is the rule for a quantizer that loses one bit per "
+                   "value (the error's amplitude doubles); here every value keeps its 8 bits, "
+                   "there are only fewer of them, and the smaller model, trained on its own, "
+                   "keeps what matters most.")
+        else:
+            why = ("3 dB would mean the error doubles with half the numbers; but the "
+                   "numbers are not equally useful, and the smaller model, trained on its "
+                   "own, keeps the most useful half: diminishing returns (each doubling of "
+                   "C buys less), so halving costs less than that.")
+        raise _Wrong(f"you predicted a drop of {guess:g} dB; {measured}. {why}")
+
+    return _run_prediction("halving_prediction", check)
+
+
+@functools.lru_cache(maxsize=1)
+def _notebook_06_raw() -> bytes:
+    from aecodec.data import load_sample
+    from aecodec.latents8bit import to_8bit
+    from aecodec.zoo import load_plain
+    with torch.no_grad():
+        y = load_plain(16).encode(load_sample("coffee")[None])  # (1, 16, h, w)
+    return to_8bit(y).q.numpy().tobytes()
+
+
+@_prints_verdict
+def check_lzma_prediction(lzma_prediction: Callable[[], float],
+                          raw: bytes | None = None) -> bool:
+    """lzma_prediction() -> how many bytes lzma (preset 9) makes of `raw`, the plain
+    autoencoder's 8-bit latent codes; within 15% of the measurement is correct. Without
+    `raw`: notebook 06's (C = 16 on coffee, 60,000 bytes)."""
+
+    def check() -> str:
+        import lzma
+        guess = _as_number(_call(lzma_prediction))
+        data = _notebook_06_raw() if raw is None else raw
+        size = len(lzma.compress(data, preset=9))
+        measured = (f"lzma makes {size:,} bytes of the {len(data):,} "
+                    f"({size / len(data):.0%} of them)")
+        if guess <= 0:
+            raise _Wrong(f"you predict {guess:g} bytes: a file has a positive size. "
+                         f"{measured}.")
+        if abs(guess / size - 1) <= 0.15:
+            return (f"you predicted {guess:,.0f} bytes; {measured}. The codes are not "
+                    "uniform (a broad hump, not 256 equal levels), and each byte is much "
+                    "like the one before it, which lzma's literal coder uses as context; "
+                    "but they are spread over many levels, so it saves a fifth, not more.")
+        if guess >= 0.97 * len(data):
+            why = ("You expect lzma to find nothing. It finds two things: the codes use the "
+                   "middle levels far more than the extremes, and neighbouring bytes are "
+                   "alike (lzma codes each byte with the previous one as context).")
+        elif guess < 0.85 * size and guess <= len(data) / 2:
+            why = ("Text or a drawing shrinks that much because it repeats whole strings; "
+                   "latent codes are measurements of a photo, spread over many levels, and "
+                   "lzma finds few long repeats in them: it saves about a fifth.")
+        elif guess < size:
+            why = "The codes are less predictable than that: lzma saves about a fifth."
+        else:
+            why = "lzma finds more than that: it saves about a fifth."
+        raise _Wrong(f"you predicted {guess:,.0f} bytes; {measured}. {why}")
+
+    return _run_prediction("lzma_prediction", check)
+
+
+@functools.lru_cache(maxsize=1)
+def _notebook_06_codec():
+    from aecodec.data import load_sample
+    from aecodec.zoo import load_codecs
+    return load_codecs("factorized")["lambda=0.013"], load_sample("coffee")
+
+
+@_prints_verdict
+def check_file_size_prediction(file_size_prediction: Callable[[], float], model=None,
+                               x: torch.Tensor | None = None) -> bool:
+    """file_size_prediction() -> the bytes of the real file aecodec.codec.compress writes
+    for image x (3, H, W) with `model`, predicted from the estimate -sum log2 P(y_hat);
+    within 1% of the measurement is correct. Without arguments: notebook 06's codec
+    (lambda 0.013) and photo (coffee)."""
+
+    def check() -> str:
+        from aecodec.codec import CRC, HEADER, compress
+        from aecodec.entropy import estimated_bits
+        guess = _as_number(_call(file_size_prediction))
+        codec, image = (_notebook_06_codec() if model is None else (model, x))
+        with torch.no_grad():
+            y_hat = torch.round(codec.encode(image[None]))  # (1, C, h, w)
+            estimate = estimated_bits(codec.prior.likelihood(y_hat)).item() / 8
+        size = len(compress(codec, image))
+        h, w = image.shape[-2:]
+        values = y_hat.numel()
+        overhead = size - estimate
+        measured = (f"the file has {size:,} bytes; the estimate is {estimate:,.0f} bytes of "
+                    f"stream, and the file adds a {HEADER.size}-byte header, a {CRC.size}-byte "
+                    f"checksum and the coder's last few bytes ({overhead:+,.0f} bytes in all)")
+        if abs(guess - size) <= 0.01 * size:
+            return (f"you predicted {guess:,.0f} bytes; {measured}. A range coder spends "
+                    "within a few bytes of -sum log2 P: the estimate is the file, less its "
+                    "fixed overhead.")
+        if abs(guess - values) <= 0.02 * values or abs(guess - 3 * h * w) <= 0.02 * 3 * h * w:
+            why = ("That is one byte per latent value (or per colour value): an entropy coder "
+                   "spends -log2 P bits on each value, and most values here are 0 with a "
+                   "high P, so they cost a small fraction of a bit.")
+        elif guess < estimate:
+            why = ("A file cannot beat the estimate: -sum log2 P is the least a coder can "
+                   "spend with the probabilities the decoder also has. The image's own "
+                   "histogram would be cheaper, but the decoder does not have it.")
+        else:
+            why = ("The range coder's overhead is tens of bytes, not more: a header, a "
+                   "checksum, and the last bits of the coder's state.")
+        raise _Wrong(f"you predicted {guess:,.0f} bytes; {measured}. {why}")
+
+    return _run_prediction("file_size_prediction", check)
+# --- 10 context: the bits the hyperprior leaves -------------------------------------------
+# These checks print verdicts that lead with a word (Correct. / Not yet: / Wrong:), return
+# None (True or False with grade=True) and never raise. Two of them are predictions: they
+# compare the learner's commitment with what the notebook measured and explain the gap.
+
+def _verdict_10(name: str, check: Callable[[], str], grade: bool) -> bool | None:
+    """Run `check` (which returns what to say after "Correct."), print one verdict line."""
+    try:
+        with torch.random.fork_rng(devices=[]):  # the notebook's random numbers stay its own
+            said = check()
+    except NotImplementedError:
+        print(f"Not yet: {name} is not implemented yet. Replace `raise NotImplementedError` "
+              "with your code, run that cell, then run this check again.")
+        passed = False
+    except _Wrong as e:
+        print(f"Wrong: {name}: {' '.join(str(e).split())}")
+        passed = False
+    except Exception as e:  # what the learner gave back broke the check itself
+        print(f"Wrong: {name}: the check could not use what your code gave back "
+              f"({type(e).__name__}: {' '.join(str(e).split())}). Compare its type with what "
+              "the exercise asks for.")
+        passed = False
+    else:
+        print(f"Correct. {name}: {said}")
+        passed = True
+    return passed if grade else None
+
+
+def _choice(value, allowed: dict[str, str], what: str) -> str:
+    """A learner's word, normalized through `allowed` {spelling: meaning}."""
+    if not isinstance(value, str):
+        raise _Wrong(f"{what} should be a string, one of {sorted(set(allowed.values()))}; "
+                     f"got {type(value).__name__} {value!r}.")
+    key = value.strip().lower().replace("_", "-").replace(" ", "-")
+    if key not in allowed:
+        raise _Wrong(f"{what} should be one of {sorted(set(allowed.values()))}; got {value!r}.")
+    return allowed[key]
+
+
+def _number_in(got: dict, key: str) -> float:
+    """The learner's number under `key`, or a complaint that names the key."""
+    value = got[key]
+    if isinstance(value, str):
+        value = value.strip().rstrip("%")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise _Wrong(f"{key!r} should be a number, got {type(got[key]).__name__} "
+                     f"{got[key]!r:.40}.") from None
+
+
+def _prediction(predict: Callable[[], dict], keys: tuple[str, ...]) -> dict:
+    """The learner's prediction: a dict with `keys`."""
+    got = _call(predict)
+    if not isinstance(got, dict) or not set(keys) <= set(got):
+        raise _Wrong(f"return a dict with the keys {', '.join(map(repr, keys))}, e.g. "
+                     f"{{{', '.join(f'{k!r}: ...' for k in keys)}}}; got "
+                     f"{type(got).__name__} {got!r:.80}.")
+    return got
+
+
+_PREDICTORS = {"neighbours": "neighbours", "neighbors": "neighbours", "neighbour": "neighbours",
+               "neighbor": "neighbours", "channels": "channels", "channel": "channels"}
+
+
+def check_residual_prediction(predict: Callable[[], dict], measured: dict[str, float],
+                              grade: bool = False) -> bool | None:
+    """predict() -> {"better": "neighbours" or "channels", "r2": a number in [0, 1]}: which
+    predictor of the non-anchors' r = (y - mu) / sigma explains more of its variance on
+    held-out positions, and how much (R^2) the better one explains.
+
+    Args:
+        predict: the learner's prediction, made before the measurement was shown.
+        measured: {"neighbours": R^2, "channels": R^2}, what the notebook measured.
+    """
+
+    def check() -> str:
+        got = _prediction(predict, ("better", "r2"))
+        better = _choice(got["better"], _PREDICTORS, '"better"')
+        r2 = _number_in(got, "r2")
+        winner = max(("neighbours", "channels"), key=lambda k: measured[k])
+        best = measured[winner]
+        scores = (f"measured: the 4 neighbouring anchors explain R^2 = "
+                  f"{measured['neighbours']:.3f} of r's variance, the 32 other channels "
+                  f"{measured['channels']:.3f}")
+        if better != winner:
+            why = ("An image is smooth at the scale of y, and the hyperprior's means come from "
+                   "z, 4x coarser than y: detail shared by neighbouring positions is left over. "
+                   "Between the channels at one position the measurement finds less left."
+                   if winner == "neighbours" else
+                   "Here the channels carry more of what is left than the neighbours do.")
+            raise _Wrong(f"you predicted the {better}; {scores}. {why}")
+        if not math.isfinite(r2) or r2 > 1:
+            raise _Wrong(f"R^2 is a fraction of the variance, between 0 and 1 (0.3 means 30%); "
+                         f"you gave {got['r2']!r}. Was it a percentage?")
+        if r2 < 0:
+            raise _Wrong(f"R^2 = {r2} would mean the predictor is worse than predicting the "
+                         f"mean; {scores}.")
+        if abs(r2 - best) > 0.03 and not best / 2 <= r2 <= 2 * best:  # off by over 2x
+            if r2 > best:
+                raise _Wrong(f"you predicted R^2 = {r2:g}, but the better predictor, the "
+                             f"{winner}, explains only {best:.3f}: {scores}. What these predictors "
+                             "find is a small share of the variance, which is why a context "
+                             "model saves percents, not half of the file.")
+            raise _Wrong(f"you predicted R^2 = {r2:g}, but the {winner} explain {best:.3f}, "
+                         f"more than that: {scores}. The hyperprior's z is 4x coarser than y "
+                         "and leaves fine detail for the neighbours to predict.")
+        return (f"you predicted the {better} with R^2 about {r2:g}; {scores}. A small share is "
+                "left, and it sits in the neighbours.")
+
+    return _verdict_10("residual prediction", check, grade)
+
+
+def _reference_context_mask(k: int) -> torch.Tensor:
+    """(k, k) bool: the positions of a k x k window around a non-anchor that hold anchors."""
+    d = torch.arange(k) - k // 2
+    return (d[:, None] + d[None, :]) % 2 != 0
+
+
+def check_context_mask(context_mask: Callable[[int], torch.Tensor],
+                       grade: bool = False) -> bool | None:
+    """context_mask(k) -> (k, k) mask, 1 where a k x k window centred on a non-anchor holds a
+    position its context may read (an anchor, decoded in the first pass), 0 elsewhere."""
+
+    def check() -> str:
+        cases = [3, 7, 1, 9]
+        for k in cases:
+            got = _call(context_mask, k)
+            try:
+                got = torch.as_tensor(got)
+            except Exception:
+                raise _Wrong(f"return a (k, k) tensor of 0 and 1 (or True and False); got "
+                             f"{type(got).__name__}.") from None
+            if got.shape != (k, k):
+                raise _Wrong(f"for k = {k} the mask should be {k}x{k}, got shape "
+                             f"{tuple(got.shape)}. Does it depend on k?")
+            if not bool(((got == 0) | (got == 1)).all()):
+                raise _Wrong(f"for k = {k} the mask holds values other than 0 and 1: "
+                             f"{got.tolist()}.")
+            got = got.bool()
+            expected = _reference_context_mask(k)
+            if torch.equal(got, expected):
+                continue
+            c = k // 2
+            d = torch.arange(k) - c
+            raster = (d[:, None] < 0) | ((d[:, None] == 0) & (d[None, :] < 0))
+            if bool(got.all()) and k > 1:
+                raise _Wrong(f"for k = {k} you marked the whole window: the non-anchors, the "
+                             "centre among them, are decoded in the second pass, all at once, "
+                             "so the context can read only the anchors (di + dj odd).")
+            if got[c, c]:
+                raise _Wrong(f"for k = {k} the centre is marked: that is the value being "
+                             "coded, unknown to the decoder until its parameters are known.")
+            if torch.equal(got, ~expected & ~(d[:, None].abs() + d[None, :].abs() == 0)) \
+                    or (bool(got.any()) and not bool((got & expected).any())):
+                raise _Wrong(f"for k = {k} you marked positions of the centre's own colour: "
+                             "those are non-anchors, decoded in the same pass as the centre, "
+                             "in parallel, so none of them is known yet. The anchors are the "
+                             "positions with di + dj odd.")
+            if torch.equal(got, raster & expected) or torch.equal(got, raster):
+                raise _Wrong(f"for k = {k} you kept only the positions before the centre in "
+                             "reading order: that is the serial context (Minnen et al. 2018). "
+                             "The checkerboard decodes every anchor first, below and to the "
+                             "right of the centre too.")
+            if bool((got & ~expected).any()):
+                raise _Wrong(f"for k = {k} your mask also marks non-anchors (di + dj even): "
+                             "they are decoded in the second pass, all at once, so the "
+                             "centre's context cannot read them.")
+            if k > 3 and torch.equal(got, (d[:, None].abs() + d[None, :].abs()) == 1):
+                raise _Wrong(f"for k = {k} you marked the 4 direct neighbours only: a wider "
+                             "window sees more anchors, every position with di + dj odd.")
+            raise _Wrong(f"for k = {k} your mask misses anchors the decoder already has: "
+                         f"expected {expected.int().tolist()}, got {got.int().tolist()}.")
+        return (f"right for k = {', '.join(map(str, cases))}: the context may read every "
+                "anchor in its window and nothing else.")
+
+    return _verdict_10("context_mask", check, grade)
+
+
+_HALVES = {"anchors": "anchors", "anchor": "anchors", "non-anchors": "non-anchors",
+           "non-anchor": "non-anchors", "nonanchors": "non-anchors", "same": "same",
+           "neither": "same", "equal": "same"}
+
+
+def _saving_bracket(percent: float) -> str:
+    return "under 5%" if percent < 5 else "5% to 50%" if percent < 50 else "50% or more"
+
+
+def check_bits_prediction(predict: Callable[[], dict], measured: dict[str, float],
+                          grade: bool = False) -> bool | None:
+    """predict() -> {"cheaper": "anchors", "non-anchors" or "same", "saving_percent": how
+    many percent fewer bits a value of the cheaper half costs}: the context codec's file,
+    anchors against non-anchors. Right if the half is right and the saving falls in the same
+    bracket as the measured one (under 5%, 5% to 50%, 50% or more).
+
+    Args:
+        predict: the learner's prediction, made before the measurement was shown.
+        measured: {"anchors": bits per value, "non-anchors": bits per value}, from a file.
+    """
+
+    def check() -> str:
+        got = _prediction(predict, ("cheaper", "saving_percent"))
+        cheaper = _choice(got["cheaper"], _HALVES, '"cheaper"')
+        saving = _number_in(got, "saving_percent")
+        anchors, others = measured["anchors"], measured["non-anchors"]
+        true_saving = 100 * abs(1 - others / anchors)
+        winner = ("same" if true_saving < 2 else "non-anchors" if others < anchors
+                  else "anchors")
+        scores = (f"measured: {anchors:.3f} bits per anchor value, {others:.3f} per "
+                  f"non-anchor value ({true_saving:.0f}% apart)")
+        if cheaper != winner:
+            why = {"non-anchors": "The anchors are coded with the hyperprior's parameters "
+                                  "alone; the non-anchors with the hyperprior and their decoded "
+                                  "neighbours: more information, narrower Gaussians, fewer bits.",
+                   "anchors": "Here the context did not help the non-anchors.",
+                   "same": "The two halves cost about the same here: the context adds "
+                           "little."}[winner]
+            raise _Wrong(f"you predicted {cheaper}; {scores}. {why}")
+        if winner == "same":
+            return f"{scores}."
+        if not math.isfinite(saving) or saving < 0 or saving > 100:
+            raise _Wrong(f"give the saving as a percentage between 0 and 100; got {saving!r}.")
+        if _saving_bracket(saving) != _saving_bracket(true_saving):
+            if 0 < saving < 1 and _saving_bracket(100 * saving) == _saving_bracket(true_saving):
+                raise _Wrong(f"you gave {saving:g}, which reads as {saving:g}%; if you meant a "
+                             f"fraction, write {100 * saving:g} (percent). {scores}.")
+            if saving > true_saving:
+                raise _Wrong(f"you predicted {saving:g}% fewer bits, {_saving_bracket(saving)}; "
+                             f"{scores}: {_saving_bracket(true_saving)}. The neighbours explain "
+                             "only a small share of what the hyperprior leaves (exercise 1), "
+                             "so the saving is modest.")
+            raise _Wrong(f"you predicted {saving:g}% fewer bits, {_saving_bracket(saving)}; "
+                         f"{scores}: {_saving_bracket(true_saving)}, more than that.")
+        return (f"you predicted {cheaper}, {saving:g}% fewer bits per value; {scores}, "
+                f"{_saving_bracket(true_saving)}.")
+
+    return _verdict_10("bits prediction", check, grade)

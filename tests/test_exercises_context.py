@@ -1,0 +1,239 @@
+"""Notebook 10's exercise checks: each passes the notebook's own solution and rejects the wrong
+answers a learner would plausibly give, with a sentence that says what is wrong.
+
+The solutions are read from the notebook itself (the cells holding `### BEGIN SOLUTION`), so
+a test fails if the notebook's solution and its check drift apart. The two prediction checks
+compare a commitment with a measurement; here the measurements are the kind the notebook
+prints (the check must judge whatever the re-run notebook measures).
+"""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from aecodec.course import exercises
+from aecodec.models.context import anchor_mask
+from conftest import REPO
+
+NOTEBOOK = REPO / "notebooks" / "10_context_the_bits_the_hyperprior_leaves.ipynb"
+R2 = {"neighbours": 0.099, "channels": 0.040}  # what the notebook measures on its photos
+BITS = {"anchors": 0.465, "non-anchors": 0.399}  # bits per value in the context codec's file
+
+
+def solutions() -> dict[str, object]:
+    """{function name: function} for every solution cell of notebook 10."""
+    found = {}
+    for cell in json.loads(NOTEBOOK.read_text())["cells"]:
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "code" and "### BEGIN SOLUTION" in source:
+            namespace = {"torch": torch, "math": math}
+            before = set(namespace)
+            exec(compile(source, NOTEBOOK.name, "exec"), namespace)
+            for name in set(namespace) - before - {"__builtins__"}:
+                found[name] = namespace[name]
+    return found
+
+
+def verdict(check, *args, capsys) -> str:
+    """What the check printed (one line), after checking that it returned None."""
+    assert check(*args) is None
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1, out
+    return out
+
+
+def residual(answer):
+    return lambda: answer
+
+
+def test_the_notebook_has_three_exercises_each_with_its_check_in_the_next_cell():
+    cells = json.loads(NOTEBOOK.read_text())["cells"]
+    exercise = [i for i, c in enumerate(cells) if "### BEGIN SOLUTION" in "".join(c["source"])]
+    assert sorted(solutions()) == ["bits_prediction", "context_mask", "residual_prediction"]
+    for index in exercise:
+        following = next(c for c in cells[index + 1:] if c["cell_type"] == "code")
+        assert "check_" in "".join(following["source"])
+        assert "nbval-check-output" in following["metadata"].get("tags", [])
+    front = "".join(cells[0]["source"])
+    assert "Three exercises" in front and "minutes" in front
+
+
+@pytest.mark.parametrize("name, check, args", [
+    ("residual_prediction", exercises.check_residual_prediction, (R2,)),
+    ("context_mask", exercises.check_context_mask, ()),
+    ("bits_prediction", exercises.check_bits_prediction, (BITS,)),
+])
+def test_the_notebook_solution_passes(name, check, args, capsys):
+    assert verdict(check, solutions()[name], *args, capsys=capsys).startswith("Correct. ")
+    assert check(solutions()[name], *args, grade=True) is True
+
+
+# --- exercise 1: which predictor explains more of r, and how much -------------------------
+
+
+@pytest.mark.parametrize("answer, diagnosis", [
+    ({"better": "channels", "r2": 0.1}, "you predicted the channels"),  # the wrong road
+    ({"better": "neighbours", "r2": 0.6}, "explains only 0.099"),  # the context explains most
+    ({"better": "neighbours", "r2": 0.01}, "more than that"),  # nothing is left
+    ({"better": "neighbours", "r2": 10}, "Was it a percentage?"),  # 10 meaning 10%
+    ({"better": "neighbours", "r2": -0.2}, "worse than predicting the mean"),
+    ({"better": "spatial", "r2": 0.1}, "should be one of"),  # not one of the two words
+    ({"better": 1, "r2": 0.1}, "should be a string"),
+    ({"r2": 0.1}, "return a dict with the keys"),  # a key missing
+    ("neighbours", "return a dict with the keys"),  # the choice alone
+    ({"better": "neighbours", "r2": "a tenth"}, "'r2' should be a number"),
+])
+def test_residual_prediction_rejects(answer, diagnosis, capsys):
+    out = verdict(exercises.check_residual_prediction, residual(answer), R2, capsys=capsys)
+    assert out.startswith("Wrong: ") and diagnosis in out, out
+
+
+def test_residual_prediction_follows_the_measurement_not_a_fixed_answer(capsys):
+    """Where the channels measure ahead, "channels" is right and "neighbours" is not."""
+    other = {"neighbours": 0.02, "channels": 0.3}
+    out = verdict(exercises.check_residual_prediction,
+                  residual({"better": "channels", "r2": 0.3}), other, capsys=capsys)
+    assert out.startswith("Correct. ")
+    out = verdict(exercises.check_residual_prediction,
+                  residual({"better": "neighbours", "r2": 0.3}), other, capsys=capsys)
+    assert out.startswith("Wrong: ") and "channels carry more" in out
+
+
+def test_bits_prediction_reads_a_percentage_written_as_text(capsys):
+    out = verdict(exercises.check_bits_prediction,
+                  residual({"cheaper": "non-anchors", "saving_percent": "20%"}), BITS,
+                  capsys=capsys)
+    assert out.startswith("Correct. "), out
+
+
+def test_residual_prediction_accepts_the_other_spelling_and_a_factor_of_two(capsys):
+    for r2 in (0.05, 0.099, 0.19):
+        out = verdict(exercises.check_residual_prediction,
+                      residual({"better": "Neighbors", "r2": r2}), R2, capsys=capsys)
+        assert out.startswith("Correct. "), out
+
+
+# --- exercise 2: the positions a non-anchor's context may read -----------------------------
+
+
+def offsets(k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    d = torch.arange(k) - k // 2
+    return d[:, None], d[None, :]
+
+
+def raster(k: int) -> torch.Tensor:
+    di, dj = offsets(k)
+    return (di < 0) | ((di == 0) & (dj < 0))
+
+
+def anchors(k: int) -> torch.Tensor:
+    di, dj = offsets(k)
+    return (di + dj) % 2 != 0
+
+
+FIVE = anchors(5).int()
+
+
+@pytest.mark.parametrize("answer, diagnosis", [
+    (lambda k: torch.ones(k, k), "the whole window"),  # everything in the window
+    (lambda k: anchors(k) | (torch.eye(k, dtype=torch.bool) & (offsets(k)[0] == 0)
+                             & (offsets(k)[1] == 0)), "the centre is marked"),  # + itself
+    (lambda k: (sum(offsets(k)) % 2 == 0) & (sum(offsets(k)) != 0) | (sum(offsets(k)) % 2 == 0)
+     & (offsets(k)[0] != 0), "centre's own colour"),  # the non-anchors (i + j even)
+    (lambda k: raster(k) & anchors(k), "serial context"),  # only what lies before
+    (lambda k: raster(k), "serial context"),
+    (lambda k: (offsets(k)[0].abs() + offsets(k)[1].abs()) == 1, "4 direct neighbours"),
+    (lambda k: FIVE, "should be 3x3"),  # the notebook's k = 5, hard-coded
+    (lambda k: anchors(k) | ((sum(offsets(k)) % 2 == 0) & (offsets(k)[0] == 1)), "also marks"),
+    (lambda k: anchors(k) & (offsets(k)[0] <= 0), "misses anchors"),  # the half above only
+    (lambda k: anchors(k).int() * 2, "other than 0 and 1"),
+    (lambda k: None, "return a (k, k) tensor"),
+    (lambda k: 1 / 0, "raised ZeroDivisionError"),  # the learner's code crashes
+])
+def test_context_mask_rejects(answer, diagnosis, capsys):
+    out = verdict(exercises.check_context_mask, answer, capsys=capsys)
+    assert out.startswith("Wrong: ") and diagnosis in out, out
+
+
+def test_context_mask_accepts_numpy_lists_and_booleans(capsys):
+    for form in (lambda k: anchors(k).numpy(), lambda k: anchors(k).int().tolist(), anchors):
+        out = verdict(exercises.check_context_mask, form, capsys=capsys)
+        assert out.startswith("Correct. "), out
+
+
+def test_the_reference_mask_is_what_the_package_model_reads():
+    """The check's answer for k = 5 is the anchors of a 5x5 window around a non-anchor of
+    the package's board (`anchor_mask`), the window notebook 10 probes in the model."""
+    board = anchor_mask(9, 9)[0, 0].bool()  # (9, 9)
+    i, j = 4, 5  # a non-anchor
+    assert not board[i, j]
+    assert torch.equal(board[i - 2: i + 3, j - 2: j + 3], exercises._reference_context_mask(5))
+
+
+# --- exercise 3: which half of the file is cheaper ------------------------------------------
+
+
+@pytest.mark.parametrize("answer, diagnosis", [
+    ({"cheaper": "anchors", "saving_percent": 15}, "you predicted anchors"),  # coded first
+    ({"cheaper": "same", "saving_percent": 0}, "narrower Gaussians"),  # no context effect
+    ({"cheaper": "non-anchors", "saving_percent": 60}, "the saving is modest"),  # half or more
+    ({"cheaper": "non-anchors", "saving_percent": 2}, "more than that"),  # negligible
+    ({"cheaper": "non-anchors", "saving_percent": 0.15}, "if you meant a fraction, write 15"),
+    ({"cheaper": "non-anchors", "saving_percent": 150}, "between 0 and 100"),
+    ({"cheaper": "the second half", "saving_percent": 15}, "should be one of"),
+    ({"saving_percent": 15}, "return a dict with the keys"),
+    (None, "return a dict with the keys"),
+    ({"cheaper": "non-anchors", "saving_percent": [15]}, "'saving_percent' should be a number"),
+])
+def test_bits_prediction_rejects(answer, diagnosis, capsys):
+    out = verdict(exercises.check_bits_prediction, residual(answer), BITS, capsys=capsys)
+    assert out.startswith("Wrong: ") and diagnosis in out, out
+
+
+def test_bits_prediction_judges_against_the_measurement(capsys):
+    same = {"anchors": 0.40, "non-anchors": 0.399}
+    out = verdict(exercises.check_bits_prediction,
+                  residual({"cheaper": "same", "saving_percent": 0}), same, capsys=capsys)
+    assert out.startswith("Correct. ")
+    out = verdict(exercises.check_bits_prediction,
+                  residual({"cheaper": "non-anchors", "saving_percent": 20}), same, capsys=capsys)
+    assert out.startswith("Wrong: ") and "about the same" in out
+    big = {"anchors": 0.5, "non-anchors": 0.2}  # a 60% saving: the bracket moves with it
+    out = verdict(exercises.check_bits_prediction,
+                  residual({"cheaper": "Non-anchors", "saving_percent": 55}), big, capsys=capsys)
+    assert out.startswith("Correct. ")
+
+
+# --- every check: the student edition's stub, and no exception escapes ----------------------
+
+
+@pytest.mark.parametrize("check, args", [
+    (exercises.check_residual_prediction, (R2,)),
+    (exercises.check_context_mask, ()),
+    (exercises.check_bits_prediction, (BITS,)),
+])
+def test_a_stub_says_not_yet_and_nothing_escapes(check, args, capsys):
+    def stub(*_):
+        raise NotImplementedError("Exercise: write it")
+
+    out = verdict(check, stub, *args, capsys=capsys)
+    assert out.startswith("Not yet: ") and "not implemented yet" in out
+    assert check(stub, *args, grade=True) is False
+    capsys.readouterr()
+    for weird in (lambda *_: np.float64(math.nan), lambda *_: object(), lambda *_: [1, 2],
+                  lambda *_: {"better": None, "r2": None, "cheaper": None,
+                              "saving_percent": None}):
+        out = verdict(check, weird, *args, capsys=capsys)
+        assert out.startswith("Wrong: "), out
+
+
+def test_the_teachers_page_lists_notebook_10s_exercises():
+    text = (REPO / "docs" / "teachers.md").read_text()
+    table = text[text.index("## What each exercise assesses"):]
+    for name in solutions():
+        rows = [line for line in table.splitlines() if f"| 10 | `{name}` |" in line]
+        assert len(rows) == 1, f"{name}: {len(rows)} rows in the teachers' table"
+        assert len([cell for cell in rows[0].split("|") if cell.strip()]) == 4
