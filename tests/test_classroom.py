@@ -9,6 +9,9 @@ cell may raise. The cells between exercises (training, explorers) are skipped: t
 student notebook is the teacher's, cell for cell, and nbval runs those. About 45 s in all.
 """
 
+import subprocess
+import sys
+
 import nbformat
 import pytest
 from nbclient import NotebookClient
@@ -376,3 +379,16 @@ def test_a_learner_works_through_the_student_notebook(edition, path, monkeypatch
             verdict = stdout(solved.cells[check])
             assert verdict.startswith("Correct. ") and verdict.count("\n") == 1, verdict
             assert not returned(solved.cells[check]), solved.cells[check].outputs
+
+
+def test_the_module_runs_as_the_build_command(tmp_path):
+    """`python -m aecodec.course.classroom` is `aecodec classroom build`, help included."""
+    shown = subprocess.run([sys.executable, "-m", "aecodec.course.classroom", "--help"],
+                           capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0 and "OUT_DIR" in shown.stdout, shown.stderr
+    empty = tmp_path / "none"
+    empty.mkdir()
+    failed = subprocess.run([sys.executable, "-m", "aecodec.course.classroom", "--notebooks",
+                             str(empty), str(tmp_path / "out")],
+                            capture_output=True, text=True, timeout=120)
+    assert failed.returncode != 0 and "no notebooks" in failed.stderr, failed.stderr
