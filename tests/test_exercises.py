@@ -53,6 +53,8 @@ def check_for(name, grade=True):
     if name == "halving_effect":
         big, small, x = tiny_models()
         return lambda fn: exercises.check_halving_effect(fn, big, small, x, grade=grade)
+    if name == "refinement_gain":  # a prediction checked against measured files
+        return lambda fn: exercises.check_refinement_gain(fn, *REFINED, grade=grade)
     if name in PREDICTIONS:
         check, measured = PREDICTIONS[name]
         return lambda fn: check(fn, measured(), grade=grade)
@@ -107,8 +109,8 @@ EXERCISES = ["to_batch", "noise_prediction", "psnr_8bit", "conv_size_prediction"
              "training_step", "validation_psnr", "parameter_count", "predicted_ratio",
              "halving_effect", "receptive_field", "entropy_bits", "measured_bpp",
              "rate_from_likelihoods", "rd_loss", "pick_lambda", "noise_quantize",
-             "gaussian_pmf", "table_index", "file_bits", "file_objective",
-             "round_up_probability", "temperature"]
+             "gaussian_pmf", "cheaper_rung", "side_share", "file_objective",
+             "up_share", "refinement_gain"]
 
 
 def test_notebooks_have_at_least_three_exercises_each_from_01():
@@ -357,11 +359,11 @@ WRONG_ANSWERS = [
     ("gaussian_pmf", lambda n, mean, scale: torch.distributions.Normal(0.0, scale).cdf(n + 0.5)
      - torch.distributions.Normal(0.0, scale).cdf(n - 0.5), "n - mean"),
     ("gaussian_pmf", lambda n, mean, scale: torch.distributions.Normal(mean, scale).cdf(n + 1)
-     - torch.distributions.Normal(mean, scale).cdf(n - 1), "P(0) should be"),
+     - torch.distributions.Normal(mean, scale).cdf(n - 1), "a bin two wide"),
     ("table_index", lambda scale, ladder: max([i for i, r in enumerate(ladder) if r <= scale],
                                               default=0), "at least as wide"),
     ("table_index", lambda scale, ladder: sum(rung < scale for rung in ladder),
-     "expected index 6"),  # no table wider than 100: the last one, not one past it
+     "one past the last index"),  # no table wider than 100: the last one, not one past it
     ("file_bits", lambda ly, lz: float(-torch.log2(ly).sum()), "side information z"),
     ("file_bits", lambda ly, lz: float(-torch.log(ly).sum() - torch.log(lz).sum()), "nats"),
     ("file_bits", lambda ly, lz: float(-torch.log2(ly).sum() - torch.log2(lz).sum()) / 8,
@@ -373,7 +375,7 @@ WRONG_ANSWERS = [
         (torch.atanh(1 - f) - torch.atanh(f)) / tau), "chance of going down"),
     ("round_up_probability", lambda f, tau: torch.sigmoid(torch.atanh(f) - torch.atanh(1 - f)),
      "divide the logits by tau"),
-    ("round_up_probability", lambda f, tau: f, "expected"),
+    ("round_up_probability", lambda f, tau: f, "linear in frac"),
     ("temperature", lambda step, steps: 0.5 * (1 - step / (steps - 1)), "straight line"),
     ("temperature", lambda step, steps: 0.5 * math.exp(-4.0 * step), "steps - 1"),
     ("noise_psnr", lambda sigma: -10 * math.log10(sigma), "sigma squared"),
@@ -774,21 +776,23 @@ ATTACK = [
     ("noise_quantize", _triangular_noise, "stay within"),
     # 08
     ("gaussian_pmf", lambda n, mean, scale: torch.distributions.Normal(mean, scale**2).cdf(
-        n + 0.5) - torch.distributions.Normal(mean, scale**2).cdf(n - 0.5), "P(0) should be"),
+        n + 0.5) - torch.distributions.Normal(mean, scale**2).cdf(n - 0.5), "wide as scale^2"),
     ("table_index", lambda scale, ladder: min(range(len(ladder)),
                                               key=lambda i: abs(ladder[i] - scale)),
      "at least as wide"),
     ("table_index", lambda scale, ladder: __import__("bisect").bisect_right(ladder, scale),
-     "expected index"),
+     ">=, not >"),
     ("table_index", lambda scale, ladder: next((r for r in ladder if r >= scale), ladder[-1]),
      "as an int"),
     ("file_bits", lambda ly, lz: float(-torch.log2(ly).mean() - torch.log2(lz).mean()),
-     "expected"),
+     "not .mean()"),
     # 09
-    ("file_objective", lambda b, m, h, w, lm: lm * 255 * m + 8 * b / (h * w), "expected"),
-    ("round_up_probability", lambda f, tau: torch.sigmoid((f - 0.5) / tau), "expected"),
+    ("file_objective", lambda b, m, h, w, lm: lm * 255 * m + 8 * b / (h * w),
+     "multiplied the MSE by 255"),
+    ("round_up_probability", lambda f, tau: torch.sigmoid((f - 0.5) / tau),
+     "logistic curve in frac"),
     ("temperature", lambda step, steps: refine.TAU_START * math.exp(-refine.TAU_DECAY * step
-                                                                    / steps), "expected"),
+                                                                    / steps), "one too many"),
     ("temperature", lambda step, steps: refine.TAU_START, "expected"),
     # more of our own, for the checks with fewer than three above
     ("noise_psnr", lambda sigma: 10 * math.log10(sigma**2), "sign is wrong"),
@@ -802,22 +806,22 @@ ATTACK = [
      / (p.shape[-2] * p.shape[-1]), "the rate is"),
     ("rate_from_likelihoods", lambda p, h, w: float(p.sum()) / (h * w), "the rate is"),
     ("gaussian_pmf", lambda n, mean, scale: torch.distributions.Normal(mean, scale).cdf(n + 0.5),
-     "P(0) should be"),
+     "CDF(n + 1/2) alone"),
     ("gaussian_pmf", lambda n, mean, scale: (lambda d: d / d.sum())(
         torch.distributions.Normal(mean, scale).cdf(n + 0.5)
-        - torch.distributions.Normal(mean, scale).cdf(n - 0.5)), "P(0) should be"),
-    ("file_bits", lambda ly, lz: float(-torch.log2(lz).sum()), "expected"),
+        - torch.distributions.Normal(mean, scale).cdf(n - 0.5)), "normalised over the n given"),
+    ("file_bits", lambda ly, lz: float(-torch.log2(lz).sum()), "z's bits alone"),
     ("file_bits", lambda ly, lz: float(-torch.log2(ly).sum() + torch.log2(lz).sum()),
-     "expected"),
+     "came out negative"),
     ("file_objective", lambda b, m, h, w, lm: 255**2 * m + lm * 8 * b / (h * w),
      "weights the distortion"),
     ("file_objective", lambda b, m, h, w, lm: lm * 255**2 * m + 8 * b / (3 * h * w),
-     "expected"),
-    ("round_up_probability", lambda f, tau: 1 - f, "expected"),
+     "3 * height * width"),
+    ("round_up_probability", lambda f, tau: 1 - f, "linear in frac"),
     ("round_up_probability", lambda f, tau: torch.softmax(torch.stack(
-        [-torch.atanh(f) / tau, -torch.atanh(1 - f) / tau]), dim=1)[1], "expected"),
+        [-torch.atanh(f) / tau, -torch.atanh(1 - f) / tau]), dim=1)[1], "add up to 1 across"),
     ("temperature", lambda step, steps: math.exp(-refine.TAU_DECAY * step / (steps - 1)),
-     "expected"),
+     "starts at TAU_START"),
     ("latent_values", lambda h, w, c, k: math.ceil(h / 2**k) * math.ceil(w / 2**k),
      "one channel's positions"),
 ]
@@ -834,7 +838,7 @@ def test_the_attack_on_every_check_is_rejected_with_a_reason(name, wrong, explan
 
 def test_every_check_is_attacked_at_least_three_times():
     """Three new wrong answers per check in this attack, beside the older ones above."""
-    tried = [name for name, _, _ in ATTACK]
+    tried = [name for name, _, _ in ATTACK + ATTACK_08_09]
     assert {name: tried.count(name) for name in EXERCISES if tried.count(name) < 3} == {}
 
 
@@ -949,6 +953,148 @@ CORRECT_ALTERNATIVES = [
                          ids=[f"{n}-{i}" for i, (n, _) in enumerate(CORRECT_ALTERNATIVES)])
 def test_a_correct_answer_written_differently_passes(name, answer, capsys):
     assert check_for(name)(answer) is True, capsys.readouterr().out
+
+
+# --- notebooks 08-09, third edition (issue 23): the predictions, and the second
+# edition's checks of 08-09 that stay in the package; more wrong answers, each diagnosed --
+
+REFINED = (14_901, 14_617, 29.97, 30.94)  # bytes and PSNR before and after, notebook 09's coffee
+
+
+def _pmf(mean_sign=1.0, width=1.0, low=-0.5, high=0.5):
+    """gaussian_pmf with one mistake: the mean's sign, the scale's power or the bin's edges."""
+    def pmf(n, mean, scale):
+        normal = torch.distributions.Normal(mean_sign * mean, scale**width)
+        return normal.cdf(n + high) - normal.cdf(n + low)
+    return pmf
+
+
+ATTACK_08_09 = [
+    # gaussian_pmf (transcription): the mistakes the review listed, each named
+    ("gaussian_pmf", _pmf(mean_sign=-1.0), "the mean has the wrong sign"),
+    ("gaussian_pmf", _pmf(width=0.5), "do not take its square root"),
+    ("gaussian_pmf", _pmf(low=0.0, high=1.0), "the mass over [n, n + 1]"),
+    ("gaussian_pmf", _pmf(low=-1.0, high=0.0), "the mass over [n - 1, n]"),
+    ("gaussian_pmf", lambda n, mean, scale: 1.01 * _pmf()(n, mean, scale),
+     "the largest error is at n = 0"),
+    # cheaper_rung (prediction)
+    ("cheaper_rung", lambda: 0.5, "the narrower rung is the cheaper one"),
+    ("cheaper_rung", lambda: 0.3, "answer 0.25 or 0.5"),
+    ("cheaper_rung", lambda: 1, "answer 0.25 or 0.5"),  # an index, not a rung
+    ("cheaper_rung", lambda: "0.25", "should return a number"),
+    # side_share (prediction)
+    ("side_share", lambda: "higher", "a flat photo makes y cheap"),
+    ("side_share", lambda: "About the same", "you predicted 'about the same'"),
+    ("side_share", lambda: "less", "return one of"),
+    ("side_share", lambda: 0.037, "as one of the strings"),
+    # up_share (prediction)
+    ("up_share", lambda: 0.5, "warm does not mean 50/50"),
+    ("up_share", lambda: 25, "a percentage"),
+    ("up_share", lambda: 0.0, "still quite soft"),
+    ("up_share", lambda: 0.75, "measured: 23"),  # the chance of going down
+    ("up_share", lambda: -0.2, "between 0 and 1"),
+    # refinement_gain (prediction)
+    ("refinement_gain", lambda: "a smaller file", "which is 'a better picture'"),
+    ("refinement_gain", lambda: "both", "bytes -1.9%, PSNR +0.97 dB"),
+    ("refinement_gain", lambda: "neither", "you predicted 'neither'"),
+    ("refinement_gain", lambda: "Smaller file", "you predicted 'a smaller file'"),
+    ("refinement_gain", lambda: "quality", "return one of"),
+    # the second edition's checks, still in the package
+    ("table_index", lambda scale, ladder: next((i for i, r in enumerate(ladder) if r > scale),
+                                               len(ladder) - 1), ">=, not >"),
+    ("table_index", lambda scale, ladder: next((i + 1 for i, r in enumerate(ladder)
+                                                if r >= scale), len(ladder)), "counts from 0"),
+    ("table_index", lambda scale, ladder: min(range(len(ladder)), key=lambda i: abs(
+        math.log(ladder[i] / scale))), "CompressAI's convention"),
+    ("table_index", lambda scale, ladder: 2, "the first rung at least as wide is"),
+    ("file_bits", lambda ly, lz: float(-torch.log10(ly).sum() - torch.log10(lz).sum()),
+     "log base 10"),
+    ("file_bits", lambda ly, lz: float(torch.log2(ly).sum() + torch.log2(lz).sum()),
+     "the bits are negative"),
+    ("file_bits", lambda ly, lz: 2 * float(-torch.log2(ly).sum() - torch.log2(lz).sum()),
+     "neither stream's bits"),
+    ("file_objective", lambda b, m, h, w, lm: lm * 255**2 * m + 8 * b // (h * w),
+     "integer division"),
+    ("file_objective", lambda b, m, h, w, lm: lm * 255**2 * m, "the rate term is missing"),
+    ("file_objective", lambda b, m, h, w, lm: lm * 255**2 * m + 8 * b / (h * w) + 0.01,
+     "Compute the two terms apart"),
+    ("round_up_probability", lambda f, tau: torch.sigmoid(
+        (torch.atanh(f) - torch.atanh(1 - f)) * tau), "multiplied the logits by tau"),
+    ("round_up_probability", lambda f, tau: torch.sigmoid(
+        (torch.atanh(f) - torch.atanh(1 - f)) / tau**2), "exactly 0.5 for every tau"),
+    ("temperature", lambda step, steps: refine.TAU_START * math.exp(
+        -refine.TAU_DECAY * step / (steps - 1)), "max(steps - 1, 1)"),  # the old solution
+    ("temperature", lambda step, steps: refine.TAU_START * math.exp(
+        refine.TAU_DECAY * step / max(steps - 1, 1)), "grows"),
+    ("temperature", lambda step, steps: 0.5 * 0.98**step, "expected tau"),
+]
+
+
+@pytest.mark.parametrize("name, wrong, explanation", ATTACK_08_09,
+                         ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(ATTACK_08_09)])
+def test_the_attack_on_the_checks_of_08_09(name, wrong, explanation, capsys):
+    assert check_for(name)(wrong) is False
+    out = capsys.readouterr().out
+    assert out.startswith("Wrong: ") and explanation in out, out
+    assert out.count("\n") == 1 and "Traceback" not in out
+
+
+@pytest.mark.parametrize("name", ["gaussian_pmf", "cheaper_rung", "side_share", "file_objective",
+                                  "up_share", "refinement_gain", "table_index", "file_bits",
+                                  "round_up_probability", "temperature"])
+def test_each_check_of_08_09_meets_at_least_three_wrong_answers(name):
+    tried = [n for n, _, _ in ATTACK + ATTACK_08_09 + WRONG_ANSWERS]
+    assert tried.count(name) >= 3
+
+
+def test_no_rejection_of_08_09_is_a_bare_expected_got(capsys):
+    """Every wrong answer above gets a sentence beyond "expected X, got Y"."""
+    for name, wrong, _ in ATTACK_08_09:
+        check_for(name)(wrong)
+        out = capsys.readouterr().out
+        assert not ("expected" in out and re.search(r"\bgot [^ ]+\.?$", out.strip())), out
+
+
+@pytest.mark.parametrize("name, answer", [
+    ("side_share", lambda: " Lower "),
+    ("up_share", lambda: 0.3),
+    ("up_share", lambda: torch.tensor(0.2)),
+    ("refinement_gain", lambda: "better picture"),
+    ("cheaper_rung", lambda: np.float64(0.25)),
+    ("temperature", lambda step, steps: refine.TAU_START * math.exp(
+        -refine.TAU_DECAY * step / max(steps - 1, 1))),
+], ids=["side_share", "up_share", "up_share-tensor", "refinement_gain", "cheaper_rung",
+        "temperature"])
+def test_a_right_prediction_written_differently_passes(name, answer, capsys):
+    assert check_for(name)(answer) is True, capsys.readouterr().out
+
+
+def test_the_refinement_prediction_follows_the_measurement(capsys):
+    """The same answer is right or wrong depending on what the files measured."""
+    smaller = (10_000, 9_000, 30.0, 30.05)
+    assert exercises.check_refinement_gain(lambda: "a smaller file", *smaller, grade=True)
+    assert not exercises.check_refinement_gain(lambda: "a better picture", *smaller, grade=True)
+    out = capsys.readouterr().out
+    assert "which is 'a smaller file'" in out and "changed since" in out, out
+
+
+def test_the_narrower_rung_costs_less_in_the_checks_cases():
+    """What the review measured: the nearer rung on a log scale is the cheaper one, and
+    no table beats a value's own (Gibbs' inequality)."""
+    assert exercises.table_cost(0.3, 0.25) < exercises.table_cost(0.3, 0.5)
+    assert exercises.table_cost(1.01, 1.0) < exercises.table_cost(1.01, 2.0)
+    assert exercises.table_cost(3.0, 4.0) < exercises.table_cost(3.0, 2.0)
+    for scale in (0.2, 1.0, 7.0):
+        own = exercises.table_cost(scale, scale)
+        assert all(own <= exercises.table_cost(scale, other) + 1e-9
+                   for other in (scale / 1.5, scale * 1.131, scale * 2))
+
+
+def test_the_soft_rounding_share_is_the_probability_of_going_up():
+    """For two choices, a Gumbel-softmax sample leans up exactly when its hard choice is
+    up, so the share above 2.5 estimates P(up)."""
+    exact = float(refine.round_up_probability(torch.tensor([0.3]), 0.5))
+    assert abs(exercises.measured_up_share(samples=20_000) - exact) < 0.015
 
 
 def test_the_grid_measurement_counts_the_stamps_and_measures_shares_per_seed():

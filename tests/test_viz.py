@@ -231,3 +231,19 @@ def test_labels_placed_without_the_layout_would_overlap():
     renderer = _renderer(fig)
     boxes = [t.get_window_extent(renderer) for t in labels]
     assert any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+
+
+def test_the_explorers_bits_map_is_scaled_to_its_99th_percentile():
+    """One costly latent position (notebook 09's maps have one at 185 bits, most under 60)
+    does not set the bits map's colour scale."""
+    from aecodec.viz import explorer_figure
+
+    torch.manual_seed(0)
+    x = torch.rand(3, 64, 96)
+    bits = torch.full((32, 48), 20.0)
+    bits[0, 0] = 185.0
+    ae = _points(SPREAD, [f"C={c}" for c in (1, 2, 4, 8, 16, 32)])
+    fig = explorer_figure(x, x, x, "aecodec", "JPEG", ae, _points(JPEG), ae[3], bits=bits)
+    [image] = [im for ax in fig.axes if "where the bits go" in ax.get_title() for im in ax.images]
+    assert image.get_clim() == pytest.approx((0, 20.0), abs=1e-3)
+    assert any("99th" in ax.get_xlabel() for ax in fig.axes)

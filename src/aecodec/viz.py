@@ -360,7 +360,7 @@ def explorer_figure(
     error maps on one colour scale (the 99th percentile of both errors, so that a few
     extreme pixels do not turn the rest black) and the trade-off curve (bottom). With
     `bits` (h, w), the bits of the file at each latent position (`evaluation.bits_map`),
-    a fourth column shows where the bits go.
+    a fourth column shows where the bits go, on a scale up to the map's 99th percentile.
 
     Sized for a notebook's output area: `EXPLORER_WIDTH` inches, 920 px at the 80 dpi of
     `figure_to_png`, so that JupyterLab shows it unscaled, and no text under 10 px there."""
@@ -390,14 +390,15 @@ def explorer_figure(
                             fraction=0.04, pad=0.01, shrink=0.8)
     colorbar.ax.tick_params(labelsize=SMALL_FONT)
     if bits is not None:
-        shown = axes["bits"].imshow(bits.cpu().numpy(), cmap="magma", vmin=0,
+        bits_top = error_scale([bits])  # the 99th percentile: one costly position does not set it
+        shown = axes["bits"].imshow(bits.cpu().numpy(), cmap="magma", vmin=0, vmax=bits_top,
                                     interpolation="nearest")
         axes["bits"].set_title(f"where the bits go:\n{float(bits.sum()) / 8:,.0f} bytes of y",
                                fontsize=10)
         axes["bits"].axis("off")
         colorbar = top_row.colorbar(shown, ax=axes["bits"], location="bottom", fraction=0.04,
-                                pad=0.01, shrink=0.9)
-        colorbar.set_label("bits per latent position", fontsize=SMALL_FONT)
+                                pad=0.01, shrink=0.9, extend="max")
+        colorbar.set_label("bits per latent position (top: 99th pct.)", fontsize=SMALL_FONT)
         colorbar.ax.tick_params(labelsize=SMALL_FONT)
     axes["curve"].tick_params(labelsize=SMALL_FONT)
     plot_tradeoff(ae_points, jpeg_points, current, ax=axes["curve"], baselines=baselines,

@@ -27,12 +27,17 @@ The exercises, by notebook:
 A prediction check takes the learner's `predict()` (a function returning the committed
 answer, written before the cell that measures it) and the measurement, and explains the
 difference between the two.
-    04  training_step, validation_psnr, parameter_count
-    05  predicted_ratio, halving_effect, receptive_field
-    06  entropy_bits, measured_bpp, rate_from_likelihoods
+    04  training_step, loss_curve_prediction (prediction), parameter_count (mechanism)
+    05  predicted_ratio, halving_prediction (prediction), receptive_field (mechanism)
+    06  lzma_prediction (prediction), entropy_bits, file_size_prediction (prediction)
     07  rd_loss, pick_lambda, noise_quantize
-    08  gaussian_pmf, table_index, file_bits
-    09  file_objective, round_up_probability, temperature
+    08  gaussian_pmf, cheaper_rung (prediction), side_share (prediction)
+    09  file_objective, up_share (prediction), refinement_gain (prediction)
+    10  residual_prediction (prediction), context_mask (mechanism), bits_prediction
+        (prediction)
+    (04's validation_psnr, 05's halving_effect, 06's measured_bpp and rate_from_likelihoods,
+    08's table_index and file_bits, 09's round_up_probability and temperature were
+    exercises of the second edition; their checks stay for teachers who set them.)
 """
 
 import copy
@@ -1682,6 +1687,18 @@ def check_noise_quantize(noise_quantize: Callable[[torch.Tensor], torch.Tensor])
 
 
 # --- 08 side information: the hyperprior -----------------------------------------------
+# (third edition, issue 23: notebook 08's exercises are gaussian_pmf, cheaper_rung and
+# side_share; check_table_index and check_file_bits stay for teachers who set them.)
+
+
+def _gaussian_bin_mass(n: torch.Tensor, mean: float, scale: float, low: float = -0.5,
+                       high: float = 0.5, variance: bool = False) -> torch.Tensor:
+    """The mass of N(mean, scale^2) over [n + low, n + high], in float64 (a reference and
+    its plausible mistakes); `variance=True` takes `scale` as a variance."""
+    std = math.sqrt(scale) if variance else scale
+    normal = torch.distributions.Normal(torch.tensor(mean, dtype=torch.float64),
+                                        torch.tensor(std, dtype=torch.float64))
+    return normal.cdf(n.double() + high) - normal.cdf(n.double() + low)
 
 
 @_prints_verdict
@@ -1691,25 +1708,60 @@ def check_gaussian_pmf(gaussian_pmf: Callable[[torch.Tensor, float, float], torc
 
     def check() -> int:
         n = torch.arange(-6, 7, dtype=torch.float32)
-        cases = [(0.0, 1.0), (0.3, 0.5), (-2.0, 3.0), (1.7, 0.2)]
+        cases = [(0.0, 1.0), (0.3, 0.5), (-2.0, 3.0), (1.7, 0.2), (0.0, 4.0)]
         for mean, scale in cases:
-            normal = torch.distributions.Normal(torch.tensor(mean, dtype=torch.float64),
-                                                torch.tensor(scale, dtype=torch.float64))
-            expected = (normal.cdf(n.double() + 0.5) - normal.cdf(n.double() - 0.5)).float()
+            expected = _gaussian_bin_mass(n, mean, scale).float()
             got = _call(gaussian_pmf, n.clone(), mean, scale)
             if not isinstance(got, torch.Tensor) or got.shape != n.shape:
                 raise _Wrong("return a tensor of P(n), one value for each n given.")
             got = got.detach().float()
-            if torch.allclose(got, normal.log_prob(n.double()).exp().float(), atol=1e-6):
-                raise _Wrong("that is the density at n, not the probability of n: integrate "
-                             "the density over n's bin, CDF(n + 1/2) - CDF(n - 1/2).")
-            at_zero = (torch.distributions.Normal(0.0, scale).cdf(n + 0.5)
-                       - torch.distributions.Normal(0.0, scale).cdf(n - 0.5))
-            if mean and torch.allclose(got, at_zero, atol=1e-6):
-                raise _Wrong("the Gaussian is centred on its mean: use n - mean.")
+
+            normal = torch.distributions.Normal(torch.tensor(mean, dtype=torch.float64),
+                                                torch.tensor(scale, dtype=torch.float64))
+            mistakes = [
+                (normal.log_prob(n.double()).exp(),
+                 "that is the density at n, not the probability of n: integrate the density "
+                 "over n's bin, CDF(n + 1/2) - CDF(n - 1/2)."),
+                (_gaussian_bin_mass(n, 0.0, scale),
+                 "the Gaussian is centred on its mean: use n - mean."),
+                (_gaussian_bin_mass(n, -mean, scale),
+                 f"the mean has the wrong sign: with mean {mean} the mass should be centred "
+                 f"on {mean}, yours is centred on {-mean}. Use (n - mean), not (n + mean)."),
+                (_gaussian_bin_mass(n, mean, scale**2),
+                 "the Gaussian came out as wide as scale^2: the scale is the standard "
+                 "deviation, and torch's Normal(mean, scale) takes it as it is."),
+                (_gaussian_bin_mass(n, mean, scale, variance=True),
+                 "the Gaussian came out as wide as sqrt(scale): the scale is already the "
+                 "standard deviation, not the variance; do not take its square root."),
+                (_gaussian_bin_mass(n, mean, scale, 0.0, 1.0),
+                 "that is the mass over [n, n + 1]: n's bin is centred on n, "
+                 "[n - 1/2, n + 1/2]."),
+                (_gaussian_bin_mass(n, mean, scale, -1.0, 0.0),
+                 "that is the mass over [n - 1, n]: n's bin is centred on n, "
+                 "[n - 1/2, n + 1/2]."),
+                (_gaussian_bin_mass(n, mean, scale, -1.0, 1.0),
+                 "that is the mass over [n - 1, n + 1], a bin two wide: neighbouring bins "
+                 "overlap and the probabilities add up to about 2. Use n +- 1/2."),
+                (normal.cdf(n.double() + 0.5),
+                 "that is CDF(n + 1/2) alone, the mass of everything up to n's bin: subtract "
+                 "CDF(n - 1/2) to keep n's bin only."),
+            ]
+            exact = _gaussian_bin_mass(n, mean, scale)
+            mistakes.append((exact / exact.sum(),
+                             "you normalised over the n given: P(n) is the Gaussian's own mass "
+                             "in n's bin, whatever other integers are asked about."))
+            for other, why in mistakes:  # a mistake that, here, gives the right P(n) is none
+                if (torch.allclose(got, other.float(), atol=1e-6)
+                        and not torch.allclose(other.float(), expected, atol=1e-5)):
+                    raise _Wrong(why)
             if not torch.allclose(got, expected, atol=1e-5):
-                raise _Wrong(f"with mean {mean} and scale {scale}: P(0) should be "
-                             f"{expected[6].item():.5f}, got {got[6].item():.5f}.")
+                worst = int((got - expected).abs().argmax())
+                raise _Wrong(f"with mean {mean} and scale {scale}: the largest error is at "
+                             f"n = {int(n[worst])}, where P(n) should be "
+                             f"{expected[worst].item():.5f}, got {got[worst].item():.5f} "
+                             f"(P(0) should be {expected[6].item():.5f}, got "
+                             f"{got[6].item():.5f}). Compare your bin edges and the mean's "
+                             "sign with CDF(n + 1/2) - CDF(n - 1/2) of N(mean, scale^2).")
             if not math.isclose(float(got.sum()), float(expected.sum()), abs_tol=1e-4):
                 raise _Wrong("the probabilities do not add up as the Gaussian's do.")
         return len(cases)
@@ -1717,28 +1769,63 @@ def check_gaussian_pmf(gaussian_pmf: Callable[[torch.Tensor, float, float], torc
     return _run("gaussian_pmf", check)
 
 
+def table_cost(scale: float, table_scale: float) -> float:
+    """Average bits per value when values of a zero-mean Gaussian of `scale`, rounded to
+    integers, are coded with the zero-mean table of `table_scale`: the cross-entropy
+    -sum_n P_scale(n) log2 P_table(n)."""
+    n = torch.arange(-400, 401, dtype=torch.float64)
+    true = _gaussian_bin_mass(n, 0.0, scale)
+    table = _gaussian_bin_mass(n, 0.0, table_scale).clamp_min(1e-300)
+    return float(-(true * torch.log2(table)).sum())
+
+
 @_prints_verdict
 def check_table_index(table_index: Callable[[float, list[float]], int]) -> bool:
     """table_index(scale, ladder) -> the index of the first ladder scale >= scale (the
-    last one if none is), for a ladder sorted from narrow to wide."""
+    last one if none is), for a ladder sorted from narrow to wide: the kit's convention,
+    CompressAI's (the nearest rung would cost a little less; see check_cheaper_rung)."""
 
     def check() -> int:
         ladder = [0.11, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0]
         cases = [(0.05, 0), (0.11, 0), (0.3, 2), (1.0, 3), (1.01, 4), (7.9, 6), (100.0, 6)]
         for scale, expected in cases:
             got = _call(table_index, scale, list(ladder))
+            if isinstance(got, float) and got in ladder:
+                raise _Wrong(f"for scale {scale} you returned the rung {got} itself: return "
+                             "its index as an int, the position in the ladder.")
             if not isinstance(got, int | np.integer) and not (
                     isinstance(got, torch.Tensor) and got.numel() == 1):
                 raise _Wrong(f"return the index as an int, got {type(got).__name__}.")
             got = int(got)
-            if got == expected - 1 and ladder[got] < scale:
-                raise _Wrong(f"for scale {scale} you picked {ladder[got]}, narrower than the "
-                             "value's own Gaussian: its likely values would cost a little "
-                             "less, but the values in its tails far more, and on average the "
-                             "file grows. Pick the first ladder scale at least as wide.")
-            if got != expected:
-                raise _Wrong(f"for scale {scale} expected index {expected} ({ladder[expected]}),"
-                             f" got {got}.")
+            if got == expected:
+                continue
+            if got == len(ladder) and expected == len(ladder) - 1:
+                raise _Wrong(f"for scale {scale} no rung is as wide, and you returned "
+                             f"{got}, one past the last index: return len(ladder) - 1, the "
+                             "widest table there is.")
+            if got == expected + 1 and ladder[expected] == scale:
+                raise _Wrong(f"scale {scale} is exactly a rung, and that rung is at least as "
+                             f"wide as itself: compare with >=, not > (you picked "
+                             f"{ladder[got]}).")
+            if got == expected + 1:
+                raise _Wrong(f"for scale {scale} you returned {got}, one past the index of "
+                             f"{ladder[expected]} ({expected}): Python counts from 0, so the "
+                             "first rung has index 0.")
+            if 0 <= got < expected and ladder[got] < scale:
+                below, above = table_cost(scale, ladder[got]), table_cost(scale,
+                                                                          ladder[expected])
+                raise _Wrong(f"for scale {scale} you picked {ladder[got]}, a rung narrower "
+                             f"than the value's own Gaussian. That is not worse coding (on "
+                             f"average {below:.3f} bits per value under it, {above:.3f} "
+                             f"under {ladder[expected]}; the nearest rung, on a log scale, "
+                             "is the cheapest), but the kit follows CompressAI's convention: "
+                             "the first rung at least as wide. On the kit's ladder the "
+                             "convention costs under 0.01 bit per value.")
+            raise _Wrong(f"for scale {scale} the first rung at least as wide is "
+                         f"{ladder[expected]}, index {expected}; you returned {got}"
+                         + (f" ({ladder[got]})" if 0 <= got < len(ladder) else "")
+                         + ". Walk the ladder from the narrow end and stop at the first "
+                         "rung >= scale.")
         return len(cases)
 
     return _run("table_index", check)
@@ -1758,21 +1845,41 @@ def check_file_bits(file_bits: Callable[[torch.Tensor, torch.Tensor], float]) ->
             y_bits = float(-torch.log2(likelihoods_y).sum())
             z_bits = float(-torch.log2(likelihoods_z).sum())
             got = _as_number(_call(file_bits, likelihoods_y.clone(), likelihoods_z.clone()))
+            mean_bits = float(-torch.log2(likelihoods_y).mean() - torch.log2(likelihoods_z)
+                              .mean())
             if math.isclose(got, y_bits, rel_tol=1e-5):
                 raise _Wrong("the side information z is sent in the file too: add its bits.")
+            if math.isclose(got, z_bits, rel_tol=1e-5):
+                raise _Wrong("that is z's bits alone: the file holds y's stream too, by far "
+                             "the larger one.")
             if math.isclose(got, (y_bits + z_bits) / 8, rel_tol=1e-5):
                 raise _Wrong("that is bytes: return bits.")
             if math.isclose(got, (y_bits + z_bits) * math.log(2), rel_tol=1e-5):
                 raise _Wrong("that is in nats (natural log): use log base 2 for bits.")
+            if math.isclose(got, (y_bits + z_bits) * math.log10(2), rel_tol=1e-5):
+                raise _Wrong("that is in log base 10: use log base 2 for bits.")
+            if math.isclose(got, mean_bits, rel_tol=1e-5):
+                raise _Wrong("that is the mean bits per value: the file's size is the sum "
+                             "over every value, .sum(), not .mean().")
+            if math.isclose(abs(got), abs(y_bits - z_bits), rel_tol=1e-5):
+                raise _Wrong("one stream's bits came out negative: -log2 P is positive for "
+                             "both streams, so add y's and z's bits.")
+            if math.isclose(got, -(y_bits + z_bits), rel_tol=1e-5):
+                raise _Wrong("the bits are negative: a probability's log is negative, and a "
+                             "cost is -log2 P.")
             if not math.isclose(got, y_bits + z_bits, rel_tol=1e-5):
                 raise _Wrong(f"expected {y_bits + z_bits:.2f} bits ({y_bits:.2f} for y + "
-                             f"{z_bits:.2f} for z), got {got:.2f}.")
+                             f"{z_bits:.2f} for z), got {got:.2f}: neither stream's bits nor "
+                             "a simple multiple of them. Sum -log2 of every likelihood of "
+                             "both tensors.")
         return len(cases)
 
     return _run("file_bits", check)
 
 
 # --- 09 a better encoder at encode time -------------------------------------------------
+# (third edition, issue 23: notebook 09's exercises are file_objective, up_share and
+# refinement_gain; check_round_up_probability and check_temperature stay for teachers.)
 
 
 @_prints_verdict
@@ -1787,19 +1894,32 @@ def check_file_objective(file_objective: Callable[[int, float, int, int, float],
             bpp = 8 * num_bytes / (height * width)
             expected = float(losses.rd_loss(mse, bpp, lmbda))
             got = _as_number(_call(file_objective, num_bytes, mse, height, width, lmbda))
+            distortion = lmbda * 255**2 * mse
             if math.isclose(got, float(losses.rd_loss(mse, bpp / 8, lmbda)), rel_tol=1e-6):
                 raise _Wrong("the rate is in bits per pixel: a byte is 8 bits.")
             if math.isclose(got, 255**2 * mse + lmbda * bpp, rel_tol=1e-6):
                 raise _Wrong("lambda weights the distortion (the MSE term), not the rate.")
             if math.isclose(got, lmbda * mse + bpp, rel_tol=1e-6):
                 raise _Wrong("the distortion is MSE on the 0-255 scale: lambda * 255^2 * MSE.")
+            if math.isclose(got, lmbda * 255 * mse + bpp, rel_tol=1e-6):
+                raise _Wrong("you multiplied the MSE by 255: errors scale by 255 from the 0-1 "
+                             "to the 0-255 scale, so squared errors scale by 255^2.")
             if math.isclose(got, float(losses.rd_loss(mse, 8 * num_bytes, lmbda)),
                             rel_tol=1e-6):
                 raise _Wrong("divide the bits by the number of pixels, height * width.")
+            if math.isclose(got, distortion + bpp / 3, rel_tol=1e-6):
+                raise _Wrong("you divided the bits by 3 * height * width, the colour values: "
+                             "bpp counts bits per pixel, height * width.")
+            if math.isclose(got, distortion + 8 * num_bytes // (height * width), rel_tol=1e-6):
+                raise _Wrong("integer division (//) dropped the fraction of the bits per "
+                             "pixel: use /.")
+            if math.isclose(got, distortion, rel_tol=1e-6):
+                raise _Wrong("the rate term is missing: add the bpp of the file.")
             if not math.isclose(got, expected, rel_tol=1e-6):
                 raise _Wrong(f"{num_bytes} bytes for an image of height {height} and width "
-                             f"{width}, MSE {mse}, lambda {lmbda}: expected {expected:.5f}, got "
-                             f"{got:.5f}.")
+                             f"{width}, MSE {mse}, lambda {lmbda}: expected {expected:.5f} "
+                             f"({distortion:.5f} for the distortion + {bpp:.5f} bpp), got "
+                             f"{got:.5f}. Compute the two terms apart and compare.")
         return len(cases)
 
     return _run("file_objective", check)
@@ -1813,6 +1933,7 @@ def check_round_up_probability(round_up_probability: Callable[[torch.Tensor, flo
 
     def check() -> int:
         frac = torch.tensor([0.05, 0.2, 0.4, 0.5, 0.6, 0.8, 0.95])
+        logit = torch.atanh(frac) - torch.atanh(1 - frac)
         cases = [0.5, 0.2, 0.05]
         for tau in cases:
             expected = refine.round_up_probability(frac, tau)
@@ -1820,17 +1941,32 @@ def check_round_up_probability(round_up_probability: Callable[[torch.Tensor, flo
             if not isinstance(got, torch.Tensor) or got.shape != frac.shape:
                 raise _Wrong("return a tensor with one probability per value of frac.")
             got = got.detach().float()
+            if torch.allclose(got, expected, atol=1e-4):
+                continue
             if torch.allclose(got, 1 - expected, atol=1e-4):
                 raise _Wrong("that is the chance of going down: a value near its ceiling "
                              "(frac near 1) should go up.")
             if torch.allclose(got, refine.round_up_probability(frac, 1.0), atol=1e-4):
                 raise _Wrong("divide the logits by tau: the temperature sets how sharp the "
                              "choice is.")
-            if not torch.allclose(got, expected, atol=1e-4):
-                raise _Wrong(f"with tau = {tau}, frac = {[round(v, 3) for v in frac.tolist()]}: "
-                             "expected "
-                             f"{[round(v, 3) for v in expected.tolist()]}, got "
-                             f"{[round(v, 3) for v in got.tolist()]}.")
+            if torch.allclose(got, torch.sigmoid(logit * tau), atol=1e-4):
+                raise _Wrong("you multiplied the logits by tau: divide them, so that a small "
+                             "tau (cold) makes the choice sharp.")
+            if torch.allclose(got, torch.sigmoid((frac - 0.5) / tau), atol=1e-4):
+                raise _Wrong("that is a logistic curve in frac itself: the logits are "
+                             "-atanh(frac) / tau (down) and -atanh(1 - frac) / tau (up).")
+            if torch.allclose(got, frac, atol=1e-4) or torch.allclose(got, 1 - frac, atol=1e-4):
+                raise _Wrong("that is linear in frac and ignores tau: the probability comes "
+                             "from the logits -atanh(frac) / tau and -atanh(1 - frac) / tau.")
+            if math.isclose(float(got.sum()), 1.0, abs_tol=1e-4):
+                raise _Wrong("your probabilities add up to 1 across the values of frac: the "
+                             "softmax ran over the values, not over the pair (down, up) of "
+                             "each value. Stack the two logits and take softmax over that "
+                             "new dimension.")
+            raise _Wrong(f"with tau = {tau}, frac = {[round(v, 3) for v in frac.tolist()]}: "
+                         f"expected {[round(v, 3) for v in expected.tolist()]}, got "
+                         f"{[round(v, 3) for v in got.tolist()]}. At frac = 0.5 it should be "
+                         "exactly 0.5 for every tau; compare yours there first.")
         return len(cases)
 
     return _run("round_up_probability", check)
@@ -1838,26 +1974,254 @@ def check_round_up_probability(round_up_probability: Callable[[torch.Tensor, flo
 
 @_prints_verdict
 def check_temperature(temperature: Callable[[int, int], float]) -> bool:
-    """temperature(step, steps) -> TAU_START * exp(-TAU_DECAY * step / (steps - 1))."""
+    """temperature(step, steps) -> TAU_START * exp(-TAU_DECAY * step / max(steps - 1, 1))
+    (a single step, steps = 1, is step 0 at TAU_START)."""
 
     def check() -> int:
-        cases = [(0, 100), (50, 100), (99, 100), (3, 7), (10, 11)]
+        cases = [(0, 100), (50, 100), (99, 100), (3, 7), (10, 11), (0, 1), (1, 2)]
         for step, steps in cases:
             expected = refine.temperature(step, steps)
-            got = _as_number(_call(temperature, step, steps))
-            linear = refine.TAU_START * (1 - step / (steps - 1))
-            if step and math.isclose(got, linear, rel_tol=1e-6):
+            try:
+                got = _as_number(_call(temperature, step, steps))
+            except _Wrong as e:
+                if steps == 1 and "ZeroDivisionError" in str(e):
+                    raise _Wrong("with steps = 1 the only step is step 0, and step / (steps "
+                                 "- 1) divides by zero: divide by max(steps - 1, 1), as the "
+                                 "package does (refine_latents(model, x, 1) must work).") from None
+                raise
+            if steps == 1 and not math.isfinite(got):
+                raise _Wrong("with steps = 1 you return a non-finite temperature: step / "
+                             "(steps - 1) is 0 / 0 there; divide by max(steps - 1, 1).")
+            if math.isclose(got, expected, rel_tol=1e-6):
+                continue
+            t = step / max(steps - 1, 1)
+            if step and math.isclose(got, refine.TAU_START * (1 - t), rel_tol=1e-6):
                 raise _Wrong("that falls along a straight line: the schedule is exponential, "
                              "exp(-TAU_DECAY * t).")
             if step and math.isclose(got, refine.TAU_START * math.exp(-refine.TAU_DECAY * step),
                                      rel_tol=1e-6):
                 raise _Wrong("t runs from 0 to 1 over the steps: divide step by steps - 1.")
-            if not math.isclose(got, expected, rel_tol=1e-6):
-                raise _Wrong(f"step {step} of {steps}: expected tau = {expected:.5f}, "
-                             f"got {got:.5f}.")
+            if step and math.isclose(got, refine.TAU_START * math.exp(
+                    -refine.TAU_DECAY * step / steps), rel_tol=1e-6):
+                raise _Wrong(f"at the last step (step {steps - 1} of {steps}) t should reach "
+                             "1: you divided by steps, which is one too many, since the steps "
+                             "are counted from 0. Divide by steps - 1.")
+            if math.isclose(got, math.exp(-refine.TAU_DECAY * t), rel_tol=1e-6):
+                raise _Wrong(f"the schedule starts at TAU_START = {refine.TAU_START}, not at "
+                             "1: multiply by TAU_START.")
+            if step and math.isclose(got, refine.TAU_START * math.exp(refine.TAU_DECAY * t),
+                                     rel_tol=1e-6):
+                raise _Wrong("your temperature grows: the search starts warm and ends cold, "
+                             "exp(-TAU_DECAY * t).")
+            raise _Wrong(f"step {step} of {steps}: expected tau = {expected:.5f}, got "
+                         f"{got:.5f}. At step 0 it should be TAU_START = {refine.TAU_START}, "
+                         f"at the last step TAU_START * exp(-TAU_DECAY) = "
+                         f"{refine.temperature(steps - 1, steps):.5f}.")
         return len(cases)
 
     return _run("temperature", check)
+
+
+# --- predictions of notebooks 08-09 (third edition, issue 23) ----------------------------
+# A prediction exercise: the learner's function returns a commitment (a number or a
+# choice), written before the cell that measures; the check is that measuring cell. It
+# measures, compares, and says why the two differ (or why they agree).
+
+
+def _run_prediction_08(name: str, check: Callable[[], str]) -> bool:
+    """Like `_run`, for the predictions of 08-09: `check` returns the sentence that follows
+    "Correct. <name>:" (what was measured and why), or raises _Wrong."""
+    try:
+        with torch.random.fork_rng(devices=[]):
+            sentence = check()
+    except NotImplementedError:
+        print(f"{NOT_YET} {name} is not implemented yet. Replace `raise NotImplementedError` "
+              "with your prediction, run that cell, then run this check again.")
+        return False
+    except _Wrong as e:
+        print(f"{WRONG} {name}: {_one_line(str(e))}")
+        return False
+    except Exception as e:  # the learner's result broke the check itself
+        print(f"{WRONG} {name}: the check could not use what your code gave back "
+              f"({type(e).__name__}: {_one_line(str(e))}). Return the prediction the "
+              "exercise asks for.")
+        return False
+    print(f"{CORRECT} {name}: {_one_line(sentence, 900)}")
+    return True
+
+
+def _choice_08(value, options: tuple[str, ...]) -> str:
+    """The learner's answer as one of `options` (case and spaces ignored), or a plain
+    complaint listing them."""
+    listed = ", ".join(repr(o) for o in options)
+    if not isinstance(value, str):
+        raise _Wrong(f"return your prediction as one of the strings {listed}; got "
+                     f"{'None' if value is None else type(value).__name__}.")
+    answer = " ".join(value.lower().replace("_", " ").split())
+    if answer not in options and f"a {answer}" in options:
+        answer = f"a {answer}"
+    if answer not in options:
+        raise _Wrong(f"return one of {listed}; got {value!r}.")
+    return answer
+
+
+@_prints_verdict
+def check_cheaper_rung(cheaper_rung: Callable[[], float]) -> bool:
+    """cheaper_rung() -> 0.25 or 0.5: the learner's prediction of which coding table costs
+    fewer bits, on average, for values of a zero-mean Gaussian of scale 0.3 rounded to
+    integers. The check measures both (`table_cost`) and explains."""
+
+    def check() -> str:
+        got = _one_number(_call(cheaper_rung))
+        got = float(got)
+        if got not in (0.25, 0.5):
+            raise _Wrong(f"answer 0.25 or 0.5, the two rungs around the scale 0.3; got {got}.")
+        narrow, wide, own = table_cost(0.3, 0.25), table_cost(0.3, 0.5), table_cost(0.3, 0.3)
+        measured = (f"values of scale 0.3 cost {narrow:.3f} bits each under the 0.25 table, "
+                    f"{wide:.3f} under the 0.5 table ({own:.3f} under their own)")
+        why = ("0.25 is 1.2 times too narrow, 0.5 is 1.67 times too wide, and what counts is "
+               "how far off a table is on a log scale, not on which side. At scale 0.3 "
+               "nearly all values are 0, and a narrower table makes 0 cheaper; the tails it "
+               "makes dearer are rare.")
+        if got == 0.5:
+            raise _Wrong(f"measured: {measured}, so the narrower rung is the cheaper one. "
+                         + why)
+        return f"measured: {measured}. " + why
+
+    return _run_prediction_08("cheaper_rung", check)
+
+
+SIDE_SHARE_PHOTOS = ("coffee", "astronaut")
+
+
+def side_share_of(photo: str, quality: int = 3) -> float:
+    """The side information's share of a hyperprior codec's estimated streams on a
+    sample photo: z's bits / (y's bits + z's bits)."""
+    from aecodec.data import load_sample  # the zoo and the photos only when measuring
+    from aecodec.zoo import load_codec
+
+    codec = load_codec(quality, "hyperprior")
+    with torch.no_grad():
+        _, likelihoods_y, likelihoods_z = codec.forward_with_likelihoods(
+            load_sample(photo)[None])
+    y_bits = float(-torch.log2(likelihoods_y).sum())
+    z_bits = float(-torch.log2(likelihoods_z).sum())
+    return z_bits / (y_bits + z_bits)
+
+
+@_prints_verdict
+def check_side_share(side_share: Callable[[], str]) -> bool:
+    """side_share() -> "higher", "lower" or "about the same": the learner's prediction of
+    z's share of the streams on astronaut against coffee (both with the shipped
+    hyperprior codec of quality 3). The check measures both and explains."""
+
+    def check() -> str:
+        answer = _choice_08(_call(side_share), ("higher", "lower", "about the same"))
+        reference, other = (side_share_of(photo) for photo in SIDE_SHARE_PHOTOS)
+        if abs(other / reference - 1) < 0.1:
+            measured = "about the same"
+        else:
+            measured = "higher" if other > reference else "lower"
+        numbers = (f"z takes {other:.1%} of astronaut's streams against {reference:.1%} of "
+                   f"coffee's, {measured}")
+        why = ("z is a latent of the image too, coded with a factorized prior: where the "
+               "photo is flat its values sit near zero and cost little, so the side "
+               "information shrinks with the main stream, and here it shrank faster: "
+               "astronaut's y costs about as much as coffee's, its z clearly less.")
+        if measured != "lower":  # the models changed: say what was measured, no story
+            why = "The models or photos changed since this exercise was written."
+        if answer != measured:
+            guess = {"higher": "a flat photo makes y cheap, so z's share grows",
+                     "lower": "z's share falls", "about the same": "the share stays"}[answer]
+            raise _Wrong(f"you predicted {answer!r} ({guess}); measured: {numbers}. " + why)
+        return f"measured: {numbers}. " + why
+
+    return _run_prediction_08("side_share", check)
+
+
+UP_SHARE_SAMPLES = 4000
+
+
+def measured_up_share(value: float = 2.3, tau: float = 0.5, samples: int = UP_SHARE_SAMPLES,
+                      seed: int = 0) -> float:
+    """The fraction of `samples` soft roundings of `value` at `tau` that land nearer the
+    ceiling than the floor (for two choices, exactly the Gumbel-softmax's hard choice)."""
+    torch.manual_seed(seed)
+    rounded = refine.soft_round(torch.full((samples,), value), tau)  # (samples,)
+    return float((rounded - math.floor(value) > 0.5).float().mean())
+
+
+@_prints_verdict
+def check_up_share(up_share: Callable[[], float]) -> bool:
+    """up_share() -> a number in [0, 1]: the learner's prediction of the fraction of soft
+    roundings of 2.3 at tau = 0.5 that go up (land nearer 3 than 2). The check draws them
+    and explains; within 0.1 of the measured fraction counts as right."""
+
+    def check() -> str:
+        got = _as_number(_call(up_share))
+        if got > 1 and got <= 100:
+            raise _Wrong(f"answer a fraction between 0 and 1 (you gave {got}: a percentage? "
+                         f"then {got / 100:.2f}).")
+        if not 0 <= got <= 1:
+            raise _Wrong(f"answer a fraction between 0 and 1, got {got}.")
+        measured = measured_up_share()
+        exact = float(refine.round_up_probability(torch.tensor([0.3]), 0.5))
+        down, up = -math.atanh(0.3) / 0.5, -math.atanh(0.7) / 0.5
+        numbers = (f"{measured:.1%} of {UP_SHARE_SAMPLES} soft roundings of 2.3 at tau = 0.5 "
+                   f"went up (the exact probability is {exact:.3f})")
+        why = (f"The logits are -atanh(0.3) / 0.5 = {down:.2f} (down) and -atanh(0.7) / 0.5 "
+               f"= {up:.2f} (up), and sigmoid({up - down:.2f}) = {exact:.2f}: warm is soft, not "
+               "a coin toss; the value still leans to its nearer integer.")
+        if abs(got - measured) > 0.1:
+            hint = ("warm does not mean 50/50" if got >= 0.4 else
+                    "at tau = 0.5 the choice is still quite soft" if got < 0.12 else "")
+            raise _Wrong(f"you predicted {got:.2f}; measured: {numbers}"
+                         + (f" ({hint})" if hint else "") + ". " + why)
+        return f"you predicted {got:.2f}; measured: {numbers}. " + why
+
+    return _run_prediction_08("up_share", check)
+
+
+REFINEMENT_OUTCOMES = ("a smaller file", "a better picture", "both", "neither")
+
+
+def refinement_outcome(bytes_before: int, bytes_after: int, psnr_before: float,
+                       psnr_after: float) -> str:
+    """Which of REFINEMENT_OUTCOMES a refinement bought: a file at least 5% smaller
+    counts as smaller, a PSNR at least 0.2 dB higher as a better picture."""
+    smaller = bytes_after <= 0.95 * bytes_before
+    better = psnr_after - psnr_before >= 0.2
+    return {(True, True): "both", (True, False): "a smaller file",
+            (False, True): "a better picture", (False, False): "neither"}[(smaller, better)]
+
+
+@_prints_verdict
+def check_refinement_gain(refinement_gain: Callable[[], str], bytes_before: int,
+                          bytes_after: int, psnr_before: float, psnr_after: float) -> bool:
+    """refinement_gain() -> one of REFINEMENT_OUTCOMES: the learner's prediction of what
+    refining the latents buys, checked against the measured files (bytes and PSNR before
+    and after, from the notebook's cell that refines)."""
+
+    def check() -> str:
+        answer = _choice_08(_call(refinement_gain), REFINEMENT_OUTCOMES)
+        measured = refinement_outcome(bytes_before, bytes_after, psnr_before, psnr_after)
+        why = ("The search lowers the whole loss, lambda * 255^2 * MSE + bpp, and takes "
+               "whichever term gives way: on this codec nearly all it took came from the "
+               "error term. The encoder's latents were far from the best the decoder can "
+               "show (an encoder trained little leaves a large amortization gap), while 5% "
+               "of the bytes would be worth only a few percent of the loss at this lambda.")
+        if measured != "a better picture":
+            why = "The model, the photo or the steps changed since this exercise was written."
+        if answer != measured:
+            change = (f"bytes {bytes_after / bytes_before - 1:+.1%}, PSNR "
+                      f"{psnr_after - psnr_before:+.2f} dB")
+            raise _Wrong(f"you predicted {answer!r}; measured: {change}, which is "
+                         f"{measured!r} (a file 5% smaller counts as smaller, 0.2 dB more as "
+                         "a better picture). " + why)
+        return (f"measured: {measured} (a file 5% smaller counts as smaller, 0.2 dB more as a "
+                "better picture; the next cell prints the numbers). " + why)
+
+    return _run_prediction_08("refinement_gain", check)
 
 
 # --- 04-06, prediction exercises (issue 23) ---------------------------------------------
