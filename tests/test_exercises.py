@@ -161,6 +161,16 @@ RETIRED_04_06 = ["validation_psnr", "halving_effect", "measured_bpp", "rate_from
 PREDICTIONS_04_06 = ["loss_curve_prediction", "halving_prediction", "lzma_prediction",
                      "file_size_prediction"]
 EXERCISES = [name for name in EXERCISES if name not in RETIRED_04_06] + PREDICTIONS_04_06
+# Notebook 07, fourth edition (review rev5): three transcriptions became one transcription
+# (rd_loss), one mechanism (noise_quantize: the noise reasoned from rounding's error, checked
+# on (N, C, h, w) latents the exercise does not show) and one prediction (overcount_prediction:
+# training's noisy estimate against the real file, committed before the notebook measures
+# it). pick_lambda is given code now; its check stays for teachers who use it.
+RETIRED_07 = ["pick_lambda"]
+EXERCISES = [name for name in EXERCISES if name not in RETIRED_07] + ["overcount_prediction"]
+MEASURED_07 = {"noisy": 0.7035, "rounded": 0.5524, "file": 0.5540}  # factorized q3, coffee
+PREDICTIONS["overcount_prediction"] = (exercises.check_overcount_prediction,
+                                       lambda: MEASURED_07)
 
 
 def _halving_effect_reference(big, small, x):
@@ -397,8 +407,8 @@ WRONG_ANSWERS = [
     ("rate_from_likelihoods", lambda p, h, w: float(-torch.log2(p).mean()), "per latent value"),
     ("rate_from_likelihoods", lambda p, h, w: float(-torch.log2(p).sum()), "total bits"),
     ("noise_quantize", torch.round, "that is rounding"),
-    ("noise_quantize", lambda y: y + torch.rand_like(y), "subtract 0.5"),
-    ("noise_quantize", lambda y: y + 0.29 * torch.randn_like(y), "stay within"),
+    ("noise_quantize", lambda y: y + torch.rand_like(y), "shifted by 0.5"),
+    ("noise_quantize", lambda y: y + 0.29 * torch.randn_like(y), "beyond 1/2"),
     ("noise_quantize", lambda y: y.detach() + torch.rand_like(y) - 0.5, "gradient"),
     ("noise_quantize", lambda y: y + (torch.arange(y.numel()).view_as(y) % 100 / 100 - 0.495),
      "new noise at every call"),
@@ -761,9 +771,9 @@ ATTACK = [
     ("measured_bpp", lambda data, h, w: len(data) * 8 / (h * w * 8), "a byte has 8 bits"),
     ("measured_bpp", lambda data, h, w: 8 * len(data), "bpp"),
     # 07
-    ("rd_loss", lambda mse, rate, lmbda: lmbda * 255 * mse + rate, "should be"),
-    ("rd_loss", lambda mse, rate, lmbda: lmbda * 255**2 * mse - rate, "should be"),
-    ("rd_loss", lambda mse, rate, lmbda: 255**2 * mse + rate, "should be"),
+    ("rd_loss", lambda mse, rate, lmbda: lmbda * 255 * mse + rate, "255 is not squared"),
+    ("rd_loss", lambda mse, rate, lmbda: lmbda * 255**2 * mse - rate, "do not subtract"),
+    ("rd_loss", lambda mse, rate, lmbda: 255**2 * mse + rate, "lambda is missing"),
     ("pick_lambda", _pick_most_bits_that_fit, "most bits that fits"),
     ("pick_lambda", _pick_the_point, "not the whole point"),
     ("pick_lambda", _pick_strictly_below, "is <=, not <"),
@@ -771,9 +781,9 @@ ATTACK = [
     ("noise_quantize", _round_straight_through_with_jitter, "rounding error"),
     ("noise_quantize", _two_point_noise, "not the right shape"),
     ("noise_quantize", lambda y: y + torch.rand(1) - 0.5, "same noise"),
-    ("noise_quantize", lambda y: torch.round(y) + torch.rand_like(y) - 0.5, "stay within"),
+    ("noise_quantize", lambda y: torch.round(y) + torch.rand_like(y) - 0.5, "rounds y, then adds"),
     ("noise_quantize", _clamped_gaussian_noise, "standard deviation"),
-    ("noise_quantize", _triangular_noise, "stay within"),
+    ("noise_quantize", _triangular_noise, "beyond 1/2"),
     # 08
     ("gaussian_pmf", lambda n, mean, scale: torch.distributions.Normal(mean, scale**2).cdf(
         n + 0.5) - torch.distributions.Normal(mean, scale**2).cdf(n - 0.5), "wide as scale^2"),
@@ -1237,3 +1247,112 @@ def test_the_parameter_count_check_gives_no_count_away(capsys):
 def test_the_halving_check_still_works_through_its_spies(capsys):
     """The spies that catch x.shape[:2] let a model through to reconstruct_8bit unchanged."""
     assert check_for("halving_effect")(_halving_effect_reference) is True
+
+
+# --- notebook 07, fourth edition (review rev5): the attack, and right answers --------------
+
+
+def _pick_lambda_reference(points, max_bpp):
+    """The retired exercise's solution, as notebook 07 gives it."""
+    fitting = [p for p in points if p["bpp"] <= max_bpp]
+    return max(fitting, key=lambda p: p["psnr"])["lmbda"] if fitting else None
+
+
+def _straight_through(y):
+    return y + (torch.round(y) - y).detach()
+
+
+def _fit(points, max_bpp):
+    return [p for p in points if p["bpp"] <= max_bpp]
+
+
+ATTACK_07 = [
+    # rd_loss: every usual mistake gets its diagnosis, not only "should be X, got Y"
+    ("rd_loss", lambda m, b, lm: lm * 255 * m + b, "255 is not squared"),
+    ("rd_loss", lambda m, b, lm: 255**2 * m + lm * b, "not the rate"),
+    ("rd_loss", lambda m, b, lm: 255**2 * m + b / lm, "dividing the rate"),
+    ("rd_loss", lambda m, b, lm: lm * (255 * m) ** 2 + b, "do not square 255 times the MSE"),
+    ("rd_loss", lambda m, b, lm: lm * 255**2 * m + 8 * b, "without multiplying by 8"),
+    ("rd_loss", lambda m, b, lm: lm * m + b, "scale it by 255^2"),
+    ("rd_loss", lambda m, b, lm: 3.0, "should be 1.15025, got 3"),
+    # noise_quantize on (N, C, h, w) latents: shared draws, straight-through, the wrong width
+    ("noise_quantize", lambda y: y + (torch.rand(y.shape[0]) - 0.5), "varies only along w"),
+    ("noise_quantize", lambda y: y + (torch.rand(y.shape[-1]) - 0.5), "varies only along w"),
+    ("noise_quantize", _straight_through, "straight-through gradient"),
+    ("noise_quantize", lambda y: y + 0.5 * (torch.rand_like(y) - 0.5), "spans only 0.50"),
+    ("noise_quantize", lambda y: (y + torch.rand_like(y) - 0.5).half(), "keep y's dtype"),
+    ("noise_quantize", lambda y: y + torch.randn_like(y) / 12**0.5, "beyond 1/2"),
+    ("noise_quantize", lambda y: y.detach() + (torch.rand_like(y) - 0.5), "gradient"),
+    ("noise_quantize", lambda y: y + 2 * (torch.rand_like(y) - 0.5), "beyond 1/2"),
+    # overcount_prediction: below, about equal, far too much, a fraction for a percentage
+    ("overcount_prediction", lambda: -20, "cost more, not less"),
+    ("overcount_prediction", lambda: 0, "much more than a little"),
+    ("overcount_prediction", lambda: 3, "much more than a little"),
+    ("overcount_prediction", lambda: 100, "stays well below that"),
+    ("overcount_prediction", lambda: 0.27, "looks like a fraction"),
+    ("overcount_prediction", lambda: "above", "should return a number"),
+    # pick_lambda (retired, still checked): the readers' wrong answers
+    ("pick_lambda", lambda pts, m: max(_fit(pts, m), key=lambda p: p["bpp"],
+                                       default={"lmbda": None})["lmbda"], "most bits"),
+    ("pick_lambda", lambda pts, m: max([p for p in pts if p["bpp"] < m], key=lambda p: p["psnr"],
+                                       default={"lmbda": None})["lmbda"], "is <=, not <"),
+    ("pick_lambda", lambda pts, m: max(_fit(pts, m), key=lambda p: p["psnr"], default=None),
+     "not the whole point"),
+    ("pick_lambda", lambda pts, m: max(pts, key=lambda p: p["psnr"])["lmbda"], "does not fit"),
+    ("pick_lambda", lambda pts, m: max([p["lmbda"] for p in _fit(pts, m)], default=None),
+     "most bits"),  # the largest lambda that fits
+]
+ATTACK = ATTACK + ATTACK_07
+
+
+@pytest.mark.parametrize("name, wrong, explanation", ATTACK_07,
+                         ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(ATTACK_07)])
+def test_the_attack_on_the_checks_of_07_is_rejected_with_a_reason(name, wrong, explanation,
+                                                                  capsys):
+    assert check_for(name)(wrong) is False
+    out = capsys.readouterr().out
+    assert out.startswith("Wrong: ") and explanation in out, out
+    assert out.count("\n") == 1 and "Traceback" not in out
+
+
+def test_the_noise_check_says_nothing_false_about_a_straight_through_answer(capsys):
+    """Its gradient is 1: the verdict must not say it is 0 (review rev5)."""
+    check_for("noise_quantize")(_straight_through)
+    out = capsys.readouterr().out
+    assert "gradient is 0" not in out and "reaches y" in out, out
+
+
+def test_the_noise_check_gives_no_code_away(capsys):
+    """A mechanism: its messages explain, they never print the solution's recipe."""
+    for _, wrong, _ in [a for a in ATTACK_07 + ATTACK if a[0] == "noise_quantize"]:
+        check_for("noise_quantize")(wrong)
+    out = capsys.readouterr().out
+    assert "rand_like" not in out and "uniform_(" not in out, out
+
+
+@pytest.mark.parametrize("name, answer", [
+    ("rd_loss", lambda m, b, lm: lm * 255**2 * torch.as_tensor(m) + b),  # float32 tensor
+    ("rd_loss", lambda m, b, lm: torch.tensor(lm * 65025.0 * m + b, dtype=torch.float32)),
+    ("pick_lambda", lambda pts, m: None if _pick_lambda_reference(pts, m) is None
+     else torch.tensor(_pick_lambda_reference(pts, m))),  # a float32 tensor
+    ("pick_lambda", _pick_lambda_reference),
+    ("noise_quantize", lambda y: y + torch.empty_like(y).uniform_(-0.5, 0.5)),
+    ("noise_quantize", lambda y: y - torch.rand_like(y) + 0.5),  # (-1/2, 1/2]: as good
+    ("overcount_prediction", lambda: np.float64(30.0)),  # within 10 points
+    ("overcount_prediction", lambda: torch.tensor(20.0)),
+], ids=["rd-float32", "rd-tensor", "pick-tensor", "pick-reference", "noise-uniform_",
+        "noise-flipped", "overcount-numpy", "overcount-tensor"])
+def test_a_right_answer_to_07_passes(name, answer, capsys):
+    assert check_for(name)(answer) is True, capsys.readouterr().out
+
+
+def test_the_overcount_check_measures_the_notebooks_codec_itself(capsys):
+    """Without a measurement it measures notebook 07's codec and photo, as the notebook
+    calls it; the estimate at the rounded values is within a few percent of the file."""
+    measured = exercises.overcount_measurement()
+    assert measured["noisy"] > measured["file"] > 0
+    assert abs(measured["rounded"] / measured["file"] - 1) < 0.03
+    assert exercises.check_overcount_prediction(solutions()["overcount_prediction"],
+                                                grade=True) is True
+    out = capsys.readouterr().out
+    assert out.startswith("Correct. You predicted +25%; measured: training's estimate ")

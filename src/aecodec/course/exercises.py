@@ -30,14 +30,15 @@ difference between the two.
     04  training_step, loss_curve_prediction (prediction), parameter_count (mechanism)
     05  predicted_ratio, halving_prediction (prediction), receptive_field (mechanism)
     06  lzma_prediction (prediction), entropy_bits, file_size_prediction (prediction)
-    07  rd_loss, pick_lambda, noise_quantize
+    07  rd_loss, noise_quantize (mechanism), overcount_prediction (prediction)
     08  gaussian_pmf, cheaper_rung (prediction), side_share (prediction)
     09  file_objective, up_share (prediction), refinement_gain (prediction)
     10  residual_prediction (prediction), context_mask (mechanism), bits_prediction
         (prediction)
     (04's validation_psnr, 05's halving_effect, 06's measured_bpp and rate_from_likelihoods,
-    08's table_index and file_bits, 09's round_up_probability and temperature were
-    exercises of the second edition; their checks stay for teachers who set them.)
+    07's pick_lambda, 08's table_index and file_bits, 09's round_up_probability and
+    temperature were exercises of earlier editions; their checks stay for teachers who set
+    them.)
 """
 
 import copy
@@ -1536,23 +1537,56 @@ def check_rate_from_likelihoods(rate_from_likelihoods: Callable[[torch.Tensor, i
 # --- 07 rate-distortion training -------------------------------------------------------
 
 
+def _rd_mistakes(mse_value: float, rate: float, lmbda: float) -> list[tuple[float, str]]:
+    """(what a usual mistake gives, its diagnosis) for rd_loss(mse_value, rate, lmbda)."""
+    d = 255**2 * mse_value
+    return [
+        (lmbda * mse_value + rate, "the MSE of images in [0, 1] is tiny: scale it by 255^2 "
+         "(8-bit units) before weighting it with lambda."),
+        (lmbda * 255 * mse_value + rate, "255 is not squared: the MSE is a squared error, so "
+         "going from [0, 1] to 8-bit units multiplies it by 255^2, not 255."),
+        (lmbda * (255 * mse_value) ** 2 + rate, "the MSE itself is already a squared error: "
+         "multiply it by 255^2; do not square 255 times the MSE."),
+        (mse_value + lmbda * rate, "lambda weights the distortion (the MSE term), not the rate."),
+        (d + lmbda * rate, "lambda weights the distortion (the 255^2 MSE term), not the rate: "
+         "a large lambda must make errors expensive."),
+        (d + rate / lmbda, "lambda multiplies the distortion; dividing the rate by it gives a "
+         "loss lambda times too large (the same minimum, but not the loss asked for)."),
+        (d / lmbda + rate, "lambda multiplies the distortion, it does not divide it: a large "
+         "lambda must make errors expensive."),
+        (d + rate, "lambda is missing: it sets the exchange rate between distortion and rate."),
+        (lmbda * d + 8 * rate, "bpp is already in bits per pixel: add it as it is, without "
+         "multiplying by 8."),
+        (lmbda * d + rate / 8, "bpp is already in bits per pixel: add it as it is, without "
+         "dividing by 8."),
+        (lmbda * d - rate, "the rate is a cost too: add it, do not subtract it."),
+        (lmbda * d, "the rate is missing: add bpp to the weighted distortion."),
+    ]
+
+
+def _close(a: float, b: float) -> bool:
+    """Equal up to float32 rounding (a learner may compute in tensors)."""
+    return math.isclose(a, b, rel_tol=1e-5, abs_tol=1e-9)
+
+
 @_prints_verdict
 def check_rd_loss(rd_loss: Callable[[float, float, float], float]) -> bool:
-    """rd_loss(mse, bpp, lmbda) -> lmbda * 255^2 * mse + bpp, as `aecodec.losses.rd_loss`."""
+    """rd_loss(mse, bpp, lmbda) -> lmbda * 255^2 * mse + bpp, as `aecodec.losses.rd_loss`
+    (equal up to float32 rounding: a tensor answer is fine)."""
 
     def check() -> int:
         cases = [(0.001, 0.5, 0.01), (0.0004, 1.2, 0.0035), (0.01, 0.1, 0.025), (0.0, 2.0, 0.1)]
         for mse_value, rate, lmbda in cases:
             expected = losses.rd_loss(mse_value, rate, lmbda)
             got = _as_number(_call(rd_loss, mse_value, rate, lmbda))
-            if math.isclose(got, lmbda * mse_value + rate, rel_tol=1e-9) and mse_value:
-                raise _Wrong("the MSE of images in [0, 1] is tiny: scale it by 255^2 (8-bit "
-                             "units) before weighting it with lambda.")
-            if math.isclose(got, mse_value + lmbda * rate, rel_tol=1e-9):
-                raise _Wrong("lambda weights the distortion (the MSE term), not the rate.")
-            if not math.isclose(got, expected, rel_tol=1e-9):
-                raise _Wrong(f"rd_loss({mse_value}, {rate}, {lmbda}) should be {expected:.4f}, "
-                             f"got {got:.4f}.")
+            if _close(got, expected):
+                continue
+            for mistake, diagnosis in _rd_mistakes(mse_value, rate, lmbda):
+                if _close(got, mistake):
+                    raise _Wrong(f"rd_loss({mse_value}, {rate}, {lmbda}) gave {got:.6g}: "
+                                 f"{diagnosis}")
+            raise _Wrong(f"rd_loss({mse_value}, {rate}, {lmbda}) should be {expected:.6g}, "
+                         f"got {got:.6g}.")
         return len(cases)
 
     return _run("rd_loss", check)
@@ -1579,7 +1613,12 @@ def check_pick_lambda(pick_lambda: Callable[[list[dict], float], float]) -> bool
             if got is not None and not isinstance(got, dict):
                 got = _one_number(got)
                 got = float(got) if isinstance(got, torch.Tensor | np.ndarray) else got
-            if got == expected and (expected is None) == (got is None):
+
+            def same(a, b) -> bool:  # lambdas equal up to float32 rounding (a tensor is fine)
+                return a is not None and b is not None and not isinstance(a, dict) and \
+                    math.isclose(a, b, rel_tol=1e-6)
+
+            if (got is None and expected is None) or same(got, expected):
                 continue
             fitting = [p for p in points if p["bpp"] <= max_bpp]
             shown = ", ".join(f"({p['bpp']} bpp, {p['psnr']} dB)" for p in points)
@@ -1591,15 +1630,15 @@ def check_pick_lambda(pick_lambda: Callable[[list[dict], float], float]) -> bool
                 hint = " Return the point's lambda, p[\"lmbda\"], not the whole point."
             elif got is None:
                 hint = " Some points fit (bpp <= max_bpp): return the best one's lambda."
-            elif fitting and got == max(fitting, key=lambda p: p["bpp"])["lmbda"]:
+            elif fitting and same(got, max(fitting, key=lambda p: p["bpp"])["lmbda"]):
                 hint = (" That is the point with the most bits that fits, but more bits do "
                         "not always buy more PSNR (a model can train badly): take the "
                         "highest PSNR among the points that fit.")
             elif (strict := [p for p in points if p["bpp"] < max_bpp]) and \
-                    got == max(strict, key=lambda p: p["psnr"])["lmbda"]:
+                    same(got, max(strict, key=lambda p: p["psnr"])["lmbda"]):
                 hint = (f" A point of exactly {max_bpp} bpp fits too: \"at most\" is <=, "
                         "not <.")
-            elif any(p["lmbda"] == got and p["bpp"] > max_bpp for p in points):
+            elif any(same(got, p["lmbda"]) and p["bpp"] > max_bpp for p in points):
                 hint = f" That point needs more than {max_bpp} bpp: it does not fit."
             elif fitting:
                 hint = " Among the points that fit, take the one with the highest PSNR."
@@ -1615,75 +1654,190 @@ def _noise_of(noise_quantize: Callable, y: torch.Tensor) -> tuple[torch.Tensor, 
     if not isinstance(out, torch.Tensor) or out.shape != y.shape:
         raise _Wrong(f"it should return a tensor of y's shape {tuple(y.shape)}, got "
                      f"{tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__}")
+    if out.dtype != y.dtype:
+        raise _Wrong(f"it returns {out.dtype} for a y of {y.dtype}: keep y's dtype (a lower "
+                     "precision rounds y itself, adding an error of its own to the noise).")
     return out, (out - y).detach().double()
 
 
 def _correlation(a: torch.Tensor, b: torch.Tensor) -> float:
-    a, b = a - a.mean(), b - b.mean()
+    a, b = a.flatten() - a.mean(), b.flatten() - b.mean()
     scale = float(a.norm() * b.norm())
     return float((a * b).sum()) / scale if scale else 0.0
+
+
+def _gradient_of(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor | None:
+    """d out.sum() / dy, or None if nothing reaches y."""
+    if not out.requires_grad:
+        return None
+    y.grad = None
+    out.sum().backward()
+    return y.grad
 
 
 @_prints_verdict
 def check_noise_quantize(noise_quantize: Callable[[torch.Tensor], torch.Tensor]) -> bool:
     """noise_quantize(y) -> y + u, u uniform in [-1/2, 1/2), drawn anew for every value at
     every call, independently of y: the training stand-in for rounding, whose error it
-    imitates and whose gradient it keeps."""
+    imitates and whose gradient it keeps. Tried on latents of the shape training gives
+    (N, C, h, w), which the exercise does not show, on a y that sits at one value, and on
+    two calls; its messages explain, they do not give the code."""
 
     def check() -> int:
         torch.manual_seed(0)
-        y = (torch.randn(100_000) * 3).requires_grad_(True)
+        y = (torch.randn(16, 24, 20, 16) * 3).requires_grad_(True)  # (N, C, h, w), N = w
         out, error = _noise_of(noise_quantize, y)
         rounding_error = (torch.round(y) - y).detach().double()
-        if torch.equal(out.detach(), torch.round(y.detach())):
-            raise _Wrong("that is rounding: its gradient is 0 almost everywhere, so the "
-                         "encoder would learn nothing from the rate. Add noise instead.")
-        if float(error.std()) < 1e-3:
-            raise _Wrong(f"every value gets the same noise ({float(error.mean()):.3f}): draw "
-                         "one number per value, of y's shape (torch.rand_like(y)).")
-        if abs(float(error.mean())) > 0.02:
-            raise _Wrong(f"the noise averages {float(error.mean()):.2f}, not 0: "
-                         "torch.rand_like gives [0, 1); subtract 0.5.")
-        if error.abs().max() > 0.5 + 1e-6:
-            raise _Wrong(f"the noise reaches {error.abs().max():.2f}: it must stay within "
-                         "+-1/2, like a rounding error (torch.rand_like(y) - 0.5).")
+        grad = _gradient_of(out, y)
+        ones = grad is not None and torch.allclose(grad, torch.ones_like(y))
+        if torch.allclose(out.detach(), torch.round(y.detach()), atol=1e-5, rtol=0):
+            if ones:
+                raise _Wrong("that is rounding with a straight-through gradient: the gradient "
+                             "reaches y, but the error it adds is y's own rounding error "
+                             "round(y) - y, so training counts the rate at the integers only, "
+                             "the entropy model is never asked about the values between them, "
+                             "and the loss cannot see what a small move of y would save. "
+                             "Training needs an error that imitates rounding's without being "
+                             "it.")
+            raise _Wrong("that is rounding: it is flat between the integers, so its gradient "
+                         "is 0 almost everywhere and the encoder would learn nothing from the "
+                         "loss.")
+        if _correlation(error, rounding_error) > 0.5 and \
+                float((error - rounding_error).std()) > 0.2:
+            raise _Wrong("that rounds y, then adds noise: its error is y's rounding error "
+                         "plus the noise, up to a whole step wide, and rounding still "
+                         "blocks the gradient. The noise stands in for rounding: add it to "
+                         "y itself.")
         if _correlation(error, rounding_error) > 0.5:
             raise _Wrong("the output is (nearly) round(y): the noise is y's own rounding error "
-                         "round(y) - y, which depends on y. A straight-through trick keeps "
-                         "the gradient, but then training sees the rounded values and the "
-                         "rate is counted at the integers only. Add noise drawn independently "
-                         "of y: y + (torch.rand_like(y) - 0.5).")
-        _, flat = _noise_of(noise_quantize, torch.full((100_000,), 0.3))
-        if float(flat.std()) < 0.5 * float(error.std()):
-            raise _Wrong("for a y whose values are all 0.3 the noise hardly varies "
-                         f"(standard deviation {float(flat.std()):.3f}): it depends on y. Draw "
-                         "it independently of y: torch.rand_like(y) - 0.5.")
-        if abs(float(error.std()) - 12 ** -0.5) > 0.01:
-            raise _Wrong(f"the noise's standard deviation is {float(error.std()):.3f}; a "
-                         f"uniform one on [-1/2, 1/2) has 1/sqrt(12) = {12 ** -0.5:.3f}. Is "
-                         "it uniform (rand), not Gaussian (randn)?")
-        if out.requires_grad:
-            out.sum().backward()
-        if y.grad is None or not torch.allclose(y.grad, torch.ones_like(y)):
-            raise _Wrong("the gradient of the output with respect to y should be 1 "
-                         "everywhere: add noise to y itself, without detaching y.")
+                         "round(y) - y, which depends on y, so training would count the rate "
+                         "at the integers only. Draw the noise independently of y.")
+        if float(error.std()) < 1e-3:
+            raise _Wrong(f"every value gets the same noise ({float(error.mean()):.3f}): each "
+                         "value needs its own draw, as each has its own rounding error.")
+        names = ["N (the images)", "C (the channels)", "h (the rows)", "w (the columns)"]
+        varying = [name for dim, name in enumerate(names)
+                   if float(error.std(dim=dim).mean()) > 1e-3]
+        if len(varying) < len(names):
+            raise _Wrong(f"on latents of shape {tuple(y.shape)} (N, C, h, w) the noise varies "
+                         f"only along {' and '.join(varying)}: one draw is shared by many "
+                         "values (a draw the size of one dimension broadcasts over the "
+                         "others). Every value needs its own draw, of y's whole shape.")
         _, again = _noise_of(noise_quantize, y.detach())
-        if torch.equal(again, error) or _correlation(again, error) > 0.1:
-            raise _Wrong("two calls give the same noise: draw new noise at every call.")
+        if torch.equal(again, error) or abs(_correlation(again, error)) > 0.1:
+            raise _Wrong("two calls give the same noise: draw new noise at every call (a "
+                         "fixed pattern would let the model learn around it).")
+        if abs(float(error.mean())) > 0.02:
+            raise _Wrong(f"the noise averages {float(error.mean()):.3f}, not 0: a rounding "
+                         "error is as often negative as positive (a draw in [0, 1) must be "
+                         "shifted by 0.5).")
+        if error.abs().max() > 0.5 + 1e-6:
+            raise _Wrong(f"the noise reaches {float(error.abs().max()):.3f}, beyond 1/2: a "
+                         "rounding error never moves a value by more than half a step.")
+        spread = float(error.std())
+        if abs(spread - 12 ** -0.5) > 0.01:
+            width = float(error.max() - error.min())
+            if abs(width - 12 ** 0.5 * spread) < 0.05:  # uniform, of another width
+                raise _Wrong(f"the noise is uniform but spans only {width:.2f} (from "
+                             f"{float(error.min()):.2f} to {float(error.max()):.2f}): the "
+                             "rounding error of a value spread over many integers covers a "
+                             "whole step, from -1/2 to 1/2.")
+            raise _Wrong(f"the noise's standard deviation is {spread:.3f}; a rounding error, "
+                         "spread evenly over one step, has 1/sqrt(12) = "
+                         f"{12 ** -0.5:.3f}. How is the rounding error of a value spread "
+                         "over many integers distributed?")
+        if not ones:
+            raise _Wrong("the gradient of the output with respect to y should be 1 "
+                         "everywhere: add the noise to y itself, without detaching y, so "
+                         "that the loss still reaches the encoder.")
+        _, flat = _noise_of(noise_quantize, torch.full((4, 16, 40, 40), 0.3))
+        if float(flat.std()) < 0.5 * spread:
+            raise _Wrong("for a y whose values are all 0.3 the noise hardly varies "
+                         f"(standard deviation {float(flat.std()):.3f}): it depends on y. "
+                         "Draw it independently of y.")
         # the shape of the noise: uniform on [-1/2, 1/2) puts half of it within +-1/4, and
         # its distribution function is u + 1/2 (Kolmogorov-Smirnov distance under 0.01)
-        ordered = error.sort().values
+        ordered = error.flatten().sort().values
         uniform = torch.arange(1, len(ordered) + 1, dtype=torch.float64) / len(ordered) - 0.5
         distance = float((ordered - uniform).abs().max())
         if distance > 0.01:
             within = float((error.abs() < 0.25).double().mean())
             raise _Wrong(f"the noise has the right mean and spread but not the right shape: "
-                         f"{within:.0%} of it lies within +-1/4, where uniform noise on "
-                         "[-1/2, 1/2) has 50%. A rounding error is spread evenly over that "
-                         "interval: draw with torch.rand_like(y) - 0.5.")
+                         f"{within:.0%} of it lies within +-1/4, where a rounding error, "
+                         "spread evenly over [-1/2, 1/2), has 50%.")
         return 7
 
     return _run("noise_quantize", check)
+
+
+def overcount_measurement(codec=None, x: torch.Tensor | None = None,
+                          seed: int = 0) -> dict[str, float]:
+    """{"noisy", "rounded", "file"}: bits per pixel of image x (3, H, W) for `codec` by
+    training's estimate (-sum log2 of the likelihoods at y + noise, the noise drawn after
+    torch.manual_seed(seed)), by the same estimate at round(y), and by the real file.
+    Without arguments: notebook 07's codec (factorized, quality 3) and photo (coffee)."""
+    from aecodec.codec import compress
+    if codec is None:
+        from aecodec.data import load_sample
+        from aecodec.zoo import load_codec
+        codec, x = load_codec(3, "factorized"), load_sample("coffee")
+    pixels = x.shape[-2] * x.shape[-1]
+    measured = {}
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        for name, noise in (("noisy", True), ("rounded", False)):
+            codec.train(noise)  # train(): noise, eval(): rounding
+            with torch.no_grad():
+                _, *likelihoods = codec.forward_with_likelihoods(x[None])
+            codec.eval()
+            measured[name] = sum(-torch.log2(p).sum().item() for p in likelihoods) / pixels
+    measured["file"] = 8 * len(compress(codec, x)) / pixels
+    return measured
+
+
+@_prints_verdict
+def check_overcount_prediction(overcount_prediction: Callable[[], float],
+                               measured: dict[str, float] | None = None) -> bool:
+    """overcount_prediction() -> by how many percent training's noisy estimate of the bits
+    exceeds the real file (negative: falls short), 100 * (noisy - file) / file, committed
+    before the notebook measures it; within 10 percentage points of the measurement is
+    correct. `measured`: overcount_measurement()'s dict (without it, the check measures
+    notebook 07's codec and photo)."""
+
+    def check() -> str:
+        guess = _as_number(_call(overcount_prediction))
+        m = overcount_measurement() if measured is None else measured
+        percent = 100 * (m["noisy"] - m["file"]) / m["file"]
+        said = (f"measured: training's estimate {m['noisy']:.3f} bpp, the file "
+                f"{m['file']:.3f} bpp, an overcount of {percent:+.0f}% (the estimate at the "
+                f"rounded values, {m['rounded']:.3f} bpp, is within "
+                f"{abs(m['rounded'] - m['file']) / m['file']:.1%} of the file)")
+        if abs(guess - percent) <= 10:
+            return (f"you predicted {guess:+g}%; {said}. Most values sit near the peak of "
+                    "a sharp density at 0: rounded, they pay the curve's height at 0, a "
+                    "fraction of a bit; with noise they are spread over the whole bin and "
+                    "charged the curve's lower height away from the peak.")
+        if 0 < guess < 1 and abs(100 * guess - percent) <= 10:
+            why = ("That looks like a fraction: the answer is in percent (0.25 is a "
+                   "quarter of one percent; a quarter is 25).")
+        elif guess < -1:
+            why = ("The noise does imitate rounding's error, but the two are charged "
+                   "differently: the file pays P(round(y)), the curve's height at the "
+                   "integer, which for most values is its peak at 0; training pays the "
+                   "height at y + u, anywhere in the bin, and away from the peak the curve "
+                   "is lower, so the noisy values cost more, not less.")
+        elif guess < percent:
+            why = ("The curve equals P(n) at the integers, but training does not read it "
+                   "there: with noise, the many values near 0 are spread over the whole "
+                   "bin from -1/2 to 1/2 and charged the curve's lower height away from its "
+                   "sharp peak, which costs much more than a little.")
+        else:
+            why = ("Only the values near a sharp peak are overcharged by much; values in "
+                   "the widely spread channels cost about the same with noise or rounded, "
+                   "so the overcount stays well below that.")
+        raise _Wrong(f"you predicted {guess:+g}%; {said}. {why}")
+
+    return _run_prediction("overcount_prediction", check)
 
 
 # --- 08 side information: the hyperprior -----------------------------------------------
