@@ -20,7 +20,7 @@ from conftest import REPO
 
 NOTEBOOK = REPO / "notebooks" / "10_context_the_bits_the_hyperprior_leaves.ipynb"
 R2 = {"neighbours": 0.099, "channels": 0.040}  # what the notebook measures on its photos
-BITS = {"anchors": 0.465, "non-anchors": 0.399}  # bits per value in the context codec's file
+BITS = {"anchors": 0.459, "non-anchors": 0.354}  # bits per value in the context codec's file
 
 
 def solutions() -> dict[str, object]:
@@ -109,6 +109,16 @@ def test_bits_prediction_reads_a_percentage_written_as_text(capsys):
     assert out.startswith("Correct. "), out
 
 
+def test_residual_prediction_says_where_the_share_of_r_sits(capsys):
+    out = verdict(exercises.check_residual_prediction,
+                  residual({"better": "neighbours", "r2": 0.1}), R2, capsys=capsys)
+    assert "for r itself more of it sits in the neighbours" in out, out
+    other = {"neighbours": 0.02, "channels": 0.3}
+    out = verdict(exercises.check_residual_prediction,
+                  residual({"better": "channels", "r2": 0.3}), other, capsys=capsys)
+    assert "for r itself more of it sits in the channels" in out, out
+
+
 def test_residual_prediction_accepts_the_other_spelling_and_a_factor_of_two(capsys):
     for r2 in (0.05, 0.099, 0.19):
         out = verdict(exercises.check_residual_prediction,
@@ -179,8 +189,10 @@ def test_the_reference_mask_is_what_the_package_model_reads():
 @pytest.mark.parametrize("answer, diagnosis", [
     ({"cheaper": "anchors", "saving_percent": 15}, "you predicted anchors"),  # coded first
     ({"cheaper": "same", "saving_percent": 0}, "narrower Gaussians"),  # no context effect
-    ({"cheaper": "non-anchors", "saving_percent": 60}, "the saving is modest"),  # half or more
+    ({"cheaper": "non-anchors", "saving_percent": 60}, "narrows the non-anchors' Gaussians"),
+    ({"cheaper": "non-anchors", "saving_percent": 49}, "over twice the measured saving"),
     ({"cheaper": "non-anchors", "saving_percent": 2}, "more than that"),  # negligible
+    ({"cheaper": "non-anchors", "saving_percent": 5}, "more than that"),  # a 4x too small one
     ({"cheaper": "non-anchors", "saving_percent": 0.15}, "if you meant a fraction, write 15"),
     ({"cheaper": "non-anchors", "saving_percent": 150}, "between 0 and 100"),
     ({"cheaper": "the second half", "saving_percent": 15}, "should be one of"),
@@ -191,6 +203,21 @@ def test_the_reference_mask_is_what_the_package_model_reads():
 def test_bits_prediction_rejects(answer, diagnosis, capsys):
     out = verdict(exercises.check_bits_prediction, residual(answer), BITS, capsys=capsys)
     assert out.startswith("Wrong: ") and diagnosis in out, out
+
+
+def test_bits_prediction_calls_halves_under_5_percent_apart_the_same(capsys):
+    close = {"anchors": 0.40, "non-anchors": 0.385}  # 3.75% apart
+    for answer in ({"cheaper": "same", "saving_percent": 0},
+                   {"cheaper": "non-anchors", "saving_percent": 3}):
+        out = verdict(exercises.check_bits_prediction, residual(answer), close, capsys=capsys)
+        assert out.startswith("Correct. ") and "about the same" in out, out
+    apart = {"anchors": 0.40, "non-anchors": 0.376}  # 6% apart: no longer the same
+    out = verdict(exercises.check_bits_prediction,
+                  residual({"cheaper": "same", "saving_percent": 0}), apart, capsys=capsys)
+    assert out.startswith("Wrong: ") and "narrower Gaussians" in out, out
+    out = verdict(exercises.check_bits_prediction,
+                  residual({"cheaper": "non-anchors", "saving_percent": 6}), apart, capsys=capsys)
+    assert out.startswith("Correct. "), out
 
 
 def test_bits_prediction_judges_against_the_measurement(capsys):
