@@ -231,3 +231,14 @@ def test_labels_placed_without_the_layout_would_overlap():
     renderer = _renderer(fig)
     boxes = [t.get_window_extent(renderer) for t in labels]
     assert any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+
+
+def test_a_point_with_an_empty_label_gets_no_label():
+    from aecodec.viz import plot_tradeoff
+
+    points = [{"bpp": 0.2 * i, "psnr": 26.0 + 2 * i, "label": label}
+              for i, label in enumerate(["", "λ=0.0067", ""], start=1)]
+    ax = plot_tradeoff(points).axes[0]
+    assert [t.get_text() for t in ax.texts if t.get_text()] == ["λ=0.0067"]
+    points = [dict(p, label="") for p in points]
+    assert not [t for t in plot_tradeoff(points).axes[0].texts if t.get_text()]
