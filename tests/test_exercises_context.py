@@ -264,3 +264,23 @@ def test_the_teachers_page_lists_notebook_10s_exercises():
         rows = [line for line in table.splitlines() if f"| 10 | `{name}` |" in line]
         assert len(rows) == 1, f"{name}: {len(rows)} rows in the teachers' table"
         assert len([cell for cell in rows[0].split("|") if cell.strip()]) == 4
+
+
+def test_files_beside_the_package_are_read_through_a_guard(tmp_path, capsys):
+    """A student edition built elsewhere has the notebook only: no cell reads a repository
+    file by a relative path of its own, and the guard says what is missing, not a traceback."""
+    cells = [("".join(c["source"])) for c in json.loads(NOTEBOOK.read_text())["cells"]
+             if c["cell_type"] == "code"]
+    assert not [c for c in cells if '"../' in c or "'../" in c]
+    for name in ("context_correlation.md", "CONTROL_RESULTS", "KODAK_RESULTS"):
+        reads = [c for c in cells if name in c and "read_text" in c]
+        assert reads and all("repository_file(" in c for c in reads), name
+    source = next(c for c in cells if "def repository_file" in c)
+    start = source.index("def repository_file")
+    namespace = {"Path": type(tmp_path)}
+    exec(source[start:source.index("\n\n\n", start)], namespace)
+    assert namespace["repository_file"](tmp_path / "absent.json", "the control") is None
+    out = capsys.readouterr().out
+    assert "the control" in out and "absent.json is not here" in out
+    (tmp_path / "there.json").write_text("{}")
+    assert namespace["repository_file"](tmp_path / "there.json", "x") == tmp_path / "there.json"
