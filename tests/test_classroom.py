@@ -376,3 +376,12 @@ def test_a_learner_works_through_the_student_notebook(edition, path, monkeypatch
             verdict = stdout(solved.cells[check])
             assert verdict.startswith("Correct. ") and verdict.count("\n") == 1, verdict
             assert not returned(solved.cells[check]), solved.cells[check].outputs
+
+
+def test_the_module_runs_as_the_classroom_command():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "aecodec.course.classroom", "--help"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "build" in done.stdout, done.stdout + done.stderr

@@ -335,3 +335,11 @@ def build(out_dir: str | os.PathLike, notebooks_dir: str | os.PathLike | None = 
         with atomic_write(target) as f:
             f.write(data)
     return {target: count for target, (_, count) in editions.items()}
+
+
+if __name__ == "__main__":  # `python -m aecodec.course.classroom ...` is `aecodec classroom ...`
+    import sys
+
+    from aecodec.cli import main
+
+    sys.exit(main(["classroom", *sys.argv[1:]]))
