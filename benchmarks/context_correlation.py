@@ -6,10 +6,12 @@ For each image and lambda it fits, by least squares, two linear predictors of r 
 and of |r| (which carries scale information) at the checkerboard's non-anchor positions:
     checkerboard   from the 4 anchor neighbours (up, down, left, right), all C channels
     channel groups from the first C/2 channels at the same position (for the last C/2)
-and reports the fraction of variance explained (R^2). The checkerboard predictor has more
-inputs (4C against C/2), so
-R^2 is measured on held-out images (fit on the first half, measured on the other) so that
-the larger predictor cannot win by overfitting.
+and reports the fraction of variance explained (R^2). The predictors read only what a
+decoder would have: the decoded residuals r_hat = (y_hat - mu) / sigma = round(y - mu) / sigma
+of the anchors (or of the first C/2 channels), not the unquantized y, which the decoder never
+sees; the target is the coded value's own r. The checkerboard predictor has more inputs (4C
+against C/2), so R^2 is measured on held-out images (fit on the first half, measured on the
+other) so that the larger predictor cannot win by overfitting.
 
     python benchmarks/context_correlation.py --kodak ../shared/kodak \
         --out benchmarks/results/context_correlation.md
@@ -18,10 +20,12 @@ the larger predictor cannot win by overfitting.
 import argparse
 import glob
 import os
+from pathlib import Path
 
 import torch
 
 from aecodec import zoo
+from aecodec.entropy import SCALE_BOUND
 from aecodec.images import load_image
 
 
@@ -36,29 +40,34 @@ def held_out_r2(fit: tuple[torch.Tensor, torch.Tensor],
 
 
 def features(model, x: torch.Tensor) -> dict:
-    """{predictor name: (inputs (P, K), targets (P, T))} at one image's non-anchors."""
+    """{predictor name: (inputs (P, K), targets (P, T))} at one image's non-anchors; the
+    inputs are decoded residuals r_hat, what a decoder has, the targets the coded r."""
     with torch.no_grad():
         y = model.encode(x)  # (1, C, h, w)
         means, scales = model.hyper_decode(torch.round(model.hyper_encode(y)))
-    r = ((y - means) / scales.clamp_min(0.11))[0]  # (C, h, w)
+    scales = scales.clamp_min(SCALE_BOUND)  # (1, C, h, w)
+    r = ((y - means) / scales)[0]  # (C, h, w): what is coded
+    r_hat = (torch.round(y - means) / scales)[0]  # (C, h, w): (y_hat - mu) / sigma, decoded
     c, h, w = r.shape
-    padded = torch.nn.functional.pad(r, (1, 1, 1, 1))  # (C, h + 2, w + 2)
+    padded = torch.nn.functional.pad(r_hat, (1, 1, 1, 1))  # (C, h + 2, w + 2)
     neighbours = torch.cat([padded[:, :-2, 1:-1], padded[:, 2:, 1:-1],
                             padded[:, 1:-1, :-2], padded[:, 1:-1, 2:]])  # (4C, h, w)
     i, j = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
     odd = ((i + j) % 2 == 1).flatten()  # the non-anchors
     target = r.reshape(c, -1)[:, odd].T  # (P, C)
+    decoded = r_hat.reshape(c, -1)[:, odd].T  # (P, C)
     spatial = neighbours.reshape(4 * c, -1)[:, odd].T  # (P, 4C)
     half = c // 2
     out = {}
-    for name, t, s in (("r", target, spatial), ("|r|", target.abs(), spatial.abs())):
+    for name, t, d, s in (("r", target, decoded, spatial),
+                          ("|r|", target.abs(), decoded.abs(), spatial.abs())):
         out[f"checkerboard {name}"] = (s, t)
-        out[f"channel groups {name}"] = (t[:, :half], t[:, half:])
+        out[f"channel groups {name}"] = (d[:, :half], t[:, half:])
     return out
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--kodak", default=os.environ.get("AECODEC_KODAK", "../shared/kodak"))
     parser.add_argument("--images", type=int, default=8)
     parser.add_argument("--out", default="benchmarks/results/context_correlation.md")
@@ -70,8 +79,12 @@ def main() -> None:
         raise SystemExit(f"no PNG images in {args.kodak}")
     lines = ["# What the hyperprior leaves (shipped vr_hyperprior.pt, "
              f"{len(files)} Kodak images)", "",
-             "Held-out R^2 of linear predictors of the non-anchors' r = (y - mu) / sigma and |r|",
-             "(`benchmarks/context_correlation.py`).", "",
+             "Held-out R^2 of linear predictors of the non-anchors' r = (y - mu) / sigma and |r|,",
+             "from what a decoder has: the decoded residuals (y_hat - mu) / sigma of the 4",
+             "neighbouring anchors (checkerboard) or of the first half of the channels at the",
+             f"same position (channel groups); fit on {len(files) // 2} images, scored on the "
+             f"other {len(files) - len(files) // 2}",
+             f"(`python benchmarks/context_correlation.py --images {args.images}`).", "",
              "| lambda | checkerboard r | channel groups r | checkerboard abs r | "
              "channel groups abs r |", "|---|---|---|---|---|"]
     for lmbda in (0.0018, 0.0067, 0.013):
@@ -85,8 +98,10 @@ def main() -> None:
         lines.append(f"| {lmbda} | {mean['checkerboard r']:.3f} | {mean['channel groups r']:.3f}"
                      f" | {mean['checkerboard |r|']:.3f} | {mean['channel groups |r|']:.3f} |")
         print(lines[-1], flush=True)
-    with open(args.out, "w") as f:
-        f.write("\n".join(lines) + "\n")
+    out = Path(args.out)
+    partial = out.with_name(out.name + ".partial")
+    partial.write_text("\n".join(lines) + "\n")
+    partial.replace(out)  # atomic: a reader sees the old table or the new one
 
 
 if __name__ == "__main__":

@@ -247,3 +247,14 @@ def test_the_explorers_bits_map_is_scaled_to_its_99th_percentile():
     [image] = [im for ax in fig.axes if "where the bits go" in ax.get_title() for im in ax.images]
     assert image.get_clim() == pytest.approx((0, 20.0), abs=1e-3)
     assert any("99th" in ax.get_xlabel() for ax in fig.axes)
+
+
+def test_a_point_with_an_empty_label_gets_no_label():
+    from aecodec.viz import plot_tradeoff
+
+    points = [{"bpp": 0.2 * i, "psnr": 26.0 + 2 * i, "label": label}
+              for i, label in enumerate(["", "λ=0.0067", ""], start=1)]
+    ax = plot_tradeoff(points).axes[0]
+    assert [t.get_text() for t in ax.texts if t.get_text()] == ["λ=0.0067"]
+    points = [dict(p, label="") for p in points]
+    assert not [t for t in plot_tradeoff(points).axes[0].texts if t.get_text()]

@@ -156,6 +156,21 @@ def test_rate_distortion_explorer_of_a_variable_rate_codec_has_a_continuous_knob
     assert model.lmbda == pytest.approx(0.0067)  # the explorer leaves the model as it was
 
 
+def test_rate_distortion_explorer_starts_on_the_image_asked_for():
+    from aecodec.models import VariableRateHyperprior
+    from aecodec.widgets import RateDistortionExplorer
+
+    torch.manual_seed(0)
+    model = VariableRateHyperprior(4, 2, 8, side_channels=4).eval()
+    model.z_prior.update_tables()
+    model.gaussian.update_tables()
+    explorer = RateDistortionExplorer(model, max_side=64, image="coffee")
+    assert explorer.image.value == "coffee"
+    assert "image 64×" in explorer.readout.value  # coffee is wider than tall: 64 x 43
+    with pytest.raises(ValueError, match="no image 'kodim99' to explore"):
+        RateDistortionExplorer(model, max_side=64, image="kodim99")
+
+
 def _descendants(widget):
     yield widget
     for child in getattr(widget, "children", ()):

@@ -217,7 +217,8 @@ def plot_tradeoff(
     current model's star or the legend (see `place_labels`).
 
     Args:
-        ae_points: dicts with "bpp", "psnr" and "label" (e.g. "C=16"), one per model.
+        ae_points: dicts with "bpp", "psnr" and "label" (e.g. "C=16"; "" for none), one per
+            model.
         jpeg_points: dicts with "bpp" and "psnr", one per JPEG quality.
         current: the point to mark, or None.
         ax: draw into this axes (the figure is returned either way).
@@ -242,7 +243,8 @@ def plot_tradeoff(
     ax.set(xlabel="bits per pixel (bpp)", ylabel="PSNR (dB)", title="quality against size")
     ax.grid(alpha=0.3)
     legend = ax.legend(fontsize=SMALL_FONT, loc="best")
-    place_labels(ax, ae_points, avoid=[a for a in (star, legend) if a is not None])
+    place_labels(ax, [p for p in ae_points if p.get("label")],  # an empty label: no label
+                 avoid=[a for a in (star, legend) if a is not None])
     return ax.get_figure(root=True)
 
 

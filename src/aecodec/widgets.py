@@ -74,7 +74,7 @@ class _Explorer:
     """What both explorers share: the image chooser, uploads, the cache, the display,
     "computing…" while an update works and a progress bar while the explorer builds."""
 
-    def __init__(self, kodak: str | os.PathLike | None, max_side: int):
+    def __init__(self, kodak: str | os.PathLike | None, max_side: int, image: str | None = None):
         self.max_side = max_side
         self.sources = {name: (load_sample, name) for name in SAMPLE_IMAGES}
         kodak = kodak or os.environ.get(KODAK_ENV)
@@ -83,7 +83,9 @@ class _Explorer:
                 self.sources[f"Kodak {name[:-4]}"] = (load_image, os.path.join(kodak, name))
         self._images: dict[str, torch.Tensor] = {}
         self._results: dict[tuple, dict] = {}
-        first = "Kodak kodim23" if "Kodak kodim23" in self.sources else "astronaut"
+        if image is not None and image not in self.sources:
+            raise ValueError(f"no image {image!r} to explore: choose one of {sorted(self.sources)}")
+        first = image or ("Kodak kodim23" if "Kodak kodim23" in self.sources else "astronaut")
         self.image = widgets.Dropdown(options=list(self.sources), value=first,
                                       description="image")
         self.upload = widgets.FileUpload(accept="image/*", multiple=False,
@@ -333,6 +335,8 @@ class RateDistortionExplorer(_Explorer):
         max_side: images are shrunk to this longer side to keep the explorer quick.
         family: the shipped codecs to explore when `models` is not given: "context" (the
             default codec), "variable-rate", "hyperprior" or "factorized".
+        image: the image shown first (a sample's name, e.g. "coffee"); default: Kodak's
+            kodim23 if Kodak is offered, else astronaut.
     """
 
     CURVE_POINTS = 7  # lambdas on a variable-rate model's curve, evenly in log lambda
@@ -340,8 +344,8 @@ class RateDistortionExplorer(_Explorer):
 
     def __init__(self, models: "dict[float, zoo.Codec] | VariableRateHyperprior | None" = None,
                  kodak: str | os.PathLike | None = None, max_side: int = 768,
-                 family: str = zoo.DEFAULT_FAMILY):
-        super().__init__(kodak, max_side)
+                 family: str = zoo.DEFAULT_FAMILY, image: str | None = None):
+        super().__init__(kodak, max_side, image)
         if models is None:
             models = (zoo.load_codec(family=family) if family in zoo.VARIABLE_FAMILIES else
                       {m.config.lmbda: m for m in zoo.load_codecs(family).values()})
@@ -406,7 +410,13 @@ class RateDistortionExplorer(_Explorer):
                        partial(self.webp_points, name), partial(self.avif_points, name)]
                       + [partial(self.point, name, lm) for lm in self.curve_lambdas])
         r = self.result(name, lmbda)
-        curve = [dict(self.point(name, lm), label=f"λ={lm:.2g}") for lm in self.curve_lambdas]
+        # a variable-rate curve's points sit too close together for a label each, which
+        # would cross the other curves: its legend gives their range, the star the slider's λ
+        variable = self.variable is not None
+        curve = [dict(self.point(name, lm), label="" if variable else f"λ={lm:.2g}")
+                 for lm in self.curve_lambdas]
+        ae_label = (f"aecodec files, λ = {self.curve_lambdas[0]:.2g} to "
+                    f"{self.curve_lambdas[-1]:.2g}" if variable else "aecodec files")
         self._show(name, round(lmbda, 6), r, dict(
             ae_title=f"aecodec λ={lmbda:.4g}\n{r['bytes']:,} B: {r['psnr']:.2f} dB",
             jpeg_title=f"JPEG q={r['jpeg_quality']}\n{r['jpeg_bytes']:,} B: "
@@ -414,7 +424,7 @@ class RateDistortionExplorer(_Explorer):
             ae_points=curve, jpeg_points=self.jpeg_points(name),
             baselines={"WebP (Pillow)": self.webp_points(name),
                        "AVIF 4:4:4 (Pillow)": self.avif_points(name)},
-            ae_label="aecodec files", ae_name="aecodec", bits=r["bits"],
+            ae_label=ae_label, ae_name="aecodec", bits=r["bits"],
             current=dict(bpp=r["bpp"], psnr=r["psnr"])))
 
     def readout_html(self, r: dict, x: torch.Tensor, similarity: dict | None = None) -> str:

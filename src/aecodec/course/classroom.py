@@ -25,7 +25,9 @@ Does not hold: the checks (`aecodec.course.exercises`) or any grading; for grade
 the teacher's notebooks directly (docs/teachers.md).
 
 Nothing but the notebooks is copied: they load their photos and models through the
-installed `aecodec` package, not from files beside them.
+installed `aecodec` package, not from files beside them. Notebook 10 also shows the
+repository's benchmark results and the published curves of $AECODEC_REFERENCE where they
+are found, and says what is missing where they are not (docs/teachers.md).
 """
 
 import copy

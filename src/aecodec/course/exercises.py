@@ -2788,8 +2788,8 @@ _PREDICTORS = {"neighbours": "neighbours", "neighbors": "neighbours", "neighbour
 def check_residual_prediction(predict: Callable[[], dict], measured: dict[str, float],
                               grade: bool = False) -> bool | None:
     """predict() -> {"better": "neighbours" or "channels", "r2": a number in [0, 1]}: which
-    predictor of the non-anchors' r = (y - mu) / sigma explains more of its variance on
-    held-out positions, and how much (R^2) the better one explains.
+    predictor of the non-anchors' r = (y - mu) / sigma, from decoded values, explains more
+    of its variance on held-out positions, and how much (R^2) the better one explains.
 
     Args:
         predict: the learner's prediction, made before the measurement was shown.
@@ -2802,9 +2802,9 @@ def check_residual_prediction(predict: Callable[[], dict], measured: dict[str, f
         r2 = _number_in(got, "r2")
         winner = max(("neighbours", "channels"), key=lambda k: measured[k])
         best = measured[winner]
-        scores = (f"measured: the 4 neighbouring anchors explain R^2 = "
-                  f"{measured['neighbours']:.3f} of r's variance, the 32 other channels "
-                  f"{measured['channels']:.3f}")
+        scores = (f"measured: the decoded values of the 4 neighbouring anchors explain R^2 = "
+                  f"{measured['neighbours']:.3f} of r's variance, those of the 32 other "
+                  f"channels {measured['channels']:.3f}")
         if better != winner:
             why = ("An image is smooth at the scale of y, and the hyperprior's means come from "
                    "z, 4x coarser than y: detail shared by neighbouring positions is left over. "
@@ -2828,7 +2828,7 @@ def check_residual_prediction(predict: Callable[[], dict], measured: dict[str, f
                          f"more than that: {scores}. The hyperprior's z is 4x coarser than y "
                          "and leaves fine detail for the neighbours to predict.")
         return (f"you predicted the {better} with R^2 about {r2:g}; {scores}. A small share is "
-                "left, and it sits in the neighbours.")
+                f"left, and for r itself more of it sits in the {winner}.")
 
     return _verdict_10("residual prediction", check, grade)
 
@@ -2902,18 +2902,17 @@ def check_context_mask(context_mask: Callable[[int], torch.Tensor],
 _HALVES = {"anchors": "anchors", "anchor": "anchors", "non-anchors": "non-anchors",
            "non-anchor": "non-anchors", "nonanchors": "non-anchors", "same": "same",
            "neither": "same", "equal": "same"}
-
-
-def _saving_bracket(percent: float) -> str:
-    return "under 5%" if percent < 5 else "5% to 50%" if percent < 50 else "50% or more"
+SAME_PERCENT = 5  # two halves whose bits per value differ by less than this are "the same"
 
 
 def check_bits_prediction(predict: Callable[[], dict], measured: dict[str, float],
                           grade: bool = False) -> bool | None:
     """predict() -> {"cheaper": "anchors", "non-anchors" or "same", "saving_percent": how
-    many percent fewer bits a value of the cheaper half costs}: the context codec's file,
-    anchors against non-anchors. Right if the half is right and the saving falls in the same
-    bracket as the measured one (under 5%, 5% to 50%, 50% or more).
+    many percent fewer bits a value of the cheaper half costs than one of the other}: the
+    context codec's file, anchors against non-anchors. Right if the half is right and the
+    saving is within a factor of 2 of the measured one; "same" is right, and so is any half
+    with a saving under `SAME_PERCENT`, where the two halves measure less than
+    `SAME_PERCENT` apart.
 
     Args:
         predict: the learner's prediction, made before the measurement was shown.
@@ -2925,35 +2924,41 @@ def check_bits_prediction(predict: Callable[[], dict], measured: dict[str, float
         cheaper = _choice(got["cheaper"], _HALVES, '"cheaper"')
         saving = _number_in(got, "saving_percent")
         anchors, others = measured["anchors"], measured["non-anchors"]
-        true_saving = 100 * abs(1 - others / anchors)
-        winner = ("same" if true_saving < 2 else "non-anchors" if others < anchors
+        dear, cheap = max(anchors, others), min(anchors, others)
+        true_saving = 100 * (dear - cheap) / dear  # percent fewer bits, the cheaper half
+        winner = ("same" if true_saving < SAME_PERCENT else "non-anchors" if others < anchors
                   else "anchors")
         scores = (f"measured: {anchors:.3f} bits per anchor value, {others:.3f} per "
-                  f"non-anchor value ({true_saving:.0f}% apart)")
-        if cheaper != winner:
-            why = {"non-anchors": "The anchors are coded with the hyperprior's parameters "
-                                  "alone; the non-anchors with the hyperprior and their decoded "
-                                  "neighbours: more information, narrower Gaussians, fewer bits.",
-                   "anchors": "Here the context did not help the non-anchors.",
-                   "same": "The two halves cost about the same here: the context adds "
-                           "little."}[winner]
-            raise _Wrong(f"you predicted {cheaper}; {scores}. {why}")
-        if winner == "same":
-            return f"{scores}."
-        if not math.isfinite(saving) or saving < 0 or saving > 100:
+                  f"non-anchor value ({true_saving:.0f}% fewer in the cheaper half)")
+        if cheaper != "same" and (not math.isfinite(saving) or saving < 0 or saving > 100):
             raise _Wrong(f"give the saving as a percentage between 0 and 100; got {saving!r}.")
-        if _saving_bracket(saving) != _saving_bracket(true_saving):
-            if 0 < saving < 1 and _saving_bracket(100 * saving) == _saving_bracket(true_saving):
+        if winner == "same":
+            if cheaper == "same" or saving < SAME_PERCENT:
+                return f"{scores}: under {SAME_PERCENT}% apart, about the same."
+            raise _Wrong(f"you predicted {cheaper}, {saving:g}% fewer bits; {scores}: the two "
+                         f"halves cost about the same here (under {SAME_PERCENT}% apart), so the "
+                         "context adds little.")
+        if cheaper != winner:
+            why = {"non-anchors": "The anchors' parameters are computed from the hyperprior's "
+                                  "output alone; the non-anchors' also from their decoded "
+                                  "neighbours: more to go on, narrower Gaussians, fewer bits.",
+                   "anchors": "Here the context did not help the non-anchors."}[winner]
+            raise _Wrong(f"you predicted {cheaper}; {scores}. {why}")
+        share = f"a {winner[:-1]} value costs {100 * cheap / dear:.0f}% of what the other costs"
+        if not true_saving / 2 <= saving <= 2 * true_saving:  # off by over 2x
+            if 0 < saving < 1 and true_saving / 2 <= 100 * saving <= 2 * true_saving:
                 raise _Wrong(f"you gave {saving:g}, which reads as {saving:g}%; if you meant a "
                              f"fraction, write {100 * saving:g} (percent). {scores}.")
             if saving > true_saving:
-                raise _Wrong(f"you predicted {saving:g}% fewer bits, {_saving_bracket(saving)}; "
-                             f"{scores}: {_saving_bracket(true_saving)}. The neighbours explain "
-                             "only a small share of what the hyperprior leaves (exercise 1), "
-                             "so the saving is modest.")
-            raise _Wrong(f"you predicted {saving:g}% fewer bits, {_saving_bracket(saving)}; "
-                         f"{scores}: {_saving_bracket(true_saving)}, more than that.")
-        return (f"you predicted {cheaper}, {saving:g}% fewer bits per value; {scores}, "
-                f"{_saving_bracket(true_saving)}.")
+                why = (" The context reads only the decoded anchors around a value, and exercise "
+                       "1 found that they predict a small share of what the hyperprior leaves: "
+                       "it narrows the non-anchors' Gaussians, it does not collapse them."
+                       if winner == "non-anchors" else "")
+                raise _Wrong(f"you predicted {saving:g}% fewer bits, over twice the measured "
+                             f"saving; {scores}: {share}.{why}")
+            raise _Wrong(f"you predicted {saving:g}% fewer bits; {scores}, more than that, over "
+                         f"twice your figure: {share}.")
+        return (f"you predicted {cheaper}, {saving:g}% fewer bits per value; {scores}: within a "
+                "factor of 2.")
 
     return _verdict_10("bits prediction", check, grade)

@@ -13,7 +13,8 @@ of y from z_hat, which is 4x coarser than y. Neighbouring values of y still know
 about each other that z_hat did not say. A context model lets the decoder use them: it
 splits y's positions like a checkerboard,
 
-    anchors      (i + j) even   coded first, with the hyperprior's means and scales alone
+    anchors      (i + j) even   coded first, with means and scales from the hyperprior's
+                                output alone (corrected with a zero context, below)
     non-anchors  (i + j) odd    coded second; their means and scales also see the decoded
                                 anchors around them (a 5x5 window)
 
