@@ -220,7 +220,8 @@ def test_the_other_cells_keep_their_saved_outputs(edition, path):
 
 
 REVEALED = {  # outputs that gave a prediction away in an earlier edition (issue 23)
-    "01": "40.00 dB    40.00 dB",  # -20 log10(sigma) beside the measured PSNRs (noise_prediction)
+    "01": "20.00 dB    20.62 dB",  # the measured PSNRs at sigma 0.1 (noise_prediction); the
+    # code of that cell no longer computes -20 log10(sigma) beside them (review 13)
     "03": "kernel 7: padding=3, output_padding=1",  # doubling_padding's answers
     "04": "predicted: 81,747",  # parameter_count's answer
     "07": "training's estimate 0.700 bpp",  # the noisy estimate against the file, predicted
@@ -376,3 +377,28 @@ def test_a_learner_works_through_the_student_notebook(edition, path, monkeypatch
             verdict = stdout(solved.cells[check])
             assert verdict.startswith("Correct. ") and verdict.count("\n") == 1, verdict
             assert not returned(solved.cells[check]), solved.cells[check].outputs
+
+
+def test_running_the_module_is_the_build_command():
+    """`python -m aecodec.course.classroom --help` prints the build command's usage (it
+    printed nothing and exited 0 before review 13)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    shown = subprocess.run([sys.executable, "-m", "aecodec.course.classroom", "--help"],
+                           capture_output=True, text=True, env=env, timeout=120)
+    assert shown.returncode == 0 and "usage: aecodec classroom build" in shown.stdout, shown
+    missing = subprocess.run([sys.executable, "-m", "aecodec.course.classroom"],
+                             capture_output=True, text=True, env=env, timeout=120)
+    assert missing.returncode == 2 and "OUT_DIR" in missing.stderr, missing
+
+
+def test_no_visible_code_of_notebook_01_computes_the_noise_prediction():
+    """The student edition keeps code cells after a prediction; none of notebook 01's may
+    compute the answer, -20 log10(sigma), for the learner to read (review 13)."""
+    nb = nbformat.read(REPO / "notebooks" / "01_images_as_tensors.ipynb", as_version=4)
+    student = classroom.student_notebook(nb)
+    code = "\n".join(cell.source for cell in student.cells if cell.cell_type == "code")
+    assert "log10(s)" not in code and "log10(sigma)" not in code and "log10(0.1)" not in code
