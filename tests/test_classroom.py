@@ -238,6 +238,15 @@ def test_the_student_edition_does_not_print_the_predicted_values(edition, number
     assert text not in "\n".join(printed(cell) for cell in student.cells)
 
 
+def test_no_visible_code_of_notebook_01_computes_the_noise_prediction():
+    """The student edition keeps code cells after a prediction; none of notebook 01's may
+    compute the answer, -20 log10(sigma), for the learner to read (review 13)."""
+    nb = nbformat.read(REPO / "notebooks" / "01_images_as_tensors.ipynb", as_version=4)
+    student = classroom.student_notebook(nb)
+    code = "\n".join(cell.source for cell in student.cells if cell.cell_type == "code")
+    assert "log10(s)" not in code and "log10(sigma)" not in code and "log10(0.1)" not in code
+
+
 REVEALED_04_06 = [  # what 04-06's prediction exercises ask for (issue 23, third edition)
     ("04", "without zero_grad : loss"),  # the three loss curves, measured
     ("05", "PSNR -1.35 dB"),  # the drop from C = 16 to C = 8, photo by photo
@@ -377,28 +386,3 @@ def test_a_learner_works_through_the_student_notebook(edition, path, monkeypatch
             verdict = stdout(solved.cells[check])
             assert verdict.startswith("Correct. ") and verdict.count("\n") == 1, verdict
             assert not returned(solved.cells[check]), solved.cells[check].outputs
-
-
-def test_running_the_module_is_the_build_command():
-    """`python -m aecodec.course.classroom --help` prints the build command's usage (it
-    printed nothing and exited 0 before review 13)."""
-    import os
-    import subprocess
-    import sys
-
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    shown = subprocess.run([sys.executable, "-m", "aecodec.course.classroom", "--help"],
-                           capture_output=True, text=True, env=env, timeout=120)
-    assert shown.returncode == 0 and "usage: aecodec classroom build" in shown.stdout, shown
-    missing = subprocess.run([sys.executable, "-m", "aecodec.course.classroom"],
-                             capture_output=True, text=True, env=env, timeout=120)
-    assert missing.returncode == 2 and "OUT_DIR" in missing.stderr, missing
-
-
-def test_no_visible_code_of_notebook_01_computes_the_noise_prediction():
-    """The student edition keeps code cells after a prediction; none of notebook 01's may
-    compute the answer, -20 log10(sigma), for the learner to read (review 13)."""
-    nb = nbformat.read(REPO / "notebooks" / "01_images_as_tensors.ipynb", as_version=4)
-    student = classroom.student_notebook(nb)
-    code = "\n".join(cell.source for cell in student.cells if cell.cell_type == "code")
-    assert "log10(s)" not in code and "log10(sigma)" not in code and "log10(0.1)" not in code

@@ -333,15 +333,3 @@ def build(out_dir: str | os.PathLike, notebooks_dir: str | os.PathLike | None = 
         with atomic_write(target) as f:
             f.write(data)
     return {target: count for target, (_, count) in editions.items()}
-
-
-# python -m aecodec.course.classroom [build] OUT_DIR is `aecodec classroom build OUT_DIR`
-if __name__ == "__main__":
-    import sys
-
-    from aecodec.cli import main
-
-    arguments = sys.argv[1:]
-    if arguments[:1] == ["build"]:
-        arguments = arguments[1:]
-    sys.exit(main(["classroom", "build", *arguments]))
