@@ -223,7 +223,8 @@ def test_the_other_cells_keep_their_saved_outputs(edition, path):
 
 
 REVEALED = {  # outputs that gave a prediction away in an earlier edition (issue 23)
-    "01": "40.00 dB    40.00 dB",  # -20 log10(sigma) beside the measured PSNRs (noise_prediction)
+    "01": "20.00 dB    20.62 dB",  # the measured PSNRs at sigma 0.1 (noise_prediction); the
+    # code of that cell no longer computes -20 log10(sigma) beside them (review 13)
     "03": "kernel 7: padding=3, output_padding=1",  # doubling_padding's answers
     "04": "predicted: 81,747",  # parameter_count's answer
     "07": "training's estimate 0.704 bpp",  # the noisy estimate against the file, predicted
@@ -238,6 +239,15 @@ def test_the_student_edition_does_not_print_the_predicted_values(edition, number
     assert text in outputs  # the teacher's edition shows them
     student = nbformat.read(out / path.name, as_version=4)
     assert text not in "\n".join(printed(cell) for cell in student.cells)
+
+
+def test_no_visible_code_of_notebook_01_computes_the_noise_prediction():
+    """The student edition keeps code cells after a prediction; none of notebook 01's may
+    compute the answer, -20 log10(sigma), for the learner to read (review 13)."""
+    nb = nbformat.read(REPO / "notebooks" / "01_images_as_tensors.ipynb", as_version=4)
+    student = classroom.student_notebook(nb)
+    code = "\n".join(cell.source for cell in student.cells if cell.cell_type == "code")
+    assert "log10(s)" not in code and "log10(sigma)" not in code and "log10(0.1)" not in code
 
 
 REVEALED_04_06 = [  # what 04-06's prediction exercises ask for (issue 23, third edition)

@@ -103,7 +103,7 @@ PREDICTIONS = {  # name: (check, the measurement its notebook passes)
 }
 
 
-EXERCISES = ["to_batch", "noise_prediction", "psnr_8bit", "conv_size_prediction",
+EXERCISES = ["to_batch", "noise_prediction", "psnr_int", "conv_size_prediction",
              "encoder_block", "latent_values", "transposed_size_prediction", "grid_prediction",
              "decoder_block", "doubling_padding",
              "training_step", "validation_psnr", "parameter_count", "predicted_ratio",
@@ -652,6 +652,41 @@ ATTACK = [
      "mean absolute error"),
     ("psnr_8bit", lambda a, b: np.float32(10 * math.log10(255**2 / float(((a / 1.0 - b) ** 2)
                                                                          .mean()))), "float32"),
+    # --- review 13: wrong answers the checks used to accept, and misdiagnosed ones
+    ("psnr_int", lambda a, b, bits: 10 * math.log10(1 / float(((a / 255 - b / 255) ** 2)
+                                                              .mean())),
+     "your peak is 255"),  # divides by 255, then peak 1: right for 8 bits only
+    ("psnr_int", lambda a, b, bits: 10 * math.log10(255**2 / float(((a / 1.0 - b) ** 2)
+                                                                   .mean())),
+     "your peak is 255"),
+    ("psnr_int", lambda a, b, bits: 10 * math.log10(
+        (2**bits - 1) ** 2 / float(((a - b) ** 2).mean())), "3 - 5 is 254"),
+    ("psnr_int", lambda a, b, bits: 10 * math.log10(
+        float(np.iinfo(a.dtype).max) ** 2 / float(((a / 1.0 - b) ** 2).mean())),
+     "not from the array's type"),
+    ("psnr_int", lambda a, b, bits: 10 * math.log10(
+        float(2**bits) ** 2 / float(((a / 1.0 - b) ** 2).mean())), "cannot hold"),
+    ("psnr_int", lambda a, b, bits: 10 * math.log10(
+        (2**bits - 1) ** 2 / float(((a / 1.0 - b) ** 2).sum(axis=2).mean())),
+     "summed over the 3 channels"),
+    ("psnr_int", lambda a, b, bits: float(np.mean([10 * math.log10(
+        (2**bits - 1) ** 2 / float(((a[..., c] / 1.0 - b[..., c]) ** 2).mean()))
+        for c in range(3)])), "mean of the 3 channels' PSNRs"),
+    ("psnr_int", lambda a, b, bits: 10 * math.log10(1 / float(((a / 1.0 - b) ** 2).mean())),
+     "your peak is 1"),
+    ("encoder_block", lambda i, o: nn.Sequential(nn.Conv2d(i, o, 5, 2, 2), nn.ReLU6()),
+     "ReLU6"),
+    ("encoder_block", lambda i, o: nn.Sequential(nn.Conv2d(i, o, 5, 2, 2,
+                                                           padding_mode="reflect"), nn.ReLU()),
+     "padding_mode='reflect'"),
+    ("decoder_block", lambda i, o: nn.Sequential(nn.ConvTranspose2d(i, o, 5, 2, 2, 1),
+                                                 nn.ReLU6()), "ReLU6"),
+    ("conv_size_prediction", lambda: {"A": 3, "B": 3, "C": 3, "D": 4, "E": 27},
+     "added on both sides"),  # padding on one side: not "the first window counts too"
+    ("transposed_size_prediction", lambda: {"A": 7, "B": 10, "C": 11, "D": 12, "E": 12},
+     "cut from both ends"),  # padding subtracted once
+    ("grid_prediction", lambda: {"uneven": [3, 4, 5, 6], "random_kernel_4_grid": True},
+     "4: 2 x 2 = 4 each"),
     ("conv_size_prediction", lambda: {"A": 4, "B": 4, "C": 4, "D": 5, "E": 28},
      "halves, rounding up"),
     ("conv_size_prediction", lambda: {"A": 2, "B": 3, "C": 2, "D": 4, "E": 27}, "+ 1"),
@@ -949,6 +984,10 @@ CORRECT_ALTERNATIVES = [
     ("encoder_block", lambda i, o: nn.Sequential(nn.Conv2d(i, o, (5, 5), (2, 2), (2, 2),
                                                            bias=False), nn.ReLU(inplace=True))),
     ("doubling_padding", lambda k: (k // 2 - 1 + k % 2, k % 2)),
+    ("psnr_int", lambda a, b, bits: 10 * math.log10(1 / float(
+        ((a / (2**bits - 1) - b / (2**bits - 1)) ** 2).mean()))),  # scaled to [0, 1], peak 1
+    ("psnr_int", lambda a, b, bits: float(20 * np.log10((2**bits - 1) / np.sqrt(np.mean(
+        (a.astype(np.int64) - b.astype(np.int64)) ** 2))))),
     ("validation_psnr", _validation_per_image_in_inference_mode),
     ("halving_effect", _halving_with_own_psnr),
     ("pick_lambda", _pick_by_sorting),

@@ -17,12 +17,13 @@ verdict names what was found.
 Sizes in messages are always height x width ("an image of height 100 and width 75").
 
 The exercises, by notebook:
-    01  to_batch, noise_prediction (prediction), psnr_8bit (mechanism)
+    01  to_batch, noise_prediction (prediction), psnr_int (mechanism)
     02  size_prediction (prediction), encoder_block, latent_values (mechanism)
     03  size_prediction (prediction), grid_prediction (prediction), decoder_block,
         doubling_padding (mechanism)
-    (01's my_psnr and noise_psnr, 02's conv_output_size and 03's conv_transpose_output_size
-    were exercises of earlier editions; their checks stay for teachers who use them.)
+    (01's my_psnr, noise_psnr and psnr_8bit, 02's conv_output_size and 03's
+    conv_transpose_output_size were exercises of earlier editions; their checks stay for
+    teachers who use them.)
 
 A prediction check takes the learner's `predict()` (a function returning the committed
 answer, written before the cell that measures it) and the measurement, and explains the
@@ -397,7 +398,9 @@ def check_noise_prediction(predict: Callable[[], dict], measured: dict[float, fl
 def check_psnr_8bit(psnr_8bit: Callable[[np.ndarray, np.ndarray], float]) -> bool:
     """psnr_8bit(pixels, pixels_hat) -> PSNR in dB of two uint8 arrays (H, W, 3) as Pillow
     gives them, as a Python float: the peak is 255, and the difference must be taken in a
-    type that does not wrap around (uint8 arithmetic is modulo 256)."""
+    type that does not wrap around (uint8 arithmetic is modulo 256). An earlier edition's
+    exercise (notebook 01 now has psnr_int): it cannot tell dividing by 255 and using peak 1
+    from the bytes' route, since both give the same number."""
 
     def check() -> int:
         rng = np.random.default_rng(3)
@@ -459,6 +462,106 @@ def check_psnr_8bit(psnr_8bit: Callable[[np.ndarray, np.ndarray], float]) -> boo
     return _run("psnr_8bit", check)
 
 
+def _psnr_int_cases() -> list[tuple[np.ndarray, np.ndarray, int]]:
+    """Small integer images the notebook never shows: 8-bit in uint8, 10-bit and 16-bit in
+    uint16, each pair differing both ways (so unsigned subtraction would wrap)."""
+    rng = np.random.default_rng(3)
+    cases = []
+    for h, w, bits, spread in [(6, 5, 8, 9.0), (3, 7, 10, 6.0), (4, 4, 16, 700.0)]:
+        top = 2 ** bits - 1
+        dtype = np.uint8 if bits <= 8 else np.uint16
+        a = rng.integers(top // 10, top - top // 10, (h, w, 3)).astype(dtype)
+        noise = rng.normal(0, spread, (h, w, 3)).round()
+        b = np.clip(a + noise, 0, top).astype(dtype)
+        if np.array_equal(a, b):
+            b[0, 0, 0] += 1
+        cases.append((a, b, bits))
+    return cases
+
+
+@_prints_verdict
+def check_psnr_int(psnr_int: Callable[[np.ndarray, np.ndarray, int], float]) -> bool:
+    """psnr_int(pixels, pixels_hat, bits) -> PSNR in dB of two integer arrays (H, W, 3)
+    whose values have `bits` bits (uint8 for 8, uint16 for 10 and 16), as a Python float.
+    The reasoning it tests on cases the notebook does not show: the peak is the largest
+    value `bits` bits hold, 2^bits - 1 (not the dtype's largest value, not 255), and the
+    difference must be taken in a type that does not wrap around."""
+
+    def check() -> int:
+        cases = _psnr_int_cases()
+        for a, b, bits in cases:
+            top = 2 ** bits - 1
+            diff = a.astype(np.float64) - b.astype(np.float64)
+            mse = float((diff ** 2).mean())
+            expected = 10 * math.log10(top ** 2 / mse)
+            returned = _call(psnr_int, a.copy(), b.copy(), bits)
+            if isinstance(returned, np.ndarray) and returned.size > 1:
+                raise _Wrong(f"it returned an array of shape {returned.shape}: the PSNR is "
+                             "one number, from the mean of the squared differences.")
+            got = _as_number(returned)
+            shown = (f"for two {a.shape[0]}x{a.shape[1]} images (height x width) of {bits}-bit "
+                     f"values in {a.dtype} arrays you give {got:.3f} dB, the right value is "
+                     f"{expected:.3f}")
+            wrapped = (a - b).astype(np.float64)  # what unsigned subtraction gives
+            for wrong_mse in (float((wrapped ** 2).mean()),
+                              float(((a - b) ** 2).astype(np.float64).mean())):
+                wrong = 10 * math.log10(top ** 2 / wrong_mse) if wrong_mse > 0 else math.inf
+                if not math.isclose(wrong, expected, abs_tol=0.01) and \
+                        math.isclose(got, wrong, abs_tol=0.01):
+                    width = a.dtype.itemsize * 8
+                    raise _Wrong(f"{shown}: the difference was taken in {a.dtype}, an "
+                                 f"unsigned type where 3 - 5 is {2 ** width - 2}, not -2 "
+                                 f"(arithmetic modulo 2^{width}). "
+                                 "Convert to float (or a signed int) before subtracting.")
+            peaks = {255: "255, the peak of 8-bit values (dividing by 255 first, then "
+                          "peak 1, gives the same)",
+                     1: "1, the peak of images in [0, 1]; these are integers",
+                     2 ** bits: f"2^{bits} = {2 ** bits}, which {bits} bits cannot hold: the "
+                                f"largest {bits}-bit value is 2^{bits} - 1",
+                     int(np.iinfo(a.dtype).max): f"{np.iinfo(a.dtype).max}, the largest "
+                     f"value of the dtype {a.dtype}; {bits}-bit values in it go up to "
+                     f"2^{bits} - 1 only: the peak comes from the bits, not from the "
+                     "array's type"}
+            for peak, why in peaks.items():
+                if peak == top:
+                    continue
+                if math.isclose(got, 10 * math.log10(peak ** 2 / mse), abs_tol=1e-5):
+                    raise _Wrong(f"{shown}: your peak is {why}. The peak is the largest "
+                                 f"value the file's {bits} bits can hold.")
+            if math.isclose(got, expected - 10 * math.log10(3), abs_tol=0.01):
+                raise _Wrong(f"{shown}, 4.77 dB (10 log10 3) too low: the squared "
+                             "differences were summed over the 3 channels at each pixel; "
+                             "the MSE is the mean over all values, channels included.")
+            mae = float(np.abs(diff).mean())
+            if math.isclose(got, 10 * math.log10(top ** 2 / mae), abs_tol=0.01) or \
+                    math.isclose(got, 20 * math.log10(top / mae), abs_tol=0.01):
+                raise _Wrong("that comes from the mean absolute error: PSNR uses the mean "
+                             "of the squared differences.")
+            if math.isclose(got, 10 * math.log(top ** 2 / mse), abs_tol=0.01):
+                raise _Wrong("that is the natural log: PSNR uses log base 10 (math.log10).")
+            if math.isclose(got, 10 * math.log10(top / mse), abs_tol=0.01):
+                raise _Wrong(f"{shown}: the peak is squared, like the error: "
+                             "10 log10(peak^2 / MSE).")
+            if math.isclose(got, expected / 2, abs_tol=0.01):
+                raise _Wrong("it is half the right value: 10 log10(peak^2 / MSE), or "
+                             "20 log10(peak / RMSE) with the square root.")
+            per_channel = float(np.mean([10 * math.log10(top ** 2 / float((diff[..., c] ** 2)
+                                                                          .mean()))
+                                         for c in range(3)]))
+            if math.isclose(got, per_channel, abs_tol=1e-5):
+                raise _Wrong(f"{shown}: that is the mean of the 3 channels' PSNRs; the PSNR "
+                             "of an image takes the log once, of the MSE over all values, "
+                             "channels included (the log of a mean is not a mean of logs).")
+            if not math.isclose(got, expected, abs_tol=1e-5):
+                raise _Wrong(f"{shown} (their MSE is {mse:.2f} in {bits}-bit units).")
+            if not isinstance(returned, float):
+                raise _Wrong(f"the value is right but it is a {type(returned).__name__}, not a "
+                             "Python float: return float(...) of it.")
+        return len(cases)
+
+    return _run("psnr_int", check)
+
+
 # --- 02 the convolutional encoder ------------------------------------------------------
 
 
@@ -494,7 +597,8 @@ def _layer_sizes(layer: nn.Module, size: int) -> dict[str, int]:
         return {"no output_padding": (size - 1) * s - 2 * p + k,
                 "the convolution's formula": (size + 2 * p - k) // s + 1,
                 "size times stride": size * s,
-                "size times stride, no -1": size * s - 2 * p + k + op}
+                "size times stride, no -1": size * s - 2 * p + k + op,
+                "padding cut once": (size - 1) * s - p + k + op}
     return {"halving, rounding up": -(-size // s),
             "no + 1": (size + 2 * p - k) // s,
             "rounding up": -(-(size + 2 * p - k) // s) + 1,
@@ -536,6 +640,12 @@ def check_size_prediction(predict: Callable[[], dict], layers: dict[str, tuple[n
                    f"PyTorch gives {right}."
             rules = [rule for rule, value in _layer_sizes(layer, size).items()
                      if value == guess and value != right]
+            # of the rules that give this wrong size, name the one that gives most of the
+            # learner's other sizes too (8 pixels, padding on one side, and 8 pixels, no + 1,
+            # both give 3 for kernel 4, stride 2, padding 1)
+            rules.sort(key=lambda rule: -sum(
+                _layer_sizes(other, n).get(rule) == got[key]
+                for key, (other, n) in layers.items() if type(other) is type(layer)))
             k, p = layer.kernel_size[0], layer.padding[0]
             if isinstance(layer, nn.ConvTranspose2d):
                 why = {"no output_padding": " You left out output_padding, which adds its "
@@ -547,7 +657,9 @@ def check_size_prediction(predict: Callable[[], dict], layers: dict[str, tuple[n
                        f"multiply by the stride: its last stamp reaches {k} pixels, and the "
                        "padding is cut from both sides.",
                        "size times stride, no -1": " The stamps start stride pixels apart, "
-                       "so size stamps span (size - 1) * stride pixels plus one kernel."}
+                       "so size stamps span (size - 1) * stride pixels plus one kernel.",
+                       "padding cut once": " The padding is cut from both ends of the "
+                       "output, not one: - 2 * padding."}
             else:
                 why = {"halving, rounding up": f" 'A stride-2 layer halves, rounding up' holds "
                        f"when kernel = 2 * padding + 1 (like 5 and 2); with kernel {k} and "
@@ -740,11 +852,14 @@ def check_grid_prediction(predict: Callable[[], dict], measured: dict,
                 parts.append(f"you ticked {wrong_in}, which cover every pixel equally")
             if wrong_out:
                 parts.append(f"you left out {wrong_out}, which do not")
-            rule = ("A kernel of K pixels stamped every 2 pixels covers each output pixel "
-                    "K / 2 times when K is even; when K is odd, (K + 1) / 2 times at one "
-                    "offset and (K - 1) / 2 at the other.")
+            rule = ("Along one direction, a kernel of K pixels stamped every 2 pixels covers "
+                    "each output pixel K / 2 times when K is even; when K is odd, (K + 1) / 2 "
+                    "times at one offset and (K - 1) / 2 at the other. A pixel's count in 2-D "
+                    "is the product of its counts down and across (kernel 3: 1 x 1, 1 x 2, "
+                    "2 x 2).")
             if wrong_in and all(k % 2 == 0 for k in wrong_in) and not wrong_out:
-                rule += " Even kernels give every pixel the same count (4: 2 each, 6: 3 each)."
+                rule += (" Even kernels give every pixel the same count (4: 2 x 2 = 4 each, "
+                         "6: 3 x 3 = 9 each).")
             raise _Wrong(f"{' and '.join(parts)}: {counted}. {rule}")
         shares = measured["share"]
         grid4 = sorted(shares[4])[len(shares[4]) // 2] > GRID_SHARE
@@ -837,6 +952,11 @@ def _block(make_block: Callable, in_channels: int, out_channels: int, kind: type
         raise _Wrong(f"the {name}'s kernel is {layer.kernel_size[0]}x{layer.kernel_size[1]}: "
                      "the kit's blocks use 5x5 kernels (kernel_size=5), which see more of "
                      "the image.")
+    if layer.padding_mode != "zeros":
+        raise _Wrong(f"the {name} pads with padding_mode={layer.padding_mode!r}: the shape "
+                     "comes out the same, but the border pixels are computed from mirrored or "
+                     "repeated pixels instead of zeros, another layer. The exercise asks for "
+                     "the default zero padding: leave padding_mode out.")
     resamplers = [type(m).__name__ for m in block.modules() if isinstance(m, _RESAMPLERS)]
     if tuple(layer.stride) != (2, 2):
         stride = "x".join(str(s) for s in layer.stride)
@@ -891,13 +1011,16 @@ def _check_block_order(block: nn.Module, kind: type, in_channels: int, name: str
     hook = layer.register_forward_hook(remember)
     try:
         with torch.no_grad():
+            # inputs 100 times larger than usual, so the layer's outputs go far beyond 6 and
+            # a non-linearity that clips large values (ReLU6, Hardtanh) shows
+            big_out = _block_output(block, 100 * x)
             out = _block_output(block, x)
             hook.remove()
             if "input" not in seen:
                 raise _Wrong(f"the block's forward never calls its nn.{kind.__name__}.")
             before = seen["input"]
             if not (isinstance(before, torch.Tensor) and before.shape == x.shape
-                    and torch.allclose(before, x, atol=1e-6)):
+                    and torch.allclose(before, 100 * x, atol=1e-4)):
                 raise _Wrong(f"something changes x before the {name} sees it (a "
                              f"non-linearity before the {name}?): put the {name} first, then "
                              "the non-linearity after it.")
@@ -909,8 +1032,8 @@ def _check_block_order(block: nn.Module, kind: type, in_channels: int, name: str
     finally:
         hook.remove()
         block.train(was_training)
-    if isinstance(after, torch.Tensor) and after.shape == out.shape and \
-            torch.allclose(out, F.relu(after), atol=1e-5):
+    if isinstance(after, torch.Tensor) and after.shape == big_out.shape and \
+            float(after.max()) > 6 and torch.allclose(big_out, F.relu(after), atol=1e-3):
         return  # the block gives ReLU(layer(x)), what the exercise asks for
     if both.shape == apart.shape and torch.allclose(both, apart, atol=1e-4):
         dropouts = [type(m).__name__ for m in block.modules() if isinstance(m, _DROPOUTS)]
@@ -936,7 +1059,10 @@ def _check_block_order(block: nn.Module, kind: type, in_channels: int, name: str
     if others:
         found = type(others[0]).__name__
         slope = getattr(others[0], "negative_slope", 0.0)
-        why = {"Sigmoid": "it squeezes every value into (0, 1) and flattens out for large "
+        why = {"ReLU6": "it also cuts every value above 6 down to 6 (min(max(0, t), 6)), "
+                        "where its gradient is 0: a large feature can no longer grow",
+               "Hardtanh": "it cuts values below and above two fixed bounds",
+               "Sigmoid": "it squeezes every value into (0, 1) and flattens out for large "
                           "ones, where its gradient vanishes",
                "Tanh": "it squeezes every value into (-1, 1) and flattens out for large ones",
                "LeakyReLU": f"with a negative slope of {slope:g} it bends "
