@@ -1885,7 +1885,7 @@ def _run_prediction(name: str, check: Callable[[], str]) -> bool:
     with _quiet_correct():
         passed = _run(name, counted)
     if passed:
-        print(f"{CORRECT} {_one_line(said[0][:1].upper() + said[0][1:])}")
+        print(f"{CORRECT} {_one_line(said[0][:1].upper() + said[0][1:], 900)}")
     return passed
 
 
@@ -1908,11 +1908,13 @@ class _quiet_correct:
 
 
 CHOICES_04 = {
-    "a": "falls like the normal curve, or faster",
+    "a": "keeps falling, like the normal curve (faster or slower)",
     "b": "soon levels off, flat and far above the normal curve",
-    "c": "swings up and down and ends no lower than it started",
+    "c": "swings up and down: late in the run it climbs far back above a loss it had "
+         "already reached",
     "d": "blows up: the loss becomes nan or infinite",
 }
+TAIL_04 = 20  # a curve's shape is judged on its last 20 steps, against the steps before
 
 
 def _letter_04(value, what: str) -> str:
@@ -1923,9 +1925,37 @@ def _letter_04(value, what: str) -> str:
     return value.strip().lower()
 
 
-def _overfit_curve(batch: torch.Tensor, lr: float, zero_grad: bool, steps: int,
-                   config: tuple[int, int, int]) -> list[float]:
-    """The loss at each of `steps` Adam steps on one batch, from the seeded model."""
+class _one_thread:
+    """Run the block on one CPU thread, then restore the count: a sum over threads is added
+    in another order, and a swinging loss curve amplifies that last-bit difference, so the
+    measured curves would depend on the machine's thread count."""
+
+    def __enter__(self):
+        self._threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+
+    def __exit__(self, *exc):
+        torch.set_num_threads(self._threads)
+        return False
+
+
+def _relu_activity(model: nn.Module, batch: torch.Tensor) -> dict[str, float]:
+    """{ReLU layer's name: fraction of its outputs on `batch` that are above 0}."""
+    active = {}
+    hooks = [module.register_forward_hook(
+        lambda _m, _i, out, name=name: active.__setitem__(name, (out > 0).float().mean().item()))
+        for name, module in model.named_modules() if isinstance(module, nn.ReLU)]
+    with torch.no_grad():
+        model(batch)
+    for hook in hooks:
+        hook.remove()
+    return active
+
+
+def _overfit(batch: torch.Tensor, lr: float, zero_grad: bool, steps: int,
+             config: tuple[int, int, int]) -> tuple[list[float], dict[str, float]]:
+    """The loss at each of `steps` Adam steps on one batch, from the seeded model, and the
+    fraction of active units of each ReLU layer at the end."""
     torch.manual_seed(0)
     model = Autoencoder(*config)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
@@ -1937,18 +1967,56 @@ def _overfit_curve(batch: torch.Tensor, lr: float, zero_grad: bool, steps: int,
         loss.backward()
         optimizer.step()
         losses.append(loss.item())
-    return losses
+    return losses, _relu_activity(model, batch)
+
+
+def _overfit_curve(batch: torch.Tensor, lr: float, zero_grad: bool, steps: int,
+                   config: tuple[int, int, int]) -> list[float]:
+    """The loss at each of `steps` Adam steps on one batch, from the seeded model."""
+    return _overfit(batch, lr, zero_grad, steps, config)[0]
+
+
+def _curve_statistics(curve: list[float], normal: list[float]) -> dict[str, float]:
+    """What the shape of a curve is judged on: its last TAIL_04 steps (their lowest, highest
+    and median loss), the lowest loss before them, and the normal curve's median over the
+    same steps. Robust to where a swing happens to end: no single point decides."""
+    tail, before = curve[-TAIL_04:], curve[:-TAIL_04]
+    return {"start": curve[0], "low_before": min(before), "tail_min": min(tail),
+            "tail_max": max(tail), "tail_median": float(np.median(tail)),
+            "normal_median": float(np.median(normal[-TAIL_04:]))}
 
 
 def _shape_of(curve: list[float], normal: list[float]) -> str:
-    """Which of CHOICES_04 a measured loss curve is."""
+    """Which of CHOICES_04 a measured loss curve is: (d) if any loss is not finite; (c) if
+    in the last TAIL_04 steps it climbs to 1.5x or more the lowest loss it had reached
+    before them; (b) if over those steps it varies by under 5% and its median is above
+    twice the normal curve's; (a) otherwise. Needs more than TAIL_04 steps."""
+    if len(curve) <= TAIL_04 or len(normal) < TAIL_04:
+        raise ValueError(f"a curve needs more than {TAIL_04} steps, got {len(curve)}")
     if not all(math.isfinite(v) for v in curve):
         return "d"
-    if curve[-1] >= 0.9 * curve[0]:
+    s = _curve_statistics(curve, normal)
+    if s["tail_max"] >= 1.5 * s["low_before"]:
         return "c"
-    if min(curve[-10:]) > 2 * normal[-1]:
+    if s["tail_max"] <= 1.05 * s["tail_min"] and s["tail_median"] > 2 * s["normal_median"]:
         return "b"
     return "a"
+
+
+def _describe_curve(curve: list[float], normal: list[float], shape: str) -> str:
+    """The statistics that decided `shape`, in a few words."""
+    if shape == "d":
+        first = next(i for i, v in enumerate(curve) if not math.isfinite(v))
+        return f"the loss became {curve[first]} at step {first + 1}"
+    s = _curve_statistics(curve, normal)
+    last = f"steps {len(curve) - TAIL_04 + 1}-{len(curve)}"
+    if shape == "c":
+        return (f"after a low of {s['low_before']:.4f}, up to {s['tail_max']:.4f} in {last}")
+    if shape == "b":
+        return (f"flat at {s['tail_min']:.4f}-{s['tail_max']:.4f} in {last}; normal "
+                f"{s['normal_median']:.4f}")
+    return (f"{s['tail_min']:.4f}-{s['tail_max']:.4f} in {last} (before: low "
+            f"{s['low_before']:.4f}); normal {s['normal_median']:.4f}")
 
 
 @functools.lru_cache(maxsize=1)
@@ -1961,13 +2029,28 @@ def _notebook_04_batch() -> torch.Tensor:
     return torch.stack([dataset[i] for i in range(16)])  # (16, 3, 64, 64)
 
 
-_CURVES: dict = {}  # (batch's bytes, lr, steps, config) -> measured curves, one per run
+_RUNS: dict = {}  # (batch's bytes, lr, steps, config) -> {run: (curve, ReLU activity)}
+
+
+def _runs_04(batch: torch.Tensor | None, lr: float, steps: int,
+             config: tuple[int, int, int]) -> dict[str, tuple[list[float], dict[str, float]]]:
+    batch = _notebook_04_batch() if batch is None else batch
+    key = (hash(batch.numpy().tobytes()), lr, steps, config)
+    if key not in _RUNS:
+        with torch.random.fork_rng(devices=[]), _one_thread():
+            _RUNS[key] = {
+                "normal": _overfit(batch, lr, True, steps, config),
+                "without zero_grad": _overfit(batch, lr, False, steps, config),
+                "10x learning rate": _overfit(batch, 10 * lr, True, steps, config),
+            }
+    return _RUNS[key]
 
 
 def loss_curves(batch: torch.Tensor | None = None, lr: float = 2e-3, steps: int = 60,
                 config: tuple[int, int, int] = (16, 3, 32)) -> dict[str, list[float]]:
     """The loss curves of notebook 04's prediction: overfitting `batch` from the same
-    seeded model with zero_grad (normal), without it, and with a 10x learning rate.
+    seeded model with zero_grad (normal), without it, and with a 10x learning rate, on one
+    CPU thread (so that they do not depend on the machine's thread count).
 
     Args:
         batch: (N, 3, H, W) images; notebook 04's batch when None.
@@ -1975,29 +2058,44 @@ def loss_curves(batch: torch.Tensor | None = None, lr: float = 2e-3, steps: int 
         steps: Adam steps per curve.
         config: (latent_channels, downsamplings, hidden_channels) of the Autoencoder.
     """
-    batch = _notebook_04_batch() if batch is None else batch
-    key = (hash(batch.numpy().tobytes()), lr, steps, config)
-    if key not in _CURVES:
-        with torch.random.fork_rng(devices=[]):
-            _CURVES[key] = {
-                "normal": _overfit_curve(batch, lr, True, steps, config),
-                "without zero_grad": _overfit_curve(batch, lr, False, steps, config),
-                "10x learning rate": _overfit_curve(batch, 10 * lr, True, steps, config),
-            }
-    return _CURVES[key]
+    return {run: curve for run, (curve, _) in _runs_04(batch, lr, steps, config).items()}
 
 
-_WHY_04 = {  # (which run, what happened) -> why
-    ("without zero_grad", "c"): "backward() adds each new gradient to the old ones, so every "
-    "step follows the sum of all past gradients: a push that keeps going after the loss has "
-    "turned (a momentum that never fades), and the loss swings back up. Adam divides each "
-    "step by the gradients' running size, so the steps stay about lr wide and nothing "
-    "becomes nan.",
-    ("10x learning rate", "b"): "the first steps, ten times wider, throw the weights so far "
-    "that the network gets stuck: its loss stays near that of a picture of one average "
-    "colour, and the steps that follow do not get it out. Larger steps are faster only while "
-    "they stay small compared with how quickly the loss bends. Adam's steps are about lr "
-    "wide whatever the gradient, so the loss stays finite.",
+def relu_activity(batch: torch.Tensor | None = None, lr: float = 2e-3, steps: int = 60,
+                  config: tuple[int, int, int] = (16, 3, 32)) -> dict[str, dict[str, float]]:
+    """For each run of `loss_curves` (same arguments): {ReLU layer's name: the fraction of
+    its outputs on the batch that are above 0, after the last step}. A unit whose output
+    is 0 passes no gradient back: it is "dead" for this batch."""
+    return {run: active for run, (_, active) in _runs_04(batch, lr, steps, config).items()}
+
+
+_WHY_04 = {  # (which run, what it did) -> why; one for each pair the check can measure
+    ("without zero_grad", "a"): "Without zero_grad, backward() adds each gradient to the "
+    "stored ones, so each step follows the sum of all past gradients; here that sum kept "
+    "pointing downhill, so the loss kept falling (on notebook 04's batch the same slip "
+    "swings).",
+    ("without zero_grad", "b"): "Without zero_grad, backward() adds each gradient to the "
+    "stored ones; here the sum of all past gradients pinned the weights where the loss "
+    "barely changes, and Adam's steps stay about lr wide, so it crawls.",
+    ("without zero_grad", "c"): "Without zero_grad, backward() adds each gradient to the "
+    "stored ones, so each step follows the sum of all past gradients: a push that goes on "
+    "after the loss has turned, so it swings back up. Adam's steps stay about lr wide: no "
+    "nan.",
+    ("without zero_grad", "d"): "Without zero_grad, backward() adds each gradient to the "
+    "stored ones, and here the sum grew until a number overflowed (rare with Adam, whose "
+    "steps stay about lr wide).",
+    ("10x learning rate", "a"): "Here the ten times wider steps stayed small compared with "
+    "how quickly the loss bends, so they were simply faster; larger steps help only while "
+    "that holds.",
+    ("10x learning rate", "b"): "The first ten times wider steps left the units of a ReLU "
+    "layer at 0 for every input (see relu_activity): a ReLU at 0 passes no gradient back, so "
+    "they stay dead, the latent no longer depends on the image, and the network learns one "
+    "output for all images, the average colour. Adam's steps stay about lr wide: no nan.",
+    ("10x learning rate", "c"): "The ten times wider steps overshoot the valley again and "
+    "again, so the loss keeps swinging back up; Adam's steps stay about lr wide, so it "
+    "stays finite.",
+    ("10x learning rate", "d"): "The ten times wider steps overshot so far that a number "
+    "overflowed (rare with Adam, whose steps stay about lr wide whatever the gradient).",
 }
 
 
@@ -2007,7 +2105,8 @@ def check_loss_curve_prediction(loss_curve_prediction: Callable[[], tuple[str, s
                                 config: tuple[int, int, int] = (16, 3, 32)) -> bool:
     """loss_curve_prediction() -> (without zero_grad, with a 10x learning rate): one letter
     of CHOICES_04 each, committed before the notebook runs them. The check overfits `batch`
-    (notebook 04's when None) for 60 steps each way and compares."""
+    (notebook 04's when None) for 60 steps each way, on one CPU thread, and compares the
+    shapes (judged on the last 20 steps of each curve, see _shape_of)."""
 
     def check() -> str:
         got = _call(loss_curve_prediction)
@@ -2018,21 +2117,18 @@ def check_loss_curve_prediction(loss_curve_prediction: Callable[[], tuple[str, s
                      _letter_04(got[1], "with a 10x learning rate")]
         curves = loss_curves(batch, lr, 60, config)
         normal = curves["normal"]
-        said = []
+        said, whys = [], []
         for run, guess in zip(["without zero_grad", "10x learning rate"], predicted):
             curve = curves[run]
             shape = _shape_of(curve, normal)
-            measured = (f"{run}, the loss went from {curve[0]:.4f} to {curve[-1]:.4f} in 60 "
-                        f"steps (normal: {normal[-1]:.4f}): it {CHOICES_04[shape]} ({shape})")
-            why = _WHY_04.get((run, shape), "")
+            why = _WHY_04[(run, shape)]
             if guess != shape:
-                raise _Wrong(f"you predicted ({guess}) {CHOICES_04[guess]}; measured: "
-                             f"{measured}. {why}")
-            said.append(f"{run}, {curve[0]:.4f} -> {curve[-1]:.4f} ({shape})")
-        return (f"as you predicted: {'; '.join(said)}; normal: {normal[-1]:.4f}. Without "
-                "zero_grad the gradients add up, so each step follows the sum of all past "
-                "ones and overshoots; ten times wider steps throw the weights so far that the "
-                "model gets stuck. Adam's steps stay about lr wide, so neither becomes nan.")
+                raise _Wrong(f"{run}, you predicted ({guess}) {CHOICES_04[guess]}; measured: "
+                             f"{_describe_curve(curve, normal, shape)}, so it "
+                             f"{CHOICES_04[shape]} ({shape}). Why: {why}")
+            said.append(f"{run} ({shape}), {_describe_curve(curve, normal, shape)}")
+            whys.append(why[:1].upper() + why[1:])
+        return f"as you predicted: {'; '.join(said)}. {' '.join(whys)}"
 
     return _run_prediction("loss_curve_prediction", check)
 
