@@ -1031,6 +1031,13 @@ ATTACK_04_06 = [
     ("loss_curve_prediction", lambda: ("c", "d"), "no nan"),
     ("loss_curve_prediction", lambda: ("c", "slower"), "one of the letters"),
     ("loss_curve_prediction", lambda: "cb", "a pair of letters"),
+    ("receptive_field", lambda k, kernel: kernel * 2**k, "steps span 2^(k-1) pixels"),
+    ("receptive_field", lambda k, kernel: (kernel - 1) * 2**k + 1, "steps span 2^(k-1)"),
+    ("predicted_ratio", lambda h, w, c, k: 3 * h * w / (c * math.ceil(h / (2 * k))
+                                                        * math.ceil(w / (2 * k))), "2 * k"),
+    ("predicted_ratio", lambda h, w, c, k: 3 * h * w / (c * math.ceil(h / (2 ^ k))
+                                                        * math.ceil(w / (2 ^ k))), "XOR"),
+    ("halving_prediction", lambda: 2.0, "the next 8 add less"),
     ("halving_prediction", lambda: 0.0, "half the numbers per 8x8 block"),
     ("halving_prediction", lambda: 3.0, "the error doubles"),
     ("halving_prediction", lambda: 6.0, "one bit per value"),

@@ -1248,6 +1248,16 @@ def check_predicted_ratio(predicted_ratio: Callable[[int, int, int, int], float]
                 raise _Wrong(f"for an image of height {h} and width {w} the latent is "
                              f"{math.ceil(h / 2**k)} x {math.ceil(w / 2**k)} (height x width): "
                              "its sizes are rounded up (math.ceil), not down.")
+            scales = {"2 * k": 2 * k, "2 ^ k": 2 ^ k}  # a product, and Python's XOR
+            for written, scale in scales.items():
+                if scale not in (0, 2**k) and math.isclose(
+                        got, 3 * h * w / (c * math.ceil(h / scale) * math.ceil(w / scale)),
+                        rel_tol=1e-6):
+                    raise _Wrong(f"predicted_ratio({h}, {w}, {c}, {k}) returned {got:.3f}: "
+                                 f"that divides each side by {written} = {scale}. Each "
+                                 "stride-2 layer halves the side, so k layers divide it by "
+                                 "2 multiplied k times, 2**k in Python (2 ^ k is a bitwise "
+                                 "XOR there).")
             if not math.isclose(got, expected, rel_tol=1e-6):
                 raise _Wrong(f"predicted_ratio({h}, {w}, {c}, {k}) returned {got:.3f}, "
                              f"expected {expected:.3f}.")
@@ -1391,6 +1401,13 @@ def check_receptive_field(receptive_field: Callable[[int, int], int]) -> bool:
             if got != expected and got == kernel * k:
                 raise _Wrong(f"for k={k}, K={kernel} you give {int(got)} = K * k: the "
                              "kernels overlap, and later ones step over more pixels.")
+            if got != expected and got in (kernel * 2**k, (kernel - 1) * 2**k + 1):
+                raise _Wrong(f"for k={k}, K={kernel} the gradient probe reaches {expected} "
+                             f"pixels, you give {int(got)}: that counts the last layer's "
+                             f"steps as 2^k = {2**k} pixels of x each. Its input has been "
+                             "halved k - 1 times, so its steps span 2^(k-1) pixels; and each "
+                             "earlier layer adds its own K - 1 smaller steps: add them up "
+                             "layer by layer.")
             if got != expected:
                 raise _Wrong(f"for k={k}, K={kernel} the gradient probe reaches {expected} "
                              f"pixels, you give {int(got)}.")
@@ -2188,25 +2205,31 @@ def check_halving_prediction(halving_prediction: Callable[[], float], model_big=
                          "model's, and halving the latent loses quality.")
         if abs(guess - drop) <= 0.5:
             return (f"you predicted a drop of {guess:g} dB; {measured}. Half the latent "
-                    "costs about a dB here, far less than half the quality: the smaller "
-                    "model, trained on its own, learned to keep the most useful half, and "
-                    "what it loses is mostly fine detail (each doubling of C buys less).")
+                    "costs about a dB here, far less than half the quality: C = 8 is not "
+                    "C = 16 with channels dropped but a model trained on its own, which "
+                    "spends its fewer values on what lowers the error most; the next 8 "
+                    "values per block add less (each doubling of C buys less).")
         if guess < drop:
             why = ("A latent half as big keeps half the numbers per 8x8 block of pixels: "
                    "the decoder has less to go on, and smooth photos lose least."
                    if guess < 0.3 else
-                   "Less loss than that would mean the dropped channels carried almost "
-                   "nothing; they carry the finer detail.")
+                   "Less than that would mean that the C = 16 model's second 8 values per "
+                   "block added almost nothing; trained on its own, it does use them.")
         elif guess >= 5:
             why = ("6 dB per halving is the rule for a quantizer that loses one bit per "
                    "value (the error's amplitude doubles); here every value keeps its 8 bits, "
                    "there are only fewer of them, and the smaller model, trained on its own, "
-                   "keeps what matters most.")
-        else:
+                   "spends them on what matters most.")
+        elif guess >= 2.5:
             why = ("3 dB would mean the error doubles with half the numbers; but the "
                    "numbers are not equally useful, and the smaller model, trained on its "
-                   "own, keeps the most useful half: diminishing returns (each doubling of "
-                   "C buys less), so halving costs less than that.")
+                   "own, spends its 8 values per block on what lowers the error most: "
+                   "diminishing returns (each doubling of C buys less), so halving costs "
+                   "less than that.")
+        else:
+            why = ("The first 8 values per block, in a model trained for them, carry most "
+                   "of what the decoder can use; the next 8 add less (each doubling of C "
+                   "buys less), so the drop is smaller than that.")
         raise _Wrong(f"you predicted a drop of {guess:g} dB; {measured}. {why}")
 
     return _run_prediction("halving_prediction", check)
