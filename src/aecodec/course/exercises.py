@@ -2200,7 +2200,7 @@ def check_halving_prediction(halving_prediction: Callable[[], float], model_big=
                     f"{small.config.latent_channels}: PSNR drops by {drop:.2f} dB on average "
                     f"(from {min(drops):.2f} to {max(drops):.2f} dB by photo)")
         if guess < 0:
-            raise _Wrong(f"you predict {guess:g} dB, a negative drop: that would be a gain. "
+            raise _Wrong(f"you predict {guess:g} dB, a negative drop: that would be a gain; "
                          f"{measured}. The drop is the big model's PSNR minus the small "
                          "model's, and halving the latent loses quality.")
         if abs(guess - drop) <= 0.5:
