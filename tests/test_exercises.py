@@ -1197,6 +1197,14 @@ def _entropy_by_bincount(values):
     return float(-(p * torch.log2(p)).sum())
 
 
+def _entropy_by_histc(values):
+    """Counting with 256 bins of torch.histc: right while the values span under 256 levels."""
+    counts = torch.histc(values.double(), bins=256, min=float(values.min()),
+                         max=float(values.max()))
+    p = counts[counts > 0] / counts.sum()
+    return float(-(p * torch.log2(p)).sum())
+
+
 ATTACK_04_06 = [
     # the readers' (issue 23, second review)
     ("training_step", _step_with_a_new_optimizer, "new torch.optim.Adam"),
@@ -1205,16 +1213,26 @@ ATTACK_04_06 = [
     ("receptive_field", lambda k, kernel: 1 + (kernel - 1) * (2**k - 1) + 0.4, "whole number"),
     ("halving_effect", _halving_with_shape_first_two, "x.shape[-2:]"),
     ("entropy_bits", _entropy_by_bincount, "torch.unique"),
+    ("entropy_bits", _entropy_by_histc, "600 and 601 share a bin"),
     ("measured_bpp", lambda data, h, w: 8 * len(data) // (h * w), "integer division"),
     ("rate_from_likelihoods", lambda p, h, w: float(-torch.log2(p).sum()) / (h * w),
      "N * height * width"),
     # the new prediction checks: three or more plausible wrong predictions each
-    ("loss_curve_prediction", lambda: ("a", "b"), "adds each new gradient to the old ones"),
-    ("loss_curve_prediction", lambda: ("d", "b"), "nothing becomes nan"),
-    ("loss_curve_prediction", lambda: ("c", "a"), "gets stuck"),
-    ("loss_curve_prediction", lambda: ("c", "d"), "the loss stays finite"),
+    ("loss_curve_prediction", lambda: ("a", "b"), "adds each gradient to the stored ones"),
+    ("loss_curve_prediction", lambda: ("d", "b"), "Adam's steps stay about lr wide: no nan"),
+    ("loss_curve_prediction", lambda: ("b", "b"), "a push that goes on after the loss"),
+    ("loss_curve_prediction", lambda: ("c", "a"), "passes no gradient back"),
+    ("loss_curve_prediction", lambda: ("c", "c"), "the average colour"),
+    ("loss_curve_prediction", lambda: ("c", "d"), "no nan"),
     ("loss_curve_prediction", lambda: ("c", "slower"), "one of the letters"),
     ("loss_curve_prediction", lambda: "cb", "a pair of letters"),
+    ("receptive_field", lambda k, kernel: kernel * 2**k, "steps span 2^(k-1) pixels"),
+    ("receptive_field", lambda k, kernel: (kernel - 1) * 2**k + 1, "steps span 2^(k-1)"),
+    ("predicted_ratio", lambda h, w, c, k: 3 * h * w / (c * math.ceil(h / (2 * k))
+                                                        * math.ceil(w / (2 * k))), "2 * k"),
+    ("predicted_ratio", lambda h, w, c, k: 3 * h * w / (c * math.ceil(h / (2 ^ k))
+                                                        * math.ceil(w / (2 ^ k))), "XOR"),
+    ("halving_prediction", lambda: 2.0, "the next 8 add less"),
     ("halving_prediction", lambda: 0.0, "half the numbers per 8x8 block"),
     ("halving_prediction", lambda: 3.0, "the error doubles"),
     ("halving_prediction", lambda: 6.0, "one bit per value"),
@@ -1222,8 +1240,15 @@ ATTACK_04_06 = [
     ("lzma_prediction", lambda: 60_000, "find nothing"),
     ("lzma_prediction", lambda: 30_000, "repeats whole strings"),
     ("lzma_prediction", lambda: 7_500, "repeats whole strings"),
-    ("lzma_prediction", lambda: 56_000, "lzma finds more than that"),
-    ("file_size_prediction", lambda: 20_527, "cannot beat the estimate"),
+    ("lzma_prediction", lambda: 56_000, "without the one before (lc=0)"),
+    ("lzma_prediction", lambda: 40_000, "less predictable"),  # inside the old 15%
+    ("lzma_prediction", lambda: 52_500, "top 3 bits of the byte before"),  # no context
+    ("lzma_prediction", lambda: 54_000, "top 3 bits of the byte before"),
+    ("file_size_prediction", lambda: 20_527, "cannot beat -sum log2 P"),
+    ("file_size_prediction", lambda: 24_300, "At or below the estimate"),  # the bare estimate
+    ("file_size_prediction", lambda: 24_150, "cannot beat -sum log2 P"),  # beats the estimate
+    ("file_size_prediction", lambda: 24_556, "the file does not carry them"),  # tables inside
+    ("file_size_prediction", lambda: 24_310, "a header the decoder must read first"),
     ("file_size_prediction", lambda: 240_000, "one byte per latent value"),
     ("file_size_prediction", lambda: 30_000, "tens of bytes"),
     ("file_size_prediction", lambda: 24_300 * 8, "overhead is tens of bytes"),  # bits, not bytes
@@ -1255,11 +1280,11 @@ def test_a_prediction_is_attacked_at_least_three_times(name):
      lambda p, h, w: float(-torch.log2(p).sum()) / (p.shape[0] * h * w)),
     ("halving_effect", _halving_effect_reference),
     ("loss_curve_prediction", lambda: ["C ", "b"]),  # a list, a capital and a space: fine
-    ("lzma_prediction", lambda: torch.tensor(50_000)),  # within 15%
-    ("file_size_prediction", lambda: 24_300),  # the estimate itself: within 1% of the file
+    ("lzma_prediction", lambda: torch.tensor(50_000)),  # within 8%
+    ("file_size_prediction", lambda: 24_360),  # within 20 bytes of the file
     ("halving_prediction", lambda: np.float64(0.8)),  # within 0.5 dB
 ], ids=["compressai-rate", "halving-reference", "letters-list", "lzma-tensor",
-        "file-estimate", "halving-numpy"])
+        "file-near", "halving-numpy"])
 def test_a_right_answer_to_04_to_06_passes(name, answer, capsys):
     assert check_for(name)(answer) is True, capsys.readouterr().out
 
@@ -1395,3 +1420,64 @@ def test_the_overcount_check_measures_the_notebooks_codec_itself(capsys):
                                                 grade=True) is True
     out = capsys.readouterr().out
     assert out.startswith("Correct. You predicted +25%; measured: training's estimate ")
+
+
+# --- 04: the loss-curve prediction does not depend on the machine's thread count ----------
+
+@pytest.mark.parametrize("threads", [1, 2, 4])
+def test_the_loss_curve_solution_passes_on_any_thread_count(threads, capsys):
+    """The check measures on one thread (a sum over threads adds in another order, and the
+    swinging curve without zero_grad amplifies that), and gives the caller's count back."""
+    before = torch.get_num_threads()
+    exercises._RUNS.clear()
+    try:
+        torch.set_num_threads(threads)
+        assert check_for("loss_curve_prediction")(solutions()["loss_curve_prediction"]) is True
+        assert torch.get_num_threads() == threads
+    finally:
+        torch.set_num_threads(before)
+    out = capsys.readouterr().out
+    assert out.startswith("Correct. As you predicted: without zero_grad (c)"), out
+
+
+@pytest.mark.parametrize("threads", [2, 4])
+def test_the_curve_shapes_do_not_hang_on_the_last_step(threads):
+    """Without the one-thread pin, on 2 or 4 threads the curve without zero_grad ends
+    elsewhere (0.21 on one thread, 0.06-0.09 on more, measured); its shape, judged from
+    the last 20 steps against the steps before, is the same."""
+    batch, before = exercises._notebook_04_batch(), torch.get_num_threads()
+    try:
+        torch.set_num_threads(threads)
+        normal = exercises._overfit_curve(batch, 2e-3, True, 60, (16, 3, 32))
+        shapes = [exercises._shape_of(exercises._overfit_curve(batch, lr, zero, 60, (16, 3, 32)),
+                                      normal) for lr, zero in [(2e-3, False), (2e-2, True)]]
+    finally:
+        torch.set_num_threads(before)
+    assert shapes == ["c", "b"]
+
+
+def test_each_curve_shape_has_an_explanation_for_each_run():
+    runs = ["without zero_grad", "10x learning rate"]
+    assert {(run, shape) for run in runs for shape in exercises.CHOICES_04} == set(
+        exercises._WHY_04)
+
+
+@pytest.mark.parametrize("curve, shape", [
+    ([0.1] * 30 + [float("nan")] * 30, "d"),
+    ([0.1 - 0.001 * i for i in range(40)] + [0.2] + [0.06] * 19, "c"),   # one late spike
+    ([0.1 - 0.001 * i for i in range(40)] + [0.061] * 20, "b"),           # flat, far above
+    ([0.1 - 0.0015 * i for i in range(60)], "a"),                          # falls steadily
+    ([0.1 - 0.001 * i for i in range(40)] + [0.03 - 0.0005 * i for i in range(20)], "a"),
+])
+def test_the_shape_of_a_curve(curve, shape):
+    normal = [0.1 * 0.97**i for i in range(60)]  # ends near 0.016
+    assert exercises._shape_of(curve, normal) == shape
+
+
+def test_the_ten_times_rate_kills_relus_and_the_normal_run_is_the_control():
+    """The mechanism the check names, measured on the notebook's batch: after 60 steps at
+    10x the rate, (almost) no unit of the encoder's last ReLU layer is active on any input;
+    in the normal run from the same seed, a large share is."""
+    active = exercises.relu_activity()
+    assert active["10x learning rate"]["encoder.layers.3"] < 0.001
+    assert active["normal"]["encoder.layers.3"] > 0.2
