@@ -326,3 +326,33 @@ def test_exercise_1s_verdict_does_not_use_anchors_before_the_notebook_defines_th
                    {"better": "neighbours", "r2": 0.6}, {"better": "neighbours", "r2": 0.01}):
         out = verdict(exercises.check_residual_prediction, residual(answer), R2, capsys=capsys)
         assert "anchor" not in out, out
+
+
+def test_the_published_gains_are_computed_and_skipped_with_a_word_when_absent(
+        tmp_path, monkeypatch, capsys):
+    """The prose's published BD-rates come from a cell that computes them from the reference
+    files; with no files, or only some, it says what it skipped instead of failing."""
+    cells = json.loads(NOTEBOOK.read_text())["cells"]
+    code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+    settings = next(c for c in code if "REFERENCE = " in c)
+    imports = next(c for c in code if "def repository_file" in c)
+    cell = next(c for c in code if "def curve_points" in c)
+    monkeypatch.chdir(NOTEBOOK.parent)
+    plain = "compressai-mbt2018-mean_mse_cpu.json"
+    curve = {"results": {"bpp": [0.1, 0.2, 0.4, 0.8], "psnr-rgb": [28.0, 30.0, 32.0, 34.0]}}
+    lower = {"results": {"bpp": [0.09, 0.18, 0.36, 0.72], "psnr-rgb": [28.0, 30.0, 32.0, 34.0]}}
+    for files, expected in (({}, ["no published results in"]),
+                            ({plain: curve}, ["is not in", "skipped"]),
+                            ({plain: curve, "paper-minnen2018-checkerboard_mse.json": lower,
+                              "compressai-mbt2018_mse_cpu.json": lower}, ["BD-rate -10.0%"])):
+        folder = tmp_path / str(len(files)) / "kodak"
+        folder.mkdir(parents=True)
+        for name, data in files.items():
+            (folder / name).write_text(json.dumps(data))
+        monkeypatch.setenv("AECODEC_REFERENCE", str(folder.parent))
+        namespace = {}
+        exec(settings, namespace)
+        exec(imports[:imports.index("x = load_sample")], namespace)
+        exec(cell, namespace)
+        out = capsys.readouterr().out
+        assert all(e in out for e in expected), out
