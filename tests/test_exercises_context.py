@@ -102,6 +102,14 @@ def test_residual_prediction_follows_the_measurement_not_a_fixed_answer(capsys):
     assert out.startswith("Wrong: ") and "channels carry more" in out
 
 
+def test_bits_prediction_accepts_common_spellings_of_the_non_anchors(capsys):
+    for word in ("non-anchors", "non-anchor", "nonanchor", "nonanchors", "non_anchor",
+                 "Non anchors"):
+        out = verdict(exercises.check_bits_prediction,
+                      residual({"cheaper": word, "saving_percent": 20}), BITS, capsys=capsys)
+        assert out.startswith("Correct. "), (word, out)
+
+
 def test_bits_prediction_reads_a_percentage_written_as_text(capsys):
     out = verdict(exercises.check_bits_prediction,
                   residual({"cheaper": "non-anchors", "saving_percent": "20%"}), BITS,
@@ -147,21 +155,39 @@ def anchors(k: int) -> torch.Tensor:
 FIVE = anchors(5).int()
 
 
+def old(answer):
+    """An answer of the window alone, context_mask(k), that ignores the centre's position."""
+    return lambda k, i, j: answer(k)
+
+
 @pytest.mark.parametrize("answer, diagnosis", [
-    (lambda k: torch.ones(k, k), "the whole window"),  # everything in the window
-    (lambda k: anchors(k) | (torch.eye(k, dtype=torch.bool) & (offsets(k)[0] == 0)
-                             & (offsets(k)[1] == 0)), "the centre is marked"),  # + itself
-    (lambda k: (sum(offsets(k)) % 2 == 0) & (sum(offsets(k)) != 0) | (sum(offsets(k)) % 2 == 0)
-     & (offsets(k)[0] != 0), "centre's own colour"),  # the non-anchors (i + j even)
-    (lambda k: raster(k) & anchors(k), "serial context"),  # only what lies before
-    (lambda k: raster(k), "serial context"),
-    (lambda k: (offsets(k)[0].abs() + offsets(k)[1].abs()) == 1, "4 direct neighbours"),
-    (lambda k: FIVE, "should be 3x3"),  # the notebook's k = 5, hard-coded
-    (lambda k: anchors(k) | ((sum(offsets(k)) % 2 == 0) & (offsets(k)[0] == 1)), "also marks"),
-    (lambda k: anchors(k) & (offsets(k)[0] <= 0), "misses anchors"),  # the half above only
-    (lambda k: anchors(k).int() * 2, "other than 0 and 1"),
-    (lambda k: None, "return a (k, k) tensor"),
-    (lambda k: 1 / 0, "raised ZeroDivisionError"),  # the learner's code crashes
+    (old(lambda k: torch.ones(k, k)), "the whole window"),  # everything in the window
+    (old(lambda k: anchors(k) | (torch.eye(k, dtype=torch.bool) & (offsets(k)[0] == 0)
+                                 & (offsets(k)[1] == 0))), "the centre is marked"),  # + itself
+    (old(lambda k: (sum(offsets(k)) % 2 == 0) & (sum(offsets(k)) != 0)),
+     "centre's own colour"),  # the non-anchors (i + j odd) but not the centre
+    (old(lambda k: raster(k) & anchors(k)), "serial context"),  # only what lies before
+    (old(lambda k: raster(k)), "serial context"),
+    (old(lambda k: (offsets(k)[0].abs() + offsets(k)[1].abs()) == 1), "4 direct neighbours"),
+    (old(lambda k: FIVE), "should have shape (3, 3)"),  # the notebook's k = 5, hard-coded
+    (old(lambda k: anchors(k) | ((sum(offsets(k)) % 2 == 0) & (offsets(k)[0] == 1))),
+     "also marks"),
+    (old(lambda k: anchors(k) & (offsets(k)[0] <= 0)), "misses anchors"),  # the half above only
+    (old(lambda k: anchors(k).int() * 2), "other than 0 and 1"),
+    (old(lambda k: None), "return a (k, k) tensor"),
+    (old(lambda k: 1 / 0), "raised ZeroDivisionError"),  # the learner's code crashes
+    # "the context reads the non-anchors", from the window's own board: right at every
+    # non-anchor by the accident of the window's frame, caught at an anchor
+    (lambda k, i, j: 1 - anchor_mask(k, k)[0, 0], "its context reads nothing"),
+    (lambda k, i, j: 1 - anchor_mask(k, k)[0, 0], "counted from the window's corner"),
+    (old(anchors), "as if (i, j) were a non-anchor"),  # the window's anchors, wherever it is
+    # "the context reads the anchors", from the window's board: the centre's own colour
+    (lambda k, i, j: anchor_mask(k, k)[0, 0], "counts i + j from the window's corner"),
+    # the non-anchors in the latent's coordinates, the centre among them
+    (lambda k, i, j: 1 - anchor_mask(i + k, j + k)[0, 0, i - k // 2: i + k // 2 + 1,
+                                                    j - k // 2: j + k // 2 + 1],
+     "the non-anchors (i + j odd)"),
+    (lambda k, i, j: anchor_mask(k, k), "anchor_mask's (1, 1, h, w) shape"),  # not [0, 0]
 ])
 def test_context_mask_rejects(answer, diagnosis, capsys):
     out = verdict(exercises.check_context_mask, answer, capsys=capsys)
@@ -169,18 +195,26 @@ def test_context_mask_rejects(answer, diagnosis, capsys):
 
 
 def test_context_mask_accepts_numpy_lists_and_booleans(capsys):
-    for form in (lambda k: anchors(k).numpy(), lambda k: anchors(k).int().tolist(), anchors):
+    def latent(k, i, j):  # the anchors of the latent's board in the window, none at an anchor
+        board = anchor_mask(i + k, j + k)[0, 0].bool()
+        return board[i - k // 2: i + k // 2 + 1, j - k // 2: j + k // 2 + 1] & bool((i + j) % 2)
+
+    for form in (lambda k, i, j: latent(k, i, j).numpy(),
+                 lambda k, i, j: latent(k, i, j).int().tolist(), latent):
         out = verdict(exercises.check_context_mask, form, capsys=capsys)
         assert out.startswith("Correct. "), out
 
 
 def test_the_reference_mask_is_what_the_package_model_reads():
     """The check's answer for k = 5 is the anchors of a 5x5 window around a non-anchor of
-    the package's board (`anchor_mask`), the window notebook 10 probes in the model."""
+    the package's board (`anchor_mask`), the window notebook 10 probes in the model, in rows
+    of both parities; around an anchor, nothing."""
     board = anchor_mask(9, 9)[0, 0].bool()  # (9, 9)
-    i, j = 4, 5  # a non-anchor
-    assert not board[i, j]
-    assert torch.equal(board[i - 2: i + 3, j - 2: j + 3], exercises._reference_context_mask(5))
+    for i, j in ((4, 5), (3, 4)):  # non-anchors
+        assert not board[i, j]
+        assert torch.equal(board[i - 2: i + 3, j - 2: j + 3],
+                           exercises._reference_context_mask(5, i, j))
+    assert board[4, 4] and not exercises._reference_context_mask(5, 4, 4).any()
 
 
 # --- exercise 3: which half of the file is cheaper ------------------------------------------
@@ -284,3 +318,41 @@ def test_files_beside_the_package_are_read_through_a_guard(tmp_path, capsys):
     assert "the control" in out and "absent.json is not here" in out
     (tmp_path / "there.json").write_text("{}")
     assert namespace["repository_file"](tmp_path / "there.json", "x") == tmp_path / "there.json"
+
+
+def test_exercise_1s_verdict_does_not_use_anchors_before_the_notebook_defines_them(capsys):
+    """Exercise 1 comes before the checkerboard is introduced (cells 15-17)."""
+    for answer in ({"better": "neighbours", "r2": 0.1}, {"better": "channels", "r2": 0.1},
+                   {"better": "neighbours", "r2": 0.6}, {"better": "neighbours", "r2": 0.01}):
+        out = verdict(exercises.check_residual_prediction, residual(answer), R2, capsys=capsys)
+        assert "anchor" not in out, out
+
+
+def test_the_published_gains_are_computed_and_skipped_with_a_word_when_absent(
+        tmp_path, monkeypatch, capsys):
+    """The prose's published BD-rates come from a cell that computes them from the reference
+    files; with no files, or only some, it says what it skipped instead of failing."""
+    cells = json.loads(NOTEBOOK.read_text())["cells"]
+    code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+    settings = next(c for c in code if "REFERENCE = " in c)
+    imports = next(c for c in code if "def repository_file" in c)
+    cell = next(c for c in code if "def curve_points" in c)
+    monkeypatch.chdir(NOTEBOOK.parent)
+    plain = "compressai-mbt2018-mean_mse_cpu.json"
+    curve = {"results": {"bpp": [0.1, 0.2, 0.4, 0.8], "psnr-rgb": [28.0, 30.0, 32.0, 34.0]}}
+    lower = {"results": {"bpp": [0.09, 0.18, 0.36, 0.72], "psnr-rgb": [28.0, 30.0, 32.0, 34.0]}}
+    for files, expected in (({}, ["no published results in"]),
+                            ({plain: curve}, ["is not in", "skipped"]),
+                            ({plain: curve, "paper-minnen2018-checkerboard_mse.json": lower,
+                              "compressai-mbt2018_mse_cpu.json": lower}, ["BD-rate -10.0%"])):
+        folder = tmp_path / str(len(files)) / "kodak"
+        folder.mkdir(parents=True)
+        for name, data in files.items():
+            (folder / name).write_text(json.dumps(data))
+        monkeypatch.setenv("AECODEC_REFERENCE", str(folder.parent))
+        namespace = {}
+        exec(settings, namespace)
+        exec(imports[:imports.index("x = load_sample")], namespace)
+        exec(cell, namespace)
+        out = capsys.readouterr().out
+        assert all(e in out for e in expected), out

@@ -3086,9 +3086,9 @@ def check_residual_prediction(predict: Callable[[], dict], measured: dict[str, f
         r2 = _number_in(got, "r2")
         winner = max(("neighbours", "channels"), key=lambda k: measured[k])
         best = measured[winner]
-        scores = (f"measured: the decoded values of the 4 neighbouring anchors explain R^2 = "
-                  f"{measured['neighbours']:.3f} of r's variance, those of the 32 other "
-                  f"channels {measured['channels']:.3f}")
+        scores = (f"measured: the decoded values of the 4 neighbours in the same channel "
+                  f"explain R^2 = {measured['neighbours']:.3f} of r's variance, those of the 32 "
+                  f"other channels {measured['channels']:.3f}")
         if better != winner:
             why = ("An image is smooth at the scale of y, and the hyperprior's means come from "
                    "z, 4x coarser than y: detail shared by neighbouring positions is left over. "
@@ -3117,74 +3117,107 @@ def check_residual_prediction(predict: Callable[[], dict], measured: dict[str, f
     return _verdict_10("residual prediction", check, grade)
 
 
-def _reference_context_mask(k: int) -> torch.Tensor:
-    """(k, k) bool: the positions of a k x k window around a non-anchor that hold anchors."""
-    d = torch.arange(k) - k // 2
-    return (d[:, None] + d[None, :]) % 2 != 0
+def _reference_context_mask(k: int, i: int = 0, j: int = 1) -> torch.Tensor:
+    """(k, k) bool: the positions of the k x k window centred on latent position (i, j) that
+    its context reads: the anchors (i + j even, decoded in the first pass) around a non-anchor;
+    nothing around an anchor, whose parameters come before any value of y is decoded."""
+    if (i + j) % 2 == 0:
+        return torch.zeros(k, k, dtype=torch.bool)
+    rows = torch.arange(i - k // 2, i + k // 2 + 1)
+    columns = torch.arange(j - k // 2, j + k // 2 + 1)
+    return (rows[:, None] + columns[None, :]) % 2 == 0
 
 
-def check_context_mask(context_mask: Callable[[int], torch.Tensor],
+def check_context_mask(context_mask: Callable[[int, int, int], torch.Tensor],
                        grade: bool = False) -> bool | None:
-    """context_mask(k) -> (k, k) mask, 1 where a k x k window centred on a non-anchor holds a
-    position its context may read (an anchor, decoded in the first pass), 0 elsewhere."""
+    """context_mask(k, i, j) -> (k, k) mask, 1 where the k x k window centred on latent
+    position (i, j) holds a position whose decoded value the context reads when it computes
+    the parameters of (i, j), 0 elsewhere. Tried on non-anchors (i + j odd) in rows of both
+    parities and on anchors (i + j even), away from the border."""
 
     def check() -> str:
         cases = [3, 7, 1, 9]
-        for k in cases:
-            got = _call(context_mask, k)
-            try:
-                got = torch.as_tensor(got)
-            except Exception:
-                raise _Wrong(f"return a (k, k) tensor of 0 and 1 (or True and False); got "
-                             f"{type(got).__name__}.") from None
-            if got.shape != (k, k):
-                raise _Wrong(f"for k = {k} the mask should be {k}x{k}, got shape "
-                             f"{tuple(got.shape)}. Does it depend on k?")
-            if not bool(((got == 0) | (got == 1)).all()):
-                raise _Wrong(f"for k = {k} the mask holds values other than 0 and 1: "
-                             f"{got.tolist()}.")
-            got = got.bool()
-            expected = _reference_context_mask(k)
-            if torch.equal(got, expected):
-                continue
-            c = k // 2
-            d = torch.arange(k) - c
-            raster = (d[:, None] < 0) | ((d[:, None] == 0) & (d[None, :] < 0))
-            if bool(got.all()) and k > 1:
-                raise _Wrong(f"for k = {k} you marked the whole window: the non-anchors, the "
-                             "centre among them, are decoded in the second pass, all at once, "
-                             "so the context can read only the anchors (di + dj odd).")
-            if got[c, c]:
-                raise _Wrong(f"for k = {k} the centre is marked: that is the value being "
-                             "coded, unknown to the decoder until its parameters are known.")
-            if torch.equal(got, ~expected & ~(d[:, None].abs() + d[None, :].abs() == 0)) \
-                    or (bool(got.any()) and not bool((got & expected).any())):
-                raise _Wrong(f"for k = {k} you marked positions of the centre's own colour: "
-                             "those are non-anchors, decoded in the same pass as the centre, "
-                             "in parallel, so none of them is known yet. The anchors are the "
-                             "positions with di + dj odd.")
-            if torch.equal(got, raster & expected) or torch.equal(got, raster):
-                raise _Wrong(f"for k = {k} you kept only the positions before the centre in "
-                             "reading order: that is the serial context (Minnen et al. 2018). "
-                             "The checkerboard decodes every anchor first, below and to the "
-                             "right of the centre too.")
-            if bool((got & ~expected).any()):
-                raise _Wrong(f"for k = {k} your mask also marks non-anchors (di + dj even): "
-                             "they are decoded in the second pass, all at once, so the "
-                             "centre's context cannot read them.")
-            if k > 3 and torch.equal(got, (d[:, None].abs() + d[None, :].abs()) == 1):
-                raise _Wrong(f"for k = {k} you marked the 4 direct neighbours only: a wider "
-                             "window sees more anchors, every position with di + dj odd.")
-            raise _Wrong(f"for k = {k} your mask misses anchors the decoder already has: "
-                         f"expected {expected.int().tolist()}, got {got.int().tolist()}.")
-        return (f"right for k = {', '.join(map(str, cases))}: the context may read every "
-                "anchor in its window and nothing else.")
+        # two non-anchors (an even row, an odd row) at every size, then anchors
+        for i, j in ((10, 11), (11, 12), (12, 14)):
+            for k in cases:
+                _check_context_window(context_mask, k, i, j)
+        return (f"right for k = {', '.join(map(str, cases))}, around non-anchors and anchors: "
+                "a non-anchor's context reads every anchor in its window and nothing else; an "
+                "anchor's reads nothing.")
 
     return _verdict_10("context_mask", check, grade)
 
 
+def _check_context_window(context_mask: Callable, k: int, i: int, j: int) -> None:
+    """Raise _Wrong with a diagnosis if context_mask(k, i, j) is not the reference mask."""
+    where = f"for k = {k} at (i, j) = ({i}, {j})"
+    got = _call(context_mask, k, i, j)
+    try:
+        got = torch.as_tensor(got)
+    except Exception:
+        raise _Wrong(f"return a (k, k) tensor of 0 and 1 (or True and False); got "
+                     f"{type(got).__name__}.") from None
+    if got.shape != (k, k):
+        extra = (" That is anchor_mask's (1, 1, h, w) shape: take [0, 0] for the (h, w) board."
+                 if got.dim() == 4 and got.shape[-2:] == (k, k) else
+                 " Does it depend on k?")
+        raise _Wrong(f"{where} the mask should have shape ({k}, {k}), got shape "
+                     f"{tuple(got.shape)}.{extra}")
+    if not bool(((got == 0) | (got == 1)).all()):
+        raise _Wrong(f"{where} the mask holds values other than 0 and 1: {got.tolist()}.")
+    got = got.bool()
+    expected = _reference_context_mask(k, i, j)
+    if torch.equal(got, expected):
+        return
+    c = k // 2
+    d = torch.arange(k) - c
+    corner = (d[:, None] + d[None, :]) % 2 == 0        # i + j even counted from the window's corner
+    if (i + j) % 2 == 0:
+        frame = (" Your mask marks the other colour than the centre, as if (i, j) were a "
+                 "non-anchor: counted from the window's corner, as anchor_mask(k, k) counts, "
+                 "the centre always has i + j even, whatever it is in the latent."
+                 if torch.equal(got, ~corner) else "")
+        raise _Wrong(f"{where} the centre is an anchor (i + j even): its parameters are "
+                     "computed in the first pass, before the decoder has any value of y, so "
+                     f"its context reads nothing (an all-zero mask).{frame}")
+    if torch.equal(got, corner) and k > 1:
+        raise _Wrong(f"{where} you marked the centre's own colour, the non-anchors (i + j odd) "
+                     "with the centre among them: they are decoded in the second pass, all at "
+                     "once, after the context has run; the anchors (i + j even) come first. If "
+                     "you used anchor_mask(k, k): it counts i + j from the window's corner, "
+                     "where the centre always has i + j even, so it marks the centre's colour; "
+                     "the anchors are i + j even in the latent's coordinates.")
+    if bool(got.all()) and k > 1:
+        raise _Wrong(f"{where} you marked the whole window: the non-anchors, the centre among "
+                     "them, are decoded in the second pass, all at once, so the context can "
+                     "read only the anchors (i + j even).")
+    if got[c, c]:
+        raise _Wrong(f"{where} the centre is marked: that is the value being coded, unknown "
+                     "to the decoder until its parameters are known.")
+    if (bool(got.any()) and not bool((got & expected).any())):
+        raise _Wrong(f"{where} you marked positions of the centre's own colour: those are "
+                     "non-anchors, decoded in the same pass as the centre, in parallel, so "
+                     "none of them is known yet. The anchors are the positions with i + j "
+                     "even in the latent.")
+    raster = (d[:, None] < 0) | ((d[:, None] == 0) & (d[None, :] < 0))
+    if torch.equal(got, raster & expected) or torch.equal(got, raster):
+        raise _Wrong(f"{where} you kept only the positions before the centre in reading "
+                     "order: that is the serial context (Minnen et al. 2018). The checkerboard "
+                     "decodes every anchor first, below and to the right of the centre too.")
+    if bool((got & ~expected).any()):
+        raise _Wrong(f"{where} your mask also marks non-anchors (i + j odd): they are decoded "
+                     "in the second pass, all at once, so the centre's context cannot read "
+                     "them.")
+    if k > 3 and torch.equal(got, (d[:, None].abs() + d[None, :].abs()) == 1):
+        raise _Wrong(f"{where} you marked the 4 direct neighbours only: a wider window sees "
+                     "more anchors, every position with i + j even.")
+    raise _Wrong(f"{where} your mask misses anchors the decoder already has: expected "
+                 f"{expected.int().tolist()}, got {got.int().tolist()}.")
+
+
 _HALVES = {"anchors": "anchors", "anchor": "anchors", "non-anchors": "non-anchors",
-           "non-anchor": "non-anchors", "nonanchors": "non-anchors", "same": "same",
+           "non-anchor": "non-anchors", "nonanchors": "non-anchors", "nonanchor": "non-anchors",
+           "same": "same",
            "neither": "same", "equal": "same"}
 SAME_PERCENT = 5  # two halves whose bits per value differ by less than this are "the same"
 
