@@ -9,6 +9,7 @@ cell may raise. The cells between exercises (training, explorers) are skipped: t
 student notebook is the teacher's, cell for cell, and nbval runs those. About 45 s in all.
 """
 
+import re
 import subprocess
 import sys
 
@@ -239,6 +240,28 @@ def test_the_student_edition_does_not_print_the_predicted_values(edition, number
     assert text in outputs  # the teacher's edition shows them
     student = nbformat.read(out / path.name, as_version=4)
     assert text not in "\n".join(printed(cell) for cell in student.cells)
+
+
+NUMBER = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)+)(?!\d)")  # 0.704, 13,363: not 3 or 10
+
+
+def test_notebook_07_says_nothing_in_its_prose_that_its_stripped_outputs_keep_back(edition):
+    """Markdown is never stripped: the prose of 07 may quote no number that only the
+    student edition's stripped outputs (reveals-answer cells, exercise checks) print, and
+    says nothing of which way training's estimate misses the file (review rev10: "by about a
+    quarter ... 0.704 bpp against a 0.554 bpp file", two cells below the prediction)."""
+    out, _ = edition
+    path = next(path for path in COURSE if path.name.startswith("07"))
+    teacher = nbformat.read(path, as_version=4)
+    student = nbformat.read(out / path.name, as_version=4)
+    kept = {m.group(1) for cell in student.cells for m in NUMBER.finditer(printed(cell))}
+    hidden = {m.group(1) for cell in teacher.cells for m in NUMBER.finditer(printed(cell))}
+    held_back = hidden - kept
+    assert "0.704" in held_back  # the noisy estimate, printed only where it is stripped
+    prose = "\n".join(cell.source for cell in student.cells if cell.cell_type == "markdown")
+    quoted = {m.group(1) for m in NUMBER.finditer(prose)}
+    assert not quoted & held_back, sorted(quoted & held_back)
+    assert "too high" not in prose and "overcounts" not in prose
 
 
 def test_no_visible_code_of_notebook_01_computes_the_noise_prediction():

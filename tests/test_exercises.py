@@ -1330,6 +1330,21 @@ def _fit(points, max_bpp):
     return [p for p in points if p["bpp"] <= max_bpp]
 
 
+def _four_point_noise(y):
+    """Noise of +-1/8 and +-3/8 only: the right mean, nearly the right spread, half of it
+    within +-1/4, yet not spread evenly (review rev10)."""
+    return y + (torch.randint(0, 4, y.shape) / 4 - 0.375)
+
+
+def _even_quartiles_noise(y):
+    """Continuous noise in [-1/2, 1/2] with mean 0, spread 1/sqrt(12) and half of it within
+    +-1/4, as a uniform one, but piled up near 0 and towards +-1/2."""
+    inner = 0.25 * torch.rand_like(y) ** 2
+    outer = 0.25 + 0.25 * torch.rand_like(y) ** 0.83
+    size = torch.where(torch.rand_like(y) < 0.5, inner, outer)
+    return y + torch.where(torch.rand_like(y) < 0.5, size, -size)
+
+
 ATTACK_07 = [
     # rd_loss: every usual mistake gets its diagnosis, not only "should be X, got Y"
     ("rd_loss", lambda m, b, lm: lm * 255 * m + b, "255 is not squared"),
@@ -1339,6 +1354,11 @@ ATTACK_07 = [
     ("rd_loss", lambda m, b, lm: lm * 255**2 * m + 8 * b, "without multiplying by 8"),
     ("rd_loss", lambda m, b, lm: lm * m + b, "scale it by 255^2"),
     ("rd_loss", lambda m, b, lm: 3.0, "should be 1.15025, got 3"),
+    # review rev10: these four got only "should be X, got Y"
+    ("rd_loss", lambda m, b, lm: lm * 256**2 * m + b, "not 256"),
+    ("rd_loss", lambda m, b, lm: lm * 255**2 * b + m, "mse and bpp are swapped"),
+    ("rd_loss", lambda m, b, lm: lm * 255**2 * math.sqrt(m) + b, "(the RMSE)"),
+    ("rd_loss", lambda m, b, lm: lm * 255**2 * m + (1 - lm) * b, "not weighted by (1 - lambda)"),
     # noise_quantize on (N, C, h, w) latents: shared draws, straight-through, the wrong width
     ("noise_quantize", lambda y: y + (torch.rand(y.shape[0]) - 0.5), "varies only along w"),
     ("noise_quantize", lambda y: y + (torch.rand(y.shape[-1]) - 0.5), "varies only along w"),
@@ -1348,6 +1368,12 @@ ATTACK_07 = [
     ("noise_quantize", lambda y: y + torch.randn_like(y) / 12**0.5, "beyond 1/2"),
     ("noise_quantize", lambda y: y.detach() + (torch.rand_like(y) - 0.5), "gradient"),
     ("noise_quantize", lambda y: y + 2 * (torch.rand_like(y) - 0.5), "beyond 1/2"),
+    # review rev10: rounding after the noise was told "beyond 1/2"; a noise of four values
+    # was told that half of it lies within +-1/4, where half should
+    ("noise_quantize", lambda y: torch.round(y + torch.rand_like(y) - 0.5),
+     "every output is an integer"),
+    ("noise_quantize", _four_point_noise, "it takes only 4 values"),
+    ("noise_quantize", _even_quartiles_noise, "not the right shape"),
     # overcount_prediction: below, about equal, far too much, a fraction for a percentage
     ("overcount_prediction", lambda: -20, "cost more, not less"),
     ("overcount_prediction", lambda: 0, "much more than a little"),
@@ -1355,6 +1381,11 @@ ATTACK_07 = [
     ("overcount_prediction", lambda: 100, "stays well below that"),
     ("overcount_prediction", lambda: 0.27, "looks like a fraction"),
     ("overcount_prediction", lambda: "above", "should return a number"),
+    # review rev10: a ratio, or a percentage of the file, is recognised as such; a small
+    # negative answer is told its sign is wrong
+    ("overcount_prediction", lambda: 1.27, "the ratio estimate / file"),
+    ("overcount_prediction", lambda: 127.0, "a percentage of the file"),
+    ("overcount_prediction", lambda: -0.5, "Negative means below the file"),
     # pick_lambda (retired, still checked): the readers' wrong answers
     ("pick_lambda", lambda pts, m: max(_fit(pts, m), key=lambda p: p["bpp"],
                                        default={"lmbda": None})["lmbda"], "most bits"),

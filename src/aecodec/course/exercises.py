@@ -1715,6 +1715,16 @@ def _rd_mistakes(mse_value: float, rate: float, lmbda: float) -> list[tuple[floa
          "dividing by 8."),
         (lmbda * d - rate, "the rate is a cost too: add it, do not subtract it."),
         (lmbda * d, "the rate is missing: add bpp to the weighted distortion."),
+        (lmbda * 256**2 * mse_value + rate, "the 8-bit scale is 255, the largest 8-bit "
+         "value, not 256: an error of 1 in [0, 1] is 255 in 8-bit units, so multiply the MSE "
+         "by 255^2."),
+        (lmbda * 255**2 * rate + mse_value, "mse and bpp are swapped: lambda * 255^2 weights "
+         "the MSE and the bpp is added as it is (the arguments come in the order mse, bpp, "
+         "lmbda)."),
+        (lmbda * 255**2 * math.sqrt(mse_value) + rate, "that weights the square root of the "
+         "MSE (the RMSE): the loss weights the MSE itself, a squared error."),
+        (lmbda * d + (1 - lmbda) * rate, "the rate is added as it is, not weighted by "
+         "(1 - lambda): lambda alone sets the exchange rate, by weighting the distortion."),
     ]
 
 
@@ -1856,6 +1866,12 @@ def check_noise_quantize(noise_quantize: Callable[[torch.Tensor], torch.Tensor])
             raise _Wrong("that is rounding: it is flat between the integers, so its gradient "
                          "is 0 almost everywhere and the encoder would learn nothing from the "
                          "loss.")
+        detached = out.detach()
+        if torch.equal(detached, torch.round(detached)):
+            raise _Wrong("every output is an integer: that rounds after adding the noise, so "
+                         "rounding's flat steps come back, the gradient that reaches y is 0 "
+                         "again, and the rate is counted at the integers only. The noise "
+                         "stands in for rounding: add it and do not round.")
         if _correlation(error, rounding_error) > 0.5 and \
                 float((error - rounding_error).std()) > 0.2:
             raise _Wrong("that rounds y, then adds noise: its error is y's rounding error "
@@ -1915,10 +1931,23 @@ def check_noise_quantize(noise_quantize: Callable[[torch.Tensor], torch.Tensor])
         uniform = torch.arange(1, len(ordered) + 1, dtype=torch.float64) / len(ordered) - 0.5
         distance = float((ordered - uniform).abs().max())
         if distance > 0.01:
+            values = torch.unique((error * 1e4).round()) / 1e4  # y + u - y is u up to float32
+            if len(values) <= 20:
+                shown = ", ".join(f"{float(v):+.3f}" for v in values)
+                raise _Wrong(f"the noise has the right mean and spread but not the right "
+                             f"shape: it takes only {len(values)} values ({shown}), where the "
+                             "rounding error of a value spread over many integers can be "
+                             "anywhere in the step, every part of it as likely as any other.")
             within = float((error.abs() < 0.25).double().mean())
+            if abs(within - 0.5) > 0.02:
+                raise _Wrong(f"the noise has the right mean and spread but not the right "
+                             f"shape: {within:.0%} of it lies within +-1/4, where a rounding "
+                             "error, spread evenly over [-1/2, 1/2), has 50%.")
+            at = float(ordered[(ordered - uniform).abs().argmax()])
+            below = float((error < at).double().mean())
             raise _Wrong(f"the noise has the right mean and spread but not the right shape: "
-                         f"{within:.0%} of it lies within +-1/4, where a rounding error, "
-                         "spread evenly over [-1/2, 1/2), has 50%.")
+                         f"{below:.0%} of it lies below {at:+.2f}, where a rounding error, "
+                         f"spread evenly over [-1/2, 1/2), has {at + 0.5:.0%}.")
         return 7
 
     return _run("noise_quantize", check)
@@ -1966,16 +1995,26 @@ def check_overcount_prediction(overcount_prediction: Callable[[], float],
                 f"{m['file']:.3f} bpp, an overcount of {percent:+.0f}% (the estimate at the "
                 f"rounded values, {m['rounded']:.3f} bpp, is within "
                 f"{abs(m['rounded'] - m['file']) / m['file']:.1%} of the file)")
+        mechanism = ("Most values sit near the peak of a sharp density at 0: rounded, they "
+                     "pay the curve's height at 0, a fraction of a bit; with noise they are "
+                     "spread over the whole bin and charged the curve's lower height away "
+                     "from the peak.")
         if abs(guess - percent) <= 10:
-            return (f"you predicted {guess:+g}%; {said}. Most values sit near the peak of "
-                    "a sharp density at 0: rounded, they pay the curve's height at 0, a "
-                    "fraction of a bit; with noise they are spread over the whole bin and "
-                    "charged the curve's lower height away from the peak.")
+            return f"you predicted {guess:+g}%; {said}. {mechanism}"
         if 0 < guess < 1 and abs(100 * guess - percent) <= 10:
             why = ("That looks like a fraction: the answer is in percent (0.25 is a "
-                   "quarter of one percent; a quarter is 25).")
-        elif guess < -1:
-            why = ("The noise does imitate rounding's error, but the two are charged "
+                   f"quarter of one percent; a quarter is 25). {mechanism}")
+        elif 1 < guess < 3 and abs(100 * (guess - 1) - percent) <= 10:
+            why = ("That looks like the ratio estimate / file: the answer is the difference "
+                   "in percent, 100 * (estimate - file) / file, which is 100 * (ratio - 1) "
+                   f"(a ratio of 1.25 is +25%). {mechanism}")
+        elif guess > 100 and abs(guess - 100 - percent) <= 10:
+            why = ("That looks like the estimate as a percentage of the file, 100 * "
+                   "estimate / file: the answer is the difference, 100 * (estimate - file) "
+                   f"/ file, which is that minus 100 (125% of the file is +25%). {mechanism}")
+        elif guess < 0:
+            why = ("Negative means below the file, and the estimate lies above it. "
+                   "The noise does imitate rounding's error, but the two are charged "
                    "differently: the file pays P(round(y)), the curve's height at the "
                    "integer, which for most values is its peak at 0; training pays the "
                    "height at y + u, anywhere in the bin, and away from the peak the curve "
