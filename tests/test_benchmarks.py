@@ -14,9 +14,12 @@ from aecodec.recipes import RD_LAMBDAS, RD_SMALL, RD_WIDE
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
+TIMEOUT_S = 900  # a hang fails; a machine busy with other work (load 8 on 2 cores) does not
+
+
 def run(script: str, *args: str, env: dict | None = None) -> str:
     result = subprocess.run([sys.executable, str(BENCHMARKS / script), *args],
-                            capture_output=True, text=True, timeout=300,
+                            capture_output=True, text=True, timeout=TIMEOUT_S,
                             env={**os.environ, **(env or {})})
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout
