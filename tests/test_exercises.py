@@ -920,7 +920,22 @@ ATTACK = [
      "Count the stamps: 4 stamps 3 pixels apart"),  # no rule: the stamps, not "the formula"
     ("transposed_size_prediction", lambda: {"A": 5, "B": 10, "C": 10, "D": 12, "E": 10},
      "adds a whole kernel, not one stride"),
+    ("decoder_block", lambda i, o: _CroppingBlock(nn.ConvTranspose2d(i, o, 5, 2, 2, 1)),
+     "Something besides the transposed convolution"),  # output_padding is there already
+    ("encoder_block", lambda i, o: _CroppingBlock(nn.Conv2d(i, o, 5, 2, 2)),
+     "Something besides the convolution"),
 ]
+
+
+class _CroppingBlock(nn.Module):
+    """The right layer and ReLU, then one row and one column cut off."""
+
+    def __init__(self, layer):
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, x):
+        return F.relu(self.layer(x))[..., :-1, :-1]
 
 
 def _first_psnr_int() -> float:

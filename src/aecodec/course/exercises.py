@@ -971,7 +971,9 @@ def check_decoder_block(decoder_block: Callable[[int, int], nn.Module]) -> bool:
                 y = torch.randn(2, in_channels, h, w)
                 out = _block_output(block, y)
                 expected = (2, out_channels, 2 * h, 2 * w)
-                if tuple(out.shape) == (2, out_channels, 2 * h - 1, 2 * w - 1):
+                layer = next(m for m in block.modules() if isinstance(m, nn.ConvTranspose2d))
+                if tuple(out.shape) == (2, out_channels, 2 * h - 1, 2 * w - 1) and \
+                        layer.output_padding[0] == 0:
                     raise _Wrong(f"the output is {2 * h - 1}x{2 * w - 1}, one pixel short of "
                                  f"{2 * h}x{2 * w} (height x width): add output_padding=1.")
                 if tuple(out.shape) != expected:
@@ -1086,6 +1088,8 @@ def _padding_cause(block: nn.Module, kind: type) -> str:
                 "a window on every other pixel, so stride 2 halves the size, rounding up.")
     op = layer.output_padding[0]
     change = 3 - 2 * p + op  # (h - 1) * 2 - 2p + 5 + op = 2h + change
+    if change == 0:
+        return " Something besides the transposed convolution changes the size."
     return (f" Your transposed convolution has padding {p} and output_padding {op}: its "
             f"stamps cover (h - 1) * 2 + 5 = 2h + 3 pixels, the padding crops {p} from each "
             f"side and output_padding adds {op} at the end, so h becomes 2h "
