@@ -869,7 +869,79 @@ ATTACK = [
      "starts at TAU_START"),
     ("latent_values", lambda h, w, c, k: math.ceil(h / 2**k) * math.ceil(w / 2**k),
      "one channel's positions"),
+    # --- review 13b (second expert review of 01-03): misdirected or bare diagnoses, and
+    # wrong answers that got through
+    ("doubling_padding", lambda k: (k // 2, 2 + 2 * (k // 2) - k), "use less padding"),
+    ("doubling_padding", lambda k: ((k - 2) // 2, 2 + 2 * ((k - 2) // 2) - k),
+     "use more padding"),
+    ("encoder_block", lambda i, o: nn.ModuleList([nn.Conv2d(i, o, 5, 2, 2), nn.ReLU()]),
+     "it returns an nn.ModuleList"),
+    ("decoder_block", lambda i, o: nn.ModuleList([nn.ConvTranspose2d(i, o, 5, 2, 2, 1),
+                                                  nn.ReLU()]), "nn.Sequential(...) of the same"),
+    ("encoder_block", lambda i, o: nn.Sequential(nn.Conv2d(i, o, 5, 2, 2, bias=False),
+                                                 nn.ReLU()), "no bias (bias=False)"),
+    ("decoder_block", lambda i, o: nn.Sequential(nn.ConvTranspose2d(i, o, 5, 2, 2, 1,
+                                                                    bias=False), nn.ReLU()),
+     "no bias (bias=False)"),
+    ("encoder_block", lambda i, o: nn.Sequential(nn.Conv2d(i, o, 5, 2, padding=1), nn.ReLU()),
+     "padding 1: too little"),
+    ("decoder_block", lambda i, o: nn.Sequential(nn.ConvTranspose2d(i, o, 5, 2, padding=1),
+                                                 nn.ReLU()), "so h becomes 2h + 1"),
+    ("decoder_block", lambda i, o: nn.Sequential(nn.ConvTranspose2d(i, o, 5, 2, 3, 1),
+                                                 nn.ReLU()), "so h becomes 2h - 2"),
+    ("psnr_int", lambda a, b, bits: 28.653, "you give 28.6530 dB, the right value is 28.6532"),
+    ("psnr_int", lambda a, b, bits: round(10 * math.log10(
+        (2**bits - 1) ** 2 / float(((a / 1.0 - b) ** 2).mean())), 1), "rounded to 1 decimal"),
+    ("psnr_int", lambda a, b, bits: _first_psnr_int(), "again for a different pair"),
+    ("psnr_int", lambda a, b, bits: 20 * math.log10((2**bits - 1)
+                                                    / float(((a / 1.0 - b) ** 2).mean())),
+     "20 log10 goes with the root of the MSE"),
+    ("psnr_int", lambda a, b, bits: 10 * math.log10(
+        float(2 ** (bits - 1)) ** 2 / float(((a / 1.0 - b) ** 2).mean())), "2^(8 - 1) = 128"),
+    ("to_batch", lambda p: (torch.from_numpy(p).permute(2, 0, 1)[None] // 255).float(),
+     "integer division"),
+    ("noise_prediction", lambda: {s: -10 * math.log10(3 * s**2) for s in (0.1, 0.01)},
+     "summed over the 3 channels"),
+    ("noise_prediction", lambda: {0.1: 40.0, 0.01: 80.0}, "-40 log10(sigma)"),
+    ("latent_values", lambda h, w, c, k: c * round(h / 2**k) * round(w / 2**k),
+     "round() goes to the nearest"),
+    ("latent_values", lambda h, w, c, k: c * math.ceil(h * w / 4**k), "rounds up on its own"),
+    ("latent_values", lambda h, w, c, k: 3 * c * math.ceil(h / 2**k) * math.ceil(w / 2**k),
+     "3 colour channels"),
+    ("latent_values", lambda h, w, c, k: c * math.ceil(h / 2) * math.ceil(w / 2),
+     "That halves once"),
+    ("transposed_size_prediction", lambda: {"A": 7, "B": 13, "C": 14, "D": 12, "E": 14},
+     "it adds none"),  # padding added instead of cropped
+    ("transposed_size_prediction", lambda: {"A": 7, "B": 11, "C": 12, "D": 12, "E": 14},
+     "The padding counts too"),
+    ("transposed_size_prediction", lambda: {"A": 7, "B": 9, "C": 10, "D": 12, "E": 11},
+     "one side only"),
+    ("transposed_size_prediction", lambda: {"A": 7, "B": 9, "C": 10, "D": 10, "E": 10},
+     "Count the stamps: 4 stamps 3 pixels apart"),  # no rule: the stamps, not "the formula"
+    ("transposed_size_prediction", lambda: {"A": 5, "B": 10, "C": 10, "D": 12, "E": 10},
+     "adds a whole kernel, not one stride"),
+    ("decoder_block", lambda i, o: _CroppingBlock(nn.ConvTranspose2d(i, o, 5, 2, 2, 1)),
+     "Something besides the transposed convolution"),  # output_padding is there already
+    ("encoder_block", lambda i, o: _CroppingBlock(nn.Conv2d(i, o, 5, 2, 2)),
+     "Something besides the convolution"),
 ]
+
+
+class _CroppingBlock(nn.Module):
+    """The right layer and ReLU, then one row and one column cut off."""
+
+    def __init__(self, layer):
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, x):
+        return F.relu(self.layer(x))[..., :-1, :-1]
+
+
+def _first_psnr_int() -> float:
+    """The right PSNR of the first case of check_psnr_int, hard-coded by a learner."""
+    a, b, bits = exercises._psnr_int_cases()[0]
+    return 10 * math.log10((2**bits - 1) ** 2 / float(((a / 1.0 - b) ** 2).mean()))
 
 
 @pytest.mark.parametrize("name, wrong, explanation", ATTACK,
@@ -981,8 +1053,12 @@ CORRECT_ALTERNATIVES = [
     ("to_batch", lambda p: torch.tensor(np.transpose(p, (2, 0, 1)), dtype=torch.float32)
      .unsqueeze(0) / 255.0),
     ("my_psnr", lambda x, y: 20 * math.log10(1 / math.sqrt(F.mse_loss(y, x).item()))),
-    ("encoder_block", lambda i, o: nn.Sequential(nn.Conv2d(i, o, (5, 5), (2, 2), (2, 2),
-                                                           bias=False), nn.ReLU(inplace=True))),
+    ("encoder_block", lambda i, o: nn.Sequential(nn.Conv2d(i, o, (5, 5), (2, 2), (2, 2)),
+                                                 nn.ReLU(inplace=True))),
+    ("encoder_block", lambda i, o: nn.Sequential(nn.Sequential(nn.Conv2d(i, o, 5, 2, 2)),
+                                                 nn.ReLU())),  # review 13b: nested
+    ("decoder_block", lambda i, o: nn.Sequential(nn.Sequential(
+        nn.ConvTranspose2d(i, o, 5, 2, 2, 1)), nn.ReLU())),
     ("doubling_padding", lambda k: (k // 2 - 1 + k % 2, k % 2)),
     ("psnr_int", lambda a, b, bits: 10 * math.log10(1 / float(
         ((a / (2**bits - 1) - b / (2**bits - 1)) ** 2).mean()))),  # scaled to [0, 1], peak 1

@@ -201,6 +201,12 @@ def check_to_batch(to_batch: Callable[[np.ndarray], torch.Tensor]) -> bool:
             if h == w and torch.allclose(x, expected.transpose(-1, -2), atol=1e-6):
                 raise _Wrong("the image is transposed (rows became columns): permute(2, 0, 1) "
                              "keeps the height before the width.")
+            if torch.equal(x, (expected * 255 // 255).float()):
+                raise _Wrong("the values are all 0 but where a byte is 255, which became 1: "
+                             "the division rounded down to whole numbers, as integer division "
+                             "// does (on the uint8 bytes, or with torch.div(..., "
+                             "rounding_mode='floor')). Convert to float first, then divide "
+                             "with /: .float() / 255.")
             if not torch.allclose(x, expected, atol=1e-6):
                 raise _Wrong("shape and range are right but the values are not: is each pixel "
                              "still in its place (permute, not view or reshape)?")
@@ -383,6 +389,17 @@ def check_noise_prediction(predict: Callable[[], dict], measured: dict[float, fl
             raise _Wrong(f"{shown}. You have {step:.0f} dB between them, the measurement "
                          f"{measured_step:.0f}: 10 times the noise's sigma is 100 times its "
                          f"squared error, so 20 dB, not 10. {why}.")
+        if all(math.isclose(guess[s], measured[s] - 10 * math.log10(3), abs_tol=0.5)
+               for s in sigmas):
+            raise _Wrong(f"{shown}: about 4.8 dB (10 log10 3) too low at every sigma, as if the "
+                         "squared noise were summed over the 3 channels at each pixel. The MSE "
+                         "is the mean over all values, channels included, so the number of "
+                         f"channels does not enter. {why}.")
+        if all(math.isclose(guess[s], -40 * math.log10(s), abs_tol=1) for s in sigmas):
+            raise _Wrong(f"{shown}: yours are -40 log10(sigma), twice the measured dB, as "
+                         "if 20 log10 were taken of 1 / sigma^2: 20 log10 goes with sigma "
+                         "itself (the root of the MSE), 10 log10 with the MSE, sigma^2. "
+                         f"{why}.")
         off = {s: guess[s] - measured[s] for s in sigmas}
         worst = max(sigmas, key=lambda s: abs(off[s]))
         if abs(off[worst]) > 1:
@@ -489,6 +506,7 @@ def check_psnr_int(psnr_int: Callable[[np.ndarray, np.ndarray, int], float]) -> 
 
     def check() -> int:
         cases = _psnr_int_cases()
+        given = []  # what it returned for the cases before
         for a, b, bits in cases:
             top = 2 ** bits - 1
             diff = a.astype(np.float64) - b.astype(np.float64)
@@ -499,9 +517,16 @@ def check_psnr_int(psnr_int: Callable[[np.ndarray, np.ndarray, int], float]) -> 
                 raise _Wrong(f"it returned an array of shape {returned.shape}: the PSNR is "
                              "one number, from the mean of the squared differences.")
             got = _as_number(returned)
+            if given and any(math.isclose(got, g, abs_tol=1e-9) for g in given):
+                raise _Wrong(f"it gives {got} dB again for a different pair of images "
+                             f"({bits}-bit, {a.shape[0]}x{a.shape[1]}), whose PSNR is "
+                             f"{expected:.3f} dB: does it compute the PSNR from the arrays it "
+                             "is given, or return a number fixed in advance?")
+            given.append(got)
+            digits = next((d for d in range(3, 9) if f"{got:.{d}f}" != f"{expected:.{d}f}"), 9)
             shown = (f"for two {a.shape[0]}x{a.shape[1]} images (height x width) of {bits}-bit "
-                     f"values in {a.dtype} arrays you give {got:.3f} dB, the right value is "
-                     f"{expected:.3f}")
+                     f"values in {a.dtype} arrays you give {got:.{digits}f} dB, the right value "
+                     f"is {expected:.{digits}f}")
             wrapped = (a - b).astype(np.float64)  # what unsigned subtraction gives
             for wrong_mse in (float((wrapped ** 2).mean()),
                               float(((a - b) ** 2).astype(np.float64).mean())):
@@ -516,6 +541,9 @@ def check_psnr_int(psnr_int: Callable[[np.ndarray, np.ndarray, int], float]) -> 
             peaks = {255: "255, the peak of 8-bit values (dividing by 255 first, then "
                           "peak 1, gives the same)",
                      1: "1, the peak of images in [0, 1]; these are integers",
+                     2 ** (bits - 1): f"2^({bits} - 1) = {2 ** (bits - 1)}, about half the "
+                                      f"largest value (about 6 dB less): {bits} bits hold values "
+                                      f"up to 2^{bits} - 1",
                      2 ** bits: f"2^{bits} = {2 ** bits}, which {bits} bits cannot hold: the "
                                 f"largest {bits}-bit value is 2^{bits} - 1",
                      int(np.iinfo(a.dtype).max): f"{np.iinfo(a.dtype).max}, the largest "
@@ -539,6 +567,10 @@ def check_psnr_int(psnr_int: Callable[[np.ndarray, np.ndarray, int], float]) -> 
                              "of the squared differences.")
             if math.isclose(got, 10 * math.log(top ** 2 / mse), abs_tol=0.01):
                 raise _Wrong("that is the natural log: PSNR uses log base 10 (math.log10).")
+            if math.isclose(got, 20 * math.log10(top / mse), abs_tol=0.01):
+                raise _Wrong(f"{shown}: 20 log10 goes with the root of the MSE, 10 log10 "
+                             "with the MSE itself (20 log10(peak / RMSE) = 10 log10(peak^2 / "
+                             "MSE)); yours takes 20 log10 of peak / MSE.")
             if math.isclose(got, 10 * math.log10(top / mse), abs_tol=0.01):
                 raise _Wrong(f"{shown}: the peak is squared, like the error: "
                              "10 log10(peak^2 / MSE).")
@@ -552,6 +584,12 @@ def check_psnr_int(psnr_int: Callable[[np.ndarray, np.ndarray, int], float]) -> 
                 raise _Wrong(f"{shown}: that is the mean of the 3 channels' PSNRs; the PSNR "
                              "of an image takes the log once, of the MSE over all values, "
                              "channels included (the log of a mean is not a mean of logs).")
+            rounded = [d for d in range(5) if math.isclose(got, round(expected, d), abs_tol=1e-9)]
+            if rounded and not math.isclose(got, expected, abs_tol=1e-5):
+                raise _Wrong(f"{shown}: yours is the right value rounded to {rounded[0]} "
+                             f"decimal{'' if rounded[0] == 1 else 's'}. The check compares to "
+                             "1e-5 dB: return the value unrounded, and round only where you "
+                             "print it (f\"{value:.2f}\").")
             if not math.isclose(got, expected, abs_tol=1e-5):
                 raise _Wrong(f"{shown} (their MSE is {mse:.2f} in {bits}-bit units).")
             if not isinstance(returned, float):
@@ -598,7 +636,10 @@ def _layer_sizes(layer: nn.Module, size: int) -> dict[str, int]:
                 "the convolution's formula": (size + 2 * p - k) // s + 1,
                 "size times stride": size * s,
                 "size times stride, no -1": size * s - 2 * p + k + op,
-                "padding cut once": (size - 1) * s - p + k + op}
+                "padding cut once": (size - 1) * s - p + k + op,
+                "padding added": (size - 1) * s + 2 * p + k + op,
+                "padding ignored": (size - 1) * s + k + op,
+                "output_padding on both sides": (size - 1) * s - 2 * p + k + 2 * op}
     return {"halving, rounding up": -(-size // s),
             "no + 1": (size + 2 * p - k) // s,
             "rounding up": -(-(size + 2 * p - k) // s) + 1,
@@ -653,13 +694,21 @@ def check_size_prediction(predict: Callable[[], dict], layers: dict[str, tuple[n
                        "the convolution's formula": " That is a convolution's formula; a "
                        "transposed convolution runs it backwards: (size - 1) * stride - "
                        "2 * padding + kernel + output_padding.",
-                       "size times stride": f" A transposed convolution does not simply "
-                       f"multiply by the stride: its last stamp reaches {k} pixels, and the "
-                       "padding is cut from both sides.",
+                       "size times stride": " A transposed convolution does not simply "
+                       "multiply by the stride: the stamps start stride pixels apart, and the "
+                       "last one adds a whole kernel, not one stride; then the padding is cut "
+                       "from both sides.",
                        "size times stride, no -1": " The stamps start stride pixels apart, "
                        "so size stamps span (size - 1) * stride pixels plus one kernel.",
                        "padding cut once": " The padding is cut from both ends of the "
-                       "output, not one: - 2 * padding."}
+                       "output, not one: - 2 * padding.",
+                       "padding added": " In a transposed convolution the padding crops: it "
+                       "removes that many pixels from each side of the stamped output, it "
+                       "adds none.",
+                       "padding ignored": " The padding counts too: it crops that many "
+                       "pixels from each side of the stamped output.",
+                       "output_padding on both sides": " output_padding adds its pixels on "
+                       "one side only, at the end."}
             else:
                 why = {"halving, rounding up": f" 'A stride-2 layer halves, rounding up' holds "
                        f"when kernel = 2 * padding + 1 (like 5 and 2); with kernel {k} and "
@@ -669,8 +718,17 @@ def check_size_prediction(predict: Callable[[], dict], layers: dict[str, tuple[n
                                       "run past the padding is dropped.",
                        "padding on one side": " The padding is added on both sides: "
                                               "2 * padding."}
-            hint = why[rules[0]] if rules else (" Work through the formula above step by "
-                                                "step for this layer.")
+            if rules:
+                hint = why[rules[0]]
+            elif isinstance(layer, nn.ConvTranspose2d):
+                op = layer.output_padding[0]
+                s_ = layer.stride[0]
+                hint = (f" Count the stamps: {size} stamps {s_} pixels apart, each {k} "
+                        f"pixels wide, span ({size} - 1) x {s_} + {k} = "
+                        f"{(size - 1) * s_ + k} pixels; padding {p} crops {p} from each side "
+                        f"and output_padding {op} adds {op} at the end: {right}.")
+            else:
+                hint = " Work through the formula above step by step for this layer."
             raise _Wrong(said + hint)
         return "every size right: " + "; ".join(lines) + "."
 
@@ -692,8 +750,7 @@ def check_encoder_block(encoder_block: Callable[[int, int], nn.Module]) -> bool:
                 expected = (2, out_channels, math.ceil(h / 2), math.ceil(w / 2))
                 if tuple(out.shape) != expected:
                     raise _Wrong(f"for input {tuple(x.shape)} the output should be {expected}, "
-                                 f"got {tuple(out.shape)}. Hint: a 5x5 kernel with stride=2 "
-                                 "and padding=2 halves the size, rounding up.")
+                                 f"got {tuple(out.shape)}.{_padding_cause(block, nn.Conv2d)}")
             _check_block_order(block, nn.Conv2d, in_channels, "convolution")
         return 2 * len(sizes)
 
@@ -719,6 +776,24 @@ def check_latent_values(latent_values: Callable[[int, int, int, int], int]) -> b
                     hint = f" That is one channel's positions: the latent has {c} channels."
                 elif got == c * math.ceil(h / (2 * k)) * math.ceil(w / (2 * k)):
                     hint = " Each downsampling halves the size, so k of them divide by 2**k."
+                elif got == c * round(h / 2**k) * round(w / 2**k):
+                    hint = (f" round() goes to the nearest whole number, so {h} / 2^{k} = "
+                            f"{h / 2**k:g} becomes {round(h / 2**k)}; but the pixels left "
+                            "over past the last multiple of 2^k still need a latent position "
+                            "(the layers halve rounding up): use math.ceil.")
+                elif got == c * math.ceil(h * w / 4**k):
+                    hint = (" You rounded up once, for the whole area; but the latent is "
+                            "a grid of rows and columns, and each side rounds up on its own "
+                            f"(here {h} rows become {math.ceil(h / 2**k)} and {w} columns "
+                            f"{math.ceil(w / 2**k)}) before they multiply.")
+                elif got == 3 * expected:
+                    hint = (" The image's 3 colour channels do not reach the latent: the "
+                            f"last layer writes latent_channels = {c} channels, and that is "
+                            "all y has.")
+                elif got == c * math.ceil(h / 2**k) * w or got == c * h * math.ceil(w / 2**k):
+                    hint = " Each layer halves both the height and the width."
+                elif k > 1 and got == c * math.ceil(h / 2) * math.ceil(w / 2):
+                    hint = f" That halves once; {k} layers halve {k} times."
                 raise _Wrong(f"latent_values({h}, {w}, {c}, {k}) returned {got!r}, "
                              f"expected {expected}.{hint}")
             _whole(got, f"latent_values({h}, {w}, {c}, {k})")
@@ -896,12 +971,15 @@ def check_decoder_block(decoder_block: Callable[[int, int], nn.Module]) -> bool:
                 y = torch.randn(2, in_channels, h, w)
                 out = _block_output(block, y)
                 expected = (2, out_channels, 2 * h, 2 * w)
-                if tuple(out.shape) == (2, out_channels, 2 * h - 1, 2 * w - 1):
+                layer = next(m for m in block.modules() if isinstance(m, nn.ConvTranspose2d))
+                if tuple(out.shape) == (2, out_channels, 2 * h - 1, 2 * w - 1) and \
+                        layer.output_padding[0] == 0:
                     raise _Wrong(f"the output is {2 * h - 1}x{2 * w - 1}, one pixel short of "
                                  f"{2 * h}x{2 * w} (height x width): add output_padding=1.")
                 if tuple(out.shape) != expected:
                     raise _Wrong(f"for input {tuple(y.shape)} the output should be "
-                                 f"{expected}, got {tuple(out.shape)}.")
+                                 f"{expected}, got {tuple(out.shape)}."
+                                 f"{_padding_cause(block, nn.ConvTranspose2d)}")
             _check_block_order(block, nn.ConvTranspose2d, in_channels, "transposed convolution")
         return 2 * len(sizes)
 
@@ -925,6 +1003,14 @@ def _block(make_block: Callable, in_channels: int, out_channels: int, kind: type
     block = _call(make_block, in_channels, out_channels)
     if not isinstance(block, nn.Module):
         raise _Wrong(f"it should return an nn.Module, got {type(block).__name__}")
+    if type(block).forward is nn.Module.forward:  # PyTorch's placeholder: no forward
+        if isinstance(block, nn.ModuleList | nn.ModuleDict):
+            raise _Wrong(f"it returns an nn.{type(block).__name__}: that only holds layers "
+                         "(it has no forward), so calling it on x raises NotImplementedError. "
+                         "nn.Sequential(...) of the same layers calls them in order.")
+        raise _Wrong(f"your {type(block).__name__} has no forward method, so calling it on x "
+                     "raises NotImplementedError: define forward(self, x), or return an "
+                     "nn.Sequential.")
     layers = [m for m in block.modules() if isinstance(m, kind)]
     if not layers:
         found = sorted({type(m).__name__ for m in block.modules()} - {type(block).__name__})
@@ -957,6 +1043,12 @@ def _block(make_block: Callable, in_channels: int, out_channels: int, kind: type
                      "comes out the same, but the border pixels are computed from mirrored or "
                      "repeated pixels instead of zeros, another layer. The exercise asks for "
                      "the default zero padding: leave padding_mode out.")
+    if layer.bias is None:
+        raise _Wrong(f"the {name} has no bias (bias=False): the shape comes out the same, "
+                     "but each output channel loses its learned offset, which moves where the "
+                     "ReLU starts to let values through. (A layer followed by a batch norm "
+                     "may drop it, since the norm adds an offset of its own; the kit's blocks "
+                     "have no batch norm and keep the bias.) Leave bias at its default, True.")
     resamplers = [type(m).__name__ for m in block.modules() if isinstance(m, _RESAMPLERS)]
     if tuple(layer.stride) != (2, 2):
         stride = "x".join(str(s) for s in layer.stride)
@@ -981,6 +1073,30 @@ def _block(make_block: Callable, in_channels: int, out_channels: int, kind: type
     return block
 
 
+def _padding_cause(block: nn.Module, kind: type) -> str:
+    """Why the block's 5x5 stride-2 layer (as `_block` let through) gives the wrong size."""
+    layer = next(m for m in block.modules() if isinstance(m, kind))
+    p = layer.padding[0]
+    if kind is nn.Conv2d:
+        if p == 2:
+            return " Something besides the convolution changes the size."
+        return (f" Your convolution has padding {p}: "
+                + ("too little, so the last window of each row would run past the padding "
+                   "and is dropped" if p < 2 else "too much, so extra windows fit over the "
+                   "zeros beyond the image")
+                + ". With a 5x5 kernel, padding=2 (half the kernel, rounded down) centres "
+                "a window on every other pixel, so stride 2 halves the size, rounding up.")
+    op = layer.output_padding[0]
+    change = 3 - 2 * p + op  # (h - 1) * 2 - 2p + 5 + op = 2h + change
+    if change == 0:
+        return " Something besides the transposed convolution changes the size."
+    return (f" Your transposed convolution has padding {p} and output_padding {op}: its "
+            f"stamps cover (h - 1) * 2 + 5 = 2h + 3 pixels, the padding crops {p} from each "
+            f"side and output_padding adds {op} at the end, so h becomes 2h "
+            f"{'+' if change > 0 else '-'} {abs(change)}. Crop 2 from each side (padding=2) "
+            "and add 1 (output_padding=1): exactly 2h.")
+
+
 def _block_output(block: nn.Module, x: torch.Tensor) -> torch.Tensor:
     out = _call(block, x)
     if not isinstance(out, torch.Tensor):
@@ -992,9 +1108,11 @@ def _check_block_order(block: nn.Module, kind: type, in_channels: int, name: str
     """The block's input reaches the layer of `kind` unchanged (nothing before it), and
     what comes after it bends (the block is not linear, in eval mode too)."""
     layer = next(m for m in block.modules() if isinstance(m, kind))
-    if isinstance(block, nn.Sequential) and len(block) and \
-            not isinstance(block[0], kind | nn.Identity):
-        raise _Wrong(f"the block starts with {type(block[0]).__name__}: put the {name} "
+    first = block
+    while isinstance(first, nn.Sequential) and len(first):  # nn.Sequentials may nest
+        first = first[0]
+    if first is not block and not isinstance(first, kind | nn.Identity):
+        raise _Wrong(f"the block starts with {type(first).__name__}: put the {name} "
                      "first and the non-linearity after it.")
     seen = {}
 
@@ -1111,13 +1229,36 @@ def check_doubling_padding(doubling_padding: Callable[[int], tuple[int, int]]) -
                 raise _Wrong(f"for kernel {kernel} you return {(padding, output_padding)}: "
                              f"the right numbers in the wrong order. Return (padding, "
                              f"output_padding), padding first.")
-            if padding < 0 or output_padding < 0:
-                raise _Wrong(f"for kernel {kernel} you give padding {padding} and "
-                             f"output_padding {output_padding}: both must be >= 0.")
-            if output_padding >= 2:
-                raise _Wrong(f"for kernel {kernel} output_padding is {output_padding}: with "
-                             "stride 2 it must be 0 or 1 (it only picks between the two sizes "
-                             "a stride-2 convolution maps to the same one). Use more padding.")
+            if padding < 0:
+                raise _Wrong(f"for kernel {kernel} you give padding {padding}: a padding "
+                             "crops whole pixels from the output, so it must be >= 0.")
+            if not 0 <= output_padding < 2:
+                if output_padding < 0:
+                    said = (f"for kernel {kernel} you give output_padding {output_padding}: it "
+                            "adds pixels at the end and cannot remove any, so it must be >= 0 "
+                            "(and below the stride, 2).")
+                else:
+                    said = (f"for kernel {kernel} output_padding is {output_padding}: with "
+                            "stride 2 it must be 0 or 1 (it only picks between the two sizes "
+                            "a stride-2 convolution maps to the same one).")
+                before = 3 * 2 - 2 * padding + kernel  # 4 x 4 with output_padding 0
+                short = 8 - before
+                if before < 1:
+                    said += (f" With padding {padding} the crop takes more than the stamps "
+                             "of a 4 x 4 input cover: use less padding.")
+                elif short > 1:
+                    said += (f" With padding {padding}, 4 x 4 becomes {before} x {before} "
+                             f"before any output_padding, {short} short of "
+                             "8 x 8, more than output_padding may add: use less padding (each "
+                             "pixel of padding crops one from each side).")
+                elif short < 0:
+                    said += (f" With padding {padding}, 4 x 4 becomes {before} x {before} even "
+                             f"without output_padding, {-short} more than 8 x 8: use more "
+                             "padding (each pixel of padding crops one from each side).")
+                else:
+                    said += (f" With padding {padding}, 4 x 4 becomes {before} x {before} "
+                             f"before any output_padding: {short} more makes 8 x 8.")
+                raise _Wrong(said)
             layer = nn.ConvTranspose2d(1, 1, kernel, stride=2, padding=padding,
                                        output_padding=output_padding)
             for h in (1, 4, 7):
