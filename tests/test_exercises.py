@@ -22,7 +22,7 @@ from aecodec.metrics import psnr, quantize_8bit
 from aecodec.models import Autoencoder
 from conftest import REPO
 
-NOTEBOOKS = sorted((REPO / "notebooks").glob("0*.ipynb"))
+NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
 def solutions() -> dict[str, object]:
@@ -150,6 +150,16 @@ def test_the_front_matter_gives_the_time_and_the_number_of_exercises(path):
         assert [word.lower() for word in said] == [NUMBERS[len(solution_cells)]], front
     else:
         assert not said and "exercise" not in front.lower().replace("no exercise", ""), front
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_the_teachers_table_gives_the_notebooks_own_time(path):
+    """docs/teachers.md's path table says the learner's time the notebook itself says."""
+    front = "".join(json.loads(path.read_text())["cells"][0]["source"])
+    minutes = re.search(r"\bAbout (\d+) minutes\b", front).group(1)
+    table = (REPO / "docs" / "teachers.md").read_text()
+    row = re.search(rf"^\| `{path.stem}` \| (\d+) min\b", table, flags=re.MULTILINE)
+    assert row and row.group(1) == minutes, f"docs/teachers.md: {path.stem} takes {minutes} min"
 
 
 # --- notebooks 04-06, third edition (issue 23) ---------------------------------------------
