@@ -1481,3 +1481,70 @@ def test_the_ten_times_rate_kills_relus_and_the_normal_run_is_the_control():
     active = exercises.relu_activity()
     assert active["10x learning rate"]["encoder.layers.3"] < 0.001
     assert active["normal"]["encoder.layers.3"] > 0.2
+
+
+# --- the second expert review of 04-06 (review 46b): each wrong answer it found misjudged --
+
+
+def _step_detached(model, x, optimizer):
+    loss = F.mse_loss(model(x), x)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.detach()  # a 0-d tensor, not the Python float the exercise asks for
+
+
+def _step_on_l1_returning_the_mse(model, x, optimizer):
+    x_hat = model(x)
+    mse = F.mse_loss(x_hat, x).item()
+    loss = F.l1_loss(x_hat, x)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return mse
+
+
+def _step_on_log_mse_returning_the_mse(model, x, optimizer):
+    loss = F.mse_loss(model(x), x)
+    mse = loss.item()
+    optimizer.zero_grad()
+    (10 * torch.log10(loss)).backward()
+    optimizer.step()
+    return mse
+
+
+ATTACK_46B = [
+    ("training_step", _step_detached, "0-d tensor"),
+    ("training_step", _step_on_l1_returning_the_mse, "call backward() on that same MSE"),
+    ("training_step", _step_on_log_mse_returning_the_mse, "call backward() on that same MSE"),
+]
+
+
+@pytest.mark.parametrize("name, wrong, explanation", ATTACK_46B,
+                         ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(ATTACK_46B)])
+def test_the_second_review_of_04_to_06_is_answered(name, wrong, explanation, capsys):
+    assert check_for(name)(wrong) is False
+    out = capsys.readouterr().out
+    assert out.startswith("Wrong: ") and explanation in out, out
+    assert out.count("\n") == 1 and "Traceback" not in out
+
+
+def test_the_loss_curve_check_reports_both_wrong_letters_and_labels_the_normal_curve(capsys):
+    check_for("loss_curve_prediction")(lambda: ("a", "d"))
+    out = capsys.readouterr().out
+    assert out.startswith("Wrong: ") and "Also: 10x learning rate" in out, out
+    assert "the normal curve's median there" in out and not out.rstrip().endswith("...")
+
+
+def test_the_loss_curve_check_says_each_sentence_once(capsys):
+    check_for("loss_curve_prediction")(lambda: ("c", "b"))
+    out = capsys.readouterr().out
+    assert out.startswith("Correct. ") and out.count("no nan") == 1, out
+
+
+def test_a_crash_names_the_optimizer_without_its_whole_repr(capsys):
+    def crashes(model, x, optimizer):
+        raise ValueError("boom")
+    check_for("training_step")(crashes)
+    out = capsys.readouterr().out
+    assert "(Autoencoder, Tensor, Adam)" in out and "lr:" not in out, out

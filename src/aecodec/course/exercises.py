@@ -76,7 +76,7 @@ def _run(name: str, check: Callable[[], int]) -> bool:
               "with your code, run that cell, then run this check again.")
         return False
     except _Wrong as e:
-        print(f"{WRONG} {name}: {_one_line(str(e))}")
+        print(f"{WRONG} {name}: {_one_line(str(e), getattr(e, 'limit', 600))}")
         return False
     except Exception as e:  # the learner's result broke the check itself
         print(f"{WRONG} {name}: the check could not use what your code gave back "
@@ -113,7 +113,8 @@ def _call(fn: Callable, *args, **kwargs):
     except NotImplementedError:
         raise
     except Exception as e:
-        shown = ", ".join([repr(a) if not isinstance(a, (torch.Tensor, nn.Module, np.ndarray))
+        shown = ", ".join([repr(a) if not isinstance(a, (torch.Tensor, nn.Module, np.ndarray,
+                                                         torch.optim.Optimizer))
                            else type(a).__name__ for a in args])
         raise _Wrong(f"calling it with ({shown}) raised {type(e).__name__}: {e}") from None
 
@@ -297,7 +298,7 @@ def _verdict(name: str, check: Callable[[], str], grade: bool) -> bool | None:
               "with your answer, run that cell, then run this check again.")
         passed = False
     except _Wrong as e:
-        print(f"{WRONG} {name}: {_one_line(str(e))}")
+        print(f"{WRONG} {name}: {_one_line(str(e), getattr(e, 'limit', 600))}")
         passed = False
     except Exception as e:  # what the learner gave back broke the check itself
         print(f"{WRONG} {name}: the check could not use what your code gave back "
@@ -1155,8 +1156,10 @@ def check_training_step(training_step: Callable) -> bool:
     def check() -> int:
         model, x = _tiny_setup()
         reference = copy.deepcopy(model)
+        no_zero = copy.deepcopy(model)  # the same steps without zero_grad, to name that slip
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)
         ref_opt = torch.optim.Adam(reference.parameters(), lr=1e-3)
+        no_zero_opt = torch.optim.Adam(no_zero.parameters(), lr=1e-3)
         for step in range(3):
             before = [p.detach().clone() for p in model.parameters()]
             loss = _call(training_step, model, x, opt)
@@ -1164,6 +1167,8 @@ def check_training_step(training_step: Callable) -> bool:
             ref_opt.zero_grad()
             ref_loss.backward()
             ref_opt.step()
+            nn.functional.mse_loss(no_zero(x), x).backward()
+            no_zero_opt.step()
             if isinstance(loss, torch.Tensor):
                 if loss.requires_grad:
                     raise _Wrong("return loss.item() (a float), not the tensor: keeping the "
@@ -1171,7 +1176,9 @@ def check_training_step(training_step: Callable) -> bool:
                 if loss.numel() != 1:
                     raise _Wrong(f"return the loss as one float (loss.item()), got a tensor "
                                  f"of shape {tuple(loss.shape)}.")
-                loss = loss.item()
+                raise _Wrong("you return a 0-d tensor (loss.detach()?); the exercise asks "
+                             "for a Python float, loss.item(): a float prints, adds up and "
+                             "plots like any number, and holds no tensor.")
             if not isinstance(loss, float):
                 raise _Wrong(f"it should return the loss as a float, got {type(loss).__name__}")
             if all(torch.equal(b, p) for b, p in zip(before, model.parameters())):
@@ -1206,11 +1213,16 @@ def check_training_step(training_step: Callable) -> bool:
                                 "Did you build a new torch.optim.Adam inside training_step? "
                                 "Use the one passed in: Adam keeps running averages of the "
                                 "gradients from step to step, and a new one forgets them.")
-                    elif step > 0:
+                    elif step > 0 and all(torch.allclose(p, q, atol=1e-6) for p, q in
+                                          zip(model.parameters(), no_zero.parameters())):
                         hint = ("Did you call optimizer.zero_grad()? Without it gradients "
                                 "add up from step to step.")
                     else:
-                        hint = "The order is: forward, loss, zero_grad, backward, step."
+                        hint = ("The loss you return is right, so the step followed other "
+                                "gradients: call backward() on that same MSE (a step on an "
+                                "L1 loss, a log of the MSE or a PSNR moves the weights "
+                                "differently), in the order forward, loss, zero_grad, "
+                                "backward, step.")
                     raise _Wrong(f"after step {step + 1} the weights differ from a correct "
                                  f"step. {hint}")
         return 3
@@ -2347,7 +2359,7 @@ def _run_prediction_08(name: str, check: Callable[[], str]) -> bool:
               "with your prediction, run that cell, then run this check again.")
         return False
     except _Wrong as e:
-        print(f"{WRONG} {name}: {_one_line(str(e))}")
+        print(f"{WRONG} {name}: {_one_line(str(e), getattr(e, 'limit', 600))}")
         return False
     except Exception as e:  # the learner's result broke the check itself
         print(f"{WRONG} {name}: the check could not use what your code gave back "
@@ -2684,11 +2696,11 @@ def _describe_curve(curve: list[float], normal: list[float], shape: str) -> str:
     last = f"steps {len(curve) - TAIL_04 + 1}-{len(curve)}"
     if shape == "c":
         return (f"after a low of {s['low_before']:.4f}, up to {s['tail_max']:.4f} in {last}")
+    normal = f"the normal curve's median there {s['normal_median']:.4f}"
     if shape == "b":
-        return (f"flat at {s['tail_min']:.4f}-{s['tail_max']:.4f} in {last}; normal "
-                f"{s['normal_median']:.4f}")
+        return f"flat at {s['tail_min']:.4f}-{s['tail_max']:.4f} in {last}; {normal}"
     return (f"{s['tail_min']:.4f}-{s['tail_max']:.4f} in {last} (before: low "
-            f"{s['low_before']:.4f}); normal {s['normal_median']:.4f}")
+            f"{s['low_before']:.4f}); {normal}")
 
 
 @functools.lru_cache(maxsize=1)
@@ -2741,6 +2753,7 @@ def relu_activity(batch: torch.Tensor | None = None, lr: float = 2e-3, steps: in
     return {run: active for run, (_, active) in _runs_04(batch, lr, steps, config).items()}
 
 
+_NO_NAN_04 = "Adam's steps stay about lr wide: no nan."
 _WHY_04 = {  # (which run, what it did) -> why; one for each pair the check can measure
     ("without zero_grad", "a"): "Without zero_grad, backward() adds each gradient to the "
     "stored ones, so each step follows the sum of all past gradients; here that sum kept "
@@ -2789,17 +2802,25 @@ def check_loss_curve_prediction(loss_curve_prediction: Callable[[], tuple[str, s
                      _letter_04(got[1], "with a 10x learning rate")]
         curves = loss_curves(batch, lr, 60, config)
         normal = curves["normal"]
-        said, whys = [], []
+        said, whys, wrong = [], [], []
         for run, guess in zip(["without zero_grad", "10x learning rate"], predicted):
             curve = curves[run]
             shape = _shape_of(curve, normal)
             why = _WHY_04[(run, shape)]
+            if any(_NO_NAN_04 in earlier for earlier in wrong):  # said once is enough
+                why = why.replace(" " + _NO_NAN_04, "")
             if guess != shape:
-                raise _Wrong(f"{run}, you predicted ({guess}) {CHOICES_04[guess]}; measured: "
+                wrong.append(f"{run}, you predicted ({guess}) {CHOICES_04[guess]}; measured: "
                              f"{_describe_curve(curve, normal, shape)}, so it "
                              f"{CHOICES_04[shape]} ({shape}). Why: {why}")
-            said.append(f"{run} ({shape}), {_describe_curve(curve, normal, shape)}")
+            if any(_NO_NAN_04 in earlier for earlier in whys):  # said once is enough
+                why = why.replace(" " + _NO_NAN_04, "")
             whys.append(why[:1].upper() + why[1:])
+            said.append(f"{run} ({shape}), {_describe_curve(curve, normal, shape)}")
+        if wrong:  # both letters wrong: both are reported, so the message may be longer
+            complaint = _Wrong(" Also: ".join(wrong))
+            complaint.limit = 1200
+            raise complaint
         return f"as you predicted: {'; '.join(said)}. {' '.join(whys)}"
 
     return _run_prediction("loss_curve_prediction", check)
