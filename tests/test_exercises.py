@@ -788,7 +788,7 @@ ATTACK = [
     ("predicted_ratio", lambda h, w, c, k: 48.0, "expected"),
     ("predicted_ratio", lambda h, w, c, k: 3 * h * w / (c * round(h / 2**k) * round(w / 2**k)),
      "height 100 and width 75 the latent is 13 x 10"),  # round(12.5) is 12
-    ("predicted_ratio", lambda h, w, c, k: 3 * 2**k * 2**k / c, "expected 10.817"),
+    ("predicted_ratio", lambda h, w, c, k: 3 * 2**k * 2**k / c, "holds only when 2^k divides"),
     ("halving_effect", _halving_hard_coded, "compute the gain"),
     ("halving_effect", _halving_float_latents_8bit_pixels, "float latents"),
     ("halving_effect", _halving_upside_down, "upside down"),
@@ -1517,6 +1517,13 @@ ATTACK_46B = [
     ("training_step", _step_detached, "0-d tensor"),
     ("training_step", _step_on_l1_returning_the_mse, "call backward() on that same MSE"),
     ("training_step", _step_on_log_mse_returning_the_mse, "call backward() on that same MSE"),
+    ("predicted_ratio", lambda h, w, c, k: 3 * 4**k / c, "holds only when 2^k divides"),
+    ("predicted_ratio", lambda h, w, c, k: 3 * h * w / (4 * c * math.ceil(h / 2**k)
+                                                        * math.ceil(w / 2**k)), "4 bytes"),
+    ("receptive_field", lambda k, kernel: 1 + (kernel - 1) * ((2 ^ k) - 1), "bitwise XOR"),
+    ("receptive_field", lambda k, kernel: (kernel - 1) * (2**k - 1), "n + 1 pixels wide"),
+    ("halving_prediction", lambda: 0.6, "Even the photo that loses least"),
+    ("halving_prediction", lambda: 50, "If that is a percentage"),
 ]
 
 
@@ -1548,3 +1555,16 @@ def test_a_crash_names_the_optimizer_without_its_whole_repr(capsys):
     check_for("training_step")(crashes)
     out = capsys.readouterr().out
     assert "(Autoencoder, Tensor, Adam)" in out and "lr:" not in out, out
+
+
+def test_the_halving_check_hedges_its_reason(capsys):
+    check_for("halving_prediction")(lambda: 1.2)
+    out = capsys.readouterr().out
+    assert out.startswith("Correct. ") and "One likely reason" in out, out
+    assert "half the quality" not in out and "added almost nothing" not in out
+
+
+def test_the_receptive_field_check_keeps_its_formula_to_itself():
+    """`check_receptive_field?` in a notebook shows this docstring."""
+    doc = exercises.check_receptive_field.__doc__
+    assert "2^k - 1" not in doc and "2**k - 1" not in doc and "(K - 1) *" not in doc, doc

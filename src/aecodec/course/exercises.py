@@ -1388,6 +1388,19 @@ def check_predicted_ratio(predicted_ratio: Callable[[int, int, int, int], float]
                 raise _Wrong("it is 3 times too small: an RGB image has 3 values per pixel.")
             if math.isclose(got, 1 / expected, rel_tol=1e-6):
                 raise _Wrong("it is upside down: the ratio is image values / latent values.")
+            if math.isclose(got, 3 * 4**k / c, rel_tol=1e-6) and not math.isclose(
+                    3 * 4**k / c, expected, rel_tol=1e-6):
+                raise _Wrong(f"predicted_ratio({h}, {w}, {c}, {k}) returned {got:.3f} = "
+                             f"3 * 4^k / C, which holds only when 2^k divides the height and "
+                             f"the width. For height {h} and width {w} the latent is "
+                             f"{math.ceil(h / 2**k)} x {math.ceil(w / 2**k)}, not "
+                             f"{h / 2**k:g} x {w / 2**k:g}: a stride-2 layer rounds a size up "
+                             "(math.ceil); count the latent values from those sizes.")
+            if math.isclose(got, expected / 4, rel_tol=1e-6):
+                raise _Wrong(f"predicted_ratio({h}, {w}, {c}, {k}) returned {got:.3f}, 4 "
+                             "times too small: that counts 4 bytes per latent value (a "
+                             "float32). The ratio counts values, image values over latent "
+                             "values; how many bytes a latent value takes comes later.")
             if math.isclose(got, no_rounding, rel_tol=1e-6) and no_rounding != expected:
                 raise _Wrong(f"for an image of height {h} and width {w} the latent is "
                              f"{math.ceil(h / 2**k)} x {math.ceil(w / 2**k)} (height x width): "
@@ -1523,20 +1536,39 @@ def measured_receptive_field(downsamplings: int, kernel: int) -> int:
 @_prints_verdict
 def check_receptive_field(receptive_field: Callable[[int, int], int]) -> bool:
     """receptive_field(downsamplings, kernel) -> how many pixels wide the patch of x is that
-    one value of y depends on, for k stride-2 convolutions of K x K: each layer adds
-    (K - 1) of its own steps, and a step of layer i is 2^(i-1) pixels of x, so
-    1 + (K - 1) * (2^k - 1). Checked against a gradient probe."""
+    one value of y depends on, for k stride-2 convolutions of K x K (padding K // 2).
+    Checked against a gradient probe (measured_receptive_field) on depths and kernels the
+    notebook does not use; common slips are named."""
 
     def check() -> int:
         # not (3, 5), the family's own: the notebook probes that one after the check
         cases = [(1, 5), (2, 5), (4, 5), (3, 3), (2, 7), (1, 3)]
+        answers = {(k, kernel): _as_number(_call(receptive_field, k, kernel))
+                   for k, kernel in cases}
         for k, kernel in cases:
-            expected = measured_receptive_field(k, kernel)
-            got = _as_number(_call(receptive_field, k, kernel))
+            got = answers[(k, kernel)]
             if got != int(got):
                 raise _Wrong(f"for k={k}, K={kernel} you give {got:g}: a width in pixels is a "
                              "whole number (a value of y either depends on a pixel or not). "
                              "Count in whole steps: no division that leaves a fraction.")
+        expected_all = {case: measured_receptive_field(*case) for case in cases}
+        slips = [  # (the slip, as a formula, and what it gets wrong); each tested on all cases
+            (lambda k, kernel: 1 + (kernel - 1) * ((2 ^ k) - 1),
+             "2 ^ k is a bitwise XOR in Python, not a power: write 2**k."),
+            (lambda k, kernel: (kernel - 1) * (2**k - 1),
+             "that counts the steps between the patch's first and last pixel, not its "
+             "pixels: a patch spanning n steps of one pixel is n + 1 pixels wide."),
+        ]
+        wrong = [case for case in cases if answers[case] != expected_all[case]]
+        for formula, why in slips:
+            if wrong and all(answers[case] == formula(*case) for case in cases):
+                k, kernel = wrong[0]
+                raise _Wrong(f"for k={k}, K={kernel} the gradient probe reaches "
+                             f"{expected_all[(k, kernel)]} pixels, you give "
+                             f"{int(answers[(k, kernel)])}: {why}")
+        for k, kernel in cases:
+            expected = expected_all[(k, kernel)]
+            got = answers[(k, kernel)]
             if got != expected and got == 1 + (kernel - 1) * k:
                 raise _Wrong(f"for k={k}, K={kernel} you give {int(got)}: each layer adding "
                              f"K - 1 = {kernel - 1} pixels is true only of the first. After "
@@ -2870,25 +2902,34 @@ def check_halving_prediction(halving_prediction: Callable[[], float], model_big=
                          "model's, and halving the latent loses quality.")
         if abs(guess - drop) <= 0.5:
             return (f"you predicted a drop of {guess:g} dB; {measured}. Half the latent "
-                    "costs about a dB here, far less than half the quality: C = 8 is not "
-                    "C = 16 with channels dropped but a model trained on its own, which "
-                    "spends its fewer values on what lowers the error most; the next 8 "
+                    f"costs {drop:.1f} dB here. One likely reason it is not more: C = 8 is "
+                    "not C = 16 with channels dropped but a model trained on its own, which "
+                    "can spend its fewer values on what lowers the error most; the next 8 "
                     "values per block add less (each doubling of C buys less).")
         if guess < drop:
-            why = ("A latent half as big keeps half the numbers per 8x8 block of pixels: "
-                   "the decoder has less to go on, and smooth photos lose least."
-                   if guess < 0.3 else
-                   "Less than that would mean that the C = 16 model's second 8 values per "
-                   "block added almost nothing; trained on its own, it does use them.")
+            if guess < 0.3:
+                why = ("A latent half as big keeps half the numbers per 8x8 block of pixels: "
+                       "the decoder has less to go on.")
+            elif guess < min(drops):
+                why = (f"Even the photo that loses least drops {min(drops):.2f} dB: the "
+                       "C = 16 model's second 8 values per block are worth more than that "
+                       "to its decoder.")
+            else:
+                why = ("Some photos lose about that or less, others more: the prediction asks for "
+                       "the mean over the photos.")
+        elif guess >= 10:
+            why = (f"A drop of {guess:g} dB would multiply the mean squared error by "
+                   f"{10 ** (guess / 10):,.0f}. If that is a percentage, the question asks "
+                   "for the drop in dB.")
         elif guess >= 5:
             why = ("6 dB per halving is the rule for a quantizer that loses one bit per "
                    "value (the error's amplitude doubles); here every value keeps its 8 bits, "
                    "there are only fewer of them, and the smaller model, trained on its own, "
-                   "spends them on what matters most.")
+                   "can spend them on what matters most.")
         elif guess >= 2.5:
             why = ("3 dB would mean the error doubles with half the numbers; but the "
                    "numbers are not equally useful, and the smaller model, trained on its "
-                   "own, spends its 8 values per block on what lowers the error most: "
+                   "own, can spend its 8 values per block on what lowers the error most: "
                    "diminishing returns (each doubling of C buys less), so halving costs "
                    "less than that.")
         else:
