@@ -1618,6 +1618,11 @@ def check_entropy_bits(entropy_bits: Callable[[torch.Tensor], float]) -> bool:
             except (_Wrong, NotImplementedError) as crash:
                 # torch raises NotImplementedError for some dtypes (bincount of floats): past
                 # the first cases, that is the answer failing, not a stub
+                if "bincount" in str(crash):
+                    raise _Wrong(f"{crash} torch.bincount counts only 1-D non-negative "
+                                 "integers, and a latent has negative values (and floats): "
+                                 "count with torch.unique(values, return_counts=True), "
+                                 "which takes any values.") from None
                 if values.dim() == 1 and not values.is_floating_point():
                     raise
                 try:  # does it work once the values are flat integers?
@@ -1638,6 +1643,14 @@ def check_entropy_bits(entropy_bits: Callable[[torch.Tensor], float]) -> bool:
                     and expected > 0:
                 raise _Wrong(f"for {shown} that is the total; return bits *per value* "
                              f"({expected:.4f}).")
+            if values.dim() > 1:
+                p_rows = counts.double() / len(values)  # len: the rows of a 2-D tensor
+                if math.isclose(got, float(-(p_rows * torch.log2(p_rows)).sum()), abs_tol=1e-6):
+                    raise _Wrong(f"for {shown} you give {got:.4f}: len(values) of a 2-D "
+                                 f"tensor is its number of rows ({len(values)}), not of "
+                                 f"values ({values.numel()}), so the probabilities do not "
+                                 "add up to 1. Divide the counts by their sum (or by "
+                                 "values.numel()).")
             if expected > 0 and math.isclose(got, -expected, abs_tol=1e-6):
                 raise _Wrong(f"for {shown} you give {got:.4f}, negative: log2 p <= 0, so the "
                              "entropy is -sum p log2 p.")
@@ -2993,10 +3006,14 @@ def check_lzma_prediction(lzma_prediction: Callable[[], float],
         elif guess < size:
             why = ("The codes are less predictable than that: spread over many levels, "
                    "they leave lzma a saving of about a fifth.")
-        elif guess >= 0.97 * alone:
+        elif abs(guess / alone - 1) <= 0.05:
             why = ("That is about what lzma reaches coding each byte without the one before "
                    f"(lc=0): {alone:,} bytes. Neighbouring latent values "
                    f"are alike, and {context}: that saves the rest.")
+        elif guess > alone:
+            why = ("lzma makes less than that even coding each byte without the one before "
+                   f"(lc=0): {alone:,} bytes, as the codes use the middle levels far more "
+                   f"than the extremes; and neighbouring values are alike: {context}.")
         else:
             why = f"lzma finds more than that: {context}, and neighbouring values are alike."
         raise _Wrong(f"you predicted {guess:,.0f} bytes; {measured}. {why}")
@@ -3011,16 +3028,20 @@ def _notebook_06_codec():
     return load_codecs("factorized")["lambda=0.013"], load_sample("coffee")
 
 
-FILE_SIZE_TOLERANCE = 20  # bytes either side of the file's size
+# correct: the estimate plus an overhead of this many bytes (not the file's size to within
+# a few bytes: the header's exact size is stated nowhere before the check)
+FILE_SIZE_OVERHEAD = (10, 100)
 
 
 @_prints_verdict
 def check_file_size_prediction(file_size_prediction: Callable[[], float], model=None,
                                x: torch.Tensor | None = None) -> bool:
     """file_size_prediction() -> the bytes of the real file aecodec.codec.compress writes
-    for image x (3, H, W) with `model`, predicted from the estimate -sum log2 P(y_hat);
-    within 20 bytes of the measurement is correct, and a guess at or below the estimate is
-    wrong (the file holds more than the stream, and the stream cannot beat the estimate).
+    for image x (3, H, W) with `model`, predicted from the estimate -sum log2 P(y_hat). It
+    grades the reasoning, not the header's exact size (stated nowhere before the check): a
+    guess 10 to 100 bytes above the estimate is correct; one at or below it is wrong (the
+    file holds more than the stream, and the coder cannot beat the estimate by more than a
+    few bytes: its integer tables round P, so the stream lands a little above or below).
     Without arguments: notebook 06's codec (lambda 0.013) and photo (coffee)."""
 
     def check() -> str:
@@ -3038,21 +3059,31 @@ def check_file_size_prediction(file_size_prediction: Callable[[], float], model=
         measured = (f"the file has {size:,} bytes: a {HEADER.size}-byte header, the coded "
                     f"stream of {stream:,} bytes (the estimate: {estimate:,.0f}) and a "
                     f"{CRC.size}-byte checksum")
-        if abs(guess - size) <= FILE_SIZE_TOLERANCE:
+        low, high = FILE_SIZE_OVERHEAD
+        if low <= guess - estimate <= high:
             return (f"you predicted {guess:,.0f} bytes; {measured}. A range coder spends "
-                    f"within a few bytes of -sum log2 P ({stream - estimate:+,.0f} here); the rest "
-                    "of the file is fixed overhead.")
-        if abs(guess - values) <= 0.02 * values or abs(guess - 3 * h * w) <= 0.02 * 3 * h * w:
+                    f"close to -sum log2 P ({stream - estimate:+,.0f} bytes here: its integer "
+                    "tables round P and ending the stream takes a few bytes, so it lands "
+                    "near the estimate, a little above or below); the rest of the file is "
+                    "fixed overhead, tens of bytes.")
+        plain = 16 * math.ceil(h / 8) * math.ceil(w / 8)  # notebook 05's C = 16 latent
+        if abs(guess - plain) <= 0.02 * plain:
+            why = (f"That is one byte per value of the plain autoencoder's latent ({plain:,} "
+                   f"values). This file codes the rate-distortion model's latent, {values:,} "
+                   "values, and an entropy coder spends -log2 P bits on each: most are 0 "
+                   "with a high P, so they cost a small fraction of a bit.")
+        elif abs(guess - values) <= 0.02 * values or abs(guess - 3 * h * w) <= 0.02 * 3 * h * w:
             why = ("That is one byte per latent value (or per colour value): an entropy coder "
                    "spends -log2 P bits on each value, and most values here are 0 with a "
                    "high P, so they cost a small fraction of a bit.")
         elif guess <= estimate:
-            why = ("At or below the estimate: the coder cannot beat -sum log2 P, the least a "
-                   "code can spend with the probabilities the decoder also has (the image's "
-                   "own histogram would be cheaper, but the decoder does not have it), and "
-                   "the file holds more than the stream: a header the decoder must read "
-                   "first (image size, latent shape, which model) and a checksum.")
-        elif guess < size:
+            why = ("At or below the estimate: the coder cannot beat -sum log2 P by more "
+                   "than a few bytes (it is the least a code can spend with the "
+                   "probabilities the decoder also has; the image's own histogram would be "
+                   "cheaper, but the decoder does not have it), and the file holds more "
+                   "than the stream: a header the decoder must read first (image size, "
+                   "latent shape, which model) and a checksum.")
+        elif guess - estimate < low:
             why = ("More than the estimate, but not enough: besides the stream, the file "
                    "holds a header the decoder must read first (image size, latent shape, "
                    "which model) and a checksum.")
