@@ -32,7 +32,7 @@ difference between the two.
     05  predicted_ratio, halving_prediction (prediction), receptive_field (mechanism)
     06  lzma_prediction (prediction), entropy_bits, file_size_prediction (prediction)
     07  rd_loss, noise_quantize (mechanism), overcount_prediction (prediction)
-    08  gaussian_pmf, cheaper_rung (prediction), side_share (prediction)
+    08  gaussian_pmf, cheaper_rung (mechanism), side_share (prediction)
     09  file_objective, up_share (prediction), refinement_gain (prediction)
     10  residual_prediction (prediction), context_mask (mechanism), bits_prediction
         (prediction)
