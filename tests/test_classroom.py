@@ -229,6 +229,8 @@ REVEALED = {  # outputs that gave a prediction away in an earlier edition (issue
     "03": "kernel 7: padding=3, output_padding=1",  # doubling_padding's answers
     "04": "predicted: 81,747",  # parameter_count's answer
     "07": "training's estimate 0.704 bpp",  # the noisy estimate against the file, predicted
+    "08": "the wider table is cheaper from scale",  # cheaper_rung's turn, measured (review 89b)
+    "09": "s to encode, ",  # the step curve's bytes and PSNR: refinement_gain's answer
 }
 
 

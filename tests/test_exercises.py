@@ -1096,6 +1096,36 @@ def test_a_correct_answer_written_differently_passes(name, answer, capsys):
 REFINED = (14_901, 14_617, 29.97, 30.94)  # bytes and PSNR before and after, notebook 09's coffee
 
 
+def _rung_float32(scale, ratio, mask=True):
+    """cheaper_rung in float32 with gaussian_pmf's formula: far-tail probabilities round to 0,
+    and without `mask` 0 * log2(0) makes the averages nan (then every answer is "wider")."""
+    n = torch.arange(-60, 61, dtype=torch.float32)
+
+    def mass(s):
+        normal = torch.distributions.Normal(0.0, s)
+        return normal.cdf(n + 0.5) - normal.cdf(n - 0.5)
+
+    own = mass(scale)
+    keep = own > 0 if mask else torch.ones_like(own, dtype=torch.bool)
+
+    def bits(t):
+        return float(-(own[keep] * torch.log2(mass(t)[keep])).sum())
+
+    return "narrower" if bits(scale / ratio) < bits(scale * ratio) else "wider"
+
+
+def _rung_by_table_entropy(scale, ratio):
+    """The mistake of weighing each integer by the table's own probabilities."""
+    n = torch.arange(-200, 201, dtype=torch.float64)
+
+    def entropy(s):
+        normal = torch.distributions.Normal(torch.tensor(0.0, dtype=torch.float64), s)
+        p = (normal.cdf(n + 0.5) - normal.cdf(n - 0.5)).clamp_min(1e-300)
+        return float(-(p * torch.log2(p)).sum())
+
+    return "narrower" if entropy(scale / ratio) < entropy(scale * ratio) else "wider"
+
+
 def _pmf(mean_sign=1.0, width=1.0, low=-0.5, high=0.5):
     """gaussian_pmf with one mistake: the mean's sign, the scale's power or the bin's edges."""
     def pmf(n, mean, scale):
@@ -1112,21 +1142,38 @@ ATTACK_08_09 = [
     ("gaussian_pmf", _pmf(low=-1.0, high=0.0), "the mass over [n - 1, n]"),
     ("gaussian_pmf", lambda n, mean, scale: 1.01 * _pmf()(n, mean, scale),
      "the largest error is at n = 0"),
-    # cheaper_rung (prediction)
-    ("cheaper_rung", lambda: 0.5, "the narrower rung is the cheaper one"),
-    ("cheaper_rung", lambda: 0.3, "answer 0.25 or 0.5"),
-    ("cheaper_rung", lambda: 1, "answer 0.25 or 0.5"),  # an index, not a rung
-    ("cheaper_rung", lambda: "0.25", "should return a number"),
-    # side_share (prediction)
-    ("side_share", lambda: "higher", "a flat photo makes y cheap"),
-    ("side_share", lambda: "About the same", "you predicted 'about the same'"),
-    ("side_share", lambda: "less", "return one of"),
-    ("side_share", lambda: 0.037, "as one of the strings"),
-    # up_share (prediction)
-    ("up_share", lambda: 0.5, "warm does not mean 50/50"),
+    ("gaussian_pmf", lambda n, mean, scale: 0.5 * (torch.erf((n + 0.5 - mean) / scale)
+                                                  - torch.erf((n - 0.5 - mean) / scale)),
+     "sqrt(2) times too narrow"),  # erf without its sqrt(2)
+    ("gaussian_pmf", lambda n, mean, scale: torch.distributions.Normal(mean, scale).cdf(n - 0.5)
+     - torch.distributions.Normal(mean, scale).cdf(n + 0.5), "the wrong way round"),
+    ("gaussian_pmf", lambda n, mean, scale: _pmf()(n, mean, scale) - 0.001,
+     "some of your probabilities are negative"),
+    # cheaper_rung (mechanism): the shortcuts, each named
+    ("cheaper_rung", lambda scale, ratio: "wider", "you answered 'wider' for every case"),
+    ("cheaper_rung", lambda scale, ratio: "narrower", "you answered 'narrower' for every case"),
+    ("cheaper_rung", lambda scale, ratio: "narrower" if scale < 1 else "wider",
+     "For scale 0.5 and ratio 1.2"),
+    ("cheaper_rung", lambda scale, ratio: _rung_float32(scale, ratio, mask=False),
+     "0 * log2(0) is nan"),
+    ("cheaper_rung", _rung_by_table_entropy, "weighed by how often the value's own Gaussian"),
+    ("cheaper_rung", lambda scale, ratio: scale / ratio, "as one of the strings"),
+    ("cheaper_rung", lambda scale, ratio: "the wider one", "return one of"),
+    # side_share (prediction: z's share on astronaut, a fraction)
+    ("side_share", lambda: "lower", "return the share itself"),
+    ("side_share", lambda: 0.3, "a small part of a file"),
+    ("side_share", lambda: 0.005, "the side information is not free"),
+    ("side_share", lambda: 0.1, "higher than measured"),
+    ("side_share", lambda: 3.7, "a percentage"),
+    ("side_share", lambda: None, "should return a number"),
+    # up_share (prediction at tau = 0.2)
+    ("up_share", lambda: 0.5, "soft does not mean 50/50"),
     ("up_share", lambda: 25, "a percentage"),
-    ("up_share", lambda: 0.0, "still quite soft"),
-    ("up_share", lambda: 0.75, "measured: 23"),  # the chance of going down
+    ("up_share", lambda: 0.0, "still soft"),
+    ("up_share", lambda: 0.3, "plain stochastic rounding"),  # P(up) = f, no temperature
+    ("up_share", lambda: 0.25, "P(up) at tau = 0.5"),  # the warmest temperature's answer
+    ("up_share", lambda: 0.94, "the share that goes down"),  # up and down swapped
+    ("up_share", lambda: 0.75, "the farther integer"),
     ("up_share", lambda: -0.2, "between 0 and 1"),
     # refinement_gain (prediction)
     ("refinement_gain", lambda: "a smaller file", "which is 'a better picture'"),
@@ -1150,6 +1197,9 @@ ATTACK_08_09 = [
      "neither stream's bits"),
     ("file_objective", lambda b, m, h, w, lm: lm * 255**2 * m + 8 * b // (h * w),
      "integer division"),
+    ("file_objective", lambda b, m, h, w, lm: lm * 256**2 * m + 8 * b / (h * w), "you used 256^2"),
+    ("file_objective", lambda b, m, h, w, lm: lm * (255 * m)**2 + 8 * b / (h * w),
+     "you squared the MSE"),
     ("file_objective", lambda b, m, h, w, lm: lm * 255**2 * m, "the rate term is missing"),
     ("file_objective", lambda b, m, h, w, lm: lm * 255**2 * m + 8 * b / (h * w) + 0.01,
      "Compute the two terms apart"),
@@ -1191,11 +1241,11 @@ def test_no_rejection_of_08_09_is_a_bare_expected_got(capsys):
 
 
 @pytest.mark.parametrize("name, answer", [
-    ("side_share", lambda: " Lower "),
-    ("up_share", lambda: 0.3),
-    ("up_share", lambda: torch.tensor(0.2)),
+    ("side_share", lambda: torch.tensor(0.048)),  # coffee's share, within 0.015 of astronaut's
+    ("up_share", lambda: 0.06),
+    ("up_share", lambda: torch.tensor(0.08)),
     ("refinement_gain", lambda: "better picture"),
-    ("cheaper_rung", lambda: np.float64(0.25)),
+    ("cheaper_rung", _rung_float32),  # float32, the integers that never occur left out
     ("temperature", lambda step, steps: refine.TAU_START * math.exp(
         -refine.TAU_DECAY * step / max(steps - 1, 1))),
 ], ids=["side_share", "up_share", "up_share-tensor", "refinement_gain", "cheaper_rung",
@@ -1213,12 +1263,16 @@ def test_the_refinement_prediction_follows_the_measurement(capsys):
     assert "which is 'a smaller file'" in out and "changed since" in out, out
 
 
-def test_the_narrower_rung_costs_less_in_the_checks_cases():
-    """What the review measured: the nearer rung on a log scale is the cheaper one, and
-    no table beats a value's own (Gibbs' inequality)."""
+def test_which_rung_is_cheaper_turns_with_the_scale():
+    """What the second review measured: at the same distance on a log scale the too-narrow
+    table costs more from a scale of about 0.25 up, the too-wide one below; between rungs at
+    different distances (0.25 and 0.5 around 0.3) the much nearer one wins; and no table beats
+    a value's own (Gibbs' inequality). The check's cases are on both sides of the turn."""
+    assert exercises.cheaper_side(0.3, 1.2) == "wider"
+    assert exercises.cheaper_side(0.2, 1.2) == "narrower"
+    assert {exercises.cheaper_side(*case) for case in exercises.CHEAPER_RUNG_CASES} == {
+        "narrower", "wider"}
     assert exercises.table_cost(0.3, 0.25) < exercises.table_cost(0.3, 0.5)
-    assert exercises.table_cost(1.01, 1.0) < exercises.table_cost(1.01, 2.0)
-    assert exercises.table_cost(3.0, 4.0) < exercises.table_cost(3.0, 2.0)
     for scale in (0.2, 1.0, 7.0):
         own = exercises.table_cost(scale, scale)
         assert all(own <= exercises.table_cost(scale, other) + 1e-9
@@ -1230,6 +1284,9 @@ def test_the_soft_rounding_share_is_the_probability_of_going_up():
     up, so the share above 2.5 estimates P(up)."""
     exact = float(refine.round_up_probability(torch.tensor([0.3]), 0.5))
     assert abs(exercises.measured_up_share(samples=20_000) - exact) < 0.015
+    cold = float(refine.round_up_probability(torch.tensor([0.3]), exercises.UP_SHARE_TAU))
+    assert abs(exercises.measured_up_share(tau=exercises.UP_SHARE_TAU) - cold) < 0.01
+    assert abs(0.3 - cold) > 2 * exercises.UP_SHARE_TOLERANCE  # plain stochastic rounding fails
 
 
 def test_the_grid_measurement_counts_the_stamps_and_measures_shares_per_seed():
