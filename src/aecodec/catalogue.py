@@ -12,7 +12,7 @@ RD_LAMBDAS = (0.0018, 0.0035, 0.0067, 0.013)  # the course's fixed-rate families
 QUALITIES = {quality: lmbda for quality, lmbda in enumerate(RD_LAMBDAS, start=1)}
 DEFAULT_QUALITY = 3  # of a fixed-rate family
 
-# the lambdas the default codec is trained at: Kodak from about 0.17 to 0.73 bpp
+# the lambdas the default codec is trained at: Kodak from about 0.17 to 0.75 bpp
 DEFAULT_LAMBDAS = (0.0009, 0.0018, 0.0035, 0.0067, 0.013, 0.026)
 DEFAULT_QUALITIES = {quality: lmbda for quality, lmbda in enumerate(DEFAULT_LAMBDAS, start=1)}
 DEFAULT_CODEC_QUALITY = 4  # lambda 0.0067, the old default's rate
