@@ -14,8 +14,20 @@ from aecodec.distributed import Distributed
 from aecodec.images import save_image
 
 # Float sums in another order (each process's half-batch gradient, then their mean) differ
-# in the last bits; over 8 Adam steps the weights stay this close (they move ~100x more).
-TOLERANCE = 1e-4
+# in the last bits. Adam divides each gradient by its running size, so a weight whose
+# gradient is nearly 0 can step +lr or -lr on such a difference: a few weights of the two
+# runs end up to about lr apart (measured: 0.6% of them by more than 1e-4, the largest by
+# 9e-4 to 5e-3 from run to run). The weights as a whole stay within this share of the
+# distance training moved them (measured: 0.2% and 1.2% in two runs); one process trained
+# on batches of half the size ends 86% of that distance away.
+TOLERANCE = 0.05
+
+
+def relative_distance(a: dict, b: dict, start: dict) -> float:
+    """||a - b|| / ||a - start|| over all weights: how far apart two runs ended, as a share
+    of how far training moved them."""
+    flat = lambda d: torch.cat([v.flatten().double() for v in d.values()])  # noqa: E731
+    return ((flat(a) - flat(b)).norm() / (flat(a) - flat(start)).norm()).item()
 
 
 def free_port() -> int:
@@ -61,15 +73,13 @@ def test_two_processes_train_like_one_with_the_same_global_batch(photos, tmp_pat
     one, two = weights(tmp_path / "one.pt"), weights(tmp_path / "two.pt")
     untrained = tmp_path / "zero.pt"
     train(photos, untrained, steps=1)
-    moved = max((one[k] - v).abs().max().item() for k, v in weights(untrained).items())
-    differ = max((one[k] - v).abs().max().item() for k, v in two.items())
-    print(f"weights moved {moved:.2e} from step 1 to 8; 1 and 2 processes differ by {differ:.2e}")
-    assert moved > 50 * TOLERANCE  # training changed the weights far more than the tolerance
-    assert differ < TOLERANCE
+    distance = relative_distance(one, two, weights(untrained))
+    print(f"1 and 2 processes ended {distance:.2%} of training's distance apart")
+    assert distance < TOLERANCE
     history = load_checkpoint(tmp_path / "two.pt")["training"]["history"]
     expected = load_checkpoint(tmp_path / "one.pt")["training"]["history"]
     assert history["step"] == list(range(1, 9))  # one checkpoint, with the whole history
-    assert history["loss"] == pytest.approx(expected["loss"], rel=1e-4)  # of the whole batch
+    assert history["loss"] == pytest.approx(expected["loss"], rel=1e-3)  # of the whole batch
 
 
 def test_distributed_training_resumes_from_its_checkpoint(photos, tmp_path):
@@ -80,8 +90,8 @@ def test_distributed_training_resumes_from_its_checkpoint(photos, tmp_path):
     train(photos, tmp_path / "two.pt", steps=8, processes=2, resume=True)
     one, two = weights(tmp_path / "one.pt"), weights(tmp_path / "two.pt")
     assert load_checkpoint(tmp_path / "two.pt")["training"]["step"] == 8
-    for name in one:
-        assert torch.allclose(one[name], two[name], atol=TOLERANCE), name
+    train(photos, tmp_path / "zero.pt", steps=1)
+    assert relative_distance(one, two, weights(tmp_path / "zero.pt")) < TOLERANCE
 
 
 def test_shards_make_up_the_batch():
