@@ -91,7 +91,9 @@ def test_distributed_training_resumes_from_its_checkpoint(photos, tmp_path):
     one, two = weights(tmp_path / "one.pt"), weights(tmp_path / "two.pt")
     assert load_checkpoint(tmp_path / "two.pt")["training"]["step"] == 8
     train(photos, tmp_path / "zero.pt", steps=1)
-    assert relative_distance(one, two, weights(tmp_path / "zero.pt")) < TOLERANCE
+    distance = relative_distance(one, two, weights(tmp_path / "zero.pt"))
+    print(f"resumed: 1 and 2 processes ended {distance:.2%} of training's distance apart")
+    assert distance < TOLERANCE
 
 
 def test_shards_make_up_the_batch():
