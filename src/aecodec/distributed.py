@@ -59,6 +59,14 @@ class Distributed:
             dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
         return cls(dist.get_rank(), dist.get_world_size(), device)
 
+    def close(self) -> None:
+        """Leave torchrun's process group (all processes together), so that no gloo thread
+        is still alive when the process exits (that aborted a process, now and then, on a
+        busy machine); with one process, nothing to do."""
+        if self.world > 1 and dist.is_initialized():
+            dist.barrier()
+            dist.destroy_process_group()
+
     @property
     def is_main(self) -> bool:
         """Rank 0: the one process that prints, validates and writes checkpoints."""

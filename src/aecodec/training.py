@@ -282,6 +282,7 @@ def fit(
             while not run.spent():
                 run.epoch()
             run.finish()
+        processes.close()  # distributed: leave the process group before the process exits
     except KeyboardInterrupt:
         run.save()  # keep the work done so far; `resume=True` continues from here
         raise
