@@ -3376,29 +3376,6 @@ def check_file_size_prediction(file_size_prediction: Callable[[], float], model=
 # None (True or False with grade=True) and never raise. Two of them are predictions: they
 # compare the learner's commitment with what the notebook measured and explain the gap.
 
-def _verdict_10(name: str, check: Callable[[], str], grade: bool) -> bool | None:
-    """Run `check` (which returns what to say after "Correct."), print one verdict line."""
-    try:
-        with torch.random.fork_rng(devices=[]):  # the notebook's random numbers stay its own
-            said = check()
-    except NotImplementedError:
-        print(f"Not yet: {name} is not implemented yet. Replace `raise NotImplementedError` "
-              "with your code, run that cell, then run this check again.")
-        passed = False
-    except _Wrong as e:
-        print(f"Wrong: {name}: {' '.join(str(e).split())}")
-        passed = False
-    except Exception as e:  # what the learner gave back broke the check itself
-        print(f"Wrong: {name}: the check could not use what your code gave back "
-              f"({type(e).__name__}: {' '.join(str(e).split())}). Compare its type with what "
-              "the exercise asks for.")
-        passed = False
-    else:
-        print(f"Correct. {name}: {said}")
-        passed = True
-    return passed if grade else None
-
-
 def _choice(value, allowed: dict[str, str], what: str) -> str:
     """A learner's word, normalized through `allowed` {spelling: meaning}."""
     if not isinstance(value, str):
@@ -3481,7 +3458,7 @@ def check_residual_prediction(predict: Callable[[], dict], measured: dict[str, f
         return (f"you predicted the {better} with R^2 about {r2:g}; {scores}. A small share is "
                 f"left, and for r itself more of it sits in the {winner}.")
 
-    return _verdict_10("residual prediction", check, grade)
+    return _verdict("residual prediction", check, grade)
 
 
 def _reference_context_mask(k: int, i: int = 0, j: int = 1) -> torch.Tensor:
@@ -3512,7 +3489,7 @@ def check_context_mask(context_mask: Callable[[int, int, int], torch.Tensor],
                 "a non-anchor's context reads every anchor in its window and nothing else; an "
                 "anchor's reads nothing.")
 
-    return _verdict_10("context_mask", check, grade)
+    return _verdict("context_mask", check, grade)
 
 
 def _check_context_window(context_mask: Callable, k: int, i: int, j: int) -> None:
@@ -3645,4 +3622,4 @@ def check_bits_prediction(predict: Callable[[], dict], measured: dict[str, float
         return (f"you predicted {cheaper}, {saving:g}% fewer bits per value; {scores}: within a "
                 "factor of 2.")
 
-    return _verdict_10("bits prediction", check, grade)
+    return _verdict("bits prediction", check, grade)
