@@ -112,7 +112,9 @@ HEAVY = ("torch", "numpy", "nbformat", "jsonschema", "aecodec.course.classroom")
     ["--help"], [], ["no-such-command"], ["decompress", "--help"], ["decompress"],
     ["classroom", "build", "--help"], ["info", "--help"], ["evaluate", "--no-such-option"],
     ["compress", "--help"], ["compress"], ["compress", "in.png", "out.aec", "--quality", "9"],
-    ["download-kodak", "--help"],
+    ["download-kodak", "--help"], ["train", "--help"], ["train", "--steps", "-3", "--out", "x.pt"],
+    ["zoo-train", "--help"], ["zoo-train-rd", "--help"], ["zoo-train-hp", "--help"],
+    ["zoo-train-vr", "--help"], ["zoo-train-default", "--help"],
 ])
 def test_help_and_argument_errors_import_neither_torch_nor_the_course(args):
     """`aecodec --help` answers like a tool: PyTorch (seconds to import) and nbformat are
@@ -128,6 +130,34 @@ def test_help_and_argument_errors_import_neither_torch_nor_the_course(args):
                             timeout=120)
     assert result.stdout.splitlines()[-1] == "imported []", result.stdout + result.stderr
     assert result.stdout.splitlines()[-2] == f"exit {0 if '--help' in args else 2}"
+
+
+def test_the_settings_help_shows_are_the_recipes():
+    """catalogue's copies of the recipe settings (shown by --help without PyTorch) equal the
+    recipes', and so do the budgets."""
+    from aecodec import catalogue, recipes
+
+    for name, settings in catalogue.RECIPE_SETTINGS.items():
+        recipe = getattr(recipes, name)
+        for key, value in settings.items():
+            actual = getattr(recipe.model if hasattr(recipe.model, key) else recipe, key)
+            assert actual == value, f"catalogue.RECIPE_SETTINGS[{name!r}][{key!r}]"
+    for key in ("latent_channels", "downsamplings", "hidden_channels", "batch_size",
+                "patch_size", "lr", "warmup"):  # every option `aecodec train` documents
+        assert key in catalogue.RECIPE_SETTINGS["PLAIN"]
+        assert key in catalogue.RECIPE_SETTINGS["RD_SMALL"]
+    assert recipes.PLAIN_STEPS is catalogue.PLAIN_STEPS
+
+
+def test_train_help_shows_the_recipe_defaults(capsys):
+    from aecodec.recipes import PLAIN, RD_SMALL
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"(default: {PLAIN.lr}, or RD_SMALL's {RD_SMALL.lr} with --lambda)" in text
+    assert (f"(default: {PLAIN.model.latent_channels}, or RD_SMALL's "
+            f"{RD_SMALL.model.latent_channels} with --lambda)") in text
 
 
 def test_the_console_script_module_imports_nothing_heavy():

@@ -226,11 +226,10 @@ TRAIN_OPTIONS = dict(batch_size=("N", positive_int, "patches per step"),
 
 def _defaults(name: str) -> str:
     """Help text for a recipe setting: PLAIN's value and RD_SMALL's (with --lambda)."""
-    from aecodec.recipes import PLAIN, RD_SMALL
+    from aecodec.catalogue import RECIPE_SETTINGS  # the recipes' numbers, without PyTorch
 
-    def value(recipe: Recipe):
-        return getattr(recipe.model if name in SIZE_OPTIONS else recipe, name)
-    return f"(default: {value(PLAIN)}, or RD_SMALL's {value(RD_SMALL)} with --lambda)"
+    plain, small = RECIPE_SETTINGS["PLAIN"][name], RECIPE_SETTINGS["RD_SMALL"][name]
+    return f"(default: {plain}, or RD_SMALL's {small} with --lambda)"
 
 
 def add_train(p: argparse.ArgumentParser) -> None:
@@ -428,7 +427,7 @@ def cmd_download_kodak(args: argparse.Namespace) -> None:
 
 
 def add_zoo_train(p: argparse.ArgumentParser) -> None:
-    from aecodec.recipes import PLAIN_STEPS
+    from aecodec.catalogue import PLAIN_STEPS
 
     p.add_argument("--data", required=True, metavar="DIR", help="training photos")
     p.add_argument("--out-dir", default=None, help="default: the shipped models' folder")
@@ -450,7 +449,7 @@ def cmd_zoo_train(args: argparse.Namespace) -> None:
 
 
 def add_zoo_train_rd(p: argparse.ArgumentParser) -> None:
-    from aecodec.recipes import RD_MINUTES, RD_WIDE
+    from aecodec.catalogue import RD_MINUTES, RECIPE_SETTINGS
 
     p.add_argument("--data", required=True, metavar="DIR", help="training photos")
     p.add_argument("--out-dir", default=None,
@@ -459,7 +458,7 @@ def add_zoo_train_rd(p: argparse.ArgumentParser) -> None:
     p.add_argument("--minutes", type=positive_float, default=RD_MINUTES,
                    help=f"time budget for the whole curve (default: {RD_MINUTES})")
     for name, (metavar, text) in SIZE_OPTIONS.items():  # the rest of the recipe is fixed
-        default = getattr(RD_WIDE.model, name)
+        default = RECIPE_SETTINGS["RD_WIDE"][name]
         p.add_argument(option(name), type=positive_int, default=default, metavar=metavar,
                        help=f"{text} (default: {default})")
     p.set_defaults(func=cmd_zoo_train_rd)
@@ -502,7 +501,7 @@ def cmd_zoo_train_hp(args: argparse.Namespace) -> None:
 
 
 def add_zoo_train_vr(p: argparse.ArgumentParser) -> None:
-    from aecodec.recipes import VARIABLE_RATE_MINUTES
+    from aecodec.catalogue import VARIABLE_RATE_MINUTES
 
     p.add_argument("--data", required=True, metavar="DIR", help="training photos")
     p.add_argument("--out", default=None, metavar="FILE",
@@ -529,6 +528,9 @@ def cmd_zoo_train_vr(args: argparse.Namespace) -> None:
 
 
 def add_zoo_train_default(p: argparse.ArgumentParser) -> None:
+    from aecodec.catalogue import RECIPE_SETTINGS
+
+    batch, patch = (RECIPE_SETTINGS["DEFAULT_CODEC"][k] for k in ("batch_size", "patch_size"))
     p.add_argument("--data", required=True, metavar="DIR", help="training photos")
     p.add_argument("--out", default=None, metavar="FILE",
                    help="the trained model (default: vr_context.pt in the shipped models' "
@@ -542,9 +544,9 @@ def add_zoo_train_default(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if there is one)")
     p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
     p.add_argument("--batch-size", type=positive_int, default=None,
-                   help="patches per step (default: the recipe's 8)")
+                   help=f"patches per step (default: the recipe's {batch})")
     p.add_argument("--patch-size", type=positive_int, default=None,
-                   help="side of the patches (default: the recipe's 128)")
+                   help=f"side of the patches (default: the recipe's {patch})")
     p.set_defaults(func=cmd_zoo_train_default)
 
 

@@ -32,6 +32,7 @@ from pathlib import Path
 import torch
 
 from aecodec import zoo
+from aecodec.catalogue import PLAIN_STEPS, RD_MINUTES, VARIABLE_RATE_MINUTES  # the budgets
 from aecodec.checkpoint import load_checkpoint, load_model, save_checkpoint
 from aecodec.data import PatchDataset, load_folder
 from aecodec.entropy import build_coding_tables
@@ -92,7 +93,6 @@ class Recipe:
 
 
 PLAIN = Recipe(AutoencoderConfig(), batch_size=16, patch_size=128)
-PLAIN_STEPS = 3000
 
 # The classroom recipe, chosen by measurement on a 2-core CPU: a small model that takes many
 # quick steps on small patches learns faster per minute than a big one on big patches, and
@@ -103,7 +103,6 @@ RD_SMALL = Recipe(RateDistortionConfig(latent_channels=32, downsamplings=3, hidd
 # shipped models were trained at 2e-3; the higher rate was measured for 12 minutes only.
 RD_WIDE = replace(RD_SMALL, model=RateDistortionConfig(latent_channels=64, hidden_channels=64),
                   lr=2e-3)
-RD_MINUTES = 95  # the shipped curve's budget, on 1 CPU thread
 
 
 def train_plain_family(data: str | os.PathLike, out_dir: str | os.PathLike,
@@ -274,9 +273,7 @@ def train_hyperprior_family(data: str | os.PathLike, factorized_dir: str | os.Pa
 VARIABLE_RATE = Recipe(VariableRateConfig(), batch_size=8, patch_size=128, lr=5e-4,
                        warmup=0.03, clip_norm=1.0)
 VARIABLE_RATE_GAIN_LR = 10.0  # learning-rate scale of the gain vectors
-# Its budget: the family's 93 minutes less the 27.9 the warm start already had, so that
-# both used the same hyperprior training time (docs/training.md).
-VARIABLE_RATE_MINUTES = 65
+# Its budget, VARIABLE_RATE_MINUTES, is in aecodec.catalogue with the other budgets.
 
 
 def train_variable_rate(hyperprior: HyperpriorAutoencoder, images: list[torch.Tensor], *,
