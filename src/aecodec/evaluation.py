@@ -5,7 +5,8 @@ interpolation of the method's later revision rather than one cubic fit: a single
 through four points swings wildly where a codec's curve flattens), `evaluate_codecs` (each
 model, and Pillow's JPEG, WebP and AVIF over sweeps of qualities, per image and averaged),
 `codec_runs` (models as extra curves), all scored by `score`, the one scoring harness (a
-codec model, a Pillow `baseline` or any run, on a set of images), and `results_markdown`
+codec model, a Pillow `baseline` or any run, on a set of images; `measure` scores one
+decoded image, for it and for the explorers), and `results_markdown`
 to report them (their figure is `aecodec.viz.rd_figure`, also importable from here).
 Every bpp here is measured from `len(bytes)` of a real file; nothing is estimated. Also
 `evaluate_plain_models` (`score` of each model's `plain_run`) and `plain_markdown`: the
@@ -151,11 +152,24 @@ def file_run(model: Codec) -> Run:
     return run
 
 
-def _scores(x: torch.Tensor, x_hat: torch.Tensor, num_bytes: int) -> dict:
+def measure(x: torch.Tensor, x_hat: torch.Tensor, num_bytes: int,
+            with_ms_ssim: bool = True) -> dict[str, float]:
+    """The scores of one decoded image, as `score` and the explorers report them.
+
+    Args:
+        x, x_hat: the image and its decoding, (3, H, W) in [0, 1].
+        num_bytes: the size of the file x_hat was decoded from.
+        with_ms_ssim: also MS-SSIM (the slowest of the three; NaN for an image too small).
+
+    Returns:
+        {"bpp" (from num_bytes), "psnr" (dB)[, "ms_ssim"]}.
+    """
     height, width = x.shape[-2:]
-    small = min(height, width) < MS_SSIM_MIN_SIDE
-    return dict(bpp=bpp(num_bytes, height, width), psnr=psnr(x, x_hat),
-                ms_ssim=math.nan if small else ms_ssim(x, x_hat))
+    scores = dict(bpp=bpp(num_bytes, height, width), psnr=psnr(x, x_hat))
+    if with_ms_ssim:
+        small = min(height, width) < MS_SSIM_MIN_SIDE
+        scores["ms_ssim"] = math.nan if small else ms_ssim(x, x_hat)
+    return scores
 
 
 def score(codec: Codec | Run, images: dict[str, torch.Tensor], progress: bool = False,
@@ -180,7 +194,7 @@ def score(codec: Codec | Run, images: dict[str, torch.Tensor], progress: bool = 
     per_image = {}
     for name, x in tqdm(images.items(), desc="scoring", leave=False, disable=not progress):
         num_bytes, x_hat, *extra = run(x)
-        scores = per_image[name] = dict(_scores(x, x_hat, num_bytes), **(extra[0] if extra else {}))
+        scores = per_image[name] = dict(measure(x, x_hat, num_bytes), **(extra[0] if extra else {}))
         if isinstance(codec, Codec):
             scores["objective"] = float(rd_loss(mse(x, x_hat), scores["bpp"], codec.lmbda))
         if bar is not None:
@@ -329,7 +343,7 @@ def plain_run(model: Autoencoder) -> Run:
     def run(x: torch.Tensor) -> tuple:
         x_hat, num_bytes = reconstruct_8bit(model, x[None])  # (1, 3, H, W)
         jpeg_hat, jpeg_bytes, quality = jpeg_at_most(x, num_bytes)
-        jpeg = _scores(x, jpeg_hat, jpeg_bytes)
+        jpeg = measure(x, jpeg_hat, jpeg_bytes)
         return num_bytes, x_hat[0], dict(
             ratio=model.compression_ratio(*x.shape[-2:]), latent_bytes=num_bytes,
             jpeg_bytes=jpeg_bytes, jpeg_quality=quality, jpeg_psnr=jpeg["psnr"],

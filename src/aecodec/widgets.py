@@ -5,8 +5,9 @@ Holds: `LatentExplorer` (plain autoencoders of several latent sizes, notebook 05
 with a continuous slider, with real files and where their bits go, notebooks 07 to 09,
 beside JPEG, WebP and AVIF), on a shared base that offers the images (embedded
 photos, Kodak images if their folder is known, or an uploaded file) and caches every
-result. They draw nothing themselves: numbers come from `latents8bit`, `codec` and
-`baselines`, pictures from `viz.explorer_figure`. Sliders act on release; going back to a
+result. They draw nothing themselves: files come from `latents8bit`, `codec` and `baselines`,
+their scores from `evaluation.measure` (as the benchmarks' do), pictures from
+`viz.explorer_figure`. Sliders act on release; going back to a
 setting already seen is instant. While an update computes, the explorer says "computing…"
 and greys its picture; while it builds, a progress bar counts its first results. Shown in
 a notebook, an explorer also leaves a still picture of its figure (`image/png` beside the
@@ -31,14 +32,13 @@ from aecodec.baselines import avif_curve, jpeg_at_most, jpeg_curve, webp_curve
 from aecodec.codec import compress, decompress
 from aecodec.data import SAMPLE_IMAGES, load_sample
 from aecodec.errors import AecodecError, ImageError
-from aecodec.evaluation import bits_map
+from aecodec.evaluation import bits_map, measure
 from aecodec.images import decode_image, load_image
 from aecodec.kodak import KODAK_ENV, KODAK_SHA256
 from aecodec.latents8bit import reconstruct_8bit
-from aecodec.metrics import bpp, ms_ssim, psnr
 from aecodec.models import Autoencoder, VariableRateHyperprior
-from aecodec.recipes import PLAIN_LATENT_CHANNELS
 from aecodec.viz import explorer_figure, figure_to_png
+from aecodec.zoo import PLAIN_LATENT_CHANNELS
 
 AVIF_EXPLORER_QUALITIES = (10, 30, 50, 70, 90)
 # the picture is greyed while an update computes (the class is set on it meanwhile)
@@ -174,8 +174,8 @@ class _Explorer:
         """MS-SSIM of the model and of JPEG (the slowest numbers, cached apart)."""
         def compute():
             x, r = self.load(name), self.result(name, setting)
-            return dict(ms_ssim=_ms_ssim_or_none(x, r["x_hat"]),
-                        jpeg_ms_ssim=_ms_ssim_or_none(x, r["x_jpeg"]))
+            return dict(ms_ssim=_ms_ssim_or_none(x, r["x_hat"], r["bytes"]),
+                        jpeg_ms_ssim=_ms_ssim_or_none(x, r["x_jpeg"], r["jpeg_bytes"]))
         return self._cached(("similarity", name, setting), compute)
 
     def jpeg_points(self, name: str) -> list[dict]:
@@ -192,7 +192,7 @@ class _Explorer:
     def _baseline_points(self, name: str, curve) -> list[dict]:
         """(bpp, PSNR) of a Pillow codec's quality sweep on image `name`."""
         x = self.load(name)
-        return [dict(bpp=bpp(size, *x.shape[-2:]), psnr=psnr(x, x_hat), quality=q)
+        return [dict(measure(x, x_hat, size, with_ms_ssim=False), quality=q)
                 for q, size, x_hat in curve(x)]
 
     def _show(self, name: str, setting, r: dict, fig_args: dict) -> None:
@@ -268,8 +268,8 @@ class LatentExplorer(_Explorer):
         def compute():
             x = self.load(name)
             x_hat, num_bytes = reconstruct_8bit(self.models[(c, k)], x[None])  # (1, 3, H, W)
-            return dict(x_hat=x_hat[0], psnr=psnr(x[None], x_hat), bytes=num_bytes,
-                        bpp=bpp(num_bytes, *x.shape[-2:]))
+            return dict(measure(x, x_hat[0], num_bytes, with_ms_ssim=False), x_hat=x_hat[0],
+                        bytes=num_bytes)
         return self._cached(("point", name, c, k), compute)
 
     def result(self, name: str, setting: tuple[int, int]) -> dict:
@@ -284,7 +284,7 @@ class LatentExplorer(_Explorer):
             r.update(latent_shape=self.models[(c, k)].latent_shape(height, width),
                      ratio=self.models[(c, k)].compression_ratio(height, width),
                      x_jpeg=x_jpeg, jpeg_bytes=jpeg_bytes, jpeg_quality=quality,
-                     jpeg_psnr=psnr(x, x_jpeg))
+                     jpeg_psnr=measure(x, x_jpeg, jpeg_bytes, with_ms_ssim=False)["psnr"])
             return r
         return self._cached(("result", name, c, k), compute)
 
@@ -388,8 +388,8 @@ class RateDistortionExplorer(_Explorer):
             x = self.load(name)
             model, data = self._coded(x, lmbda)
             x_hat = decompress(model, data)  # (3, H, W)
-            return dict(x_hat=x_hat, psnr=psnr(x, x_hat), bytes=len(data),
-                        bpp=bpp(len(data), *x.shape[-2:]), bits=bits_map(model, data)["y"])
+            return dict(measure(x, x_hat, len(data), with_ms_ssim=False), x_hat=x_hat,
+                        bytes=len(data), bits=bits_map(model, data)["y"])
         return self._cached(("point", name, round(lmbda, 6)), compute)
 
     def result(self, name: str, lmbda: float) -> dict:
@@ -398,7 +398,7 @@ class RateDistortionExplorer(_Explorer):
             x, r = self.load(name), dict(self.point(name, lmbda))
             x_jpeg, jpeg_bytes, quality = jpeg_at_most(x, r["bytes"])
             r.update(x_jpeg=x_jpeg, jpeg_bytes=jpeg_bytes, jpeg_quality=quality,
-                     jpeg_psnr=psnr(x, x_jpeg))
+                     jpeg_psnr=measure(x, x_jpeg, jpeg_bytes, with_ms_ssim=False)["psnr"])
             return r
         return self._cached(("result", name, round(lmbda, 6)), compute)
 
@@ -440,8 +440,6 @@ class RateDistortionExplorer(_Explorer):
         ], x)
 
 
-def _ms_ssim_or_none(x: torch.Tensor, x_hat: torch.Tensor) -> float | None:
-    try:
-        return ms_ssim(x, x_hat)
-    except ValueError:
-        return None  # smaller than MS-SSIM's 161 px minimum
+def _ms_ssim_or_none(x: torch.Tensor, x_hat: torch.Tensor, num_bytes: int) -> float | None:
+    value = measure(x, x_hat, num_bytes)["ms_ssim"]
+    return None if math.isnan(value) else value  # NaN: smaller than MS-SSIM's minimum
