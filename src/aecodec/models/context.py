@@ -19,8 +19,10 @@ splits y's positions like a checkerboard,
                                 anchors around them (a 5x5 window)
 
 Both halves are coded in one parallel pass each, so decoding runs two passes of small
-convolutions, not one network call per position as a serial (autoregressive) context
-model does (Minnen et al. 2018; 14 s to decode a Kodak image on a CPU).
+convolutions. A serial (autoregressive) context model (Minnen et al. 2018) needs many
+sequential steps: h * w in the raster order CompressAI implements, one network call per
+position (about 14 s to decode a Kodak image on a CPU there), O(h + w) with a wavefront
+schedule.
 
     y = encoder(x) * gain(lambda)                       (N, C, h, w)
     hyper = hyper_decoder(z_hat)                        (N, 2C, h, w)  means, scales
