@@ -2,7 +2,8 @@
 
 Holds: `encode_jpeg` / `encode_webp` / `encode_avif` (x -> bytes), `decode_image_bytes`,
 `jpeg_at_most` (the best JPEG that fits a byte budget), `jpeg_curve`, `webp_curve` and
-`avif_curve`.
+`avif_curve`, and every sweep of qualities the kit uses (`QUALITIES`, the evaluation's
+`JPEG_QUALITIES` / `WEBP_QUALITIES` / `AVIF_QUALITIES`, the explorers' shorter AVIF one).
 Sizes are real: `len(data)` of what Pillow writes, headers included.
 
 Each codec gets its best ordinary settings, so that a comparison is fair to it:
@@ -77,7 +78,13 @@ def jpeg_at_most(x: torch.Tensor, max_bytes: int) -> tuple[torch.Tensor, int, in
     return decode_image_bytes(data), len(data), quality
 
 
-QUALITIES = (5, 10, 20, 30, 50, 70, 85, 95)
+QUALITIES = (5, 10, 20, 30, 50, 70, 85, 95)  # a quick sweep: the curves' default
+# `aecodec evaluate`'s sweeps (`evaluation.evaluate_codecs`): dense enough for BD-rate over
+# every learned codec's range on Kodak
+JPEG_QUALITIES = (2, 3, 4, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95)
+WEBP_QUALITIES = (5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95)
+AVIF_QUALITIES = (10, 20, 30, 40, 50, 60, 70, 80, 90)
+AVIF_EXPLORER_QUALITIES = (10, 30, 50, 70, 90)  # the explorers': AVIF encodes slowest
 
 
 def _curve(encode, x: torch.Tensor, qualities) -> list[tuple[int, int, torch.Tensor]]:

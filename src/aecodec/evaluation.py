@@ -24,6 +24,9 @@ import torch
 from tqdm.auto import tqdm
 
 from aecodec.baselines import (
+    AVIF_QUALITIES,
+    JPEG_QUALITIES,
+    WEBP_QUALITIES,
     decode_image_bytes,
     encode_avif,
     encode_jpeg,
@@ -36,9 +39,6 @@ from aecodec.losses import rd_loss
 from aecodec.metrics import MS_SSIM_MIN_SIDE, bpp, ms_ssim, mse, psnr
 from aecodec.models import Autoencoder, Codec, latent_shape
 
-JPEG_QUALITIES = (2, 3, 4, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95)
-WEBP_QUALITIES = (5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95)
-AVIF_QUALITIES = (10, 20, 30, 40, 50, 60, 70, 80, 90)
 AVIF_SUBSAMPLINGS = ("4:4:4", "4:2:0")  # 4:4:4 for the RGB comparison; 4:2:0 is the default
 
 

@@ -28,7 +28,13 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from aecodec import zoo
-from aecodec.baselines import avif_curve, jpeg_at_most, jpeg_curve, webp_curve
+from aecodec.baselines import (
+    AVIF_EXPLORER_QUALITIES,
+    avif_curve,
+    jpeg_at_most,
+    jpeg_curve,
+    webp_curve,
+)
 from aecodec.codec import compress, decompress
 from aecodec.data import SAMPLE_IMAGES, load_sample
 from aecodec.errors import AecodecError, ImageError
@@ -40,7 +46,6 @@ from aecodec.models import Autoencoder, VariableRateHyperprior
 from aecodec.viz import explorer_figure, figure_to_png
 from aecodec.zoo import PLAIN_LATENT_CHANNELS
 
-AVIF_EXPLORER_QUALITIES = (10, 30, 50, 70, 90)
 # the picture is greyed while an update computes (the class is set on it meanwhile)
 BUSY_STYLE = "<style>.aecodec-busy {opacity: 0.35; transition: opacity 0.2s;}</style>"
 
