@@ -85,6 +85,8 @@ def test_outputs_are_cleared_only_in_the_exercise_and_its_check():
     student = classroom.student_notebook(made_up_notebook())
     title, note, saved, statement, exercise, check = student.cells
     assert "Student edition" in note.source
+    # review r3-A: the prose after a prediction exercise may give it away
+    assert "before you scroll past it" in " ".join(note.source.replace(">", "").split())
     assert saved.outputs[0].text == "saved\n" and saved.execution_count == 1
     assert exercise.execution_count is None and check.execution_count is None
     assert check.outputs == []

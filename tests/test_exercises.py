@@ -1775,3 +1775,64 @@ def test_the_file_size_check_says_the_coder_can_beat_the_estimate_by_a_few_bytes
     check_for("file_size_prediction")(lambda: 24_150)
     out = capsys.readouterr().out
     assert "cannot beat -sum log2 P by more than a few bytes" in out, out
+
+
+def _psnr_int_right(a, b, bits) -> float:
+    return 10 * math.log10((2**bits - 1) ** 2 / float(((a / 1.0 - b) ** 2).mean()))
+
+
+ATTACK_R3A = [  # review r3-A of 00 to 02: wrong answers rejected with a wrong or empty reason
+    ("to_batch", lambda p: torch.from_numpy(p).permute(2, 0, 1)[None].float() / p.max(),
+     "this image's own brightest value"),
+    ("to_batch", lambda p: (torch.from_numpy(p).permute(2, 0, 1)[None].float() / 255 * 100)
+     .round() / 100, "rounded to 2 decimals"),
+    ("psnr_int", lambda a, b, bits: 10 * math.log10(
+        float(a.max()) ** 2 / float(((a / 1.0 - b) ** 2).mean())),
+     "the brightest value in the first image"),
+    ("psnr_int", lambda a, b, bits: 10 * math.log10(
+        float(max(a.max(), b.max())) ** 2 / float(((a / 1.0 - b) ** 2).mean())),
+     "the peak is fixed by the format"),
+    ("psnr_int", lambda a, b, bits: np.array([_psnr_int_right(a, b, bits)]),
+     "the value is right but it is a ndarray"),  # like a tensor: one number, not a float
+    ("conv_size_prediction", lambda: {"A": 3, "B": 4, "C": 3, "D": 4, "E": 28},
+     "rounding up, not down"),  # 9 / 2 rounded down, not "padding on one side"
+    ("conv_size_prediction", lambda: {"A": 3, "B": 4, "C": 4, "D": 4, "E": 14},
+     "Halving and rounding down is not the rule for kernel 3"),
+    ("conv_size_prediction", lambda: {"A": 3, "B": 4, "C": 3, "D": 5, "E": 14},
+     "This layer has stride 1"),  # every convolution halves
+    ("conv_size_prediction", lambda: {"A": 3, "B": 4, "C": 3, "D": 5, "E": 26},
+     "You left out the padding"),
+    ("latent_values", lambda h, w, c, k: 64 * math.ceil(h / 2**k) * math.ceil(w / 2**k),
+     "hidden layers' width"),  # HIDDEN_CHANNELS in place of C
+    ("latent_values", lambda h, w, c, k: c * math.ceil(h / 2 ** (k - 1))
+     * math.ceil(w / 2 ** (k - 1)), "one too few"),  # the same count as 64 channels at first
+    ("latent_values", lambda h, w, c, k: c * math.ceil(h / 2 ** (k + 1))
+     * math.ceil(w / 2 ** (k + 1)), "one too many"),
+    ("latent_values", lambda h, w, c, k: c * (h // 2**k + 1) * (w // 2**k + 1),
+     "added 1 to each side even where"),
+]
+
+
+@pytest.mark.parametrize("name, wrong, explanation", ATTACK_R3A,
+                         ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(ATTACK_R3A)])
+def test_review_r3a_of_00_to_02_is_answered(name, wrong, explanation, capsys):
+    assert check_for(name)(wrong) is False
+    out = capsys.readouterr().out
+    assert out.startswith("Wrong: ") and explanation in out, out
+    assert out.count("\n") == 1 and "Traceback" not in out
+
+
+def test_a_hard_coded_latent_count_gets_no_made_up_diagnosis(capsys):
+    """98,304 (the first case's count) read as '384 channels' would be a guess: a mistake
+    is named only when it gives the learner's answers in more than one case."""
+    assert check_for("latent_values")(lambda h, w, c, k: 98304) is False
+    out = capsys.readouterr().out
+    assert out.rstrip().endswith("expected 2048."), out
+
+
+@pytest.mark.parametrize("one", [lambda v: np.array([v]), lambda v: torch.tensor([v]),
+                                 lambda v: np.float32(v)], ids=["ndarray", "tensor", "float32"])
+def test_a_prediction_of_one_element_arrays_counts_as_numbers(one, capsys):
+    """np.array([40.]) is accepted as torch.tensor([40.]) is (review r3-A)."""
+    predict = lambda: {0.1: one(20.0), 0.01: one(40.0)}  # noqa: E731
+    assert check_for("noise_prediction")(predict) is True, capsys.readouterr().out

@@ -14,7 +14,9 @@ comes from the exercise's statement in the markdown cell above it. The outputs
 of exercise and check cells are cleared, and so are those of cells tagged
 `reveals-answer` (a cell that prints what the learner was asked to predict or compute,
 such as the predicted and measured PSNRs after a prediction exercise); every other cell
-keeps its saved output, so learners can read ahead.
+keeps its saved output, so learners can read ahead; the note at the top asks them to
+commit to each prediction before scrolling past its exercise, since the prose after one
+may give its answer away.
 
 Holds: `student_notebook` (one notebook), `build` (the whole course into a folder, what
 `aecodec classroom build` runs), `solutions` / `insert_solutions` (take the solutions
@@ -53,7 +55,9 @@ STUDENT_NOTE = """\
 > **Student edition.** Each ✏️ exercise below ends in `raise NotImplementedError(...)`:
 > replace that line with your code, run the cell, then run the check in the cell after it.
 > Until then the check says "not implemented yet", and later cells that use your function
-> stop with an error. The other cells keep their outputs, so you can read ahead."""
+> stop with an error. The other cells keep their outputs, so you can read ahead, but where an
+> exercise asks you to predict, write your prediction down and run its check before you scroll
+> past it: the text after an exercise often gives its answer away."""
 
 NO_EXERCISE_NOTE = """\
 > **Student edition.** This notebook has no exercises: read it, run it, change the

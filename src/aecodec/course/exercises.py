@@ -122,7 +122,8 @@ def _call(fn: Callable, *args, **kwargs):
 def _as_number(value) -> float:
     """The learner's result as a float, or a plain complaint that it is not a number."""
     _one_number(value)
-    number = float(value)
+    # .item(): float() refuses a NumPy array of shape (1,), which the checks take as one number
+    number = float(value.item() if isinstance(value, torch.Tensor | np.ndarray) else value)
     if math.isnan(number):
         raise _Wrong("it returned nan (not a number): somewhere a 0 / 0 or the log of a "
                      "negative number?")
@@ -185,6 +186,12 @@ def check_to_batch(to_batch: Callable[[np.ndarray], torch.Tensor]) -> bool:
             if x.max() > 1 + 1e-6:
                 raise _Wrong(f"values go up to {x.max().item():.2f}, above 1: divide by 255 "
                              "(and nothing else) to bring 0..255 into [0, 1].")
+            brightest = int(pixels.max())
+            if brightest < 255 and torch.allclose(x, expected * 255 / brightest, atol=1e-5):
+                raise _Wrong(f"the values are divided by this image's own brightest value "
+                             f"({brightest}), so that it becomes 1: then the same byte means a "
+                             "different number in every image (and a dark photo comes out "
+                             "brighter). Divide by 255, the largest possible 8-bit value.")
             low, high = expected.min(), expected.max()
             if torch.allclose(x, (expected - low) / (high - low), atol=1e-5) and \
                     not torch.allclose(x, expected, atol=1e-6):
@@ -208,6 +215,14 @@ def check_to_batch(to_batch: Callable[[np.ndarray], torch.Tensor]) -> bool:
                              "// does (on the uint8 bytes, or with torch.div(..., "
                              "rounding_mode='floor')). Convert to float first, then divide "
                              "with /: .float() / 255.")
+            decimals = next((d for d in range(5) if torch.allclose(
+                x, torch.round(expected, decimals=d), atol=1e-6)), None)
+            if decimals is not None and not torch.allclose(x, expected, atol=1e-6):
+                raise _Wrong(f"the values are byte / 255 rounded to {decimals} decimal"
+                             f"{'' if decimals == 1 else 's'} (off by up to "
+                             f"{(x - expected).abs().max().item():.4f}): rounding merges some "
+                             "of the 256 levels a byte has, or moves them. Keep byte / 255 as "
+                             "it is, and round only where you print.")
             if not torch.allclose(x, expected, atol=1e-6):
                 raise _Wrong("shape and range are right but the values are not: is each pixel "
                              "still in its place (permute, not view or reshape)?")
@@ -551,6 +566,12 @@ def check_psnr_int(psnr_int: Callable[[np.ndarray, np.ndarray, int], float]) -> 
                      f"value of the dtype {a.dtype}; {bits}-bit values in it go up to "
                      f"2^{bits} - 1 only: the peak comes from the bits, not from the "
                      "array's type"}
+            for brightest, where in ((max(a.max(), b.max()), "these two images"),
+                                     (a.max(), "the first image"), (b.max(), "the second image")):
+                peaks.setdefault(int(brightest), f"{brightest}, the brightest value in {where}; "
+                                 "but the peak is fixed by the format, not by what an image "
+                                 "holds: with a peak taken from the content, a darker image "
+                                 "would score differently for the very same errors")
             for peak, why in peaks.items():
                 if peak == top:
                     continue
@@ -644,7 +665,11 @@ def _layer_sizes(layer: nn.Module, size: int) -> dict[str, int]:
     return {"halving, rounding up": -(-size // s),
             "no + 1": (size + 2 * p - k) // s,
             "rounding up": -(-(size + 2 * p - k) // s) + 1,
-            "padding on one side": (size + p - k) // s + 1}
+            "padding on one side": (size + p - k) // s + 1,
+            "halving, rounding down": size // s,
+            "halving at stride 1": size // 2 if s == 1 else None,
+            "halving up at stride 1": -(-size // 2) if s == 1 else None,
+            "padding ignored": (size - k) // s + 1}
 
 
 def _describe(layer: nn.Module) -> str:
@@ -688,7 +713,8 @@ def check_size_prediction(predict: Callable[[], dict], layers: dict[str, tuple[n
             rules.sort(key=lambda rule: -sum(
                 _layer_sizes(other, n).get(rule) == got[key]
                 for key, (other, n) in layers.items() if type(other) is type(layer)))
-            k, p = layer.kernel_size[0], layer.padding[0]
+            k, p, s = layer.kernel_size[0], layer.padding[0], layer.stride[0]
+            formula = f"({size} + {2 * p} - {k}) // {s} + 1 = {right}"
             if isinstance(layer, nn.ConvTranspose2d):
                 why = {"no output_padding": " You left out output_padding, which adds its "
                                             "pixels at the end.",
@@ -718,7 +744,23 @@ def check_size_prediction(predict: Callable[[], dict], layers: dict[str, tuple[n
                        "rounding up": " PyTorch rounds the division down: a window that would "
                                       "run past the padding is dropped.",
                        "padding on one side": " The padding is added on both sides: "
-                                              "2 * padding."}
+                                              "2 * padding.",
+                       "halving, rounding down":
+                           f" With kernel = 2 * padding + 1 (here {k} and {p}) a stride-{s} "
+                           f"layer divides by {s} rounding up, not down: the padding gives the "
+                           f"last pixels a window of their own, {formula}."
+                           if k == 2 * p + 1 else
+                           f" Halving and rounding down is not the rule for kernel {k} and "
+                           f"padding {p}: (size + 2 * padding - kernel) // stride + 1 = "
+                           f"{formula}.",
+                       "padding ignored": f" You left out the padding: it adds {p} pixel"
+                                          f"{'' if p == 1 else 's'} on each side, so "
+                                          f"(size + 2 * padding - kernel) // stride + 1 = "
+                                          f"{formula}."}
+                for rule in ("halving at stride 1", "halving up at stride 1"):
+                    why[rule] = (f" This layer has stride 1: its window moves one pixel at a "
+                                 f"time, so it does not halve the size; only a stride of 2 "
+                                 f"does. {formula}.")
             if rules:
                 hint = why[rules[0]]
             elif isinstance(layer, nn.ConvTranspose2d):
@@ -729,7 +771,8 @@ def check_size_prediction(predict: Callable[[], dict], layers: dict[str, tuple[n
                         f"{(size - 1) * s_ + k} pixels; padding {p} crops {p} from each side "
                         f"and output_padding {op} adds {op} at the end: {right}.")
             else:
-                hint = " Work through the formula above step by step for this layer."
+                hint = (f" Work through the formula above step by step for this layer: "
+                        f"{formula}.")
             raise _Wrong(said + hint)
         return "every size right: " + "; ".join(lines) + "."
 
@@ -758,6 +801,62 @@ def check_encoder_block(encoder_block: Callable[[int, int], nn.Module]) -> bool:
     return _run("encoder_block", check)
 
 
+def _latent_mistakes(h: int, w: int, c: int, k: int, channels: int | None) -> dict[str, int]:
+    """What the usual wrong answers to latent_values(h, w, c, k) give; `channels` is the
+    channel count a learner used in place of c (read off their answer), or None."""
+    up = lambda n, d: -(-n // d)  # noqa: E731  (whole-number division rounding up)
+    rows, cols = up(h, 2**k), up(w, 2**k)
+    return {"floor": c * (h // 2**k) * (w // 2**k),
+            "one channel": rows * cols,
+            "2k": c * up(h, 2 * k) * up(w, 2 * k),
+            "round": c * round(h / 2**k) * round(w / 2**k),
+            "area": c * up(h * w, 4**k),
+            "colour channels": 3 * c * rows * cols,
+            "height only": c * rows * w, "width only": c * h * cols,
+            "once": c * up(h, 2) * up(w, 2) if k > 1 else None,
+            "one halving too few": c * up(h, 2 ** (k - 1)) * up(w, 2 ** (k - 1)),
+            "one halving too many": c * up(h, 2 ** (k + 1)) * up(w, 2 ** (k + 1)),
+            "always + 1": c * (h // 2**k + 1) * (w // 2**k + 1),
+            "other channels": channels * rows * cols if channels else None}
+
+
+def _latent_hint(rule: str, h: int, w: int, c: int, k: int, channels: int | None) -> str:
+    """The diagnosis of wrong answer `rule` (a key of `_latent_mistakes`) for this case."""
+    rows, cols = math.ceil(h / 2**k), math.ceil(w / 2**k)
+    side, what = (h, "rows") if h % 2**k == 0 else (w, "columns")  # a side 2^k divides
+    return {
+        "floor": " Sizes that are not a multiple of 2^k round up (the image is padded), so "
+                 "use math.ceil.",
+        "one channel": f" That is one channel's positions: the latent has {c} channels.",
+        "2k": " Each downsampling halves the size, so k of them divide by 2**k.",
+        "round": f" round() goes to the nearest whole number, so {h} / 2^{k} = {h / 2**k:g} "
+                 f"becomes {round(h / 2**k)}; but the pixels left over past the last multiple "
+                 "of 2^k still need a latent position (the layers halve rounding up): use "
+                 "math.ceil.",
+        "area": " You rounded up once, for the whole area; but the latent is a grid of rows "
+                f"and columns, and each side rounds up on its own (here {h} rows become {rows} "
+                f"and {w} columns {cols}) before they multiply.",
+        "colour channels": " The image's 3 colour channels do not reach the latent: the last "
+                           f"layer writes latent_channels = {c} channels, and that is all y has.",
+        "height only": " Each layer halves both the height and the width.",
+        "width only": " Each layer halves both the height and the width.",
+        "once": f" That halves once; {k} layers halve {k} times.",
+        "one halving too few": f" That halves {k - 1} time{'' if k == 2 else 's'}, one too "
+                               f"few: downsamplings = {k} layers halve {k} times, so divide "
+                               f"by 2^{k} = {2**k}.",
+        "one halving too many": f" That halves {k + 1} times, one too many: downsamplings = "
+                                f"{k} layers halve {k} times, so divide by 2^{k} = {2**k}.",
+        "always + 1": f" You added 1 to each side even where 2^{k} divides it: {side} // "
+                      f"{2**k} + 1 = {side // 2**k + 1} {what}, where math.ceil gives "
+                      f"{side // 2**k}. Rounding up adds a row (or column) only for pixels "
+                      "left over past the last multiple of 2^k.",
+        "other channels": f" That is {channels} channels of {rows} x {cols} positions; y has "
+                          f"latent_channels = {c} channels, what the last layer writes (the "
+                          "hidden layers' width, HIDDEN_CHANNELS, does not reach y): use the "
+                          "argument, not a setting of the notebook.",
+    }[rule]
+
+
 @_prints_verdict
 def check_latent_values(latent_values: Callable[[int, int, int, int], int]) -> bool:
     """latent_values(height, width, latent_channels, downsamplings) -> numbers in y."""
@@ -769,32 +868,27 @@ def check_latent_values(latent_values: Callable[[int, int, int, int], int]) -> b
             expected = num_latent_values(h, w, AutoencoderConfig(c, k))
             got = _one_number(_call(latent_values, h, w, c, k))
             if got != expected:
-                hint = ""
-                if got == c * (h // 2**k) * (w // 2**k):
-                    hint = (" Sizes that are not a multiple of 2^k round up (the image is "
-                            "padded), so use math.ceil.")
-                elif got == expected // c and c > 1:
-                    hint = f" That is one channel's positions: the latent has {c} channels."
-                elif got == c * math.ceil(h / (2 * k)) * math.ceil(w / (2 * k)):
-                    hint = " Each downsampling halves the size, so k of them divide by 2**k."
-                elif got == c * round(h / 2**k) * round(w / 2**k):
-                    hint = (f" round() goes to the nearest whole number, so {h} / 2^{k} = "
-                            f"{h / 2**k:g} becomes {round(h / 2**k)}; but the pixels left "
-                            "over past the last multiple of 2^k still need a latent position "
-                            "(the layers halve rounding up): use math.ceil.")
-                elif got == c * math.ceil(h * w / 4**k):
-                    hint = (" You rounded up once, for the whole area; but the latent is "
-                            "a grid of rows and columns, and each side rounds up on its own "
-                            f"(here {h} rows become {math.ceil(h / 2**k)} and {w} columns "
-                            f"{math.ceil(w / 2**k)}) before they multiply.")
-                elif got == 3 * expected:
-                    hint = (" The image's 3 colour channels do not reach the latent: the "
-                            f"last layer writes latent_channels = {c} channels, and that is "
-                            "all y has.")
-                elif got == c * math.ceil(h / 2**k) * w or got == c * h * math.ceil(w / 2**k):
-                    hint = " Each layer halves both the height and the width."
-                elif k > 1 and got == c * math.ceil(h / 2) * math.ceil(w / 2):
-                    hint = f" That halves once; {k} layers halve {k} times."
+                value = got.item() if isinstance(got, torch.Tensor | np.ndarray) else got
+                positions = expected // c
+                # a count of channels other than c, 1 or 3c that the answer holds, if any
+                channels = int(value) // positions if math.isfinite(value) and \
+                    value == int(value) and int(value) % positions == 0 and \
+                    int(value) // positions not in (0, 1, c, 3 * c) else None
+                rules = [rule for rule, wrong in _latent_mistakes(h, w, c, k, channels).items()
+                         if wrong == value]
+                # of the mistakes that give this value, name the one that gives most of the
+                # other cases' answers too (with 16 channels, 64 channels and one halving too
+                # few both give 4 times the right count), and none that fits this case alone
+                answers = {}
+                for other in cases:
+                    try:
+                        answers[other] = latent_values(*other)
+                    except Exception:  # the case that failed is diagnosed; the rest only rank
+                        answers[other] = None
+                fits = {rule: sum(_latent_mistakes(*other, channels).get(rule) == answer
+                                  for other, answer in answers.items()) for rule in rules}
+                rules = sorted((rule for rule in rules if fits[rule] > 1), key=lambda r: -fits[r])
+                hint = _latent_hint(rules[0], h, w, c, k, channels) if rules else ""
                 raise _Wrong(f"latent_values({h}, {w}, {c}, {k}) returned {got!r}, "
                              f"expected {expected}.{hint}")
             _whole(got, f"latent_values({h}, {w}, {c}, {k})")
