@@ -1846,3 +1846,9 @@ def test_notebook_06_tells_the_learner_the_overhead_that_the_check_accepts():
                 and "file_size_prediction()" in "".join(c["source"]))
     assert "tens of bytes" in " ".join(text.split()), text
     assert exercises.FILE_SIZE_OVERHEAD == (10, 100)
+
+
+def test_the_noise_check_docstring_keeps_the_answer_to_itself():
+    """Shift-Tab on check_noise_quantize in notebook 07 must not name the distribution."""
+    doc = exercises.check_noise_quantize.__doc__
+    assert "uniform" not in doc and "1/2" not in doc and "rand" not in doc, doc

@@ -2040,12 +2040,13 @@ def _gradient_of(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor | None:
 
 @_prints_verdict
 def check_noise_quantize(noise_quantize: Callable[[torch.Tensor], torch.Tensor]) -> bool:
-    """noise_quantize(y) -> y + u, u uniform in [-1/2, 1/2), drawn anew for every value at
-    every call, independently of y: the training stand-in for rounding, imitating the
-    rounding error of a value spread over many integers and keeping the gradient. Tried on
-    latents of the shape training gives (N, C, h, w), which the exercise does not show, on
-    a y that sits at one value, on a y with values at 0, near it and far from it, and on a
-    second call under torch.no_grad(); its messages explain, they do not give the code."""
+    """noise_quantize(y) -> y with noise added, the training stand-in for rounding: the
+    noise imitates the rounding error of a value spread over many integers, and the
+    gradient reaches y (which noise, drawn how, is the exercise: this text, which Shift-Tab
+    shows in the notebook, does not say). Tried on latents of the shape training gives
+    (N, C, h, w), which the exercise does not show, on a y that sits at one value, on a y
+    with values at 0, near it and far from it, and on a second call under torch.no_grad();
+    its messages explain, they do not give the code."""
 
     def check() -> int:
         torch.manual_seed(0)
