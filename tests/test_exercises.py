@@ -1589,7 +1589,7 @@ def test_a_right_answer_to_07_passes(name, answer, capsys):
 def test_the_overcount_check_measures_the_notebooks_codec_itself(capsys):
     """Without a measurement it measures notebook 07's codec and photo, as the notebook
     calls it; the estimate at the rounded values is within a few percent of the file."""
-    measured = exercises.overcount_measurement()
+    measured = exercises._overcount_measurement()
     assert measured["noisy"] > measured["file"] > 0
     assert abs(measured["rounded"] / measured["file"] - 1) < 0.03
     assert exercises.check_overcount_prediction(solutions()["overcount_prediction"],
@@ -1836,3 +1836,80 @@ def test_a_prediction_of_one_element_arrays_counts_as_numbers(one, capsys):
     """np.array([40.]) is accepted as torch.tensor([40.]) is (review r3-A)."""
     predict = lambda: {0.1: one(20.0), 0.01: one(40.0)}  # noqa: E731
     assert check_for("noise_prediction")(predict) is True, capsys.readouterr().out
+
+
+# --- the expert review r3-C of 06 and 07: wrong answers it found misjudged or accepted ------
+
+
+def _noise_in_training_only(y):
+    """Noise when y needs a gradient, rounding otherwise (review r3-C)."""
+    return y + (torch.rand_like(y) - 0.5) if y.requires_grad else torch.round(y)
+
+
+def _noise_while_grad_is_on(y):
+    return y + (torch.rand_like(y) - 0.5) if torch.is_grad_enabled() else torch.round(y)
+
+
+ATTACK_R3C = [
+    # accepted before: noise only away from 0 (the one-value y sat at 0.3)
+    ("noise_quantize", lambda y: y + (torch.rand_like(y) - 0.5) * (y.detach().abs() > 0.05),
+     "the noise depends on y: where y is 0"),
+    ("noise_quantize", lambda y: y + (torch.rand_like(y) - 0.5) * y.detach().abs().clamp(max=1),
+     "the noise depends on y"),
+    # misdiagnosed before: each now gets its own message
+    ("noise_quantize", lambda y: torch.rand_like(y) - 0.5, "the output hardly follows y"),
+    ("noise_quantize", lambda y: y, "it adds no noise"),
+    ("noise_quantize", _noise_in_training_only, "it rounds instead of adding noise"),
+    ("noise_quantize", _noise_while_grad_is_on, "it rounds instead of adding noise"),
+    # the loss is 1/lambda times too large, not lambda times
+    ("rd_loss", lambda m, b, lm: 255**2 * m + b / lm, "1/lambda times too large"),
+]
+ATTACK = ATTACK + ATTACK_R3C
+
+
+@pytest.mark.parametrize("name, wrong, explanation", ATTACK_R3C,
+                         ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(ATTACK_R3C)])
+def test_the_review_r3c_wrong_answers_are_rejected_with_their_own_reason(name, wrong,
+                                                                        explanation, capsys):
+    assert check_for(name)(wrong) is False
+    out = capsys.readouterr().out
+    assert out.startswith("Wrong: ") and explanation in out, out
+    assert out.count("\n") == 1 and "Traceback" not in out
+    assert "same noise" not in out, out  # the old misdiagnoses of the three above
+
+
+def test_the_overcount_check_does_not_say_the_noise_is_rounding_error(capsys):
+    """For latents packed near 0 the real rounding error is much narrower than the noise."""
+    check_for("overcount_prediction")(lambda: -20)
+    out = capsys.readouterr().out
+    assert "does imitate rounding's error" not in out and "widely spread" in out, out
+
+
+def test_the_file_size_docstring_gives_no_window_away():
+    """Shift-Tab in notebook 06 shows it, right below the printed estimate."""
+    doc = exercises.check_file_size_prediction.__doc__
+    low, high = exercises.FILE_SIZE_OVERHEAD
+    assert str(low) not in doc and str(high) not in doc and "bytes above" not in doc, doc
+
+
+def test_the_overcount_measurement_is_the_checks_own():
+    """It computes exercise 3's answer: not public, so a learner's dir() or help() of the
+    module does not offer it."""
+    assert not hasattr(exercises, "overcount_measurement")
+    assert "overcount_measurement" not in exercises.check_overcount_prediction.__doc__
+
+
+def test_notebook_06_tells_the_learner_the_overhead_that_the_check_accepts():
+    """Exercise 3 promises not to grade a header's exact size: its text says what size of
+    header to count with, and the check accepts the estimate plus tens of bytes."""
+    cells = json.loads((REPO / "notebooks/06_from_latents_to_bytes.ipynb").read_text())["cells"]
+    text = next("".join(c["source"]) for c in cells if c["cell_type"] == "markdown"
+                and "file_size_prediction()" in "".join(c["source"]))
+    assert "tens of bytes" in " ".join(text.split()), text
+    assert exercises.FILE_SIZE_OVERHEAD == (10, 100)
+
+
+def test_the_noise_check_docstring_keeps_the_answer_to_itself():
+    """Shift-Tab on check_noise_quantize in notebook 07 must not name the distribution."""
+    doc = exercises.check_noise_quantize.__doc__
+    assert "uniform" not in doc and "1/2" not in doc and "rand" not in doc, doc
