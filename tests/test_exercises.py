@@ -107,7 +107,7 @@ EXERCISES = ["to_batch", "noise_prediction", "psnr_int", "conv_size_prediction",
              "encoder_block", "latent_values", "transposed_size_prediction", "grid_prediction",
              "decoder_block", "doubling_padding",
              "training_step", "validation_psnr", "parameter_count", "predicted_ratio",
-             "halving_effect", "receptive_field", "entropy_bits", "measured_bpp",
+             "halving_effect", "latents_per_pixel", "entropy_bits", "measured_bpp",
              "rate_from_likelihoods", "rd_loss", "pick_lambda", "noise_quantize",
              "gaussian_pmf", "cheaper_rung", "side_share", "file_objective",
              "up_share", "refinement_gain"]
@@ -413,7 +413,7 @@ WRONG_ANSWERS = [
     ("parameter_count", lambda c, k, n: _count(c, k, n, kernel=3), "there are"),
     ("receptive_field", lambda k, kernel: 1 + (kernel - 1) * k, "2^(i-1)"),
     ("receptive_field", lambda k, kernel: kernel * k, "overlap"),
-    ("receptive_field", lambda k, kernel: kernel * 2**k, "gradient probe reaches"),
+    ("receptive_field", lambda k, kernel: kernel * 2**k, "gradient probe does not reach"),
     ("rate_from_likelihoods", lambda p, h, w: float(-torch.log(p).sum()) / (h * w), "nats"),
     ("rate_from_likelihoods", lambda p, h, w: float(torch.log2(p).sum()) / (h * w), "negative"),
     ("rate_from_likelihoods", lambda p, h, w: float(-torch.log2(p).mean()), "per latent value"),
@@ -967,7 +967,7 @@ def test_the_attack_on_every_check_is_rejected_with_a_reason(name, wrong, explan
 
 def test_every_check_is_attacked_at_least_three_times():
     """Three new wrong answers per check in this attack, beside the older ones above."""
-    tried = [name for name, _, _ in ATTACK + ATTACK_08_09]
+    tried = [name for name, _, _ in ATTACK + ATTACK_08_09 + ATTACK_R3B]
     assert {name: tried.count(name) for name in EXERCISES if tried.count(name) < 3} == {}
 
 
@@ -1913,3 +1913,115 @@ def test_the_noise_check_docstring_keeps_the_answer_to_itself():
     """Shift-Tab on check_noise_quantize in notebook 07 must not name the distribution."""
     doc = exercises.check_noise_quantize.__doc__
     assert "uniform" not in doc and "1/2" not in doc and "rand" not in doc, doc
+
+
+# --- review r3-B of notebooks 03 to 05: its wrong answers, each rejected with a diagnosis ---
+
+
+def _step_on_the_rounded_output(model, x, optimizer):
+    """Notebook 04 teaches "round before measuring"; rounding before training kills every
+    gradient."""
+    optimizer.zero_grad()
+    loss = F.mse_loss(quantize_8bit(model(x)), x)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def _footprint(k, kernel):
+    return 1 + (kernel - 1) * (2**k - 1)
+
+
+def _receptive_field_doubling_all(k, kernel):
+    """A wrong recursion: the whole patch doubled at each layer, r = 2 r + K - 1 from 1."""
+    r = 1
+    for _ in range(k):
+        r = 2 * r + kernel - 1
+    return r
+
+
+def _doubling_padding(kernel):
+    padding = (kernel - 1) // 2
+    return padding, 2 + 2 * padding - kernel
+
+
+ATTACK_R3B = [
+    ("training_step", _step_on_the_rounded_output, "every gradient is 0"),
+    ("training_step", _step_on_the_rounded_output, "rounded output"),
+    ("predicted_ratio", lambda h, w, c, k: 3 * h * w // (c * math.ceil(h / 2**k)
+                                                         * math.ceil(w / 2**k)), "`//`"),
+    ("predicted_ratio", lambda h, w, c, k: round(3 * h * w / (c * math.ceil(h / 2**k)
+                                                              * math.ceil(w / 2**k))),
+     "return it unrounded"),
+    ("predicted_ratio", lambda h, w, c, k: 3 * h * w / (c * (int(h / 2**k) + 1)
+                                                        * (int(w / 2**k) + 1)),
+     "rounds up a size that needs no rounding"),
+    ("latents_per_pixel", lambda k, kernel: kernel**k, "K ** k"),
+    ("latents_per_pixel", lambda k, kernel: math.ceil(kernel / 2)**k, "counts paths"),
+    ("latents_per_pixel", lambda k, kernel: math.ceil(kernel / 2), "one layer's count"),
+    ("latents_per_pixel", lambda k, kernel: 1 + (math.ceil(kernel / 2) - 1) * k,
+     "count in pixels of x_hat first"),
+    ("latents_per_pixel", _footprint, "not a count of latent positions"),
+    ("latents_per_pixel", lambda k, kernel: _footprint(k, kernel) // 2**k, "the fewest"),
+    ("latents_per_pixel", lambda k, kernel: round(_footprint(k, kernel) / 2**k),
+     "rounding to the nearest"),
+    ("latents_per_pixel", lambda k, kernel: math.ceil(_footprint(k, kernel) / 2**k) + 1,
+     "one too many"),
+    ("latents_per_pixel", lambda k, kernel: math.ceil((_footprint(k, kernel) - 1) / 2**k),
+     "n + 1 pixels wide"),
+    ("latents_per_pixel", lambda k, kernel: kernel - 1, "K - 1 is close"),
+    ("latents_per_pixel", lambda k, kernel: math.ceil(_footprint(k, kernel) / 2**k)**2,
+     "along one row"),
+    ("latents_per_pixel", lambda k, kernel: _footprint(k, kernel) / 2**k, "whole number"),
+    ("latents_per_pixel", lambda k, kernel: {(1, 3): 2}.get((k, kernel), 4),
+     "Work it out in two steps"),  # a lookup table being filled in
+    ("receptive_field", lambda k, kernel: kernel**k, "K ** k"),
+    ("receptive_field", _receptive_field_doubling_all, "2 * (n - 1) + K"),
+]
+
+
+@pytest.mark.parametrize("name, wrong, explanation", ATTACK_R3B,
+                         ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(ATTACK_R3B)])
+def test_review_r3b_wrong_answers_are_rejected_with_a_diagnosis(name, wrong, explanation,
+                                                                 capsys):
+    assert check_for(name)(wrong) is False
+    out = capsys.readouterr().out
+    assert out.startswith("Wrong: ") and explanation in out, out
+    assert out.count("\n") == 1 and "Traceback" not in out
+
+
+@pytest.mark.parametrize("wrong", [lambda k, kernel: 3, lambda k, kernel: kernel**k,
+                                   lambda k, kernel: _footprint(k, kernel) // 2**k])
+def test_the_latents_per_pixel_check_never_prints_the_probe_count(wrong, monkeypatch, capsys):
+    """No lookup table can be filled one failure at a time: a message names the case and
+    the learner's number, never the probe's (here made recognisable: 1000 + the count)."""
+    measured = exercises.measured_latents_per_pixel
+    monkeypatch.setattr(exercises, "measured_latents_per_pixel",
+                        lambda k, kernel: 1000 + measured(k, kernel))
+    check_for("latents_per_pixel")(wrong)
+    out = capsys.readouterr().out
+    assert out.startswith("Wrong: ") and not re.search(r"\b10\d\d\b", out), out
+
+
+def test_the_latents_per_pixel_probe_matches_a_trained_decoders_phases():
+    """The probe's count is the most over the 2^k phases: for k = 1 and K = 5, 3 (notebook
+    03 counts 2 or 3 stamps per pixel)."""
+    assert exercises.measured_latents_per_pixel(1, 5) == 3
+    assert exercises.measured_latents_per_pixel(3, 5) == 4
+
+
+def test_the_predicted_ratio_check_does_not_print_the_expected_ratio(capsys):
+    check_for("predicted_ratio")(lambda h, w, c, k: 48.0)
+    out = capsys.readouterr().out
+    assert out.startswith("Wrong: ") and "12.000" not in out and "expected 12" not in out, out
+
+
+@pytest.mark.parametrize("container", [np.array, torch.tensor, list])
+def test_doubling_padding_accepts_a_pair_in_an_array(container, capsys):
+    assert check_for("doubling_padding")(lambda k: container(_doubling_padding(k))) is True
+    assert capsys.readouterr().out.startswith("Correct. ")
+
+
+def test_doubling_padding_still_wants_integers_in_an_array(capsys):
+    check_for("doubling_padding")(lambda k: np.array(_doubling_padding(k), dtype=float))
+    assert "integers" in capsys.readouterr().out

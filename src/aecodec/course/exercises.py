@@ -29,17 +29,17 @@ A prediction check takes the learner's `predict()` (a function returning the com
 answer, written before the cell that measures it) and the measurement, and explains the
 difference between the two.
     04  training_step, loss_curve_prediction (prediction), parameter_count (mechanism)
-    05  predicted_ratio, halving_prediction (prediction), receptive_field (mechanism)
+    05  predicted_ratio, halving_prediction (prediction), latents_per_pixel (mechanism)
     06  lzma_prediction (prediction), entropy_bits, file_size_prediction (prediction)
     07  rd_loss, noise_quantize (mechanism), overcount_prediction (prediction)
     08  gaussian_pmf, cheaper_rung (mechanism), side_share (prediction)
     09  file_objective, up_share (prediction), refinement_gain (prediction)
     10  residual_prediction (prediction), context_mask (mechanism), bits_prediction
         (prediction)
-    (04's validation_psnr, 05's halving_effect, 06's measured_bpp and rate_from_likelihoods,
-    07's pick_lambda, 08's table_index and file_bits, 09's round_up_probability and
-    temperature were exercises of earlier editions; their checks stay for teachers who set
-    them.)
+    (04's validation_psnr, 05's halving_effect and receptive_field, 06's measured_bpp and
+    rate_from_likelihoods, 07's pick_lambda, 08's table_index and file_bits, 09's
+    round_up_probability and temperature were exercises of earlier editions; their checks
+    stay for teachers who set them.)
 """
 
 import copy
@@ -1310,6 +1310,8 @@ def check_doubling_padding(doubling_padding: Callable[[int], tuple[int, int]]) -
         for kernel in kernels:
             answer = _call(doubling_padding, kernel)
             values = list(answer) if isinstance(answer, tuple | list) else None
+            if isinstance(answer, np.ndarray | torch.Tensor) and answer.ndim == 1:
+                values = answer.tolist()  # np.array([p, op]) is a pair too: Python ints
             if values is None or len(values) != 2:
                 raise _Wrong(f"it should return two integers (padding, output_padding), got "
                              f"{answer!r}")
@@ -1417,6 +1419,20 @@ def check_training_step(training_step: Callable) -> bool:
             if not isinstance(loss, float):
                 raise _Wrong(f"it should return the loss as a float, got {type(loss).__name__}")
             if all(torch.equal(b, p) for b, p in zip(before, model.parameters())):
+                grads = [p.grad for p in model.parameters() if p.grad is not None]
+                if grads and not any(g.any() for g in grads):
+                    with torch.no_grad():
+                        rounded = nn.functional.mse_loss(quantize_8bit(model(x)), x).item()
+                    cause = ("Your loss is the MSE of the rounded output: rounding"
+                             if math.isclose(loss, rounded, rel_tol=1e-6) else
+                             "Something between model(x) and the loss (rounding?) has zero "
+                             "gradient, or zero_grad(set_to_none=False) ran between backward "
+                             "and step. Rounding")
+                    raise _Wrong("the weights did not change: every gradient is 0 when "
+                                 f"optimizer.step() runs. {cause} (quantize_8bit, "
+                                 "torch.round) is flat between its steps, so its gradient is "
+                                 "0 and nothing reaches the weights. Train on the MSE of "
+                                 "model(x) itself; round only when you measure.")
                 if all(p.grad is None or not p.grad.any() for p in model.parameters()):
                     raise _Wrong("the weights did not change, and no gradient is left: "
                                  "call loss.backward(), then optimizer.step(); "
@@ -1650,9 +1666,22 @@ def check_predicted_ratio(predicted_ratio: Callable[[int, int, int, int], float]
                                  "stride-2 layer halves the side, so k layers divide it by "
                                  "2 multiplied k times, 2**k in Python (2 ^ k is a bitwise "
                                  "XOR there).")
+            if got in (math.floor(expected), round(expected)) and got != expected:
+                raise _Wrong(f"predicted_ratio({h}, {w}, {c}, {k}) returned {got:g}, a whole "
+                             "number where the ratio has a fraction: `//` (or int(), round, "
+                             "math.floor) drops it. A ratio is a plain division: use `/`, "
+                             "and return it unrounded.")
+            one_more = 3 * h * w / (c * (int(h / 2**k) + 1) * (int(w / 2**k) + 1))
+            if math.isclose(got, one_more, rel_tol=1e-6) and h % 2**k == 0:
+                raise _Wrong(f"for an image of height {h} and width {w}, {2**k} divides both "
+                             f"sides, so the latent is {h // 2**k} x {w // 2**k}: int(h / 2**k) "
+                             "+ 1 rounds up a size that needs no rounding. Use math.ceil, "
+                             "which adds 1 only when there is a remainder.")
             if not math.isclose(got, expected, rel_tol=1e-6):
-                raise _Wrong(f"predicted_ratio({h}, {w}, {c}, {k}) returned {got:.3f}, "
-                             f"expected {expected:.3f}.")
+                raise _Wrong(f"predicted_ratio({h}, {w}, {c}, {k}) returned {got:.3f}, not "
+                             "the ratio expected. Count the image's 8-bit values and the "
+                             "latent's (C x its height x its width, each side halved k times, "
+                             "rounding up), then divide the first by the second.")
         return len(cases)
 
     return _run("predicted_ratio", check)
@@ -1793,14 +1822,21 @@ def check_receptive_field(receptive_field: Callable[[int, int], int]) -> bool:
             (lambda k, kernel: (kernel - 1) * (2**k - 1),
              "that counts the steps between the patch's first and last pixel, not its "
              "pixels: a patch spanning n steps of one pixel is n + 1 pixels wide."),
+            (lambda k, kernel: kernel**k,
+             "K ** k multiplies the kernels' widths, but neighbouring values of a layer "
+             "read overlapping pixels of the layer before: the patch grows by an amount "
+             "per layer, it is not multiplied by K."),
+            (lambda k, kernel: 2**k + (kernel - 1) * (2**k - 1),
+             "that doubles the whole patch at each layer (r = 2 r + K - 1 from 1). Going "
+             "back through a stride-2 layer, n neighbouring values read 2 * (n - 1) + K "
+             "values of its input: the n values are only n - 1 steps apart."),
         ]
         wrong = [case for case in cases if answers[case] != expected_all[case]]
         for formula, why in slips:
             if wrong and all(answers[case] == formula(*case) for case in cases):
                 k, kernel = wrong[0]
-                raise _Wrong(f"for k={k}, K={kernel} the gradient probe reaches "
-                             f"{expected_all[(k, kernel)]} pixels, you give "
-                             f"{int(answers[(k, kernel)])}: {why}")
+                raise _Wrong(f"for k={k}, K={kernel} you give {int(answers[(k, kernel)])}, "
+                             f"which the gradient probe does not reach: {why}")
         for k, kernel in cases:
             expected = expected_all[(k, kernel)]
             got = answers[(k, kernel)]
@@ -1813,18 +1849,134 @@ def check_receptive_field(receptive_field: Callable[[int, int], int]) -> bool:
                 raise _Wrong(f"for k={k}, K={kernel} you give {int(got)} = K * k: the "
                              "kernels overlap, and later ones step over more pixels.")
             if got != expected and got in (kernel * 2**k, (kernel - 1) * 2**k + 1):
-                raise _Wrong(f"for k={k}, K={kernel} the gradient probe reaches {expected} "
-                             f"pixels, you give {int(got)}: that counts the last layer's "
+                raise _Wrong(f"for k={k}, K={kernel} you give {int(got)}, which the gradient "
+                             "probe does not reach: that counts the last layer's "
                              f"steps as 2^k = {2**k} pixels of x each. Its input has been "
                              "halved k - 1 times, so its steps span 2^(k-1) pixels; and each "
                              "earlier layer adds its own K - 1 smaller steps: add them up "
                              "layer by layer.")
             if got != expected:
-                raise _Wrong(f"for k={k}, K={kernel} the gradient probe reaches {expected} "
-                             f"pixels, you give {int(got)}.")
+                raise _Wrong(f"for k={k}, K={kernel} you give {int(got)}, which the gradient "
+                             "probe does not reach (no message gives its width). Work layer "
+                             "by layer: how many values of the layer before one value reads, "
+                             "and how many pixels of x apart those values lie.")
         return len(cases)
 
     return _run("receptive_field", check)
+
+
+def measured_latents_per_pixel(upsamplings: int, kernel: int) -> int:
+    """How many latent positions along one row, at most, change one output pixel of
+    `upsamplings` transposed convolutions (stride 2, `kernel` x `kernel`, padding
+    kernel // 2, output_padding 1), measured: the gradient of each of 2^k neighbouring
+    output pixels (one of each phase) with respect to y, and the most columns of y it
+    reaches."""
+    layers = [nn.ConvTranspose2d(1, 1, kernel, stride=2, padding=kernel // 2,
+                                 output_padding=1, bias=False) for _ in range(upsamplings)]
+    for layer in layers:
+        nn.init.constant_(layer.weight, 1.0)  # positive weights: no gradient cancels out
+    y = torch.zeros(1, 1, 1, 4 * kernel + 8, requires_grad=True)  # (1, 1, 1, w): one row
+    x_hat = nn.Sequential(*layers)(y)  # (1, 1, 2^k, w * 2^k)
+    middle = x_hat.shape[-1] // 2
+    most = 0
+    for column in range(middle, middle + 2**upsamplings):
+        grad, = torch.autograd.grad(x_hat[0, 0, 0, column], y, retain_graph=True)
+        most = max(most, int((grad[0, 0, 0] != 0).sum()))
+    return most
+
+
+@_prints_verdict
+def check_latents_per_pixel(latents_per_pixel: Callable[[int, int], int]) -> bool:
+    """latents_per_pixel(upsamplings, kernel) -> the most latent positions along one row of
+    y that change one pixel of x_hat, for a decoder of k transposed convolutions (stride 2,
+    K x K, padding K // 2, output_padding 1). Checked against a gradient probe
+    (measured_latents_per_pixel) on depths and kernels the notebook does not use; common
+    slips are named, and no message gives the probe's count for a case."""
+
+    def check() -> int:
+        # not (3, 5), the family's own: the notebook probes that one after the check
+        cases = [(1, 3), (1, 5), (1, 7), (2, 5), (2, 7), (2, 9), (3, 3), (4, 5), (3, 9)]
+        answers = {(k, kernel): _as_number(_call(latents_per_pixel, k, kernel))
+                   for k, kernel in cases}
+        for (k, kernel), got in answers.items():
+            if got != int(got):
+                raise _Wrong(f"for k={k}, K={kernel} you give {got:g}: a count of latent "
+                             "positions is a whole number (a position either changes the "
+                             "pixel or not). Which way does a fraction of a position round, "
+                             "for the pixel that gets the most?")
+        expected = {case: measured_latents_per_pixel(*case) for case in cases}
+        wrong = [case for case in cases if answers[case] != expected[case]]
+        if not wrong:
+            return len(cases)
+
+        def footprint(k, kernel):  # the pixels of x_hat one latent value changes, in a row
+            return 1 + (kernel - 1) * (2**k - 1)
+
+        slips = [  # (the slip, as a formula, and what it gets wrong); each tested on all cases
+            (lambda k, kernel: kernel**k,
+             "K ** k multiplies the kernel's K taps layer by layer. But a stride-2 transposed "
+             "layer feeds each output pixel from only about K / 2 inputs (notebook 03 counted "
+             "2 or 3 for K = 5), and neighbouring pixels share their inputs."),
+            (lambda k, kernel: math.ceil(kernel / 2)**k,
+             "that multiplies each layer's count (about K / 2 inputs per pixel): it counts "
+             "paths through the layers, not positions of y. The pixels of the layers in "
+             "between read overlapping positions of the layer before; count distinct "
+             "positions of y."),
+            (lambda k, kernel: math.ceil(kernel / 2),
+             "that is one layer's count (notebook 03: 2 or 3 for K = 5). Every further layer "
+             "widens what the pixel depends on."),
+            (footprint,
+             "that is a width in pixels of x_hat (how many pixels one latent value changes), "
+             "not a count of latent positions: neighbouring positions of y are 2^k pixels of "
+             "x_hat apart."),
+            (lambda k, kernel: math.ceil(footprint(k, kernel) / 2**k)**2,
+             "that counts a square of positions; the question asks along one row (the square "
+             "is that number squared)."),
+            (lambda k, kernel: footprint(k, kernel) // 2**k,
+             "off by one for some pixels: that is the fewest positions a pixel gets. The "
+             "pixels of x_hat are not all alike: a window as wide as one latent value's "
+             "footprint holds one position more for some pixels than for others, and the "
+             "question asks for the most."),
+            (lambda k, kernel: round(footprint(k, kernel) / 2**k),
+             "rounding to the nearest is not a count: some pixel gets the next position too "
+             "as soon as a fraction of it is left; the question asks for the most."),
+            (lambda k, kernel: kernel - 1,
+             "K - 1 is close for deep decoders but not exact: one latent value's footprint "
+             "in x_hat is a little narrower than K - 1 latent steps, and shallow decoders "
+             "differ more. Count exactly from the footprint."),
+            (lambda k, kernel: 1 + (math.ceil(kernel / 2) - 1) * k,
+             "that adds each layer's extra inputs (about K / 2 - 1) as if they were latent "
+             "positions. They are positions of that layer's input, and the inputs of later "
+             "layers are finer than y's positions: count in pixels of x_hat first, then in "
+             "latent steps."),
+            (lambda k, kernel: kernel,
+             "K is the kernel of the last layer only, counted in pixels of its input; the "
+             "latent positions lie further apart than that layer's input pixels."),
+            (lambda k, kernel: math.ceil((footprint(k, kernel) - 1) / 2**k),
+             "that leaves the 1 out of the footprint: a footprint spanning n steps of one "
+             "pixel is n + 1 pixels wide."),
+            (lambda k, kernel: math.ceil(footprint(k, kernel) / 2**k) + 1,
+             "one too many: a window as wide as the footprint holds the positions that fall "
+             "inside it, no extra one for the edges."),
+        ]
+        k, kernel = wrong[0]
+        for formula, why in slips:
+            if all(answers[case] == formula(*case) for case in cases):
+                raise _Wrong(f"for k={k}, K={kernel} you give {int(answers[(k, kernel)])}, "
+                             f"which the gradient probe does not find: {why}")
+        for formula, why in slips:  # a slip on every case it gets wrong
+            if all(answers[case] == formula(*case) for case in wrong):
+                raise _Wrong(f"for k={k}, K={kernel} you give {int(answers[(k, kernel)])}, "
+                             f"which the gradient probe does not find: {why}")
+        raise _Wrong(f"for k={k}, K={kernel} you give {int(answers[(k, kernel)])}, which the "
+                     "gradient probe does not find (it is right on "
+                     f"{len(cases) - len(wrong)} of {len(cases)} cases). Work it out in two "
+                     "steps: how many pixels of x_hat one latent value changes along a row "
+                     "(the receptive field's mirror), and how far apart the footprints of "
+                     "neighbouring latent positions start. Try your function on k = 1, "
+                     "where notebook 03 counted the inputs of each output pixel.")
+
+    return _run("latents_per_pixel", check)
 
 
 # --- 06 from latents to bytes ----------------------------------------------------------
@@ -3232,9 +3384,9 @@ _WHY_04 = {  # (which run, what it did) -> why; one for each pair the check can 
     "how quickly the loss bends, so they were simply faster; larger steps help only while "
     "that holds.",
     ("10x learning rate", "b"): "The first ten times wider steps left the units of a ReLU "
-    "layer at 0 for every input (see relu_activity): a ReLU at 0 passes no gradient back, so "
-    "they stay dead, the latent no longer depends on the image, and the network learns one "
-    "output for all images, the average colour. Adam's steps stay about lr wide: no nan.",
+    "layer at 0 for almost every input (see relu_activity): a ReLU at 0 passes no gradient "
+    "back, so they stay dead, the latent barely depends on the image, and the network learns "
+    "one output for all images, the average colour. Adam's steps stay about lr wide: no nan.",
     ("10x learning rate", "c"): "The ten times wider steps overshoot the valley again and "
     "again, so the loss keeps swinging back up; Adam's steps stay about lr wide, so it "
     "stays finite.",
