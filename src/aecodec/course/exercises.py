@@ -2838,8 +2838,8 @@ def check_up_share(up_share: Callable[[], float]) -> bool:
                 hint = (f"that is P(up) at tau = {refine.TAU_START}, the warmest temperature; "
                         f"at tau = {tau} the logits are {refine.TAU_START / tau:.1f} times larger")
             elif abs(got - warm * tau / refine.TAU_START) <= 0.015:
-                hint = (f"that is about {warm:.2f} * {tau} / {refine.TAU_START}, a share falling in "
-                        "proportion to the temperature; the temperature divides the logits, "
+                hint = (f"that is about {warm:.2f} * {tau} / {refine.TAU_START}, a share falling "
+                        "in proportion to the temperature; the temperature divides the logits, "
                         "so the share falls faster than that")
             elif 0.4 <= got <= 0.6:
                 hint = "soft does not mean 50/50: the value still leans to its nearer integer"
