@@ -1156,6 +1156,11 @@ ATTACK_08_09 = [
     ("cheaper_rung", lambda scale, ratio: "narrower", "you answered 'narrower' for every case"),
     ("cheaper_rung", lambda scale, ratio: "narrower" if scale < 1 else "wider",
      "For scale 0.5 and ratio 1.2"),
+    # review r3-D: a threshold on the scale read off ratio 1.2 (the notebook's printed turn)
+    ("cheaper_rung", lambda scale, ratio: "narrower" if scale < 0.25 else "wider",
+     "a threshold read off ratio 1.2"),
+    ("cheaper_rung", lambda scale, ratio: "narrower" if scale < 0.3 else "wider",
+     "a threshold read off ratio 1.2"),
     ("cheaper_rung", lambda scale, ratio: _rung_float32(scale, ratio, mask=False),
      "0 * log2(0) is nan"),
     ("cheaper_rung", _rung_by_table_entropy, "weighed by how often the value's own Gaussian"),
@@ -1168,6 +1173,10 @@ ATTACK_08_09 = [
     ("side_share", lambda: 0.1, "higher than measured"),
     ("side_share", lambda: 3.7, "a percentage"),
     ("side_share", lambda: None, "should return a number"),
+    # review r3-D: coffee's own share (quoted in the prompt), and near misses either side
+    ("side_share", lambda: 0.048, "coffee's own share"),
+    ("side_share", lambda: 0.05, "higher than measured"),
+    ("side_share", lambda: 0.03, "lower than measured"),
     # up_share (prediction at tau = 0.2)
     ("up_share", lambda: 0.5, "soft does not mean 50/50"),
     ("up_share", lambda: 25, "a percentage"),
@@ -1177,10 +1186,18 @@ ATTACK_08_09 = [
     ("up_share", lambda: 0.94, "the share that goes down"),  # up and down swapped
     ("up_share", lambda: 0.75, "the farther integer"),
     ("up_share", lambda: -0.2, "between 0 and 1"),
+    # review r3-D: almost rounding, and a share falling in proportion to tau
+    ("up_share", lambda: 0.02, "still soft"),
+    ("up_share", lambda: 0.09, "in proportion to the temperature"),
+    ("up_share", lambda: 0.1, "in proportion to the temperature"),
     # refinement_gain (prediction)
     ("refinement_gain", lambda: "a smaller file", "which is 'a better picture'"),
     ("refinement_gain", lambda: "both", "bytes -1.9%, PSNR +0.97 dB"),
     ("refinement_gain", lambda: "neither", "you predicted 'neither'"),
+    # review r3-D: each wrong outcome names the belief behind it
+    ("refinement_gain", lambda: "both", "lower both terms of the loss"),
+    ("refinement_gain", lambda: "a smaller file", "as if the rate were the term that gives way"),
+    ("refinement_gain", lambda: "neither", "one network for all images (amortized)"),
     ("refinement_gain", lambda: "Smaller file", "you predicted 'a smaller file'"),
     ("refinement_gain", lambda: "quality", "return one of"),
     # the second edition's checks, still in the package
@@ -1243,7 +1260,7 @@ def test_no_rejection_of_08_09_is_a_bare_expected_got(capsys):
 
 
 @pytest.mark.parametrize("name, answer", [
-    ("side_share", lambda: torch.tensor(0.048)),  # coffee's share, within 0.015 of astronaut's
+    ("side_share", lambda: torch.tensor(0.038)),  # within 0.005 of astronaut's 3.7%
     ("up_share", lambda: 0.06),
     ("up_share", lambda: torch.tensor(0.08)),
     ("refinement_gain", lambda: "better picture"),
@@ -1279,6 +1296,16 @@ def test_which_rung_is_cheaper_turns_with_the_scale():
         own = exercises.table_cost(scale, scale)
         assert all(own <= exercises.table_cost(scale, other) + 1e-9
                    for other in (scale / 1.5, scale * 1.131, scale * 2))
+
+
+def test_table_cost_refuses_scales_its_sum_would_truncate():
+    """Its sum over -400..400 misses mass above a scale of about 100: a clear error there
+    (review r3-D found cheaper_side(200, 1.2) silently wrong)."""
+    assert exercises.cheaper_side(100.0, 1.2) == "wider"
+    with pytest.raises(ValueError, match="integers -400 to 400"):
+        exercises.cheaper_side(200.0, 1.2)
+    with pytest.raises(ValueError, match="scale"):
+        exercises.table_cost(0.0, 1.0)
 
 
 def test_the_soft_rounding_share_is_the_probability_of_going_up():
