@@ -98,6 +98,14 @@ def test_residual_prediction_rejects(answer, diagnosis, capsys):
         assert "percentage" not in out, out
 
 
+def test_residual_prediction_gives_its_reason_for_the_neighbours_as_unmeasured(capsys):
+    """Review r4-E: "an image is smooth at the scale of y" was a cause nothing measures."""
+    out = verdict(exercises.check_residual_prediction,
+                  residual({"better": "channels", "r2": 0.1}), R2, capsys=capsys)
+    assert out.startswith("Wrong: ") and "does not measure" in out, out
+    assert "smooth" not in out, out
+
+
 def test_residual_prediction_follows_the_measurement_not_a_fixed_answer(capsys):
     """Where the channels measure ahead, "channels" is right and "neighbours" is not."""
     other = {"neighbours": 0.02, "channels": 0.3}
@@ -285,6 +293,10 @@ def test_the_reference_mask_is_what_the_package_model_reads():
     ({"saving_percent": 15}, "return a dict with the keys"),
     (None, "return a dict with the keys"),
     ({"cheaper": "non-anchors", "saving_percent": [15]}, "'saving_percent' should be a number"),
+    # review r4-E: the sign of the saving, and several numbers in one array
+    ({"cheaper": "non-anchors", "saving_percent": -27}, "a positive percentage"),
+    ({"cheaper": "non-anchors", "saving_percent": np.array([27.0, 30.0])},
+     "'saving_percent' should be one number"),
 ])
 def test_bits_prediction_rejects(answer, diagnosis, capsys):
     out = verdict(exercises.check_bits_prediction, residual(answer), BITS, capsys=capsys)
@@ -305,6 +317,17 @@ def test_bits_prediction_takes_a_factor_of_1_5_of_the_notebooks_measurement(answ
     assert out.startswith("Correct. " if right else "Wrong: "), out
     if not right:
         assert "1.5 times" in out, out
+
+
+@pytest.mark.parametrize("saving", [torch.tensor(27.0), np.array([27.0]), np.float32(27.0),
+                                    np.array(27.0)])
+def test_bits_prediction_takes_one_number_in_an_array_as_it_takes_a_tensor(saving, capsys):
+    """Review r4-E: np.array([27.]) was refused as "not a number" while torch.tensor(27.)
+    passed."""
+    out = verdict(exercises.check_bits_prediction,
+                  residual({"cheaper": "non-anchors", "saving_percent": saving}), NOTEBOOK_BITS,
+                  capsys=capsys)
+    assert out.startswith("Correct. ") and "27% fewer bits per value" in out, out
 
 
 def test_bits_prediction_calls_halves_under_5_percent_apart_the_same(capsys):

@@ -3736,6 +3736,11 @@ def _number_in(got: dict, key: str) -> float:
     value = got[key]
     if isinstance(value, str):
         value = value.strip().rstrip("%")
+    if isinstance(value, torch.Tensor | np.ndarray):  # one element, as np.array([27.])
+        if (value.size if isinstance(value, np.ndarray) else value.numel()) != 1:
+            raise _Wrong(f"{key!r} should be one number, got a {type(value).__name__} of "
+                         f"shape {tuple(value.shape)}.")
+        value = value.item()
     try:
         return float(value)
     except (TypeError, ValueError):
@@ -3778,9 +3783,10 @@ def check_residual_prediction(predict: Callable[[], dict], measured: dict[str, f
                   f"explain R^2 = {measured['neighbours']:.3f} of r's variance, those of the 32 "
                   f"other channels {measured['channels']:.3f}")
         if better != winner:
-            why = ("An image is smooth at the scale of y, and the hyperprior's means come from "
-                   "z, 4x coarser than y: detail shared by neighbouring positions is left over. "
-                   "Between the channels at one position the measurement finds less left."
+            why = ("A likely reason, which this notebook does not measure: the hyperprior's "
+                   "parameters come from z, 4x coarser than y, so what neighbouring positions "
+                   "of y share below z's scale may be left over. Between the channels at one "
+                   "position the measurement finds less left."
                    if winner == "neighbours" else
                    "Here the channels carry more of what is left than the neighbours do.")
             raise _Wrong(f"you predicted the {better}; {scores}. {why}")
@@ -3973,6 +3979,11 @@ def check_bits_prediction(predict: Callable[[], dict], measured: dict[str, float
                   else "anchors")
         scores = (f"measured: {anchors:.3f} bits per anchor value, {others:.3f} per "
                   f"non-anchor value ({true_saving:.0f}% fewer in the cheaper half)")
+        if cheaper != "same" and math.isfinite(saving) and saving < 0:
+            raise _Wrong(f"give the saving as a positive percentage: how many percent fewer "
+                         f"bits a value of the half you named, the {cheaper}, costs than one "
+                         f"of the other half; got {saving:g}. If you think the {cheaper} cost "
+                         "more, name the other half as the cheaper.")
         if cheaper != "same" and (not math.isfinite(saving) or saving < 0 or saving > 100):
             raise _Wrong(f"give the saving as a percentage between 0 and 100; got {saving!r}.")
         if winner == "same":
