@@ -115,6 +115,9 @@ def test_residual_prediction_follows_the_measurement_not_a_fixed_answer(capsys):
     out = verdict(exercises.check_residual_prediction,
                   residual({"better": "neighbours", "r2": 0.3}), other, capsys=capsys)
     assert out.startswith("Wrong: ") and "channels carry more" in out
+    out = verdict(exercises.check_residual_prediction,
+                  residual({"better": "channels", "r2": 0.05}), other, capsys=capsys)
+    assert out.startswith("Wrong: ") and "more than that" in out and "neighbours to" not in out
 
 
 def test_bits_prediction_accepts_common_spellings_of_the_non_anchors(capsys):

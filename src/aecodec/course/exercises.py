@@ -3805,9 +3805,10 @@ def check_residual_prediction(predict: Callable[[], dict], measured: dict[str, f
                              f"{winner}, explains only {best:.3f}: {scores}. What these predictors "
                              "find is a small share of the variance, which is why a context "
                              "model saves percents, not half of the file.")
+            why = (" The hyperprior's z is 4x coarser than y, so it may leave fine detail for "
+                   "the neighbours to predict." if winner == "neighbours" else "")
             raise _Wrong(f"you predicted R^2 = {r2:g}, but the {winner} explain {best:.3f}, "
-                         f"more than that: {scores}. The hyperprior's z is 4x coarser than y "
-                         "and leaves fine detail for the neighbours to predict.")
+                         f"more than that: {scores}.{why}")
         return (f"you predicted the {better} with R^2 about {r2:g}; {scores}. A small share is "
                 f"left, and for r itself more of it sits in the {winner}.")
 
