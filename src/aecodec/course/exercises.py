@@ -996,9 +996,10 @@ def check_grid_prediction(predict: Callable[[], dict], measured: dict,
                           grade: bool = False) -> bool | None:
     """predict() -> {"uneven": [kernels], "random_kernel_4_grid": True or False}: which of
     the stride-2 transposed convolutions of kernel 2 to 6, all weights 1, give some output
-    pixels more stamps than others (a grid), and whether an untrained decoder of kernel-4
-    layers (random weights) still prints a grid of period 2. Committed before the notebook
-    counts the stamps and looks.
+    pixels away from the borders more stamps than others (a grid; counted on the middle
+    8 x 8), and whether an untrained decoder of kernel-4 layers (random weights) still
+    prints a grid of period 2 (judged on the median of the seeds: in most of them).
+    Committed before the notebook counts the stamps and looks.
 
     Args:
         predict: the learner's prediction, made before the measurement was shown.
