@@ -702,7 +702,7 @@ ATTACK = [
     ("conv_size_prediction", lambda: {"A": 4, "B": 4, "C": 4, "D": 5, "E": 28},
      "halves, rounding up"),
     ("conv_size_prediction", lambda: {"A": 2, "B": 3, "C": 2, "D": 4, "E": 27}, "+ 1"),
-    ("conv_size_prediction", lambda: {"A": 3, "B": 4, "C": 3, "D": 5, "E": 28.0}, "not an int"),
+    ("conv_size_prediction", lambda: {"A": 3, "B": 4, "C": 3, "D": 5, "E": 28.5}, "not an int"),
     ("conv_size_prediction", lambda: {"A": 3, "B": 4, "C": 3, "D": 5}, "no entry for 'E'"),
     ("conv_size_prediction", lambda: {"A": 3, "B": 4, "C": 4, "D": 5, "E": 28},
      "with kernel 3 and padding 0"),
@@ -2052,3 +2052,68 @@ def test_doubling_padding_accepts_a_pair_in_an_array(container, capsys):
 def test_doubling_padding_still_wants_integers_in_an_array(capsys):
     check_for("doubling_padding")(lambda k: np.array(_doubling_padding(k), dtype=float))
     assert "integers" in capsys.readouterr().out
+
+
+# --- review r4-B (notebooks 03-05): answers whose message misdiagnosed them
+
+
+def _step_returning_float32(model, x, optimizer):
+    loss = F.mse_loss(model(x), x)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return np.float32(loss.item())  # a NumPy scalar, not the Python float asked for
+
+
+_RIGHT_TRANSPOSED = {"A": 7, "B": 9, "C": 10, "D": 12, "E": 10}
+
+ATTACK_R4B = [
+    # ticks the even kernels for their borders: told that the check counts the middle
+    ("grid_prediction", lambda: {"uneven": [3, 4, 5, 6], "random_kernel_4_grid": True},
+     "away from the borders"),
+    ("grid_prediction", lambda: {"uneven": ("3", "5"), "random_kernel_4_grid": True},
+     "\"uneven\" holds '3', which is the string"),
+    ("transposed_size_prediction", lambda: {k: str(v) for k, v in _RIGHT_TRANSPOSED.items()},
+     "your size for 'A' is the string '7'"),
+    ("transposed_size_prediction", lambda: {**_RIGHT_TRANSPOSED, "B": [9]},
+     "your size for 'B' should be an int, got list"),
+    ("transposed_size_prediction", lambda: {**_RIGHT_TRANSPOSED, "C": 10.5}, "not an int"),
+    ("training_step", _step_returning_float32, "NumPy float32"),
+    ("predicted_ratio", lambda h, w, c, k: 3 * h * w / (c * round(h / 2**k) * round(w / 2**k)),
+     "to the nearest (//, int() or round())"),
+    ("predicted_ratio", lambda h, w, c, k: 3 * h * w / (c * (h // 2**k) * (w // 2**k)),
+     "is rounded up (math.ceil)"),
+    ("latents_per_pixel", lambda k, kernel: math.ceil(kernel * (1 - 2**-k)),
+     "K (2^k - 1) pixels of x_hat wide"),
+]
+
+
+@pytest.mark.parametrize("name, wrong, explanation", ATTACK_R4B,
+                         ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(ATTACK_R4B)])
+def test_review_r4b_wrong_answers_are_rejected_with_a_diagnosis(name, wrong, explanation,
+                                                                 capsys):
+    assert check_for(name)(wrong) is False
+    out = capsys.readouterr().out
+    assert out.startswith("Wrong: ") and explanation in out, out
+    assert out.count("\n") == 1 and "Traceback" not in out
+
+
+def test_the_latents_per_pixel_k_per_layer_slip_is_not_called_one_too_many(capsys):
+    check_for("latents_per_pixel")(lambda k, kernel: math.ceil(kernel * (1 - 2**-k)))
+    assert "one too many" not in capsys.readouterr().out
+
+
+def test_the_predicted_ratio_check_does_not_call_round_a_rounding_down(capsys):
+    check_for("predicted_ratio")(lambda h, w, c, k: 3 * h * w / (c * round(h / 2**k)
+                                                                 * round(w / 2**k)))
+    assert "round()" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name, prediction", [
+    ("transposed_size_prediction", {**_RIGHT_TRANSPOSED, "A": 7.0}),
+    ("transposed_size_prediction", {k: float(v) for k, v in _RIGHT_TRANSPOSED.items()}),
+    ("conv_size_prediction", {"A": 3, "B": 4, "C": 3, "D": 5, "E": np.float64(28.0)}),
+])
+def test_a_size_predicted_as_a_whole_float_is_right(name, prediction, capsys):
+    """7.0 is a fine way to write a predicted size of 7; 7.5 is not a size."""
+    assert check_for(name)(lambda: prediction) is True, capsys.readouterr().out
