@@ -809,8 +809,8 @@ def check_size_prediction(predict: Callable[[], dict], layers: dict[str, tuple[n
                         f"{(size - 1) * s_ + k} pixels; padding {p} crops {p} from each side "
                         f"and output_padding {op} adds {op} at the end: {right}.")
             else:
-                hint = (f" Work through the formula above step by step for this layer: "
-                        f"{formula}.")
+                hint = (f" Work through the output-size formula, (size + 2 * padding - "
+                        f"kernel) // stride + 1, step by step for this layer: {formula}.")
             raise _Wrong(said + hint)
         return "every size right: " + "; ".join(lines) + "."
 
