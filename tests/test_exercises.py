@@ -644,6 +644,35 @@ ATTACK = [
     ("doubling_padding", lambda k: ((k - 1) // 2, 1), "odd and even"),
     ("doubling_padding", lambda k: {3: (1, 1), 4: (1, 0), 5: (2, 1)}.get(k, (2, 1)),
      "kernel 2"),  # the three kernels the notebook shows, hard-coded
+    # --- expert review r4-A of 00-02: what got through, what was rejected without a reason
+    ("psnr_int", lambda a, b, bits: 10 * math.log10(  # bit depth read off the data
+        (2 ** int(math.ceil(math.log2(int(max(a.max(), b.max())) + 1))) - 1) ** 2
+        / float(((a / 1.0 - b) ** 2).mean())), "the peak comes from the format"),
+    ("psnr_int", lambda a, b, bits: 10 * math.log10(  # the same with int.bit_length
+        (2 ** int(a.max()).bit_length() - 1) ** 2 / float(((a / 1.0 - b) ** 2).mean())),
+     "not from the data"),
+    ("psnr_int", lambda a, b, bits: 10 * math.log10(  # peak = pixels.max(), squared in uint8
+        a.max() ** 2 / float(((a / 1.0 - b) ** 2).mean())), "integers overflowed"),
+    ("psnr_int", lambda a, b, bits: 10 * math.log10(
+        max(a.max(), b.max()) ** 2 / float(((a / 1.0 - b) ** 2).mean())), "wraps around"),
+    ("noise_prediction", lambda: {0.1: 10 * math.log(1 / 0.1**2), 0.01: 10 * math.log(1e4)},
+     "natural log"),
+    ("encoder_block", lambda i, o: nn.Sequential(nn.Conv2d(i, o, 5, 2, 2), nn.ReLU(),
+                                                 nn.Dropout(0.1)), "while training"),
+    ("encoder_block", lambda i, o: nn.Sequential(nn.Conv2d(i, o, 5, 2, 2), nn.Dropout(0.1),
+                                                 nn.ReLU()), "Dropout besides the ReLU"),
+    ("decoder_block", lambda i, o: nn.Sequential(nn.ConvTranspose2d(i, o, 5, 2, 2, 1),
+                                                 nn.ReLU(), nn.Dropout2d(0.2)), "while training"),
+    ("encoder_block", lambda i, o: nn.Sequential(nn.Conv2d(i, o, 5, 2, 2), nn.Threshold(0.1, 0.0)),
+     "small positive values"),
+    ("encoder_block", lambda i, o: nn.Sequential(nn.Conv2d(i, o, 5, 2, 2), nn.GELU()),
+     "the non-linearity is GELU: t times"),
+    ("encoder_block", lambda i, o: nn.Sequential(nn.Conv2d(i, o, 5, 2, 2), nn.ELU()),
+     "the non-linearity is ELU: it lets negative values"),
+    ("encoder_block", lambda i, o: nn.Sequential(nn.Conv2d(i, o, 5, 2, 2), nn.Softplus()),
+     "the non-linearity is Softplus: log(1 + exp(t))"),
+    ("encoder_block", lambda i, o: nn.Sequential(nn.Conv2d(i, o, 5, 2, 2), nn.PReLU()),
+     "the non-linearity is PReLU: negative values"),
     # --- the new prediction and mechanism exercises
     ("noise_prediction", lambda: {0.1: 10.0, 0.01: 20.0}, "sigma itself as the MSE"),
     ("noise_prediction", lambda: {0.1: 68.1, 0.01: 88.1}, "peak of 255"),
@@ -973,10 +1002,13 @@ def test_every_check_is_attacked_at_least_three_times():
 
 @pytest.mark.parametrize("name, block", [
     ("encoder_block", lambda i, o: nn.Sequential(nn.Identity(), nn.Conv2d(i, o, 5, 2, 2),
-                                                 nn.ReLU(), nn.Dropout(0.1))),
+                                                 nn.ReLU(), nn.Identity())),
     ("encoder_block", lambda i, o: _FunctionalBlock(nn.Conv2d(i, o, 5, 2, 2))),
     ("decoder_block", lambda i, o: _FunctionalBlock(nn.ConvTranspose2d(i, o, 5, 2, 2, 1))),
-], ids=["identity, dropout after relu", "F.relu in forward", "F.relu in forward, transposed"])
+    ("encoder_block", lambda i, o: nn.Sequential(nn.Conv2d(i, o, 5, 2, 2), nn.ReLU(inplace=True))),
+    ("encoder_block", lambda i, o: nn.Sequential(nn.Conv2d(i, o, 5, 2, 2), nn.ReLU(), nn.ReLU())),
+], ids=["identities around", "F.relu in forward", "F.relu in forward, transposed",
+        "in-place relu", "relu twice"])
 def test_a_block_written_differently_passes(name, block, capsys):
     """The exercises ask for ReLU; how the block is written is the learner's choice."""
     assert check_for(name)(block) is True, capsys.readouterr().out

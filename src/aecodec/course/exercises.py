@@ -423,6 +423,10 @@ def check_noise_prediction(predict: Callable[[], dict], measured: dict[float, fl
                          "squared noise were summed over the 3 channels at each pixel. The MSE "
                          "is the mean over all values, channels included, so the number of "
                          f"channels does not enter. {why}.")
+        if all(math.isclose(guess[s], 10 * math.log(1 / s**2), abs_tol=1) for s in sigmas):
+            raise _Wrong(f"{shown}: yours are 10 ln(1 / sigma^2), with the natural log; "
+                         "decibels use log base 10 (math.log10), and ln is 2.3 times larger, "
+                         f"so every figure is 2.3 times too high. {why}.")
         if all(math.isclose(guess[s], -40 * math.log10(s), abs_tol=1) for s in sigmas):
             raise _Wrong(f"{shown}: yours are -40 log10(sigma), twice the measured dB, as "
                          "if 20 log10 were taken of 1 / sigma^2: 20 log10 goes with sigma "
@@ -509,13 +513,17 @@ def check_psnr_8bit(psnr_8bit: Callable[[np.ndarray, np.ndarray], float]) -> boo
 
 def _psnr_int_cases() -> list[tuple[np.ndarray, np.ndarray, int]]:
     """Small integer images the notebook never shows: 8-bit in uint8, 10-bit and 16-bit in
-    uint16, each pair differing both ways (so unsigned subtraction would wrap)."""
+    uint16, each pair differing both ways (so unsigned subtraction would wrap); the last is
+    a dark 10-bit image, all its values below 512, whose brightest value needs only 9 bits:
+    the peak still comes from the format's 10 bits."""
     rng = np.random.default_rng(3)
     cases = []
-    for h, w, bits, spread in [(6, 5, 8, 9.0), (3, 7, 10, 6.0), (4, 4, 16, 700.0)]:
+    for h, w, bits, spread, dark in [(6, 5, 8, 9.0, False), (3, 7, 10, 6.0, False),
+                                     (4, 4, 16, 700.0, False), (5, 4, 10, 5.0, True)]:
         top = 2 ** bits - 1
         dtype = np.uint8 if bits <= 8 else np.uint16
-        a = rng.integers(top // 10, top - top // 10, (h, w, 3)).astype(dtype)
+        high = 2 ** (bits - 1) - 2 * spread if dark else top - top // 10  # dark: b below 512
+        a = rng.integers(top // 10, high, (h, w, 3)).astype(dtype)
         noise = rng.normal(0, spread, (h, w, 3)).round()
         b = np.clip(a + noise, 0, top).astype(dtype)
         if np.array_equal(a, b):
@@ -540,7 +548,21 @@ def check_psnr_int(psnr_int: Callable[[np.ndarray, np.ndarray, int], float]) -> 
             diff = a.astype(np.float64) - b.astype(np.float64)
             mse = float((diff ** 2).mean())
             expected = 10 * math.log10(top ** 2 / mse)
-            returned = _call(psnr_int, a.copy(), b.copy(), bits)
+            try:
+                returned = _call(psnr_int, a.copy(), b.copy(), bits)
+            except _Wrong as e:
+                if "math domain error" not in str(e):
+                    raise
+                raise _Wrong(f"for two {a.shape[0]}x{a.shape[1]} images (height x width) of "
+                             f"{bits}-bit values in {a.dtype} arrays, {e}: the log was taken "
+                             f"of 0 (or less). Here the MSE is {mse:.2f} and the peak "
+                             f"2^{bits} - 1 = {top}, both above 0, so "
+                             "something computed from them came out 0 or negative, most "
+                             "likely because integers overflowed: a square taken in "
+                             f"{a.dtype} wraps around (arithmetic modulo "
+                             f"2^{a.dtype.itemsize * 8}), and a "
+                             f"multiple of {2 ** (a.dtype.itemsize * 4)} squares to 0. Convert "
+                             "to float first, then square.") from None
             if isinstance(returned, np.ndarray) and returned.size > 1:
                 raise _Wrong(f"it returned an array of shape {returned.shape}: the PSNR is "
                              "one number, from the mean of the squared differences.")
@@ -584,12 +606,28 @@ def check_psnr_int(psnr_int: Callable[[np.ndarray, np.ndarray, int], float]) -> 
                                  "but the peak is fixed by the format, not by what an image "
                                  "holds: with a peak taken from the content, a darker image "
                                  "would score differently for the very same errors")
+                needed = int(brightest).bit_length()  # the bits the brightest value needs
+                peaks.setdefault(2 ** needed - 1, f"2^{needed} - 1 = {2 ** needed - 1}, the "
+                                 f"largest value of the {needed} bits that the brightest value "
+                                 f"in {where} ({brightest}) needs; but these are {bits}-bit "
+                                 "values of a dark image: the peak comes from the format (the "
+                                 "bits argument), not from the data, which need not use the "
+                                 "top of its range")
             for peak, why in peaks.items():
                 if peak == top:
                     continue
                 if math.isclose(got, 10 * math.log10(peak ** 2 / mse), abs_tol=1e-5):
                     raise _Wrong(f"{shown}: your peak is {why}. The peak is the largest "
                                  f"value the file's {bits} bits can hold.")
+            width = a.dtype.itemsize * 8
+            for peak in {top, *(int(v) for v in (a.max(), b.max(), max(a.max(), b.max())))}:
+                wrapped_square = peak ** 2 % 2 ** width  # the square in the array's dtype
+                if wrapped_square not in (0, peak ** 2) and math.isclose(
+                        got, 10 * math.log10(wrapped_square / mse), abs_tol=1e-5):
+                    raise _Wrong(f"{shown}: the peak {peak} was squared in {a.dtype}, where "
+                                 f"{peak}^2 = {peak ** 2} does not fit and wraps around to "
+                                 f"{wrapped_square} (arithmetic modulo 2^{width}). Convert to "
+                                 "float (or a Python int) before squaring.")
             if math.isclose(got, expected - 10 * math.log10(3), abs_tol=0.01):
                 raise _Wrong(f"{shown}, 4.77 dB (10 log10 3) too low: the squared "
                              "differences were summed over the 3 channels at each pixel; "
@@ -783,8 +821,8 @@ def check_size_prediction(predict: Callable[[], dict], layers: dict[str, tuple[n
                         f"{(size - 1) * s_ + k} pixels; padding {p} crops {p} from each side "
                         f"and output_padding {op} adds {op} at the end: {right}.")
             else:
-                hint = (f" Work through the formula above step by step for this layer: "
-                        f"{formula}.")
+                hint = (f" Work through the output-size formula, (size + 2 * padding - "
+                        f"kernel) // stride + 1, step by step for this layer: {formula}.")
             raise _Wrong(said + hint)
         return "every size right: " + "; ".join(lines) + "."
 
@@ -1228,11 +1266,13 @@ def _check_block_order(block: nn.Module, kind: type, in_channels: int, name: str
         raise _Wrong(f"the block starts with {type(first).__name__}: put the {name} "
                      "first and the non-linearity after it.")
     seen = {}
+    outputs = []  # what the layer gave at each call, in order
 
     def remember(_module, inputs, output):
         seen.setdefault("input", inputs[0].detach() if inputs else None)
         seen.setdefault("output", output.detach() if isinstance(output, torch.Tensor)
                         else None)
+        outputs.append(output.detach() if isinstance(output, torch.Tensor) else None)
 
     g = torch.Generator().manual_seed(0)
     x, x2 = torch.randn(2, 1, in_channels, 8, 8, generator=g)
@@ -1256,15 +1296,30 @@ def _check_block_order(block: nn.Module, kind: type, in_channels: int, name: str
                              f"non-linearity before the {name}?): put the {name} first, then "
                              "the non-linearity after it.")
             after = seen["output"]
+            after_x = outputs[1] if len(outputs) > 1 else None  # the layer's output for x
             # an affine block f has f(x + x2) - f(0) = (f(x) - f(0)) + (f(x2) - f(0))
             at_zero = _block_output(block, zeros)
             both = _block_output(block, x + x2) - at_zero
             apart = (out - at_zero) + (_block_output(block, x2) - at_zero)
+            # and once in training mode, where dropout acts: ReLU(layer(x)) there too
+            block.train()
+            outputs.clear()
+            hook = layer.register_forward_hook(remember)
+            train_out = _block_output(block, x)
+            hook.remove()
+            after_train = outputs[0] if outputs else None
     finally:
         hook.remove()
         block.train(was_training)
-    if isinstance(after, torch.Tensor) and after.shape == big_out.shape and \
-            float(after.max()) > 6 and torch.allclose(big_out, F.relu(after), atol=1e-3):
+
+    def is_relu_of(result: torch.Tensor, layer_out) -> bool:
+        return isinstance(layer_out, torch.Tensor) and layer_out.shape == result.shape and \
+            torch.allclose(result, F.relu(layer_out), atol=1e-3)
+
+    relu_big = is_relu_of(big_out, after) and float(after.max()) > 6
+    # at the usual scale too, where a threshold a little above 0 (nn.Threshold(0.1, 0))
+    # zeroes values that ReLU keeps, and in training mode, where dropout acts
+    if relu_big and is_relu_of(out, after_x) and is_relu_of(train_out, after_train):
         return  # the block gives ReLU(layer(x)), what the exercise asks for
     if both.shape == apart.shape and torch.allclose(both, apart, atol=1e-4):
         dropouts = [type(m).__name__ for m in block.modules() if isinstance(m, _DROPOUTS)]
@@ -1297,11 +1352,33 @@ def _check_block_order(block: nn.Module, kind: type, in_channels: int, name: str
                           "ones, where its gradient vanishes",
                "Tanh": "it squeezes every value into (-1, 1) and flattens out for large ones",
                "LeakyReLU": f"with a negative slope of {slope:g} it bends "
-                            f"{'hardly at all' if slope > 0.5 else 'less'} at 0"
-               }.get(found, "it is another function")
+                            f"{'hardly at all' if slope > 0.5 else 'less'} at 0",
+               "GELU": "t times the chance that a standard normal value is below t, a smooth "
+                       "curve that lets small negative values through (down to about -0.17) "
+                       "instead of setting them to 0",
+               "ELU": "it lets negative values through as exp(t) - 1, down to -1, instead of "
+                      "setting them to 0",
+               "Softplus": "log(1 + exp(t)), a smooth curve that is never exactly 0 (it is "
+                           "0.69 at t = 0) and never cuts anything off",
+               "PReLU": "negative values go through multiplied by a slope the network learns "
+                        "(it starts at 0.25), instead of being set to 0",
+               "SiLU": "t times sigmoid(t), a smooth curve that lets small negative values "
+                       "through instead of setting them to 0",
+               "Threshold": f"it sets every value up to its threshold "
+                            f"{getattr(others[0], 'threshold', 0):g} to "
+                            f"{getattr(others[0], 'value', 0):g}, so it also cuts small "
+                            "positive values that ReLU keeps",
+               }.get(found, "it is not max(0, t)")
         raise _Wrong(f"the non-linearity is {found}: {why}. The exercise asks for nn.ReLU(), "
                      "which the kit's blocks use: max(0, t), cheap and with a gradient of 1 "
                      "wherever it is not zero.")
+    dropouts = [type(m).__name__ for m in block.modules() if isinstance(m, _DROPOUTS)]
+    if dropouts:
+        raise _Wrong(f"the block holds {dropouts[0]} besides the ReLU: in eval mode it does "
+                     "nothing, but while training it zeroes values at random and scales up "
+                     "the others, so the block's output is not nn.ReLU() of the "
+                     f"{name}'s output. The exercise asks for the {name}, then nn.ReLU(), and "
+                     "nothing else (the kit's blocks use no dropout).")
     raise _Wrong(f"the block's output is not nn.ReLU() of the {name}'s output: put the {name} "
                  "first, then nn.ReLU(), and nothing else.")
 
