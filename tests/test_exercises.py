@@ -1455,7 +1455,17 @@ ATTACK_04_06 = [
     ("file_size_prediction", lambda: 24_305, "a header the decoder must read first"),
     ("file_size_prediction", lambda: 240_000, "one byte per latent value"),
     ("file_size_prediction", lambda: 30_000, "tens of bytes"),
-    ("file_size_prediction", lambda: 24_300 * 8, "overhead is tens of bytes"),  # bits, not bytes
+    ("file_size_prediction", lambda: 24_300 * 8, "bits, not bytes"),  # the estimate in bits
+    # review r4-C: unit mistakes got a reason that did not fit; a guess that counted a small
+    # header was told it counted none
+    ("entropy_bits", lambda v: float((lambda p: -(p * torch.log2(p)).mean())(
+        torch.unique(v, return_counts=True)[1].double() / v.numel())), "the mean of -p log2 p"),
+    ("lzma_prediction", lambda: 46_936 * 8, "in bits"),
+    ("lzma_prediction", lambda: 0.78, "a fraction of the input"),
+    ("lzma_prediction", lambda: 78, "a percentage of the input"),
+    ("file_size_prediction", lambda: 0.812, "bits per pixel"),
+    ("file_size_prediction", lambda: 24_347 * 8, "bits, not bytes"),
+    ("file_size_prediction", lambda: 24_305, "together come to a few dozen bytes"),
 ]
 
 
@@ -1563,6 +1573,10 @@ ATTACK_07 = [
     ("rd_loss", lambda m, b, lm: lm * 255**2 * b + m, "mse and bpp are swapped"),
     ("rd_loss", lambda m, b, lm: lm * 255**2 * math.sqrt(m) + b, "(the RMSE)"),
     ("rd_loss", lambda m, b, lm: lm * 255**2 * m + (1 - lm) * b, "not weighted by (1 - lambda)"),
+    # review r4-C: these three got only "should be X, got Y"
+    ("rd_loss", lambda m, b, lm: lm * m / 255**2 + b, "it does not divide it"),
+    ("rd_loss", lambda m, b, lm: (lm * 255) ** 2 * m + b, "lambda is squared along with 255"),
+    ("rd_loss", lambda m, b, lm: 0.01 * 255**2 * m + b, "the loss with lambda = 0.01"),
     # noise_quantize on (N, C, h, w) latents: shared draws, straight-through, the wrong width
     ("noise_quantize", lambda y: y + (torch.rand(y.shape[0]) - 0.5), "varies only along w"),
     ("noise_quantize", lambda y: y + (torch.rand(y.shape[-1]) - 0.5), "varies only along w"),
@@ -1612,6 +1626,16 @@ def test_the_attack_on_the_checks_of_07_is_rejected_with_a_reason(name, wrong, e
     out = capsys.readouterr().out
     assert out.startswith("Wrong: ") and explanation in out, out
     assert out.count("\n") == 1 and "Traceback" not in out
+
+
+@pytest.mark.parametrize("guess", [-0.5, -27, -100.5])
+def test_the_overcount_check_says_its_negative_diagnosis_whole(guess, capsys):
+    """Not cut by the 600-character limit (review r4-C), and the charge is -log2 of the
+    height, so a lower height costs more (not "a lower height" alone)."""
+    check_for("overcount_prediction")(lambda: guess)
+    out = capsys.readouterr().out
+    assert out.rstrip().endswith("with a much narrower one.)") and " ..." not in out, out
+    assert "-log2 of the height" in out, out
 
 
 def test_the_noise_check_says_nothing_false_about_a_straight_through_answer(capsys):

@@ -2166,6 +2166,12 @@ def check_entropy_bits(entropy_bits: Callable[[torch.Tensor], float]) -> bool:
                              "torch.histc(values, bins=256) counts): 600 and 601 share a bin. "
                              "Count each distinct value: torch.unique(values, "
                              "return_counts=True).")
+            if len(counts) > 1 and expected > 0 and \
+                    math.isclose(got, expected / len(counts), abs_tol=1e-6):
+                raise _Wrong(f"for {shown} expected {expected:.4f} bits per value, got "
+                             f"{got:.4f}: that is the mean of -p log2 p over the "
+                             f"{len(counts)} distinct values. The entropy is their sum: the "
+                             "weights p already average -log2 p over the values.")
             if not math.isclose(got, expected, abs_tol=1e-6):
                 raise _Wrong(f"for {shown} expected {expected:.4f} bits per value, got "
                              f"{got:.4f}. Hint: probabilities from torch.unique(values, "
@@ -2278,6 +2284,12 @@ def _rd_mistakes(mse_value: float, rate: float, lmbda: float) -> list[tuple[floa
         (lmbda * 256**2 * mse_value + rate, "the 8-bit scale is 255, the largest 8-bit "
          "value, not 256: an error of 1 in [0, 1] is 255 in 8-bit units, so multiply the MSE "
          "by 255^2."),
+        (lmbda * mse_value / 255**2 + rate, "255^2 multiplies the MSE, it does not divide "
+         "it: an error of 1 in [0, 1] is 255 in 8-bit units, so the MSE in 8-bit units is "
+         "255^2 times larger."),
+        ((lmbda * 255) ** 2 * mse_value + rate, "lambda is squared along with 255: only 255 is "
+         "squared (the MSE is a squared error in [0, 1] units); lambda multiplies once: "
+         "lmbda * 255**2 * mse + bpp."),
         (lmbda * 255**2 * rate + mse_value, "mse and bpp are swapped: lambda * 255^2 weights "
          "the MSE and the bpp is added as it is (the arguments come in the order mse, bpp, "
          "lmbda)."),
@@ -2309,6 +2321,12 @@ def check_rd_loss(rd_loss: Callable[[float, float, float], float]) -> bool:
                 if _close(got, mistake):
                     raise _Wrong(f"rd_loss({mse_value}, {rate}, {lmbda}) gave {got:.6g}: "
                                  f"{diagnosis}")
+            for other in sorted({c[2] for c in cases} - {lmbda}):
+                if _close(got, losses.rd_loss(mse_value, rate, other)):
+                    raise _Wrong(f"rd_loss({mse_value}, {rate}, {lmbda}) gave {got:.6g}: "
+                                 f"that is the loss with lambda = {other}, not with the "
+                                 f"lmbda given ({lmbda}): use the argument, not a fixed "
+                                 "value.")
             raise _Wrong(f"rd_loss({mse_value}, {rate}, {lmbda}) should be {expected:.6g}, "
                          f"got {got:.6g}.")
         return len(cases)
@@ -2599,9 +2617,9 @@ def check_overcount_prediction(overcount_prediction: Callable[[], float],
                 f"rounded values, {m['rounded']:.3f} bpp, is within "
                 f"{abs(m['rounded'] - m['file']) / m['file']:.1%} of the file)")
         mechanism = ("Most values sit near the peak of a sharp density at 0: rounded, they "
-                     "pay the curve's height at 0, a fraction of a bit; with noise they are "
-                     "spread over the whole bin and charged the curve's lower height away "
-                     "from the peak.")
+                     "pay -log2 of the curve's height at 0, a fraction of a bit; with noise "
+                     "they are spread over the whole bin and pay -log2 of its height there, "
+                     "lower away from the peak, so more bits.")
         if abs(guess - percent) <= 10:
             return f"you predicted {guess:+g}%; {said}. {mechanism}"
         if 0 < guess < 1 and abs(100 * guess - percent) <= 10:
@@ -2616,24 +2634,24 @@ def check_overcount_prediction(overcount_prediction: Callable[[], float],
                    "estimate / file: the answer is the difference, 100 * (estimate - file) "
                    f"/ file, which is that minus 100 (125% of the file is +25%). {mechanism}")
         elif guess < 0:
-            why = ("Negative means below the file, and the estimate lies above it. The "
-                   "two are charged differently: the file pays P(round(y)), the curve's "
-                   "height at the integer, which for most values is its peak at 0; "
-                   "training pays the height at y + u, anywhere in the bin, and away from "
-                   "the peak the curve is lower, so the noisy values near 0 cost more, not "
-                   "less. (The noise is the rounding error of a widely spread value; these "
-                   "values are packed near 0, and their real rounding error is much "
-                   "narrower than the noise.)")
+            why = ("Negative means below the file; the estimate lies above it. The file "
+                   "pays -log2 of the curve's height at round(y), for most values its peak "
+                   "at 0; training pays -log2 of the height at y + u, anywhere in the bin, "
+                   "lower away from the peak: the values near 0 cost more, not less. (The "
+                   "noise is the rounding error of a widely spread value; these are packed "
+                   "near 0, with a much narrower one.)")
         elif guess < percent:
             why = ("The curve equals P(n) at the integers, but training does not read it "
                    "there: with noise, the many values near 0 are spread over the whole "
-                   "bin from -1/2 to 1/2 and charged the curve's lower height away from its "
-                   "sharp peak, which costs much more than a little.")
+                   "bin from -1/2 to 1/2 and charged -log2 of the curve's height there, "
+                   "lower away from its sharp peak: that costs much more than a little.")
         else:
             why = ("Only the values near a sharp peak are overcharged by much; values in "
                    "the widely spread channels cost about the same with noise or rounded, "
                    "so the overcount stays well below that.")
-        raise _Wrong(f"you predicted {guess:+g}%; {said}. {why}")
+        complaint = _Wrong(f"you predicted {guess:+g}%; {said}. {why}")
+        complaint.limit = 800  # the diagnosis is the point: never cut it
+        raise complaint
 
     return _run_prediction("overcount_prediction", check)
 
@@ -3728,11 +3746,24 @@ def check_lzma_prediction(lzma_prediction: Callable[[], float],
                     "uniform (a broad hump, not 256 equal levels), and neighbouring values "
                     f"are alike: {context}; switched off (lc=0) it makes {alone:,}. The codes "
                     "are spread over many levels, so it saves a fifth or so, not more.")
-        if guess >= 0.97 * len(data):
-            why = ("You expect lzma to find nothing. It finds two things: the codes use the "
-                   "middle levels far more than the extremes (coding each byte without the "
-                   f"one before, lc=0, lzma makes {alone:,}), and neighbouring bytes are "
-                   f"alike: {context}.")
+        if abs(guess / (8 * size) - 1) <= LZMA_TOLERANCE:
+            why = (f"That is about lzma's output in bits ({size:,} bytes are {8 * size:,} "
+                   "bits): the answer is in bytes, 8 bits each, and the 8-bit codes are one "
+                   "byte per value before lzma shrinks them.")
+        elif 0 < guess <= 1:
+            why = ("That looks like a fraction of the input: the answer is a number of "
+                   f"bytes ({guess:g} of the {len(data):,} bytes would be "
+                   f"{guess * len(data):,.0f}).")
+        elif 1 < guess <= 100:
+            why = ("That looks like a percentage of the input: the answer is a number of "
+                   f"bytes ({guess:g}% of the {len(data):,} bytes would be "
+                   f"{guess / 100 * len(data):,.0f}).")
+        elif guess >= 0.97 * len(data):
+            why = ("You expect lzma to find nothing. Even coding each byte without the one "
+                   f"before (lc=0) it makes {alone:,}: the codes use the middle levels far "
+                   "more than the extremes, and lzma's probabilities adapt as it goes and it "
+                   "copies repeated strings (matches). Neighbouring bytes are alike too: "
+                   f"{context}.")
         elif guess < size and guess <= len(data) / 2:
             why = ("Text or a drawing shrinks that much because it repeats whole strings; "
                    "latent codes are measurements of a photo, spread over many levels, and "
@@ -3750,9 +3781,14 @@ def check_lzma_prediction(lzma_prediction: Callable[[], float],
                    f"than the extremes; and neighbouring values are alike: {context}.")
         else:
             why = f"lzma finds more than that: {context}, and neighbouring values are alike."
-        raise _Wrong(f"you predicted {guess:,.0f} bytes; {measured}. {why}")
+        raise _Wrong(f"you predicted {_bytes(guess)} bytes; {measured}. {why}")
 
     return _run_prediction("lzma_prediction", check)
+
+
+def _bytes(guess: float) -> str:
+    """A predicted size as the learner wrote it: 46,936 or, below 100, 0.78 (not "1")."""
+    return f"{guess:,.0f}" if abs(guess) >= 100 else f"{guess:g}"
 
 
 @functools.lru_cache(maxsize=1)
@@ -3800,7 +3836,14 @@ def check_file_size_prediction(file_size_prediction: Callable[[], float], model=
                     "near the estimate, a little above or below); the rest of the file is "
                     "fixed overhead, tens of bytes.")
         plain = 16 * math.ceil(h / 8) * math.ceil(w / 8)  # notebook 05's C = 16 latent
-        if abs(guess - plain) <= 0.02 * plain:
+        bpp = 8 * size / (h * w)
+        if 0 < guess <= 24:  # 24 bpp: raw 8-bit RGB, more than any codec spends
+            why = (f"That looks like bits per pixel (the file is {bpp:.3f} bpp): the answer "
+                   f"is the file's size in bytes, bpp * H * W / 8 for this {h}x{w} photo.")
+        elif abs(guess / 8 - size) <= 0.02 * size:
+            why = (f"That looks like bits, not bytes: the estimate is {8 * estimate:,.0f} "
+                   f"bits, {estimate:,.0f} bytes. Predict the file in bytes, 8 bits each.")
+        elif abs(guess - plain) <= 0.02 * plain:
             why = (f"That is one byte per value of the plain autoencoder's latent ({plain:,} "
                    f"values). This file codes the rate-distortion model's latent, {values:,} "
                    "values, and an entropy coder spends -log2 P bits on each: most are 0 "
@@ -3817,15 +3860,16 @@ def check_file_size_prediction(file_size_prediction: Callable[[], float], model=
                    "than the stream: a header the decoder must read first (image size, "
                    "latent shape, which model) and a checksum.")
         elif guess - estimate < low:
-            why = ("More than the estimate, but not enough: besides the stream, the file "
+            why = ("More than the estimate, but not by enough: besides the stream, the file "
                    "holds a header the decoder must read first (image size, latent shape, "
-                   "which model) and a checksum.")
+                   "which model) and a checksum, which together come to a few dozen bytes, "
+                   "more than a few.")
         else:
             why = ("The overhead is tens of bytes, not more: a header, a checksum, and a "
                    "few bytes of stream beyond the estimate. The probability tables are part "
                    "of the model, which the decoder already has: the file does not carry "
                    "them.")
-        raise _Wrong(f"you predicted {guess:,.0f} bytes; {measured}. {why}")
+        raise _Wrong(f"you predicted {_bytes(guess)} bytes; {measured}. {why}")
 
     return _run_prediction("file_size_prediction", check)
 
