@@ -17,6 +17,7 @@ from torch import nn
 
 from aecodec import refine
 from aecodec.course import classroom, exercises
+from aecodec.entropy import gaussian_likelihood
 from aecodec.latents8bit import reconstruct_8bit
 from aecodec.metrics import psnr, quantize_8bit
 from aecodec.models import Autoencoder
@@ -1148,6 +1149,25 @@ def _rung_float32(scale, ratio, mask=True):
     return "narrower" if bits(scale / ratio) < bits(scale * ratio) else "wider"
 
 
+def _rung_floored(scale, ratio, floor):
+    """cheaper_rung computed right but with floored tables: gaussian_likelihood's (1e-9,
+    float32) or a CompressAI-style clamp at `floor` (review r4-D's correct computations)."""
+    n = torch.arange(-50, 51, dtype=torch.float32)
+
+    def mass(s):
+        if floor == "gaussian_likelihood":
+            return gaussian_likelihood(n, torch.full_like(n, s))
+        normal = torch.distributions.Normal(0.0, s)
+        return (normal.cdf(n + 0.5) - normal.cdf(n - 0.5)).clamp_min(floor)
+
+    own = mass(scale)
+
+    def bits(t):
+        return float(-(own * torch.log2(mass(t))).sum())
+
+    return "narrower" if bits(scale / ratio) < bits(scale * ratio) else "wider"
+
+
 def _rung_by_table_entropy(scale, ratio):
     """The mistake of weighing each integer by the table's own probabilities."""
     n = torch.arange(-200, 201, dtype=torch.float64)
@@ -1188,11 +1208,21 @@ ATTACK_08_09 = [
     ("cheaper_rung", lambda scale, ratio: "narrower", "you answered 'narrower' for every case"),
     ("cheaper_rung", lambda scale, ratio: "narrower" if scale < 1 else "wider",
      "For scale 0.5 and ratio 1.2"),
-    # review r3-D: a threshold on the scale read off ratio 1.2 (the notebook's printed turn)
+    # review r3-D: a threshold on the scale read off ratio 1.2 (the notebook's printed turn);
+    # near 0.25 it gives the answers of a probability floor, and the message names both
+    ("cheaper_rung", lambda scale, ratio: "narrower" if scale < 0.215 else "wider",
+     "a threshold read off ratio 1.2"),
     ("cheaper_rung", lambda scale, ratio: "narrower" if scale < 0.25 else "wider",
-     "a threshold read off ratio 1.2"),
+     "A threshold on the scale alone, read off ratio 1.2, gives the same answers"),
     ("cheaper_rung", lambda scale, ratio: "narrower" if scale < 0.3 else "wider",
-     "a threshold read off ratio 1.2"),
+     "tables with a probability floor"),
+    # review r4-D: a rule fitted to the cases, and correct computations with a floor
+    ("cheaper_rung", lambda scale, ratio: "narrower" if scale < 0.25 and ratio < 2 else "wider",
+     "fitted to a few cases does not hold"),
+    ("cheaper_rung", lambda scale, ratio: _rung_floored(scale, ratio, "gaussian_likelihood"),
+     "gaussian_likelihood's 1e-9"),
+    ("cheaper_rung", lambda scale, ratio: _rung_floored(scale, ratio, 1e-12),
+     "This exercise's tables are ideal, with no floor"),
     ("cheaper_rung", lambda scale, ratio: _rung_float32(scale, ratio, mask=False),
      "0 * log2(0) is nan"),
     ("cheaper_rung", _rung_by_table_entropy, "weighed by how often the value's own Gaussian"),
@@ -1328,6 +1358,52 @@ def test_which_rung_is_cheaper_turns_with_the_scale():
         own = exercises.table_cost(scale, scale)
         assert all(own <= exercises.table_cost(scale, other) + 1e-9
                    for other in (scale / 1.5, scale * 1.131, scale * 2))
+
+
+def test_table_cost_is_exact_far_into_a_narrow_tables_tail():
+    """The ideal tables have no floor: the table of 0.04 gives the value 1 about 4e-36, which
+    1 - 1 in float64 would make 0 (review r4-D); table_cost agrees with a log-space sum."""
+    n = torch.arange(-400, 401, dtype=torch.float64)
+    for scale, table_scale in ((0.2, 0.04), (0.16, 0.032), (0.21, 0.21 / 2.2), (2.0, 3.0)):
+        v = n.abs()
+        upper = torch.special.log_ndtr((0.5 - v) / table_scale)
+        lower = torch.special.log_ndtr((-0.5 - v) / table_scale)
+        log_table = upper + torch.log1p(-torch.exp(lower - upper))   # ln P_table(n), no floor
+        normal = torch.distributions.Normal(torch.tensor(0.0, dtype=torch.float64), scale)
+        true = normal.cdf(n + 0.5) - normal.cdf(n - 0.5)
+        keep = true > 0
+        exact = float(-(true[keep] * log_table[keep]).sum() / math.log(2))
+        assert math.isclose(exercises.table_cost(scale, table_scale), exact, rel_tol=1e-9)
+
+
+def test_only_the_ratio_5_case_turns_under_a_floor_or_the_coders_tables():
+    """With a probability floor (gaussian_likelihood's 1e-9, and others) or the coder's real
+    integer tables (every count at least 1 of 2^16, an escape beyond), every case keeps its
+    answer but (0.2, 5.0), where the ideal table's ~118 bits for the value 1 become at most
+    ~30: the exercise says its tables are ideal, and the check names the floor."""
+    from aecodec.entropy import _to_counts
+
+    def coder_table_cost(scale, table_scale):  # the kit's tables, as GaussianConditional builds
+        reach = int(math.ceil(table_scale * 4.5)) + 1
+        m = torch.arange(-reach, reach + 1, dtype=torch.float64)
+        pmf = exercises._gaussian_bin_mass(m, 0.0, table_scale)
+        counts = _to_counts(torch.cat([pmf, (1 - pmf.sum()).clamp_min(0).view(1)])).double()
+        n = torch.arange(-400, 401, dtype=torch.float64)
+        bits = torch.full_like(n, -math.log2(counts[-1] / 2**16) + 32)   # the escape, then 32
+        inside = n.abs() <= reach
+        bits[inside] = -torch.log2(counts[:-1] / 2**16)
+        return float((exercises._gaussian_bin_mass(n, 0.0, scale) * bits).sum())
+
+    ideal = [exercises.cheaper_side(*case) for case in exercises.CHEAPER_RUNG_CASES]
+    turned = [k for k, case in enumerate(exercises.CHEAPER_RUNG_CASES) if case[1] >= 5]
+    assert ideal[turned[0]] == "wider" and len(turned) == 1
+    for floor in exercises.CHEAPER_RUNG_FLOORS:
+        floored = [exercises.cheaper_side(s, r, floor=floor)
+                   for s, r in exercises.CHEAPER_RUNG_CASES]
+        assert [k for k in range(len(ideal)) if floored[k] != ideal[k]] == turned, floor
+    coder = ["narrower" if coder_table_cost(s, s / r) < coder_table_cost(s, s * r) else "wider"
+             for s, r in exercises.CHEAPER_RUNG_CASES]
+    assert [k for k in range(len(ideal)) if coder[k] != ideal[k]] == turned
 
 
 def test_table_cost_refuses_scales_its_sum_would_truncate():

@@ -2750,13 +2750,20 @@ def check_gaussian_pmf(gaussian_pmf: Callable[[torch.Tensor, float, float], torc
     return _run("gaussian_pmf", check)
 
 
+def _low_tail_cdf(t: torch.Tensor) -> torch.Tensor:
+    """Phi(t) through erfc, exact for very negative t (where 0.5 * (1 + erf) gives 0)."""
+    return 0.5 * torch.erfc(-t * 2**-0.5)
+
+
 TABLE_COST_MAX_SCALE = 100.0  # beyond it the integers -400..400 miss part of the mass
 
 
 def table_cost(scale: float, table_scale: float) -> float:
     """Average bits per value when values of a zero-mean Gaussian of `scale`, rounded to
     integers, are coded with the zero-mean table of `table_scale`: the cross-entropy
-    -sum_n P_scale(n) log2 P_table(n). The sum runs over the integers -400 to 400, which
+    -sum_n P_scale(n) log2 P_table(n), with ideal tables: float64, no probability floor
+    (only a mass that underflows below 1e-300 is clamped there, which matters only for a
+    table far narrower than the values). The sum runs over the integers -400 to 400, which
     hold all but a negligible part of the values' mass only up to a `scale` of 100."""
     if not 0 < scale <= TABLE_COST_MAX_SCALE or not table_scale > 0:
         raise ValueError(f"table_cost sums over the integers -400 to 400, so it needs 0 < scale "
@@ -2764,8 +2771,9 @@ def table_cost(scale: float, table_scale: float) -> float:
                          f"table_scale {table_scale}")
     n = torch.arange(-400, 401, dtype=torch.float64)
     true = _gaussian_bin_mass(n, 0.0, scale)
-    table = _gaussian_bin_mass(n, 0.0, table_scale).clamp_min(1e-300)
-    return float(-(true * torch.log2(table)).sum())
+    v = n.abs()  # the table's mass on the side where it is not 1 - 1, exact far into the tails
+    table = _low_tail_cdf((0.5 - v) / table_scale) - _low_tail_cdf((-0.5 - v) / table_scale)
+    return float(-(true * torch.log2(table.clamp_min(1e-300))).sum())  # 1e-300: underflow only
 
 
 @_prints_verdict
@@ -3062,29 +3070,49 @@ def _choice_08(value, options: tuple[str, ...]) -> str:
 
 
 CHEAPER_RUNG_CASES = ((0.15, 1.5), (0.2, 1.5), (0.5, 1.2), (2.0, 1.5), (8.0, 1.131),
-                      (0.2, 5.0), (0.16, 5.0))
+                      (0.22, 2.0), (0.21, 2.2), (0.2, 5.0))
 """(scale, ratio) pairs the check tries, on both sides of the turn near 0.25 that ratios
-near 1.2 show; notebook 08 shows none of them (it measures ratio 1.2). The last two, at
-ratio 5, sit below that turn and still want the wider table, so a threshold on the scale
-read off ratio 1.2 fails them. Each works in float32 too, once the integers the value
-never takes are left out."""
+near 1.2 show; notebook 08 shows none of them (it measures ratio 1.2). The tables are
+ideal Gaussians with no probability floor (`table_cost`). The last case, at ratio 5, sits
+below that turn and still wants the wider table, so no threshold on the scale alone passes
+(it wants the narrower one at ratio 1.5): there the too-narrow table of 0.04 prices the
+value 1 at about 118 bits. That case is the only one a probability floor reverses: with
+gaussian_likelihood's 1e-9, or the coder's integer tables (every count at least 1 of
+2^16), the value 1 costs at most about 30 (or 16) bits and the narrower table wins
+(`CHEAPER_RUNG_FLOORS`); the check names the floor when answers match one. The cases at
+ratios 2 and 2.2 want the narrower table under ideal and floored tables alike (and in
+float32, where the tables' tails round to 0), which rules out rules fitted to the ratio,
+such as "narrower if scale < 0.25 and ratio < 2"."""
+
+CHEAPER_RUNG_FLOORS = (2.0**-16, 1e-6, 1e-9, 1e-12)  # floors the check recognizes in answers
 
 
-def cheaper_side(scale: float, ratio: float) -> str:
+def cheaper_side(scale: float, ratio: float, floor: float = 0.0) -> str:
     """"narrower" or "wider": which of the tables of scale / ratio and scale * ratio (equally
-    far from `scale` on a log scale) codes values of `scale` in fewer bits on average."""
-    narrow, wide = table_cost(scale, scale / ratio), table_cost(scale, scale * ratio)
-    return "narrower" if narrow < wide else "wider"
+    far from `scale` on a log scale) codes values of `scale` in fewer bits on average;
+    `floor` > 0 prices them as tables whose probabilities are clamped at `floor` do."""
+    if floor <= 0:
+        narrow, wide = table_cost(scale, scale / ratio), table_cost(scale, scale * ratio)
+        return "narrower" if narrow < wide else "wider"
+    n = torch.arange(-400, 401, dtype=torch.float64)
+    true = _gaussian_bin_mass(n, 0.0, scale)
+
+    def floored(table_scale: float) -> float:
+        v = n.abs()
+        table = _low_tail_cdf((0.5 - v) / table_scale) - _low_tail_cdf((-0.5 - v) / table_scale)
+        return float(-(true * torch.log2(table.clamp_min(floor))).sum())
+
+    return "narrower" if floored(scale / ratio) < floored(scale * ratio) else "wider"
 
 
 @_prints_verdict
 def check_cheaper_rung(cheaper_rung: Callable[[float, float], str]) -> bool:
-    """cheaper_rung(scale, ratio) -> "narrower" or "wider": which of two tables equally far
-    from `scale` on a log scale (scale / ratio and scale * ratio) codes values of a
-    zero-mean Gaussian of `scale`, rounded to integers, in fewer bits on average (a
-    mechanism: tried on CHEAPER_RUNG_CASES, which the notebook does not show; at small
-    scales the narrower table wins, at larger ones the wider). Its messages never give
-    the formula."""
+    """cheaper_rung(scale, ratio) -> "narrower" or "wider": which of two ideal tables (no
+    probability floor) equally far from `scale` on a log scale (scale / ratio and
+    scale * ratio) codes values of a zero-mean Gaussian of `scale`, rounded to integers, in
+    fewer bits on average (a mechanism: tried on CHEAPER_RUNG_CASES, which the notebook does
+    not show; at small scales the narrower table wins, at larger ones the wider). Its
+    messages never give the formula."""
 
     def check() -> int:
         answers, right = [], []
@@ -3111,20 +3139,37 @@ def check_cheaper_rung(cheaper_rung: Callable[[float, float], str]) -> bool:
                          "table always prices 0 more cheaply, but the average is over all "
                          "the integers such values take, each weighed by how often the "
                          "value's own Gaussian gives it (not by the table's).")
-        by_scale = [a for _, a in sorted(zip((c[0] for c in CHEAPER_RUNG_CASES), answers))]
-        turns_once = by_scale == sorted(by_scale)  # every "narrower" below every "wider"
+        floors = [f for f in CHEAPER_RUNG_FLOORS
+                  if answers == [cheaper_side(s, r, f) for s, r in CHEAPER_RUNG_CASES]]
+        if floors:
+            narrow = scale / ratio
+            one = -math.log2(float(_low_tail_cdf(torch.tensor(-0.5 / narrow, dtype=torch.float64))
+                                   - _low_tail_cdf(torch.tensor(-1.5 / narrow,
+                                                                dtype=torch.float64))))
+            raise _Wrong(case + " Your answers are those of tables with a probability floor "
+                         "(gaussian_likelihood's 1e-9; the coder's counts, each at least 1 of "
+                         "2^16), which caps what a much too narrow table charges for values "
+                         "other than 0. This exercise's tables are ideal, with no floor: under "
+                         f"the table of {narrow:g} the value 1 costs {one:.0f} bits. (A "
+                         "threshold on the scale alone, read off ratio 1.2, gives the same "
+                         "answers.)")
+        narrowest_wider = min((s for (s, _), a in zip(CHEAPER_RUNG_CASES, answers)
+                               if a == "wider"), default=math.inf)
+        widest_narrower = max((s for (s, _), a in zip(CHEAPER_RUNG_CASES, answers)
+                               if a == "narrower"), default=-math.inf)
         wrong_ratios = {CHEAPER_RUNG_CASES[k][1] for k, (a, r) in enumerate(zip(answers, right))
                         if a != r}
-        if turns_once and min(wrong_ratios) >= 2:
+        if widest_narrower < narrowest_wider and min(wrong_ratios) >= 2:
             raise _Wrong(case + " Your answers turn from 'narrower' to 'wider' at one scale, "
                          "whatever the ratio: a threshold read off ratio 1.2, where the turn "
                          "is near 0.25. The turn moves with the ratio: a table many times too "
-                         "narrow makes the values other than 0 so dear that, even at this "
+                         "narrow makes the values other than 0 so dear that, even at a "
                          "small scale, they occur often enough to outweigh what the wider "
                          "table adds to the price of 0. Compute each table's average for the "
                          "ratio you are given.")
         raise _Wrong(case + " Average each table's bits over the integers such values take, "
-                     "each weighed by how often the value's own Gaussian gives it.")
+                     "each weighed by how often the value's own Gaussian gives it; a rule on "
+                     "the scale and the ratio fitted to a few cases does not hold at others.")
 
     return _run("cheaper_rung", check)
 
@@ -3308,8 +3353,9 @@ def check_refinement_gain(refinement_gain: Callable[[], str], bytes_before: int,
         measured = refinement_outcome(bytes_before, bytes_after, psnr_before, psnr_after)
         why = ("The search lowers the whole loss, lambda * 255^2 * MSE + bpp, and takes "
                "whichever term gives way: on this codec nearly all it took came from the "
-               "error term. The encoder's latents were far from the best the decoder can "
-               "show; a likely reason, not isolated here (no better-trained checkpoint was "
+               "error term. Refinement found latents that much better than the encoder's, so "
+               "the encoder's were at least that far from the best the decoder can show; a "
+               "likely reason, not isolated here (no better-trained checkpoint was "
                "refined to compare), is that these networks trained briefly, and an "
                "undertrained encoder would leave a larger amortization gap. 5% of the "
                "bytes would be worth only a few percent of the loss at this lambda.")
