@@ -2172,6 +2172,12 @@ def check_entropy_bits(entropy_bits: Callable[[torch.Tensor], float]) -> bool:
                              f"{got:.4f}: that is the mean of -p log2 p over the "
                              f"{len(counts)} distinct values. The entropy is their sum: the "
                              "weights p already average -log2 p over the values.")
+            if len(counts) > 1 and not math.isclose(got, expected, abs_tol=1e-6) and \
+                    math.isclose(got, math.log2(len(counts)), abs_tol=1e-6):
+                raise _Wrong(f"for {shown} expected {expected:.4f} bits per value, got "
+                             f"{got:.4f} = log2 of the {len(counts)} distinct values: that "
+                             "is the entropy only when every value is equally frequent. "
+                             "Weight each value's -log2 p by how often it occurs, p.")
             if not math.isclose(got, expected, abs_tol=1e-6):
                 raise _Wrong(f"for {shown} expected {expected:.4f} bits per value, got "
                              f"{got:.4f}. Hint: probabilities from torch.unique(values, "
@@ -2297,7 +2303,15 @@ def _rd_mistakes(mse_value: float, rate: float, lmbda: float) -> list[tuple[floa
          "MSE (the RMSE): the loss weights the MSE itself, a squared error."),
         (lmbda * d + (1 - lmbda) * rate, "the rate is added as it is, not weighted by "
          "(1 - lambda): lambda alone sets the exchange rate, by weighting the distortion."),
-    ]
+        (lmbda * 255**2 * (mse_value + rate), "lambda * 255^2 weights the rate too: the "
+         "brackets put bpp inside the scaled distortion. Only the MSE is scaled to 8-bit "
+         "units and weighted by lambda; the bpp is added as it is."),
+    ] + ([] if mse_value <= 0 else [
+        (lmbda * 10 * math.log10(1 / mse_value) + rate, "that puts the PSNR in the loss, "
+         "where the distortion goes: a higher PSNR is better, so a loss that training "
+         "minimizes would push the PSNR down. The loss weights the distortion, the MSE in "
+         "8-bit units, 255^2 * mse, which falls as the image improves."),
+    ])
 
 
 def _close(a: float, b: float) -> bool:
@@ -2436,13 +2450,14 @@ def check_noise_quantize(noise_quantize: Callable[[torch.Tensor], torch.Tensor])
         ones = grad is not None and torch.allclose(grad, torch.ones_like(y))
         if torch.allclose(out.detach(), torch.round(y.detach()), atol=1e-5, rtol=0):
             if ones:
-                raise _Wrong("that is rounding with a straight-through gradient: the gradient "
-                             "reaches y, but the error it adds is y's own rounding error "
-                             "round(y) - y, so training counts the rate at the integers only, "
-                             "the entropy model is never asked about the values between them, "
-                             "and the loss cannot see what a small move of y would save. "
-                             "Training needs an error that imitates rounding's without being "
-                             "it.")
+                raise _Wrong("that is rounding with a straight-through gradient (STE): a real "
+                             "alternative (Theis et al. 2017; Minnen and Singh 2020 mix it with "
+                             "noise), and its gradient reaches y, but here training would "
+                             "count the rate only at the integers: the error it adds is y's own "
+                             "rounding error round(y) - y, so the entropy model is never asked "
+                             "about the values between them. This exercise asks for the noise "
+                             "of Balle et al. 2017: an error that imitates rounding's without "
+                             "being it.")
             raise _Wrong("that is rounding: it is flat between the integers, so its gradient "
                          "is 0 almost everywhere and the encoder would learn nothing from the "
                          "loss.")
@@ -2498,6 +2513,16 @@ def check_noise_quantize(noise_quantize: Callable[[torch.Tensor], torch.Tensor])
         if torch.equal(again, error) or abs(_correlation(again, error)) > 0.1:
             raise _Wrong("two calls give the same noise: draw new noise at every call (a "
                          "fixed pattern would let the model learn around it).")
+        if abs(float(error.mean())) > 0.02:
+            raise _Wrong(f"the noise averages {float(error.mean()):.3f}, not 0: a rounding "
+                         "error is as often negative as positive (a draw in [0, 1) must be "
+                         "shifted by 0.5).")
+        # the mean and the bound before the test by levels: a wide noise (a Gaussian of std
+        # 0.5, say) has groups whose sampled spreads differ by chance more than that test
+        # allows, and would be told that it depends on y (review r5-C)
+        if error.abs().max() > 0.5 + 1e-6:
+            raise _Wrong(f"the noise reaches {float(error.abs().max()):.3f}, beyond 1/2: a "
+                         "rounding error never moves a value by more than half a step.")
         # values at 0, near it and far from it (most trained latents sit near 0): the noise
         # must be the same wherever y is (a spread and a mean that differ between the
         # groups of equal values say that it depends on y)
@@ -2517,13 +2542,6 @@ def check_noise_quantize(noise_quantize: Callable[[torch.Tensor], torch.Tensor])
                          "every value the same way wherever it sits, near 0 (where most "
                          "trained latents are) as far from it: draw the noise independently "
                          "of y.")
-        if abs(float(error.mean())) > 0.02:
-            raise _Wrong(f"the noise averages {float(error.mean()):.3f}, not 0: a rounding "
-                         "error is as often negative as positive (a draw in [0, 1) must be "
-                         "shifted by 0.5).")
-        if error.abs().max() > 0.5 + 1e-6:
-            raise _Wrong(f"the noise reaches {float(error.abs().max()):.3f}, beyond 1/2: a "
-                         "rounding error never moves a value by more than half a step.")
         spread = float(error.std())
         if abs(spread - 12 ** -0.5) > 0.01:
             width = float(error.max() - error.min())
@@ -3935,7 +3953,7 @@ def check_file_size_prediction(file_size_prediction: Callable[[], float], model=
         bpp = 8 * size / (h * w)
         if 0 < guess <= 24:  # 24 bpp: raw 8-bit RGB, more than any codec spends
             why = (f"That looks like bits per pixel (the file is {bpp:.3f} bpp): the answer "
-                   f"is the file's size in bytes, bpp * H * W / 8 for this {h}x{w} photo.")
+                   f"is the file's size in bytes, bpp * H * W / 8 for this {w}x{h} photo.")
         elif abs(guess / 8 - size) <= 0.02 * size:
             why = (f"That looks like bits, not bytes: the estimate is {8 * estimate:,.0f} "
                    f"bits, {estimate:,.0f} bytes. Predict the file in bytes, 8 bits each.")
