@@ -49,7 +49,7 @@ def quoted() -> list[tuple[str, str]]:
     ours = default_codec()
     for anchor in ("JPEG", "WebP", "AVIF 4:4:4"):
         rows.append(("README.md", f"{signed(ours['bd_rate_vs'][anchor])} against {anchor}"))
-    rows.append(("README.md", f"{ours['cumulative_cpu_hours']:.1f} CPU-hours"))
+    rows.append(("README.md", f"{ours['cumulative_cpu_hours']:.1f} hours of training (wall clock"))
     rows.append(("README.md", f"that is {abs(ours['bd_rate_vs']['WebP']):.1f}% fewer bits"))
     rows.append(("README.md", f"default codec's {signed(ours['bd_rate_vs_start'])} against its "
                  "start"))

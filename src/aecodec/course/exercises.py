@@ -4233,7 +4233,9 @@ def check_bits_prediction(predict: Callable[[], dict], measured: dict[str, float
     context codec's file, anchors against non-anchors. Right if the half is right and the
     saving is within a factor of `SAVING_FACTOR` (1.5) of the measured one; "same" is right
     (its saving may be None), and so is any half with a saving under `SAME_PERCENT`, where
-    the two halves measure less than `SAME_PERCENT` apart.
+    the two halves measure less than `SAME_PERCENT` apart. An accepted saving nearer the gap
+    read from the other base (how many percent more the dearer half costs) gets a note saying
+    which base the check reads.
 
     Args:
         predict: the learner's prediction, made before the measurement was shown.
@@ -4267,8 +4269,9 @@ def check_bits_prediction(predict: Callable[[], dict], measured: dict[str, float
                          f"halves cost about the same here (under {SAME_PERCENT}% apart), so the "
                          "context adds little.")
         if cheaper != winner:
-            why = {"non-anchors": "The anchors' parameters are computed from the hyperprior's "
-                                  "output alone; the non-anchors' also from their decoded "
+            why = {"non-anchors": "The anchors' parameters use no decoded value, only the "
+                                  "hyperprior's output (through the parameter layers, with a "
+                                  "zero context); the non-anchors' also use their decoded "
                                   "neighbours: more to go on, narrower Gaussians, fewer bits.",
                    "anchors": "Here the context did not help the non-anchors."}[winner]
             said = ("the two halves cost about the same" if cheaper == "same"
@@ -4289,7 +4292,16 @@ def check_bits_prediction(predict: Callable[[], dict], measured: dict[str, float
                              f"times the measured saving; {scores}: {share}.{why}")
             raise _Wrong(f"you predicted {saving:g}% fewer bits; {scores}, more than that, over "
                          f"{SAVING_FACTOR:g} times your figure: {share}.")
+        # the same gap read from the other base: the dearer half costs this much more
+        more = 100 * (dear - cheap) / cheap
+        other = "anchors" if winner == "non-anchors" else "non-anchors"
+        backwards = ("" if abs(saving - true_saving) <= abs(saving - more) else
+                     " Your figure is read as percent fewer than the dearer half: a value "
+                     f"of the {winner} costs {true_saving:.0f}% fewer bits than one of the "
+                     f"{other}, the same gap as one of the {other} costing {more:.0f}% more."
+                     " If you meant how much more the dearer half costs, you "
+                     "used the other base; the check's band holds both readings here.")
         return (f"you predicted {cheaper}, {saving:g}% fewer bits per value; {scores}: within a "
-                f"factor of {SAVING_FACTOR:g}.")
+                f"factor of {SAVING_FACTOR:g}.{backwards}")
 
     return _verdict("bits prediction", check, grade)
