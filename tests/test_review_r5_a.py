@@ -79,3 +79,13 @@ def test_notebook_00_lists_the_papers_notebook_09_rests_on():
     later = "\n".join(_cells("09"))
     for author, title in [("Minnen", "Channel-wise"), ("Yang", "Improving")]:
         assert title.lower() in later.lower() and title.lower() in references.lower(), author
+
+
+def test_latent_values_with_the_notebooks_depth_hard_coded_is_told_so(capsys):
+    """The likeliest slip: dividing by 8 (DOWNSAMPLINGS = 3) whatever `downsamplings` is."""
+    def hard_coded(h, w, c, k):
+        return c * math.ceil(h / 8) * math.ceil(w / 8)
+
+    assert exercises.check_latent_values(hard_coded, grade=True) is False
+    out = capsys.readouterr().out
+    assert "returned 512, expected 2048" in out and "divides by 8 = 2^3 whatever" in out, out

@@ -903,6 +903,7 @@ def _latent_mistakes(h: int, w: int, c: int, k: int, channels: int | None) -> di
             "one halving too few": c * up(h, 2 ** (k - 1)) * up(w, 2 ** (k - 1)),
             "one halving too many": c * up(h, 2 ** (k + 1)) * up(w, 2 ** (k + 1)),
             "always + 1": c * (h // 2**k + 1) * (w // 2**k + 1),
+            "always 8": c * up(h, 8) * up(w, 8) if k != 3 else None,  # DOWNSAMPLINGS = 3
             "other channels": channels * rows * cols if channels else None}
 
 
@@ -936,6 +937,9 @@ def _latent_hint(rule: str, h: int, w: int, c: int, k: int, channels: int | None
                       f"{2**k} + 1 = {side // 2**k + 1} {what}, where math.ceil gives "
                       f"{side // 2**k}. Rounding up adds a row (or column) only for pixels "
                       "left over past the last multiple of 2^k.",
+        "always 8": f" That divides by 8 = 2^3 whatever the depth: here downsamplings = {k}, "
+                    f"so the sides divide by 2^{k} = {2**k}. Use the argument (2 ** "
+                    "downsamplings), not the notebook's DOWNSAMPLINGS = 3.",
         "other channels": f" That is {channels} channels of {rows} x {cols} positions; y has "
                           f"latent_channels = {c} channels, what the last layer writes (the "
                           "hidden layers' width, HIDDEN_CHANNELS, does not reach y): use the "
