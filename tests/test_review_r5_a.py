@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from aecodec.course import exercises
 from conftest import REPO
@@ -89,3 +90,22 @@ def test_latent_values_with_the_notebooks_depth_hard_coded_is_told_so(capsys):
     assert exercises.check_latent_values(hard_coded, grade=True) is False
     out = capsys.readouterr().out
     assert "returned 512, expected 2048" in out and "divides by 8 = 2^3 whatever" in out, out
+
+
+def _to_batch_right(pixels):
+    return torch.from_numpy(pixels).permute(2, 0, 1)[None].float() / 255
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (lambda p: (torch.from_numpy(p).permute(2, 0, 1).float()[None] + 0.5) / 256,
+     ["values are not byte / 255", "no offset or curve"]),
+    (lambda p: _to_batch_right(p) ** 2.2, ["values are not byte / 255", "no offset or curve"]),
+    (lambda p: (p.__setitem__((0, 0, 0), 0), _to_batch_right(p))[1],
+     ["it changed the array it was given"]),
+    (lambda p: torch.from_numpy(p).float().reshape(1, 3, *p.shape[:2]) / 255,
+     ["values are in the wrong places", "permute, not view or reshape"]),
+])
+def test_to_batch_with_the_right_layout_but_wrong_values_is_told_which(wrong, words, capsys):
+    assert exercises.check_to_batch(wrong, grade=True) is False
+    out = capsys.readouterr().out
+    assert out.startswith("Wrong: ") and all(w in out for w in words), out

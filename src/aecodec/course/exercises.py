@@ -158,7 +158,14 @@ def check_to_batch(to_batch: Callable[[np.ndarray], torch.Tensor]) -> bool:
         for h, w in sizes:
             pixels = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
             expected = torch.from_numpy(pixels).permute(2, 0, 1)[None].float() / 255
+            original = pixels.copy()
             x = _call(to_batch, pixels)
+            if not np.array_equal(pixels, original):
+                changed = int((pixels != original).sum())
+                raise _Wrong(f"it changed the array it was given ({changed} of its "
+                             f"{original.size} values): a conversion should leave its input "
+                             "as it was (the caller may still use it). Work on what "
+                             "torch.from_numpy(...).float() returns, a new tensor.")
             if not isinstance(x, torch.Tensor):
                 raise _Wrong(f"it should return a torch.Tensor, got {type(x).__name__}")
             if x.shape == (1, 3, w, h) and h != w:
@@ -224,8 +231,17 @@ def check_to_batch(to_batch: Callable[[np.ndarray], torch.Tensor]) -> bool:
                              "of the 256 levels a byte has, or moves them. Keep byte / 255 as "
                              "it is, and round only where you print.")
             if not torch.allclose(x, expected, atol=1e-6):
-                raise _Wrong("shape and range are right but the values are not: is each pixel "
-                             "still in its place (permute, not view or reshape)?")
+                if torch.allclose(x.flatten().sort().values, expected.flatten().sort().values,
+                                  atol=1e-6):  # the right values, in the wrong places
+                    raise _Wrong("shape, range and values are right but the values are in the "
+                                 "wrong places: is each pixel still in its place (permute, "
+                                 "not view or reshape)?")
+                byte = int(pixels.flat[0])
+                raise _Wrong(f"shape and range are right but the values are not byte / 255 "
+                             f"(off by up to {(x - expected).abs().max().item():.4f}; the "
+                             f"byte {byte} became {x.flatten()[0].item():.4f}, not "
+                             f"{byte / 255:.4f}): to_batch only scales, dividing each byte by "
+                             "255, with no offset or curve.")
         return len(sizes)
 
     return _run("to_batch", check)
