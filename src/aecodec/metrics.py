@@ -4,7 +4,8 @@ Conventions:
 - Images are x (N, 3, H, W) or (3, H, W) with values in [0, 1]; 1.0 is white, the value
   255 of an 8-bit image.
 - PSNR is in dB with a peak of 1.0 (= 255 in 8-bit terms): 10 * log10(1 / MSE). It is
-  computed per image and then averaged over the batch, as compression papers do. To
+  computed per image and then averaged over the batch, as most papers and CompressAI's
+  evaluation do (some report the PSNR of the mean MSE instead). To
   measure what a saved 8-bit file would give, round x_hat with `quantize_8bit` first.
 - MS-SSIM (multi-scale structural similarity, 1.0 = identical) follows Wang, Simoncelli
   and Bovik (2003) with the usual settings: 5 scales, an 11x11 Gaussian window with

@@ -474,7 +474,8 @@ def _box(x: float, y: float, width: float, height: float, colour: str):
 def conv1d_diagram(size: int = 7, kernel: int = 5, stride: int = 2, padding: int = 2) -> Figure:
     """A 1-D convolution as a picture: the input row with its zero padding (grey), the
     output row below, and above the input the window each output value reads (one colour
-    per output). Shows why out = floor((size + 2 * padding - kernel) / stride) + 1.
+    per output). Shows why out = floor((size + 2 * padding - kernel) / stride) + 1, without
+    writing that formula (notebook 02's exercise 1 asks students to find it).
 
     Args:
         size, kernel, stride, padding: the input length and the convolution's settings.
@@ -503,9 +504,9 @@ def conv1d_diagram(size: int = 7, kernel: int = 5, stride: int = 2, padding: int
         ax.text(centre, -1.05, f"y{j}", ha="center", va="center", fontsize=8, color=colours[j])
     ax.set(xlim=(-padding - 1, size + padding + 1.5), ylim=(-1.7, 1.45 + 0.28 * out))
     ax.axis("off")
+    # the title gives the sizes only: notebook 02 asks students to find the formula
     ax.set_title(f"size {size}, kernel {kernel}, stride {stride}, padding {padding}: "
-                 f"{out} outputs = ⌊({size} + 2·{padding} − {kernel}) / {stride}⌋ + 1",
-                 fontsize=10)
+                 f"{out} outputs", fontsize=10)
     return fig
 
 

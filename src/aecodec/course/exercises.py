@@ -158,7 +158,14 @@ def check_to_batch(to_batch: Callable[[np.ndarray], torch.Tensor]) -> bool:
         for h, w in sizes:
             pixels = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
             expected = torch.from_numpy(pixels).permute(2, 0, 1)[None].float() / 255
+            original = pixels.copy()
             x = _call(to_batch, pixels)
+            if not np.array_equal(pixels, original):
+                changed = int((pixels != original).sum())
+                raise _Wrong(f"it changed the array it was given ({changed} of its "
+                             f"{original.size} values): a conversion should leave its input "
+                             "as it was (the caller may still use it). Work on what "
+                             "torch.from_numpy(...).float() returns, a new tensor.")
             if not isinstance(x, torch.Tensor):
                 raise _Wrong(f"it should return a torch.Tensor, got {type(x).__name__}")
             if x.shape == (1, 3, w, h) and h != w:
@@ -224,8 +231,17 @@ def check_to_batch(to_batch: Callable[[np.ndarray], torch.Tensor]) -> bool:
                              "of the 256 levels a byte has, or moves them. Keep byte / 255 as "
                              "it is, and round only where you print.")
             if not torch.allclose(x, expected, atol=1e-6):
-                raise _Wrong("shape and range are right but the values are not: is each pixel "
-                             "still in its place (permute, not view or reshape)?")
+                if torch.allclose(x.flatten().sort().values, expected.flatten().sort().values,
+                                  atol=1e-6):  # the right values, in the wrong places
+                    raise _Wrong("shape, range and values are right but the values are in the "
+                                 "wrong places: is each pixel still in its place (permute, "
+                                 "not view or reshape)?")
+                byte = int(pixels.flat[0])
+                raise _Wrong(f"shape and range are right but the values are not byte / 255 "
+                             f"(off by up to {(x - expected).abs().max().item():.4f}; the "
+                             f"byte {byte} became {x.flatten()[0].item():.4f}, not "
+                             f"{byte / 255:.4f}): to_batch only scales, dividing each byte by "
+                             "255, with no offset or curve.")
         return len(sizes)
 
     return _run("to_batch", check)
@@ -515,11 +531,14 @@ def _psnr_int_cases() -> list[tuple[np.ndarray, np.ndarray, int]]:
     """Small integer images the notebook never shows: 8-bit in uint8, 10-bit and 16-bit in
     uint16, each pair differing both ways (so unsigned subtraction would wrap); the last is
     a dark 10-bit image, all its values below 512, whose brightest value needs only 9 bits:
-    the peak still comes from the format's 10 bits."""
+    the peak still comes from the format's 10 bits. A fifth, 16-bit, has two values that go
+    from white to black and back (differences near 65535, whose squares do not fit in
+    int32: 65535^2 wraps to -131071 there)."""
     rng = np.random.default_rng(3)
     cases = []
     for h, w, bits, spread, dark in [(6, 5, 8, 9.0, False), (3, 7, 10, 6.0, False),
-                                     (4, 4, 16, 700.0, False), (5, 4, 10, 5.0, True)]:
+                                     (4, 4, 16, 700.0, False), (5, 4, 10, 5.0, True),
+                                     (3, 5, 16, 700.0, False)]:
         top = 2 ** bits - 1
         dtype = np.uint8 if bits <= 8 else np.uint16
         high = 2 ** (bits - 1) - 2 * spread if dark else top - top // 10  # dark: b below 512
@@ -529,7 +548,27 @@ def _psnr_int_cases() -> list[tuple[np.ndarray, np.ndarray, int]]:
         if np.array_equal(a, b):
             b[0, 0, 0] += 1
         cases.append((a, b, bits))
+    a, b, bits = cases[-1]  # the large-error case: white against black, both ways
+    a[0, 0, 0], b[0, 0, 0] = 2 ** bits - 1, 0
+    a[1, 2, 1], b[1, 2, 1] = 3, 2 ** bits - 6
     return cases
+
+
+def _narrow_int_psnrs(a: np.ndarray, b: np.ndarray, top: int) -> dict[str, list[float]]:
+    """What a PSNR computed in a too-narrow signed integer type gives for a and b, by the
+    type's name: the values cast to it (wrapping), subtracted and squared in it (wrapping
+    again), or squared after a cast to float. Only results that differ from the right one."""
+    right = float(((a.astype(np.float64) - b.astype(np.float64)) ** 2).mean())
+    found: dict[str, list[float]] = {}
+    for dtype in (np.int16, np.int32):
+        with np.errstate(over="ignore"):
+            diff = a.astype(dtype) - b.astype(dtype)
+            for squares in (diff ** 2, diff.astype(np.float64) ** 2):
+                mse = float(squares.astype(np.float64).mean())
+                if mse > 0 and not math.isclose(mse, right, rel_tol=1e-9):
+                    found.setdefault(np.dtype(dtype).name, []).append(
+                        10 * math.log10(top ** 2 / mse))
+    return found
 
 
 @_prints_verdict
@@ -561,8 +600,10 @@ def check_psnr_int(psnr_int: Callable[[np.ndarray, np.ndarray, int], float]) -> 
                              "likely because integers overflowed: a square taken in "
                              f"{a.dtype} wraps around (arithmetic modulo "
                              f"2^{a.dtype.itemsize * 8}), and a "
-                             f"multiple of {2 ** (a.dtype.itemsize * 4)} squares to 0. Convert "
-                             "to float first, then square.") from None
+                             f"multiple of {2 ** (a.dtype.itemsize * 4)} squares to 0; in "
+                             "int32 a difference near 65535 squares to a negative number "
+                             "(65535^2 wraps to -131071), and a cast to int16 wraps values "
+                             "above 32767. Convert to float first, then square.") from None
             if isinstance(returned, np.ndarray) and returned.size > 1:
                 raise _Wrong(f"it returned an array of shape {returned.shape}: the PSNR is "
                              "one number, from the mean of the squared differences.")
@@ -588,6 +629,17 @@ def check_psnr_int(psnr_int: Callable[[np.ndarray, np.ndarray, int], float]) -> 
                                  f"unsigned type where 3 - 5 is {2 ** width - 2}, not -2 "
                                  f"(arithmetic modulo 2^{width}). "
                                  "Convert to float (or a signed int) before subtracting.")
+            for name, wrongs in _narrow_int_psnrs(a, b, top).items():
+                if any(math.isclose(got, wrong, abs_tol=0.01) for wrong in wrongs):
+                    why = (f"{bits}-bit differences go up to {top}, whose square "
+                           f"{top ** 2} does not fit in int32 (largest 2^31 - 1): it wraps "
+                           "around, to a negative number" if name == "int32" else
+                           "int16 holds values up to 32767 only, so the cast wraps larger "
+                           "ones around to negative numbers, and the differences and "
+                           "squares taken in it wrap again")
+                    raise _Wrong(f"{shown}: that is what {name} arithmetic gives, and it "
+                                 f"overflows here: {why}. Convert to float (or int64) "
+                                 "before subtracting.")
             peaks = {255: "255, the peak of 8-bit values (dividing by 255 first, then "
                           "peak 1, gives the same)",
                      1: "1, the peak of images in [0, 1]; these are integers",
@@ -867,6 +919,7 @@ def _latent_mistakes(h: int, w: int, c: int, k: int, channels: int | None) -> di
             "one halving too few": c * up(h, 2 ** (k - 1)) * up(w, 2 ** (k - 1)),
             "one halving too many": c * up(h, 2 ** (k + 1)) * up(w, 2 ** (k + 1)),
             "always + 1": c * (h // 2**k + 1) * (w // 2**k + 1),
+            "always 8": c * up(h, 8) * up(w, 8) if k != 3 else None,  # DOWNSAMPLINGS = 3
             "other channels": channels * rows * cols if channels else None}
 
 
@@ -900,6 +953,9 @@ def _latent_hint(rule: str, h: int, w: int, c: int, k: int, channels: int | None
                       f"{2**k} + 1 = {side // 2**k + 1} {what}, where math.ceil gives "
                       f"{side // 2**k}. Rounding up adds a row (or column) only for pixels "
                       "left over past the last multiple of 2^k.",
+        "always 8": f" That divides by 8 = 2^3 whatever the depth: here downsamplings = {k}, "
+                    f"so the sides divide by 2^{k} = {2**k}. Use the argument (2 ** "
+                    "downsamplings), not the notebook's DOWNSAMPLINGS = 3.",
         "other channels": f" That is {channels} channels of {rows} x {cols} positions; y has "
                           f"latent_channels = {c} channels, what the last layer writes (the "
                           "hidden layers' width, HIDDEN_CHANNELS, does not reach y): use the "
