@@ -442,13 +442,20 @@ def _count(c: int, k: int, n: int, biases: bool = True, decoder: bool = True,
     return total
 
 
-@pytest.mark.parametrize("name, wrong, explanation", WRONG_ANSWERS,
-                         ids=[f"{n}-{e[:20]}" for n, _, e in WRONG_ANSWERS])
-def test_check_fails_a_plausible_wrong_answer_and_says_why(name, wrong, explanation, capsys):
+def assert_rejected(name: str, wrong, explanation: str, capsys) -> str:
+    """The check of exercise `name` rejects `wrong` in one line that starts "Wrong: " and
+    holds `explanation` (no traceback); returns that line."""
     assert check_for(name)(wrong) is False
     out = capsys.readouterr().out
     assert out.startswith("Wrong: ") and explanation in out, out
     assert out.count("\n") == 1 and "Traceback" not in out
+    return out
+
+
+@pytest.mark.parametrize("name, wrong, explanation", WRONG_ANSWERS,
+                         ids=[f"{n}-{e[:20]}" for n, _, e in WRONG_ANSWERS])
+def test_check_fails_a_plausible_wrong_answer_and_says_why(name, wrong, explanation, capsys):
+    assert_rejected(name, wrong, explanation, capsys)
 
 
 def test_a_crashing_answer_is_explained(capsys):
@@ -989,10 +996,7 @@ def _first_psnr_int() -> float:
 @pytest.mark.parametrize("name, wrong, explanation", ATTACK,
                          ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(ATTACK)])
 def test_the_attack_on_every_check_is_rejected_with_a_reason(name, wrong, explanation, capsys):
-    assert check_for(name)(wrong) is False
-    out = capsys.readouterr().out
-    assert out.startswith("Wrong: ") and explanation in out, out
-    assert out.count("\n") == 1 and "Traceback" not in out
+    assert_rejected(name, wrong, explanation, capsys)
 
 
 def test_every_check_is_attacked_at_least_three_times():
@@ -1299,10 +1303,7 @@ ATTACK_08_09 = [
 @pytest.mark.parametrize("name, wrong, explanation", ATTACK_08_09,
                          ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(ATTACK_08_09)])
 def test_the_attack_on_the_checks_of_08_09(name, wrong, explanation, capsys):
-    assert check_for(name)(wrong) is False
-    out = capsys.readouterr().out
-    assert out.startswith("Wrong: ") and explanation in out, out
-    assert out.count("\n") == 1 and "Traceback" not in out
+    assert_rejected(name, wrong, explanation, capsys)
 
 
 @pytest.mark.parametrize("name", ["gaussian_pmf", "cheaper_rung", "side_share", "file_objective",
@@ -1554,10 +1555,7 @@ ATTACK = ATTACK + ATTACK_04_06
                          ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(ATTACK_04_06)])
 def test_the_attack_on_the_checks_of_04_to_06_is_rejected_with_a_reason(name, wrong,
                                                                          explanation, capsys):
-    assert check_for(name)(wrong) is False
-    out = capsys.readouterr().out
-    assert out.startswith("Wrong: ") and explanation in out, out
-    assert out.count("\n") == 1 and "Traceback" not in out
+    assert_rejected(name, wrong, explanation, capsys)
 
 
 @pytest.mark.parametrize("name", PREDICTIONS_04_06)
@@ -1698,10 +1696,7 @@ ATTACK = ATTACK + ATTACK_07
                          ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(ATTACK_07)])
 def test_the_attack_on_the_checks_of_07_is_rejected_with_a_reason(name, wrong, explanation,
                                                                   capsys):
-    assert check_for(name)(wrong) is False
-    out = capsys.readouterr().out
-    assert out.startswith("Wrong: ") and explanation in out, out
-    assert out.count("\n") == 1 and "Traceback" not in out
+    assert_rejected(name, wrong, explanation, capsys)
 
 
 @pytest.mark.parametrize("guess", [-0.5, -27, -100.5])
@@ -1882,10 +1877,7 @@ ATTACK_46B = [
 @pytest.mark.parametrize("name, wrong, explanation", ATTACK_46B,
                          ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(ATTACK_46B)])
 def test_the_second_review_of_04_to_06_is_answered(name, wrong, explanation, capsys):
-    assert check_for(name)(wrong) is False
-    out = capsys.readouterr().out
-    assert out.startswith("Wrong: ") and explanation in out, out
-    assert out.count("\n") == 1 and "Traceback" not in out
+    assert_rejected(name, wrong, explanation, capsys)
 
 
 def test_the_loss_curve_check_reports_both_wrong_letters_and_labels_the_normal_curve(capsys):
@@ -1975,10 +1967,7 @@ ATTACK_R3A = [  # review r3-A of 00 to 02: wrong answers rejected with a wrong o
 @pytest.mark.parametrize("name, wrong, explanation", ATTACK_R3A,
                          ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(ATTACK_R3A)])
 def test_review_r3a_of_00_to_02_is_answered(name, wrong, explanation, capsys):
-    assert check_for(name)(wrong) is False
-    out = capsys.readouterr().out
-    assert out.startswith("Wrong: ") and explanation in out, out
-    assert out.count("\n") == 1 and "Traceback" not in out
+    assert_rejected(name, wrong, explanation, capsys)
 
 
 def test_a_hard_coded_latent_count_gets_no_made_up_diagnosis(capsys):
@@ -2030,10 +2019,7 @@ ATTACK = ATTACK + ATTACK_R3C
                          ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(ATTACK_R3C)])
 def test_the_review_r3c_wrong_answers_are_rejected_with_their_own_reason(name, wrong,
                                                                         explanation, capsys):
-    assert check_for(name)(wrong) is False
-    out = capsys.readouterr().out
-    assert out.startswith("Wrong: ") and explanation in out, out
-    assert out.count("\n") == 1 and "Traceback" not in out
+    out = assert_rejected(name, wrong, explanation, capsys)
     assert "same noise" not in out, out  # the old misdiagnoses of the three above
 
 
@@ -2143,10 +2129,7 @@ ATTACK_R3B = [
                          ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(ATTACK_R3B)])
 def test_review_r3b_wrong_answers_are_rejected_with_a_diagnosis(name, wrong, explanation,
                                                                  capsys):
-    assert check_for(name)(wrong) is False
-    out = capsys.readouterr().out
-    assert out.startswith("Wrong: ") and explanation in out, out
-    assert out.count("\n") == 1 and "Traceback" not in out
+    assert_rejected(name, wrong, explanation, capsys)
 
 
 @pytest.mark.parametrize("wrong", [lambda k, kernel: 3, lambda k, kernel: kernel**k,
@@ -2224,10 +2207,7 @@ ATTACK_R4B = [
                          ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(ATTACK_R4B)])
 def test_review_r4b_wrong_answers_are_rejected_with_a_diagnosis(name, wrong, explanation,
                                                                  capsys):
-    assert check_for(name)(wrong) is False
-    out = capsys.readouterr().out
-    assert out.startswith("Wrong: ") and explanation in out, out
-    assert out.count("\n") == 1 and "Traceback" not in out
+    assert_rejected(name, wrong, explanation, capsys)
 
 
 def test_the_latents_per_pixel_k_per_layer_slip_is_not_called_one_too_many(capsys):
