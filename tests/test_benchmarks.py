@@ -193,3 +193,29 @@ def test_context_correlation_measures_both_candidates(kodak_dir, tmp_path):
     table = out.read_text()
     for lmbda in ("0.0018", "0.0067", "0.013"):  # one row per lambda
         assert f"\n| {lmbda} | " in table
+
+
+def test_the_default_codec_fine_tunes_at_the_learning_rate_given(kodak_dir, tmp_path):
+    """`--start` a trained default codec and `--lr` lower than the recipe's: the campaign's
+    fine-tuning, and the class's own five-minute run."""
+    import torch
+
+    from aecodec import zoo
+    from aecodec.recipes import DEFAULT_CODEC, train_default_codec
+    from aecodec.training import load_checkpoint
+
+    data = tmp_path / "photos"
+    data.mkdir()
+    from PIL import Image
+    with Image.open(kodak_dir / "kodim23.png") as im:
+        im.crop((0, 0, 96, 96)).save(data / "p.png")
+    out = tmp_path / "tuned.pt"
+    threads = torch.get_num_threads()
+    try:
+        train_default_codec(data, out, minutes=0.01, start=zoo.default_path(), batch_size=1,
+                            patch_size=64, lr=DEFAULT_CODEC.lr / 10, progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    recipe = load_checkpoint(str(out) + ".training")["training"]["recipe"]
+    assert recipe["lr"] == DEFAULT_CODEC.lr / 10
+    assert recipe["warm_start"] == str(zoo.default_path())

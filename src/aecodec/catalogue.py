@@ -42,5 +42,5 @@ RECIPE_SETTINGS = {
     "RD_SMALL": dict(latent_channels=32, downsamplings=3, hidden_channels=32,
                      batch_size=8, patch_size=64, lr=7e-3, warmup=0.05),
     "RD_WIDE": dict(latent_channels=64, downsamplings=3, hidden_channels=64),
-    "DEFAULT_CODEC": dict(batch_size=8, patch_size=128),
+    "DEFAULT_CODEC": dict(batch_size=8, patch_size=128, lr=5e-4),
 }

@@ -530,7 +530,8 @@ def cmd_zoo_train_vr(args: argparse.Namespace) -> None:
 def add_zoo_train_default(p: argparse.ArgumentParser) -> None:
     from aecodec.catalogue import RECIPE_SETTINGS
 
-    batch, patch = (RECIPE_SETTINGS["DEFAULT_CODEC"][k] for k in ("batch_size", "patch_size"))
+    batch, patch, lr = (RECIPE_SETTINGS["DEFAULT_CODEC"][k]
+                        for k in ("batch_size", "patch_size", "lr"))
     p.add_argument("--data", required=True, metavar="DIR", help="training photos")
     p.add_argument("--out", default=None, metavar="FILE",
                    help="the trained model (default: vr_context.pt in the shipped models' "
@@ -547,6 +548,9 @@ def add_zoo_train_default(p: argparse.ArgumentParser) -> None:
                    help=f"patches per step (default: the recipe's {batch})")
     p.add_argument("--patch-size", type=positive_int, default=None,
                    help=f"side of the patches (default: the recipe's {patch})")
+    p.add_argument("--lr", type=positive_float, default=None,
+                   help=f"peak learning rate (default: the recipe's {lr:g}; lower it to "
+                   "fine-tune a trained default codec given as --start)")
     p.set_defaults(func=cmd_zoo_train_default)
 
 
@@ -563,7 +567,7 @@ def cmd_zoo_train_default(args: argparse.Namespace) -> None:
     out = Path(args.out) if args.out else zoo.default_path()
     train_default_codec(args.data, out, minutes=args.minutes, start=args.start,
                         device=args.device, batch_size=args.batch_size,
-                        patch_size=args.patch_size)
+                        patch_size=args.patch_size, lr=args.lr)
     print(f"wrote {out}")
 
 

@@ -385,7 +385,8 @@ def default_codec_from(variable_rate: VariableRateHyperprior,
 def train_default_codec(data: str | os.PathLike, out: str | os.PathLike, minutes: float,
                         start: str | os.PathLike | None = None, seed: int = 0,
                         device: str | None = None, batch_size: int | None = None,
-                        patch_size: int | None = None, progress: bool = True):
+                        patch_size: int | None = None, lr: float | None = None,
+                        progress: bool = True):
     """Train the default codec (`aecodec zoo-train-default`), resumable: progress is kept
     in `out` + ".training"; run again after an interruption (or with a larger `minutes`)
     to continue. At the end `out` gets the weights alone.
@@ -400,6 +401,8 @@ def train_default_codec(data: str | os.PathLike, out: str | os.PathLike, minutes
         seed: seed of the patches, the data order and the lambdas drawn.
         device: where to train (default: a GPU if there is one).
         batch_size, patch_size: instead of `DEFAULT_CODEC`'s (a GPU takes bigger batches).
+        lr: peak learning rate instead of `DEFAULT_CODEC`'s (lower it to fine-tune a trained
+            default codec).
         progress: show a progress bar.
     """
     from aecodec import zoo
@@ -412,7 +415,8 @@ def train_default_codec(data: str | os.PathLike, out: str | os.PathLike, minutes
     if not isinstance(model, VariableRateCheckerboard):
         model = default_codec_from(model)
     recipe = replace(DEFAULT_CODEC, batch_size=batch_size or DEFAULT_CODEC.batch_size,
-                     patch_size=patch_size or DEFAULT_CODEC.patch_size)
+                     patch_size=patch_size or DEFAULT_CODEC.patch_size,
+                     lr=lr or DEFAULT_CODEC.lr)
     new = [p for n, p in model.named_parameters() if n.startswith(("context.", "parameters_net."))]
     gains = [model.log_gains, model.log_inverse_gains]
     network = [p for n, p in model.named_parameters()
