@@ -31,7 +31,7 @@ def test_the_link_check_finds_a_broken_link(tmp_path):
     assert not (page.parent / "codec.md").exists()
 
 
-def test_the_python_examples_of_readme_and_the_command_line_page_run(kodak_dir, tmp_path, monkeypatch):
+def test_the_python_examples_of_readme_and_the_cli_page_run(kodak_dir, tmp_path, monkeypatch):
     from PIL import Image
 
     with Image.open(kodak_dir / "kodim23.png") as im:
