@@ -123,7 +123,6 @@ def cmd_compress(args: argparse.Namespace) -> None:
     from aecodec.errors import CheckpointError
     from aecodec.images import load_image
     from aecodec.metrics import bpp
-    from aecodec.models import VariableRateHyperprior
     from aecodec.refine import refine_latents
 
     if args.model and args.family:
@@ -133,7 +132,7 @@ def cmd_compress(args: argparse.Namespace) -> None:
     if args.model:
         model = _codec(args.model)
         if args.lmbda is not None:
-            if not isinstance(model, VariableRateHyperprior):
+            if not model.variable_rate:
                 raise AecodecError(f"{args.model}: a fixed-rate codec (lambda "
                                    f"{model.config.lmbda}) has no --lambda knob; only a "
                                    "variable-rate one does")

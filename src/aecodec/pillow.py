@@ -118,7 +118,6 @@ def _codec_for(info: dict) -> Codec:
     """The codec `im.save(..., quality=, family=, lambda_=, model=)` asks for."""
     from aecodec import zoo
     from aecodec.errors import CheckpointError
-    from aecodec.models import VariableRateHyperprior
 
     quality, family = info.get("quality"), info.get("family")
     lmbda, model = info.get("lambda_"), info.get("model")
@@ -146,7 +145,7 @@ def _codec_for(info: dict) -> Codec:
                          "codec (trained with a lambda)")
     model = _remember(model)
     if lmbda is not None:
-        if not isinstance(model, VariableRateHyperprior):
+        if not model.variable_rate:
             raise ValueError(f"lambda_: a fixed-rate codec (lambda {model.config.lmbda}) has "
                              "no rate knob; only a variable-rate one does")
         if not model.in_range(lmbda):

@@ -406,14 +406,12 @@ def train_default_codec(data: str | os.PathLike, out: str | os.PathLike, minutes
         progress: show a progress bar.
     """
     from aecodec import zoo
-    from aecodec.models.context import VariableRateCheckerboard
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
-    model = load_model(start or zoo.variable_rate_path())
-    if not isinstance(model, VariableRateCheckerboard):
-        model = default_codec_from(model)
+    # a default codec given as `start` comes back as it is (its context and gains kept)
+    model = default_codec_from(load_model(start or zoo.variable_rate_path()))
     recipe = replace(DEFAULT_CODEC, batch_size=batch_size or DEFAULT_CODEC.batch_size,
                      patch_size=patch_size or DEFAULT_CODEC.patch_size,
                      lr=lr or DEFAULT_CODEC.lr)

@@ -354,7 +354,7 @@ class RateDistortionExplorer(_Explorer):
         if models is None:
             models = (zoo.load_codec(family=family) if family in zoo.VARIABLE_FAMILIES else
                       {m.config.lmbda: m for m in zoo.load_codecs(family).values()})
-        if isinstance(models, VariableRateHyperprior):
+        if not isinstance(models, dict):  # one variable-rate model
             self.variable = models.eval()
             low, high = (math.log10(v) for v in (models.config.lambdas[0],
                                                  models.config.lambdas[-1]))

@@ -42,6 +42,10 @@ difference between the two.
     stay for teachers who set them.)
 """
 
+# Long functions: a check lists, in order, the wrong answers it knows, each with the
+# sentence that diagnoses it. Those sentences are the teaching; split over helpers, one
+# exercise's diagnoses would be scattered, so a check stays one function however long.
+
 import copy
 import functools
 import math

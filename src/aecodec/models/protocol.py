@@ -41,6 +41,8 @@ class Codec(Autoencoder):
     show (a hyperprior: "means_hat", "tables")}.
     """
 
+    variable_rate = False  # True for a codec with a rate knob: set_lambda, in_range, lambdas
+
     @property
     def lmbda(self) -> float:
         """The rate-distortion trade-off this codec codes at (its config's lambda)."""

@@ -74,6 +74,8 @@ class VariableRateHyperprior(HyperpriorAutoencoder):
             last can be coded at.
     """
 
+    variable_rate = True  # any lambda in config.lambdas[0] .. config.lambdas[-1]
+
     def __init__(
         self, latent_channels: int = 64, downsamplings: int = 3, hidden_channels: int = 64,
         gdn: bool = True, lmbda: float = 0.0067, side_channels: int = 64,
