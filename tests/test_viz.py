@@ -258,3 +258,35 @@ def test_a_point_with_an_empty_label_gets_no_label():
     assert [t.get_text() for t in ax.texts if t.get_text()] == ["λ=0.0067"]
     points = [dict(p, label="") for p in points]
     assert not [t for t in plot_tradeoff(points).axes[0].texts if t.get_text()]
+
+
+@pytest.mark.parametrize("kind", ["variable-rate", "plain"])
+def test_the_explorer_legend_covers_no_curve_and_the_axis_fits_the_models(kind):
+    """The legend stands beside the curve's axes, and the bpp axis ends at 1.6 times the
+    models' top rate, so baselines' high rates do not squeeze the models into a corner."""
+    from aecodec.viz import figure_to_png
+
+    fig = explorer(kind)
+    figure_to_png(fig)
+    renderer = fig.canvas.get_renderer()
+    ax = next(a for a in fig.get_axes() if a.get_title() == "quality against size")
+    legend = ax.get_legend().get_window_extent(renderer)
+    assert not legend.overlaps(ax.get_window_extent(renderer))
+    models = CLUSTER if kind == "variable-rate" else SPREAD
+    assert ax.get_xlim() == pytest.approx((0, 1.6 * max(b for b, _ in models)))
+    low, high = ax.get_ylim()
+    assert all(low < p < high for _, p in models)
+
+
+def test_the_error_maps_colour_bar_is_labelled_and_right_under_the_maps():
+    from aecodec.viz import figure_to_png
+
+    fig = explorer("variable-rate")
+    figure_to_png(fig)
+    renderer = fig.canvas.get_renderer()
+    maps = [a for a in fig.get_axes() if "error" in a.get_title()]
+    [bar] = [a for a in fig.get_axes() if "|x - x_hat|" in a.get_xlabel()]
+    under = min(a.get_window_extent(renderer).y0 for a in maps)
+    gap = under - bar.get_window_extent(renderer).y1  # display pixels
+    assert 0 < gap < 40, f"the colour bar is {gap:.0f} px under the error maps"
+    assert "99th" in bar.get_xlabel()

@@ -211,6 +211,7 @@ def plot_tradeoff(
     ax=None,
     baselines: dict[str, Sequence[dict]] | None = None,
     ae_label: str = "autoencoder, 8-bit latents",
+    max_bpp: float | None = None,
 ) -> Figure:
     """PSNR against bits per pixel: the models, JPEG (and other baselines), the current
     model marked. The models' labels are placed so that no two overlap, nor cover the
@@ -224,6 +225,9 @@ def plot_tradeoff(
         ax: draw into this axes (the figure is returned either way).
         baselines: more curves {name: points}, e.g. {"WebP": [...]}.
         ae_label: legend of the models' curve.
+        max_bpp: show bpp from 0 to this only (and the PSNR of what is shown), so that
+            baselines' high rates do not squeeze the models' curve, with the legend beside
+            the axes, where it covers no curve; None: everything, the legend inside.
     """
     if ax is None:
         fig = Figure(figsize=(6, 4), layout="constrained")
@@ -242,7 +246,15 @@ def plot_tradeoff(
                           markersize=16, label="current model", zorder=5)
     ax.set(xlabel="bits per pixel (bpp)", ylabel="PSNR (dB)", title="quality against size")
     ax.grid(alpha=0.3)
-    legend = ax.legend(fontsize=SMALL_FONT, loc="best")
+    if max_bpp is not None:
+        shown = [p["psnr"] for points in (ae_points, *curves.values()) for p in points
+                 if p["bpp"] <= max_bpp]
+        shown += [current["psnr"]] if current is not None else []
+        ax.set_xlim(0, max_bpp)
+        ax.set_ylim(min(shown) - 1, max(shown) + 1)
+        legend = ax.legend(fontsize=SMALL_FONT, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    else:
+        legend = ax.legend(fontsize=SMALL_FONT, loc="best")
     place_labels(ax, [p for p in ae_points if p.get("label")],  # an empty label: no label
                  avoid=[a for a in (star, legend) if a is not None])
     return ax.get_figure(root=True)
@@ -388,9 +400,10 @@ def explorer_figure(
         shown = axes[key].imshow(error.cpu().numpy(), cmap="magma", vmin=0, vmax=vmax)
         axes[key].set_title(f"{name} error\n|x - x_hat|", fontsize=10)
         axes[key].axis("off")
-    colorbar = bottom_row.colorbar(shown, ax=[axes["e_ae"], axes["e_jpeg"]], location="bottom",
-                            fraction=0.04, pad=0.01, shrink=0.8)
-    colorbar.ax.tick_params(labelsize=SMALL_FONT)
+    error_bar = bottom_row.colorbar(shown, ax=[axes["e_ae"], axes["e_jpeg"]], location="bottom",
+                                    fraction=0.04, pad=0.01, shrink=0.8, extend="max")
+    error_bar.set_label("|x - x_hat| of both maps (top: 99th pct.)", fontsize=SMALL_FONT)
+    error_bar.ax.tick_params(labelsize=SMALL_FONT)
     if bits is not None:
         bits_top = error_scale([bits])  # the 99th percentile: one costly position does not set it
         shown = axes["bits"].imshow(bits.cpu().numpy(), cmap="magma", vmin=0, vmax=bits_top,
@@ -403,8 +416,21 @@ def explorer_figure(
         colorbar.set_label("bits per latent position (top: 99th pct.)", fontsize=SMALL_FONT)
         colorbar.ax.tick_params(labelsize=SMALL_FONT)
     axes["curve"].tick_params(labelsize=SMALL_FONT)
+    rates = [p["bpp"] for p in ae_points] + [current["bpp"]]
     plot_tradeoff(ae_points, jpeg_points, current, ax=axes["curve"], baselines=baselines,
-                  ae_label=ae_label)
+                  ae_label=ae_label, max_bpp=1.6 * max(rates))  # lays the figure out, once
+    # the layout is done (plot_tradeoff placed its labels on it): move the error maps' colour
+    # bar up, right under the maps as drawn (an image keeps its aspect inside a taller cell,
+    # and the bar, placed under the cell, would float far below the images)
+    to_figure = bottom_row.transSubfigure.inverted()  # the bar is the bottom row's
+    boxes = []
+    for key in ("e_ae", "e_jpeg"):
+        axes[key].apply_aspect()
+        boxes.append(to_figure.transform(axes[key].get_window_extent()))  # [[x0, y0], [x1, y1]]
+    left, right = boxes[0][0][0], boxes[1][1][0]
+    bottom, height = min(box[0][1] for box in boxes), error_bar.ax.get_position().height
+    error_bar.ax.set_position((left + 0.15 * (right - left), bottom - 0.03 - height,
+                              0.7 * (right - left), height))
     return fig
 
 
