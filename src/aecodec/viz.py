@@ -250,8 +250,10 @@ def plot_tradeoff(
         shown = [p["psnr"] for points in (ae_points, *curves.values()) for p in points
                  if p["bpp"] <= max_bpp]
         shown += [current["psnr"]] if current is not None else []
+        shown = [v for v in shown if math.isfinite(v)]  # a lossless point has PSNR inf
         ax.set_xlim(0, max_bpp)
-        ax.set_ylim(min(shown) - 1, max(shown) + 1)
+        if shown:
+            ax.set_ylim(min(shown) - 1, max(shown) + 1)
         legend = ax.legend(fontsize=SMALL_FONT, loc="center left", bbox_to_anchor=(1.01, 0.5))
     else:
         legend = ax.legend(fontsize=SMALL_FONT, loc="best")
@@ -416,9 +418,9 @@ def explorer_figure(
         colorbar.set_label("bits per latent position (top: 99th pct.)", fontsize=SMALL_FONT)
         colorbar.ax.tick_params(labelsize=SMALL_FONT)
     axes["curve"].tick_params(labelsize=SMALL_FONT)
-    rates = [p["bpp"] for p in ae_points] + [current["bpp"]]
+    rates = [r for r in [p["bpp"] for p in ae_points] + [current["bpp"]] if math.isfinite(r)]
     plot_tradeoff(ae_points, jpeg_points, current, ax=axes["curve"], baselines=baselines,
-                  ae_label=ae_label, max_bpp=1.6 * max(rates))  # lays the figure out, once
+                  ae_label=ae_label, max_bpp=1.6 * max(rates) if rates else None)  # lays out
     # the layout is done (plot_tradeoff placed its labels on it): move the error maps' colour
     # bar up, right under the maps as drawn (an image keeps its aspect inside a taller cell,
     # and the bar, placed under the cell, would float far below the images)
