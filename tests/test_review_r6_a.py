@@ -8,6 +8,8 @@
   raises (the stub); one that torch raises on what the learner returned (a sparse tensor)
   or inside the learner's code is a "Wrong:" verdict.
 - Notebook 00 cites Cui et al. 2021 among the course's learned codecs and methods.
+- Notebook 02 frames the enlarged corner of feature 3 (show_images(frame=True)), so its
+  white corner pixel does not merge with the page.
 """
 
 import json
@@ -96,3 +98,19 @@ def test_notebook_00_cites_cui_et_al_among_the_learned_codecs():
     learned = " ".join(references[references.index("The main learned codecs"):].split())
     assert "Cui" in learned and "Asymmetric gained deep image compression" in learned
     assert "CVPR 2021" in learned.split("Cui", 1)[1]
+
+
+def test_show_images_frame_draws_a_grey_frame_without_ticks():
+    from aecodec.viz import show_images
+
+    white = torch.ones(3, 4, 6)
+    plain, framed = show_images([white]), show_images([white], frame=True)
+    assert not plain.axes[0].axison
+    ax = framed.axes[0]
+    assert ax.axison and not ax.get_xticks().size and not ax.get_yticks().size
+    assert all(spine.get_visible() for spine in ax.spines.values())
+
+
+def test_notebook_02_frames_the_enlarged_corner():
+    corner = next(c for c in _cells("02") if "feature 3, bottom-left corner" in c)
+    assert "frame=True" in corner
