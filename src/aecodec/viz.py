@@ -56,7 +56,7 @@ def _to_hwc(x: torch.Tensor):
 
 def show_images(
     images: Sequence[torch.Tensor], titles: Sequence[str] | None = None, ncols: int = 4,
-    size: float = 3.0,
+    size: float = 3.0, frame: bool = False,
 ) -> Figure:
     """A grid of images (each (3, H, W) in [0, 1]) with optional titles.
 
@@ -65,6 +65,8 @@ def show_images(
         titles: one title per image, or None.
         ncols: images per row.
         size: inches per grid cell.
+        frame: draw a thin grey frame around each image, so that white pixels at its edge
+            do not merge with the page.
     """
     ncols = max(1, min(ncols, len(images)))
     nrows = -(-len(images) // ncols)
@@ -76,6 +78,12 @@ def show_images(
             ax.imshow(_to_hwc(images[i]))
             if titles is not None:
                 ax.set_title(titles[i], fontsize=10)
+            if frame:  # the axes' spines, without ticks, are the frame
+                ax.axis("on")
+                ax.set_xticks([])
+                ax.set_yticks([])
+                for spine in ax.spines.values():
+                    spine.set_color("0.5")
     return fig
 
 

@@ -46,10 +46,13 @@ difference between the two.
 # sentence that diagnoses it. Those sentences are the teaching; split over helpers, one
 # exercise's diagnoses would be scattered, so a check stays one function however long.
 
+import contextvars
 import copy
+import dis
 import functools
 import math
 import numbers
+import os
 from collections.abc import Callable
 
 import numpy as np
@@ -72,12 +75,12 @@ class _Wrong(Exception):
 def _run(name: str, check: Callable[[], int]) -> bool:
     """Run `check` (which returns the number of cases tried), print the verdict, and
     return whether it passed. Nothing escapes: an unexpected error becomes a verdict."""
+    token = _returned.set(_NOTHING)
     try:
         with torch.random.fork_rng(devices=[]):  # the notebook's random numbers stay its own
             cases = check()
-    except NotImplementedError:
-        print(f"{NOT_YET} {name} is not implemented yet. Replace `raise NotImplementedError` "
-              "with your code, run that cell, then run this check again.")
+    except NotImplementedError as e:
+        print(_not_implemented(name, e, "code"))
         return False
     except _Wrong as e:
         print(f"{WRONG} {name}: {_one_line(str(e), getattr(e, 'limit', 600))}")
@@ -87,9 +90,66 @@ def _run(name: str, check: Callable[[], int]) -> bool:
               f"({type(e).__name__}: {_one_line(str(e))}). Compare its type and shape with "
               "what the exercise asks for.")
         return False
+    finally:
+        _returned.reset(token)
     print(f"{CORRECT} {name} gives the right answer on {cases} test "
           f"{'case' if cases == 1 else 'cases'}.")
     return True
+
+
+# What `_call` last had back from the learner's function, for a verdict that must name it.
+_NOTHING = object()
+_returned: contextvars.ContextVar = contextvars.ContextVar("_returned", default=_NOTHING)
+# Where library code lives: a NotImplementedError raised in these files is torch (or NumPy, or
+# a check) failing on what the learner returned, not the learner's stub.
+_LIBRARIES = tuple(os.path.dirname(os.path.abspath(path)) + os.sep for path in (
+    torch.__file__, np.__file__, os.__file__,            # torch, NumPy, the standard library
+    os.path.dirname(os.path.abspath(__file__))))          # and aecodec itself (src/aecodec/)
+
+
+def _stub_raised(error: NotImplementedError) -> bool:
+    """Whether `error` comes from a `raise` statement of the learner's own code (the stub's
+    `raise NotImplementedError`), not from torch or NumPy failing on something: the
+    innermost frame is outside the libraries and stopped at a raise instruction (a call into
+    torch's C++ that raises stops at the call)."""
+    tb = error.__traceback__
+    if tb is None:  # raised and never unwound: no way to tell, keep the plain reading
+        return True
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    code = tb.tb_frame.f_code
+    if os.path.abspath(code.co_filename).startswith(_LIBRARIES):
+        return False
+    return any(op.offset == tb.tb_lasti and op.opname == "RAISE_VARARGS"
+               for op in dis.get_instructions(code))
+
+
+def _described(value) -> str:
+    """What the learner's code gave back, in a few words (type, and for a tensor or an
+    array its layout, shape, dtype and device)."""
+    if isinstance(value, torch.Tensor):
+        layout = "" if value.layout == torch.strided else f"{value.layout} (not dense) "
+        return (f"a {layout}tensor of shape {tuple(value.shape)}, dtype {value.dtype}, on "
+                f"{value.device}")
+    if isinstance(value, np.ndarray):
+        return f"a NumPy array of shape {value.shape}, dtype {value.dtype}"
+    return f"{type(value).__name__} {_one_line(repr(value), 60)}"
+
+
+def _not_implemented(name: str, error: NotImplementedError, what: str) -> str:
+    """The verdict on a NotImplementedError: "Not yet" if the learner's own code raised it
+    (the stub), else "Wrong", naming what their code gave back that torch could not use
+    (a sparse tensor, say, on which torch implements few operations)."""
+    if _stub_raised(error):
+        return (f"{NOT_YET} {name} is not implemented yet. Replace `raise NotImplementedError` "
+                f"with your {what}, run that cell, then run this check again.")
+    returned = _returned.get()
+    gave = "what your code gave back" if returned is _NOTHING else \
+        f"what your code gave back, {_described(returned)}"
+    said = _one_line(str(error).split(". ")[0], 200)  # torch's first sentence names the op
+    return (f"{WRONG} {name}: the check could not use {gave}: torch implements no such "
+            f"operation on it (NotImplementedError: {said}). Return what the exercise asks "
+            "for: compare its type, layout, dtype and device.")
 
 
 def _one_line(text: str, limit: int = 600) -> str:
@@ -111,16 +171,20 @@ def _prints_verdict(check_fn: Callable[..., bool]) -> Callable[..., bool | None]
 
 
 def _call(fn: Callable, *args, **kwargs):
-    """Call the learner's function; turn its crashes into a plain explanation."""
+    """Call the learner's function; turn its crashes into a plain explanation. The stub's
+    own `raise NotImplementedError` passes through (the verdict is "Not yet"); one that
+    torch raises inside the learner's code is a crash like any other."""
     try:
-        return fn(*args, **kwargs)
-    except NotImplementedError:
-        raise
+        result = fn(*args, **kwargs)
     except Exception as e:
+        if isinstance(e, NotImplementedError) and _stub_raised(e):
+            raise
         shown = ", ".join([repr(a) if not isinstance(a, (torch.Tensor, nn.Module, np.ndarray,
                                                          torch.optim.Optimizer))
                            else type(a).__name__ for a in args])
         raise _Wrong(f"calling it with ({shown}) raised {type(e).__name__}: {e}") from None
+    _returned.set(result)
+    return result
 
 
 def _as_number(value) -> float:
@@ -331,12 +395,12 @@ def check_noise_psnr(noise_psnr: Callable[[float], float]) -> bool:
 def _verdict(name: str, check: Callable[[], str], grade: bool) -> bool | None:
     """Run `check` (which returns what to say after "Correct."), print one verdict line;
     like `_run`, nothing escapes."""
+    token = _returned.set(_NOTHING)
     try:
         with torch.random.fork_rng(devices=[]):  # the notebook's random numbers stay its own
             said = check()
-    except NotImplementedError:
-        print(f"{NOT_YET} {name} is not implemented yet. Replace `raise NotImplementedError` "
-              "with your answer, run that cell, then run this check again.")
+    except NotImplementedError as e:
+        print(_not_implemented(name, e, "answer"))
         passed = False
     except _Wrong as e:
         print(f"{WRONG} {name}: {_one_line(str(e), getattr(e, 'limit', 600))}")
@@ -349,6 +413,8 @@ def _verdict(name: str, check: Callable[[], str], grade: bool) -> bool | None:
     else:
         print(f"{CORRECT} {name}: {_one_line(said, limit=900)}")
         passed = True
+    finally:
+        _returned.reset(token)
     return passed if grade else None
 
 
@@ -361,8 +427,14 @@ def _committed(predict: Callable[[], dict], keys: list) -> dict:
                      f"{type(got).__name__} {got!r:.60}.")
     missing = [k for k in keys if k not in got]
     if missing:
+        written = [key for key in got if isinstance(key, str) and key.strip() in
+                   {str(k) for k in missing}]  # '0.1' for the number 0.1
+        strings = "" if not written else (
+            f" Your keys {', '.join(map(repr, written))} are strings: the keys must be the "
+            f"numbers {' and '.join(map(str, keys))}, not strings, so write them without "
+            "quotes.")
         raise _Wrong(f"your dict has no entry for {', '.join(map(repr, missing))}: return "
-                     f"{example}.")
+                     f"{example}.{strings}")
     return got
 
 
@@ -415,6 +487,11 @@ def check_noise_prediction(predict: Callable[[], dict], measured: dict[float, fl
                "variance, sigma^2, whatever the photo; so PSNR = 10 log10(1 / sigma^2) = "
                "-20 log10(sigma)")
         small, large = sigmas[0], sigmas[-1]
+        if all(math.isclose(guess[s], s**2, rel_tol=0.05) for s in sigmas):
+            values = "; ".join(f"sigma {s:g}: you {guess[s]:g}, measured {measured[s]:.2f} dB"
+                               for s in sigmas)
+            raise _Wrong(f"{values}. Yours are sigma^2, not decibels: these are MSEs; "
+                         f"PSNR = 10 log10(1/MSE) for a peak of 1. {why}.")
         if all(math.isclose(guess[s], -10 * math.log10(s), abs_tol=1) for s in sigmas):
             raise _Wrong(f"{shown}. You took sigma itself as the MSE: the MSE is the mean "
                          f"of the squared noise, sigma^2, so every dB figure doubles. {why}.")
@@ -932,8 +1009,10 @@ def _latent_hint(rule: str, h: int, w: int, c: int, k: int, channels: int | None
     rows, cols = math.ceil(h / 2**k), math.ceil(w / 2**k)
     side, what = (h, "rows") if h % 2**k == 0 else (w, "columns")  # a side 2^k divides
     return {
-        "floor": " Sizes that are not a multiple of 2^k round up (the image is padded), so "
-                 "use math.ceil.",
+        "floor": f" Each layer (kernel 5, stride 2, padding 2, a kernel of 2·padding + 1) "
+                 "halves rounding up, as the 1-D picture above shows (7 pixels give 4), so k "
+                 f"layers give ceil(n / 2^k): here {h} x {w} becomes {rows} x {cols}, not "
+                 f"{h // 2**k} x {w // 2**k}. Use math.ceil.",
         "one channel": f" That is one channel's positions: the latent has {c} channels.",
         "2k": " Each downsampling halves the size, so k of them divide by 2**k.",
         "round": f" round() goes to the nearest whole number, so {h} / 2^{k} = {h / 2**k:g} "
@@ -3113,12 +3192,12 @@ def check_temperature(temperature: Callable[[int, int], float]) -> bool:
 def _run_prediction_08(name: str, check: Callable[[], str]) -> bool:
     """Like `_run`, for the predictions of 08-09: `check` returns the sentence that follows
     "Correct. <name>:" (what was measured and why), or raises _Wrong."""
+    token = _returned.set(_NOTHING)
     try:
         with torch.random.fork_rng(devices=[]):
             sentence = check()
-    except NotImplementedError:
-        print(f"{NOT_YET} {name} is not implemented yet. Replace `raise NotImplementedError` "
-              "with your prediction, run that cell, then run this check again.")
+    except NotImplementedError as e:
+        print(_not_implemented(name, e, "prediction"))
         return False
     except _Wrong as e:
         print(f"{WRONG} {name}: {_one_line(str(e), getattr(e, 'limit', 600))}")
@@ -3128,6 +3207,8 @@ def _run_prediction_08(name: str, check: Callable[[], str]) -> bool:
               f"({type(e).__name__}: {_one_line(str(e))}). Return the prediction the "
               "exercise asks for.")
         return False
+    finally:
+        _returned.reset(token)
     print(f"{CORRECT} {name}: {_one_line(sentence, 900)}")
     return True
 
