@@ -2311,6 +2311,14 @@ def check_entropy_bits(entropy_bits: Callable[[torch.Tensor], float]) -> bool:
                              f"{got:.4f}: that is the mean of -p log2 p over the "
                              f"{len(counts)} distinct values. The entropy is their sum: the "
                              "weights p already average -log2 p over the values.")
+            if not math.isclose(got, expected, abs_tol=1e-6) and got.is_integer() and \
+                    got in (math.floor(expected), math.ceil(expected)) and \
+                    not _gives_log2_of_distinct(entropy_bits):
+                raise _Wrong(f"for {shown} expected {expected:.4f} bits per value, got "
+                             f"{got:g}: a whole number, the entropy rounded. The entropy is "
+                             "an average over the values, and an average of -log2 p is "
+                             "seldom whole: return it as it is, without rounding (ceil, "
+                             "round or int).")
             if len(counts) > 1 and not math.isclose(got, expected, abs_tol=1e-6) and \
                     math.isclose(got, math.log2(len(counts)), abs_tol=1e-6):
                 raise _Wrong(f"for {shown} expected {expected:.4f} bits per value, got "
@@ -2324,6 +2332,17 @@ def check_entropy_bits(entropy_bits: Callable[[torch.Tensor], float]) -> bool:
         return len(cases)
 
     return _run("entropy_bits", check)
+
+
+def _gives_log2_of_distinct(entropy_bits: Callable[[torch.Tensor], float]) -> bool:
+    """Whether entropy_bits gives log2 of the number of distinct values, on values where that
+    is not a whole number (3 of them) and the entropy is not log2 3: on [5, 5, 5, -2] the
+    rounded-up entropy and log2 of the 2 distinct values are both 1."""
+    try:
+        got = _as_number(_call(entropy_bits, torch.tensor([0, 0, 0, 0, 1, 2])))
+    except (_Wrong, NotImplementedError):
+        return False
+    return math.isclose(got, math.log2(3), abs_tol=1e-6)
 
 
 @_prints_verdict
@@ -2442,6 +2461,11 @@ def _rd_mistakes(mse_value: float, rate: float, lmbda: float) -> list[tuple[floa
          "MSE (the RMSE): the loss weights the MSE itself, a squared error."),
         (lmbda * d + (1 - lmbda) * rate, "the rate is added as it is, not weighted by "
          "(1 - lambda): lambda alone sets the exchange rate, by weighting the distortion."),
+        (lmbda * (mse_value + rate), "lambda multiplies the distortion term only: the "
+         "brackets put the bpp under lambda too, and the MSE lacks its 255^2 (8-bit units). "
+         "Weight 255^2 * MSE by lambda, then add the bpp as it is."),
+        (lmbda * (d + rate), "lambda multiplies the distortion term only: the brackets put "
+         "the bpp under lambda too. Weight 255^2 * MSE by lambda, then add the bpp as it is."),
         (lmbda * 255**2 * (mse_value + rate), "lambda * 255^2 weights the rate too: the "
          "brackets put bpp inside the scaled distortion. Only the MSE is scaled to 8-bit "
          "units and weighted by lambda; the bpp is added as it is."),
@@ -2650,8 +2674,22 @@ def check_noise_quantize(noise_quantize: Callable[[torch.Tensor], torch.Tensor])
                          "training's noisy estimate under torch.no_grad()). noise_quantize is "
                          "the training stand-in: it adds the noise whenever it is called.")
         if torch.equal(again, error) or abs(_correlation(again, error)) > 0.1:
-            raise _Wrong("two calls give the same noise: draw new noise at every call (a "
-                         "fixed pattern would let the model learn around it).")
+            # what repeats: a pattern of its own, or a term computed from y (soft rounding,
+            # say)? A call on another y of the same shape tells them apart
+            with torch.no_grad():
+                other = torch.randn(y.shape, generator=torch.Generator().manual_seed(1)) * 3
+                _, elsewhere = _noise_of(noise_quantize, other)
+            if abs(_correlation(elsewhere, error)) <= 0.1:
+                raise _Wrong(f"two calls on the same y add noises that share a part "
+                             f"(their correlation is {_correlation(again, error):.2f}; fresh "
+                             "draws give 0), and a call on another y adds a different "
+                             "pattern: part of what you add "
+                             "depends on y, a term computed from y's values. Training "
+                             "would then charge each value by where it sits. Draw the noise "
+                             "independently of y, and draw it anew at every call.")
+            raise _Wrong("two calls give the same noise, even on different y: draw new noise "
+                         "at every call (a fixed pattern would let the model learn around "
+                         "it).")
         if abs(float(error.mean())) > 0.02:
             raise _Wrong(f"the noise averages {float(error.mean()):.3f}, not 0: a rounding "
                          "error is as often negative as positive (a draw in [0, 1) must be "
@@ -4006,10 +4044,13 @@ def check_lzma_prediction(lzma_prediction: Callable[[], float],
                    "bits): the answer is in bytes, 8 bits each, and the 8-bit codes are one "
                    "byte per value before lzma shrinks them.")
         elif 0 < guess <= 1:
-            why = ("That looks like a fraction of the input: the answer is a number of "
-                   f"bytes ({guess:g} of the {len(data):,} bytes would be "
+            why = ("That looks like a fraction of the input, or bits per pixel: the answer "
+                   f"is a number of bytes ({guess:g} of the {len(data):,} bytes would be "
                    f"{guess * len(data):,.0f}).")
-        elif 1 < guess <= 100:
+        elif 1 < guess <= 8:  # a rate in bpp (8: one 8-bit code per pixel), not bytes
+            why = ("That looks like bits per pixel; the answer is bytes, the length of what "
+                   "lzma writes (bpp * H * W / 8 for an H x W photo), not a rate.")
+        elif 8 < guess <= 100:
             why = ("That looks like a percentage of the input: the answer is a number of "
                    f"bytes ({guess:g}% of the {len(data):,} bytes would be "
                    f"{guess / 100 * len(data):,.0f}).")
@@ -4054,8 +4095,9 @@ def _notebook_06_codec():
 
 
 # correct: the estimate plus an overhead of this many bytes (not the file's size to within
-# a few bytes: the header's exact size is stated nowhere before the check)
-FILE_SIZE_OVERHEAD = (10, 100)
+# a few bytes: the header's exact size, and its order of size, are stated nowhere before the
+# check; the learner reasons out what it must hold)
+FILE_SIZE_OVERHEAD = (10, 150)
 
 
 @_prints_verdict
