@@ -34,6 +34,7 @@ from aecodec import zoo
 from aecodec.checkpoint import load_checkpoint, load_model
 from aecodec.evaluation import bd_rate, bd_table, results_markdown, score
 from aecodec.kodak import load_kodak
+from aecodec.recipes import default_codec_seconds
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
@@ -114,7 +115,7 @@ def main() -> None:
     points = {"default": [(p["bpp"], p["psnr"]) for p in ours.values()],
               "start": [(p["bpp"], p["psnr"]) for p in start.values()]}
     chain = sum(training_hours(zoo.models_dir() / name) for name in CHAIN)
-    own = training_hours(path)
+    own = default_codec_seconds(path) / 3600  # with the default codecs it went on from
     summary = dict(
         model=str(path), images=len(images), threads=args.threads,
         machine=platform.processor() or platform.machine(), torch=torch.__version__,

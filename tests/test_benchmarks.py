@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from aecodec.recipes import RD_LAMBDAS, RD_SMALL, RD_WIDE
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -201,7 +203,7 @@ def test_the_default_codec_fine_tunes_at_the_learning_rate_given(kodak_dir, tmp_
     import torch
 
     from aecodec import zoo
-    from aecodec.recipes import DEFAULT_CODEC, train_default_codec
+    from aecodec.recipes import DEFAULT_CODEC, default_codec_seconds, train_default_codec
     from aecodec.training import load_checkpoint
 
     data = tmp_path / "photos"
@@ -216,6 +218,12 @@ def test_the_default_codec_fine_tunes_at_the_learning_rate_given(kodak_dir, tmp_
                             patch_size=64, lr=DEFAULT_CODEC.lr / 10, progress=False)
     finally:
         torch.set_num_threads(threads)
-    recipe = load_checkpoint(str(out) + ".training")["training"]["recipe"]
+    training = load_checkpoint(str(out) + ".training")["training"]
+    recipe = training["recipe"]
     assert recipe["lr"] == DEFAULT_CODEC.lr / 10
     assert recipe["warm_start"] == str(zoo.default_path())
+    # the hours behind it count the shipped codec's, which it went on from
+    shipped = default_codec_seconds(zoo.default_path())
+    assert shipped > 3600 and recipe["prior_seconds"] == shipped
+    assert default_codec_seconds(out) == pytest.approx(shipped + training["seconds"])
+    assert default_codec_seconds(zoo.variable_rate_path()) == 0.0  # counted in the chain

@@ -382,6 +382,20 @@ def default_codec_from(variable_rate: VariableRateHyperprior,
     return model
 
 
+def default_codec_seconds(path: str | os.PathLike) -> float:
+    """Training seconds behind a default codec, counting the default codecs it went on from
+    (`prior_seconds`); 0 for any other checkpoint (the warm-start chain below the default
+    codec is counted from the shipped files, see benchmarks/default_codec.py)."""
+    record = load_checkpoint(path).get("training") or {}
+    recipe = record.get("recipe") or {}
+    if "context_lr_scale" not in recipe:  # not made by train_default_codec
+        return 0.0
+    prior = recipe.get("prior_seconds")
+    if prior is None and Path(recipe.get("warm_start") or "").is_file():  # recorded before
+        prior = default_codec_seconds(recipe["warm_start"])  # prior_seconds existed
+    return float(record.get("seconds") or 0) + float(prior or 0)
+
+
 def train_default_codec(data: str | os.PathLike, out: str | os.PathLike, minutes: float,
                         start: str | os.PathLike | None = None, seed: int = 0,
                         device: str | None = None, batch_size: int | None = None,
@@ -424,7 +438,8 @@ def train_default_codec(data: str | os.PathLike, out: str | os.PathLike, minutes
               {"params": gains, "lr_scale": VARIABLE_RATE_GAIN_LR}]
     progress_file = Path(str(out) + ".training")
     settings = dict(recipe.as_dict(), warm_start=str(start or zoo.VARIABLE_RATE_FILE),
-                    context_lr_scale=DEFAULT_CONTEXT_LR, gain_lr_scale=VARIABLE_RATE_GAIN_LR)
+                    context_lr_scale=DEFAULT_CONTEXT_LR, gain_lr_scale=VARIABLE_RATE_GAIN_LR,
+                    prior_seconds=default_codec_seconds(start) if start else 0.0)
     fit(model, recipe.dataset(list(load_folder(data).values()), seed=seed),
         minutes=minutes, param_groups=groups, checkpoint=progress_file, resume=True,
         recipe=settings, seed=seed, device=device, progress=progress, save_every=200,
