@@ -20,10 +20,10 @@ The exercises, by notebook:
     01  to_batch, noise_prediction (prediction), psnr_int (mechanism)
     02  size_prediction (prediction), encoder_block, latent_values (mechanism)
     03  size_prediction (prediction), grid_prediction (prediction), decoder_block,
-        doubling_padding (mechanism)
+        upsampling_padding (mechanism)
     (01's my_psnr, noise_psnr and psnr_8bit, 02's conv_output_size and 03's
-    conv_transpose_output_size were exercises of earlier editions; their checks stay for
-    teachers who use them.)
+    conv_transpose_output_size and doubling_padding were exercises of earlier editions;
+    their checks stay for teachers who use them.)
 
 A prediction check takes the learner's `predict()` (a function returning the committed
 answer, written before the cell that measures it) and the measurement, and explains the
@@ -1537,6 +1537,115 @@ def check_doubling_padding(doubling_padding: Callable[[int], tuple[int, int]]) -
         return len(kernels)
 
     return _run("doubling_padding", check)
+
+
+def _upsamples(kernel: int, stride: int, padding: int, output_padding: int) -> bool:
+    """Whether PyTorch's transposed convolution with these settings turns every h into
+    exactly stride * h (tried on h = 1, 4, 7)."""
+    if padding < 0 or not 0 <= output_padding < stride:
+        return False
+    layer = nn.ConvTranspose2d(1, 1, kernel, stride=stride, padding=padding,
+                               output_padding=output_padding)
+    try:
+        return all(layer(torch.zeros(1, 1, h, h)).shape[-1] == stride * h for h in (1, 4, 7))
+    except RuntimeError:
+        return False
+
+
+@_prints_verdict
+def check_upsampling_padding(upsampling_padding: Callable[[int, int], tuple[int, int] | None]
+                             ) -> bool:
+    """upsampling_padding(kernel, stride) -> (padding, output_padding) with which an
+    nn.ConvTranspose2d of that kernel and stride turns every h into exactly stride * h, or
+    None where no pair does (stride 1 with an even kernel: padding cuts an even number of
+    pixels in all, and output_padding, below the stride, must be 0 there). Any pair that
+    works is accepted (from stride 3 on there can be two)."""
+
+    def check() -> int:
+        # (kernel, stride): none shown in notebook 03 (it shows kernels 3, 4 and 5 at stride
+        # 2, kernel 3 at strides 1 and 3); stride 2 first, which the docstring of
+        # aecodec.layers.Upsample2x answers, then the strides it does not
+        cases = [(7, 2), (8, 2), (5, 3), (8, 3), (6, 4), (9, 4), (7, 1), (4, 1), (6, 1)]
+        for kernel, stride in cases:
+            exists = any(_upsamples(kernel, stride, p, stride + 2 * p - kernel)
+                         for p in range(kernel))
+            answer = _call(upsampling_padding, kernel, stride)
+            sh = "h" if stride == 1 else f"{stride}h"  # the size wanted
+            if answer is None:
+                if exists:
+                    even = (" An even kernel is not the obstacle here: output_padding may give "
+                            f"back 0 to {stride - 1} pixels." if kernel % 2 == 0 else "")
+                    raise _Wrong(f"for kernel {kernel} and stride {stride} you return None, but "
+                                 "a pair exists. Write the output size for this kernel and "
+                                 f"stride, set it equal to {sh}, and look for a padding of "
+                                 f"0 or more with an output_padding from 0 to {stride - 1}."
+                                 + even)
+                continue
+            values = list(answer) if isinstance(answer, tuple | list) else None
+            if isinstance(answer, np.ndarray | torch.Tensor) and answer.ndim == 1:
+                values = answer.tolist()  # np.array([p, op]) is a pair too: Python ints
+            if values is None or len(values) != 2:
+                raise _Wrong("it should return two integers (padding, output_padding), or "
+                             f"None where no pair works; got {answer!r}")
+            if not all(isinstance(v, int | np.integer) and not isinstance(v, bool)
+                       for v in values):
+                raise _Wrong(f"for kernel {kernel} and stride {stride} you give "
+                             f"{tuple(values)!r}: a layer's padding counts whole pixels, so "
+                             "both must be integers (// divides to an integer, / to a float).")
+            padding, output_padding = (int(v) for v in values)
+            pair = (padding, output_padding)
+            if not exists:
+                raise _Wrong(f"for kernel {kernel} and stride {stride} you return {pair}, "
+                             f"but no pair turns every h into exactly {sh}: return None "
+                             f"there. The stamps cover {'' if stride == 1 else stride}"
+                             f"(h - 1) + {kernel} pixels, {kernel - stride} more than {sh}; "
+                             "padding cuts as many pixels from one end as from the other, "
+                             f"and what can output_padding give back at stride {stride}?")
+            if _upsamples(kernel, stride, *pair):
+                continue
+            if _upsamples(kernel, stride, output_padding, padding):
+                raise _Wrong(f"for kernel {kernel} and stride {stride} you return {pair}: "
+                             "the right numbers in the wrong order. Return (padding, "
+                             "output_padding), padding first.")
+            two = (kernel - 1) // 2
+            if stride != 2 and pair == (two, 2 + 2 * two - kernel):
+                raise _Wrong(f"for kernel {kernel} and stride {stride} you return {pair}: "
+                             "that is the stride-2 answer (output_padding = 2 + 2p - k, as "
+                             "in Upsample2x's docstring), where the 2 is the stride. Write "
+                             "the output size with the stride as a letter, set it equal to "
+                             "stride times h, and solve again.")
+            if padding < 0:
+                raise _Wrong(f"for kernel {kernel} and stride {stride} you give padding "
+                             f"{padding}: a padding crops whole pixels from the output, so it "
+                             "must be 0 or more.")
+            before = 3 * stride - 2 * padding + kernel  # 4 x 4 with output_padding 0
+            short = 4 * stride - before
+            if not 0 <= output_padding < stride:
+                said = (f"for kernel {kernel} and stride {stride} you give output_padding "
+                        f"{output_padding}: PyTorch accepts 0 to {stride - 1} (below the "
+                        "stride; it only picks among the sizes a stride-"
+                        f"{stride} convolution maps to the same one).")
+                if short > stride - 1:
+                    said += (f" With padding {padding}, 4 x 4 becomes {before} x {before} "
+                             f"before any output_padding, {short} short of {4 * stride} x "
+                             f"{4 * stride}: use less padding (each pixel of padding crops "
+                             "one from each side).")
+                elif short < 0:
+                    said += (f" With padding {padding}, 4 x 4 becomes {before} x {before} "
+                             f"even without output_padding, {-short} more than {4 * stride} x "
+                             f"{4 * stride}: use more padding (each pixel of padding crops "
+                             "one from each side).")
+                raise _Wrong(said)
+            made = before + output_padding
+            raise _Wrong(f"kernel {kernel}, stride {stride}, padding {padding}, output_padding "
+                         f"{output_padding} turns 4 x 4 into {made} x {made}, not "
+                         f"{4 * stride} x {4 * stride}. Write the transposed convolution's "
+                         f"output size for this kernel and stride, set it equal to {sh} "
+                         "and solve: what is left once the h's cancel must hold for every "
+                         "kernel and stride you are given.")
+        return len(cases)
+
+    return _run("upsampling_padding", check)
 
 
 # --- 04 the training loop --------------------------------------------------------------
