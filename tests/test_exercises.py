@@ -106,7 +106,7 @@ PREDICTIONS = {  # name: (check, the measurement its notebook passes)
 
 EXERCISES = ["to_batch", "noise_prediction", "psnr_int", "conv_size_prediction",
              "encoder_block", "latent_values", "transposed_size_prediction", "grid_prediction",
-             "decoder_block", "doubling_padding",
+             "decoder_block", "upsampling_padding",
              "training_step", "validation_psnr", "parameter_count", "predicted_ratio",
              "halving_effect", "latents_per_pixel", "entropy_bits", "measured_bpp",
              "rate_from_likelihoods", "rd_loss", "pick_lambda", "noise_quantize",

@@ -560,15 +560,16 @@ def transposed_stamps_diagram(size: int = 4, kernel: int = 5, stride: int = 2,
                 color="grey" if kind == "cut" else "black")
     labels = {"cut": "cut by\npadding", "back": "given back by\noutput_padding",
               "bias": "past the last\nstamp: bias only"}
-    p, row = 0, 0
+    p, row, last = 0, 0, -3  # last: where the previous label's run ended
     while p < full:  # one label under each run of cut, given-back or bias-only pixels
         q = p
         while q < full and kinds[q] == kinds[p]:
             q += 1
         if kinds[p] in labels:
+            row = 1 - row if p <= last + 2 else 0  # neighbours on alternate rows: no overlap
             ax.text((p + q - 1) / 2, -0.8 - 0.75 * row, labels[kinds[p]], ha="center",
                     va="top", fontsize=7, color="dimgrey")
-            row = 1 - row  # neighbouring labels on alternate rows, so that they do not overlap
+            last = q - 1
         p = q
     ax.text(-1.2, -0.35, "stamps", ha="right", va="center", fontsize=8)
     ax.set(xlim=(-2.6, full + 0.5), ylim=(-2.4, 2.3 + 0.28 * size))
