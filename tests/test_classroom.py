@@ -228,7 +228,7 @@ def test_the_other_cells_keep_their_saved_outputs(edition, path):
 REVEALED = {  # outputs that gave a prediction away in an earlier edition (issue 23)
     "01": "20.00 dB    20.62 dB",  # the measured PSNRs at sigma 0.1 (noise_prediction); the
     # code of that cell no longer computes -20 log10(sigma) beside them (review 13)
-    "03": "kernel 7: padding=3, output_padding=1",  # doubling_padding's answers
+    "03": "kernel 7, stride 2: padding=3, output_padding=1",  # upsampling_padding's answers
     "04": "predicted: 81,747",  # parameter_count's answer
     "07": "training's estimate 0.704 bpp",  # the noisy estimate against the file, predicted
     "08": "the wider table is cheaper from scale",  # cheaper_rung's turn, measured (review 89b)

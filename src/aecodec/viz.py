@@ -551,15 +551,19 @@ def transposed_stamps_diagram(size: int = 4, kernel: int = 5, stride: int = 2,
     """A 1-D transposed convolution as a picture: each input value stamps the kernel onto
     the output, `stride` pixels after the previous one (one colour per input value); the
     stamps that reach each output pixel are counted below it. Uneven counts are the
-    checkerboard; the grey pixels are cut off by `padding`.
+    checkerboard. In the order PyTorch's sizes follow: `padding` cuts that many pixels from
+    each end of the stamps (grey), and `output_padding` gives back that many of those cut at
+    the end (green), stamps included; only where it gives back more than `padding` cut does
+    it reach past the last stamp, to pixels that get the bias alone (0 stamps).
 
     Args:
         size, kernel, stride, padding, output_padding: the input length and the layer's
             settings.
     """
-    out = (size - 1) * stride - 2 * padding + kernel + output_padding
-    full = (size - 1) * stride + kernel + output_padding  # before the padding is cut off
-    fig = Figure(figsize=(0.55 * full + 1.5, 1.6 + 0.28 * size), layout="constrained")
+    stamped = (size - 1) * stride + kernel  # the pixels the stamps cover
+    out = stamped - 2 * padding + output_padding
+    full = max(stamped, padding + out)  # past `stamped`: pixels that get the bias alone
+    fig = Figure(figsize=(0.55 * full + 1.5, 2.2 + 0.28 * size), layout="constrained")
     ax = fig.subplots()
     counts = [0] * full
     for i in range(size):  # the input row, and each value's stamp above the output
@@ -572,15 +576,39 @@ def transposed_stamps_diagram(size: int = 4, kernel: int = 5, stride: int = 2,
                 color=f"C{i % 10}", lw=4, solid_capstyle="butt")
         for t in range(kernel):
             counts[i * stride + t] += 1
-    for p in range(full):  # the output row (cut-off pixels grey) and the stamp counts
-        kept = padding <= p < padding + out
-        ax.add_patch(_box(p - 0.45, 0, 0.9, 0.9, "#dbe9f6" if kept else "#e6e6e6"))
-        ax.text(p, 0.45, f"x{p - padding}" if kept else "", ha="center", va="center",
-                fontsize=8)
+    kinds = []  # per pixel: cut, kept, given back or bias only
+    for p in range(full):
+        if not padding <= p < padding + out:
+            kinds.append("cut")
+        elif p >= stamped:
+            kinds.append("bias")
+        elif p >= stamped - padding:
+            kinds.append("back")
+        else:
+            kinds.append("kept")
+    colours = {"cut": "#e6e6e6", "kept": "#dbe9f6", "back": "#cdeac3", "bias": "#fff3b0"}
+    for p, kind in enumerate(kinds):  # the output row and the stamp counts
+        ax.add_patch(_box(p - 0.45, 0, 0.9, 0.9, colours[kind]))
+        ax.text(p, 0.45, "" if kind == "cut" else f"x{p - padding}", ha="center",
+                va="center", fontsize=8)
         ax.text(p, -0.35, str(counts[p]), ha="center", va="center", fontsize=9,
-                fontweight="bold" if kept else "normal", color="black" if kept else "grey")
+                fontweight="normal" if kind == "cut" else "bold",
+                color="grey" if kind == "cut" else "black")
+    labels = {"cut": "cut by\npadding", "back": "given back by\noutput_padding",
+              "bias": "past the last\nstamp: bias only"}
+    p, row, last = 0, 0, -3  # last: where the previous label's run ended
+    while p < full:  # one label under each run of cut, given-back or bias-only pixels
+        q = p
+        while q < full and kinds[q] == kinds[p]:
+            q += 1
+        if kinds[p] in labels:
+            row = 1 - row if p <= last + 2 else 0  # neighbours on alternate rows: no overlap
+            ax.text((p + q - 1) / 2, -0.8 - 0.75 * row, labels[kinds[p]], ha="center",
+                    va="top", fontsize=7, color="dimgrey")
+            last = q - 1
+        p = q
     ax.text(-1.2, -0.35, "stamps", ha="right", va="center", fontsize=8)
-    ax.set(xlim=(-2.6, full + 0.5), ylim=(-0.7, 2.3 + 0.28 * size))
+    ax.set(xlim=(-2.6, full + 0.5), ylim=(-2.4, 2.3 + 0.28 * size))
     ax.axis("off")
     ax.set_title(f"kernel {kernel}, stride {stride}, padding {padding}, output_padding "
                  f"{output_padding}: {size} values -> {out} pixels", fontsize=10)
