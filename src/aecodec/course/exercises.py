@@ -51,6 +51,7 @@ import contextvars
 import copy
 import dis
 import functools
+import inspect
 import math
 import numbers
 import os
@@ -4481,6 +4482,10 @@ def _check_context_window(context_mask: Callable, k: int, i: int, j: int) -> Non
     if got.shape != (k, k):
         extra = (" That is anchor_mask's (1, 1, h, w) shape: take [0, 0] for the (h, w) board."
                  if got.dim() == 4 and got.shape[-2:] == (k, k) else
+                 f" It has the window's {k * k} entries, but not its shape: the mask is the "
+                 "2-D window itself, entry [a, b] at row a and column b; give it the shape "
+                 "(k, k)."
+                 if got.numel() == k * k and got.dim() != 2 else
                  " Does it depend on k?")
         raise _Wrong(f"{where} the mask should have shape ({k}, {k}), got shape "
                      f"{tuple(got.shape)}.{extra}")
@@ -4507,12 +4512,18 @@ def _check_context_window(context_mask: Callable, k: int, i: int, j: int) -> Non
                      "computed in the first pass, before the decoder has any value of y, so "
                      f"its context reads nothing (an all-zero mask).{frame}")
     if torch.equal(got, corner) and k > 1:
+        counts = ("counts i + j from the window's corner, where the centre always has "
+                  "i + j even, so it marks the centre's colour")
+        shift_hint = ("entry [a, b] is latent position (i - k // 2 + a, j - k // 2 + b), and a "
+                      "window shifted by one row or column swaps the two colours")
+        hint = {True: f"If you used anchor_mask(k, k): it {counts}",
+                False: f"Check your window's positions: {shift_hint}",
+                None: f"Either anchor_mask(k, k) {counts}, or your window is off: {shift_hint}"}
         raise _Wrong(f"{where} you marked the centre's own colour, the non-anchors (i + j odd) "
                      "with the centre among them: they are decoded in the second pass, all at "
-                     "once, after the context has run; the anchors (i + j even) come first. If "
-                     "you used anchor_mask(k, k): it counts i + j from the window's corner, "
-                     "where the centre always has i + j even, so it marks the centre's colour; "
-                     "the anchors are i + j even in the latent's coordinates.")
+                     "once, after the context has run; the anchors (i + j even) come first. "
+                     f"{hint[_mentions(context_mask, 'anchor_mask')]}; the anchors are i + j "
+                     "even in the latent's coordinates.")
     if bool(got.all()) and k > 1:
         raise _Wrong(f"{where} you marked the whole window: the non-anchors, the centre among "
                      "them, are decoded in the second pass, all at once, so the context can "
@@ -4544,6 +4555,14 @@ def _check_context_window(context_mask: Callable, k: int, i: int, j: int) -> Non
                  f"entry [{a}, {b}], latent position ({i - c + a}, {j - c + b}), where i + j = "
                  f"{i + j - 2 * c + a + b} is even: an anchor, decoded in the first pass. The "
                  "context reads every anchor of its window, near or far.")
+
+
+def _mentions(fn: Callable, name: str) -> bool | None:
+    """Whether the source of `fn` names `name`; None where its source cannot be read."""
+    try:
+        return name in inspect.getsource(fn)
+    except (OSError, TypeError):
+        return None
 
 
 def _swapped_colours(context_mask: Callable, k: int, i: int, j: int) -> str:
