@@ -1217,15 +1217,15 @@ ATTACK_08_09 = [
     ("cheaper_rung", lambda scale, ratio: "narrower" if scale < 0.215 else "wider",
      "a threshold read off ratio 1.2"),
     ("cheaper_rung", lambda scale, ratio: "narrower" if scale < 0.25 else "wider",
-     "A threshold on the scale alone, read off ratio 1.2, gives the same answers"),
+     "A threshold on the scale alone, read off ratio 1.2, gives your answers"),
     ("cheaper_rung", lambda scale, ratio: "narrower" if scale < 0.3 else "wider",
-     "tables with a probability floor"),
+     "tables with a large probability floor"),
     # review r4-D: a rule fitted to the cases, and correct computations with a floor
     ("cheaper_rung", lambda scale, ratio: "narrower" if scale < 0.25 and ratio < 2 else "wider",
-     "fitted to a few cases does not hold"),
-    ("cheaper_rung", lambda scale, ratio: _rung_floored(scale, ratio, "gaussian_likelihood"),
-     "gaussian_likelihood's 1e-9"),
-    ("cheaper_rung", lambda scale, ratio: _rung_floored(scale, ratio, 1e-12),
+     "The turn moves with the ratio"),  # review r6-D's cases: its answers turn at one scale
+    # (review r6-D: a tiny floor, gaussian_likelihood's 1e-9 or 1e-12, now passes; the
+    # coder's 2^-16 is still named)
+    ("cheaper_rung", lambda scale, ratio: _rung_floored(scale, ratio, 2.0**-16),
      "This exercise's tables are ideal, with no floor"),
     ("cheaper_rung", lambda scale, ratio: _rung_float32(scale, ratio, mask=False),
      "0 * log2(0) is nan"),
@@ -1240,9 +1240,10 @@ ATTACK_08_09 = [
     ("side_share", lambda: 3.7, "a percentage"),
     ("side_share", lambda: None, "should return a number"),
     # review r3-D: coffee's own share (quoted in the prompt), and near misses either side
-    ("side_share", lambda: 0.048, "coffee's own share"),
+    # (review r6-D widened the window to 0.012: coffee's 0.048 and 0.03 now pass)
+    ("side_share", lambda: 0.059, "that is z's share of the values"),
     ("side_share", lambda: 0.05, "higher than measured"),
-    ("side_share", lambda: 0.03, "lower than measured"),
+    ("side_share", lambda: 0.02, "lower than measured"),
     # up_share (prediction at tau = 0.2)
     ("up_share", lambda: 0.5, "soft does not mean 50/50"),
     ("up_share", lambda: 25, "a percentage"),
@@ -1323,7 +1324,7 @@ def test_no_rejection_of_08_09_is_a_bare_expected_got(capsys):
 
 
 @pytest.mark.parametrize("name, answer", [
-    ("side_share", lambda: torch.tensor(0.038)),  # within 0.005 of astronaut's 3.7%
+    ("side_share", lambda: torch.tensor(0.038)),  # within 0.012 of astronaut's 3.7%
     ("up_share", lambda: 0.06),
     ("up_share", lambda: torch.tensor(0.075)),  # review r5-D: within 0.02 of the exact 0.058
     ("refinement_gain", lambda: "better picture"),
@@ -1377,11 +1378,12 @@ def test_table_cost_is_exact_far_into_a_narrow_tables_tail():
         assert math.isclose(exercises.table_cost(scale, table_scale), exact, rel_tol=1e-9)
 
 
-def test_only_the_ratio_5_case_turns_under_a_floor_or_the_coders_tables():
-    """With a probability floor (gaussian_likelihood's 1e-9, and others) or the coder's real
-    integer tables (every count at least 1 of 2^16, an escape beyond), every case keeps its
-    answer but (0.2, 5.0), where the ideal table's ~118 bits for the value 1 become at most
-    ~30: the exercise says its tables are ideal, and the check names the floor."""
+def test_only_the_separating_cases_turn_under_a_large_floor_or_the_coders_tables():
+    """With a large probability floor (1e-6, 2^-16) or the coder's real integer tables (every
+    count at least 1 of 2^16, an escape beyond), every case keeps its answer but the two at
+    ratios 2.5 and 2.7, where the ideal tables' 23 and 28 bits for the value 1 are capped: the
+    exercise says its tables are ideal, and the check names the floor. A tiny floor (1e-9,
+    1e-12) turns none (review r6-D: the old case (0.2, 5.0) hung on a probability of 4e-36)."""
     from aecodec.entropy import _to_counts
 
     def coder_table_cost(scale, table_scale):  # the kit's tables, as GaussianConditional builds
@@ -1396,8 +1398,12 @@ def test_only_the_ratio_5_case_turns_under_a_floor_or_the_coders_tables():
         return float((exercises._gaussian_bin_mass(n, 0.0, scale) * bits).sum())
 
     ideal = [exercises.cheaper_side(*case) for case in exercises.CHEAPER_RUNG_CASES]
-    turned = [k for k, case in enumerate(exercises.CHEAPER_RUNG_CASES) if case[1] >= 5]
-    assert ideal[turned[0]] == "wider" and len(turned) == 1
+    turned = [k for k, case in enumerate(exercises.CHEAPER_RUNG_CASES) if case[1] >= 2.5]
+    assert [ideal[k] for k in turned] == ["wider", "wider"]
+    assert all(case[0] < 0.25 for case in (exercises.CHEAPER_RUNG_CASES[k] for k in turned))
+    for floor in (1e-9, 1e-12):
+        assert [exercises.cheaper_side(s, r, floor=floor)
+                for s, r in exercises.CHEAPER_RUNG_CASES] == ideal, floor
     for floor in exercises.CHEAPER_RUNG_FLOORS:
         floored = [exercises.cheaper_side(s, r, floor=floor)
                    for s, r in exercises.CHEAPER_RUNG_CASES]
