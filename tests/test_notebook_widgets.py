@@ -121,3 +121,15 @@ def test_the_runner_reports_a_bar_that_did_not_finish(tmp_path):
     assert len(problems) == 1 and "did not finish: stopped:  40%" in problems[0]
     nb = nbformat.read(path, as_version=4)
     assert widget_outputs_without_state(nb) == []  # saved all the same, as it stopped
+
+
+def test_the_runner_answers_help_and_names_a_file_that_is_not_a_notebook(capsys):
+    from aecodec.course.run_notebooks import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--help"])
+    assert stop.value.code == 0 and "NOTEBOOK" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as stop:
+        main(["notes.txt"])
+    assert stop.value.code == 2
+    assert "not a notebook file: notes.txt" in capsys.readouterr().err

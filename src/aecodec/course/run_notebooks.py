@@ -15,6 +15,7 @@ show no widgets (GitHub). `widget_outputs_without_state` is what the tests check
 Holds only notebook bookkeeping; `aecodec.course.book` turns the saved notebooks into HTML.
 """
 
+import argparse
 import html
 import re
 import sys
@@ -150,11 +151,25 @@ def execute_in_place(path: Path, timeout: int = 900) -> list[str]:
     return problems
 
 
-if __name__ == "__main__":
+def main(argv: list[str] | None = None) -> int:
+    """`python -m aecodec.course.run_notebooks NOTEBOOK...` (what `make notebooks` runs)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m aecodec.course.run_notebooks",
+        description="Run notebooks top to bottom in place, saving outputs and widget state.")
+    parser.add_argument("notebooks", nargs="+", metavar="NOTEBOOK", help=".ipynb files")
+    args = parser.parse_args(argv)
+    missing = [name for name in args.notebooks
+               if not (name.endswith(".ipynb") and Path(name).is_file())]
+    if missing:
+        parser.error(f"not a notebook file: {', '.join(missing)}")
     failed = False
-    for name in sys.argv[1:]:
+    for name in args.notebooks:
         print(f"running {name}", flush=True)
         for problem in execute_in_place(Path(name)):
             print(f"  {problem}", flush=True)
             failed |= "without saved state" in problem
-    sys.exit(1 if failed else 0)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
