@@ -27,7 +27,9 @@ The exercises, by notebook:
 
 A prediction check takes the learner's `predict()` (a function returning the committed
 answer, written before the cell that measures it) and the measurement, and explains the
-difference between the two.
+difference between the two. The noise, size and grid predictions (01-03) refuse a `predict`
+whose code reads the measurement or anything that measures (PyTorch's layers or random
+numbers, the course's psnr, a helper that does): a prediction is a number written down.
     04  training_step, loss_curve_prediction (prediction), parameter_count (mechanism)
     05  predicted_ratio, halving_prediction (prediction), latents_per_pixel (mechanism)
     06  lzma_prediction (prediction), entropy_bits, file_size_prediction (prediction)
