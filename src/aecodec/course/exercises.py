@@ -27,7 +27,9 @@ The exercises, by notebook:
 
 A prediction check takes the learner's `predict()` (a function returning the committed
 answer, written before the cell that measures it) and the measurement, and explains the
-difference between the two.
+difference between the two. The noise, size and grid predictions (01-03) refuse a `predict`
+whose code reads the measurement or anything that measures (PyTorch's layers or random
+numbers, the course's psnr, a helper that does): a prediction is a number written down.
     04  training_step, loss_curve_prediction (prediction), parameter_count (mechanism)
     05  predicted_ratio, halving_prediction (prediction), latents_per_pixel (mechanism)
     06  lzma_prediction (prediction), entropy_bits, file_size_prediction (prediction)
@@ -81,9 +83,11 @@ class _Wrong(Exception):
     """Raised inside a check to stop at the first problem found."""
 
 
-def _run(name: str, check: Callable[[], int]) -> bool:
+def _run(name: str, check: Callable[[], int], rule: str = "") -> bool:
     """Run `check` (which returns the number of cases tried), print the verdict, and
-    return whether it passed. Nothing escapes: an unexpected error becomes a verdict."""
+    return whether it passed. Nothing escapes: an unexpected error becomes a verdict.
+    `rule`, if given, follows "Correct." (the rule the exercise asked the learner to find,
+    told once they have found it, not in the prose after the exercise)."""
     token = _returned.set(_NOTHING)
     try:
         with torch.random.fork_rng(devices=[]):  # the notebook's random numbers stay its own
@@ -102,7 +106,7 @@ def _run(name: str, check: Callable[[], int]) -> bool:
     finally:
         _returned.reset(token)
     print(f"{CORRECT} {name} gives the right answer on {cases} test "
-          f"{'case' if cases == 1 else 'cases'}.")
+          f"{'case' if cases == 1 else 'cases'}." + (f" {rule}" if rule else ""))
     return True
 
 
@@ -427,8 +431,98 @@ def _verdict(name: str, check: Callable[[], str], grade: bool) -> bool | None:
     return passed if grade else None
 
 
-def _committed(predict: Callable[[], dict], keys: list) -> dict:
-    """The learner's commitment: `predict()` returning a dict with (at least) `keys`."""
+def _code_names(code) -> set[str]:
+    """Every global and attribute name `code` reads, with those of the code nested in it
+    (a comprehension, a lambda, an inner function)."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if inspect.iscode(const):
+            names |= _code_names(const)
+    return names
+
+
+# What in torch can measure a prediction's answer: layers, convolutions, random numbers.
+_TORCH_MEASURING = ("nn", "functional", "distributions", "Generator", "manual_seed", "normal",
+                    "bernoulli", "poisson", "multinomial", "rand", "conv")
+
+
+def _what_measures(value, measured) -> str | None:
+    """Why reading `value` would let a prediction measure its answer, or None if it would
+    not: `measured` itself (or a part of it, such as a layer), data (a tensor) or a layer,
+    PyTorch's layers, convolutions or random numbers, NumPy's or Python's random numbers,
+    or anything of the course's package (psnr, load_sample). torch.tensor(20.0) and
+    math.log10 are fine: they write or compute a number, they measure nothing."""
+    parts = list(measured.values()) if isinstance(measured, dict) else []
+    parts = [p for part in parts for p in (part if isinstance(part, tuple) else (part,))]
+    if value is measured or any(value is part for part in parts):
+        return "what the check measures to compare with your prediction"
+    if isinstance(value, torch.Tensor):
+        return "a tensor, data to measure"
+    if isinstance(value, nn.Module):
+        return "a layer, which can be run to measure"
+    module = value.__name__ if inspect.ismodule(value) else getattr(value, "__module__", None)
+    if not isinstance(module, str):
+        return None
+    short = module.split(".")[-1] if inspect.ismodule(value) else getattr(value, "__name__", "")
+    if (module == "torch" or module.startswith("torch.")) and isinstance(short, str) and (
+            module.startswith(("torch.nn", "torch.distributions", "torch.random"))
+            or short.startswith(_TORCH_MEASURING)):
+        return "PyTorch's layers, convolutions or random numbers, which can measure the answer"
+    if module in ("random", "numpy.random") or module.startswith("numpy.random."):
+        return "random numbers: a simulation is a measurement"
+    if module == "aecodec" or module.startswith("aecodec."):
+        return "a part of the course's package, which measures"
+    return None
+
+
+def _reads_measurement(fn: Callable, measured, seen: set | None = None) -> str | None:
+    """What in `fn`'s code could measure the answer instead of predicting it (see
+    `_what_measures`): "`name`, which is ...", or None. Follows the functions of the
+    notebook that `fn` calls (a helper that measures), and one attribute down from a
+    module it reads (torch.randn, np.random)."""
+    code = getattr(fn, "__code__", None)
+    seen = set() if seen is None else seen
+    if code is None or code in seen:  # not a Python function (a builtin, a partial): no code
+        return None
+    seen.add(code)
+    names = _code_names(code)
+    cells = dict(zip(code.co_freevars, getattr(fn, "__closure__", None) or ()))
+    scope = getattr(fn, "__globals__", {})
+    for name in sorted(names | set(cells)):
+        if name in cells:
+            try:
+                value = cells[name].cell_contents
+            except ValueError:  # a cell not filled yet
+                continue
+        elif name in scope:
+            value = scope[name]
+        else:
+            continue
+        why = _what_measures(value, measured)
+        if why is None and inspect.ismodule(value):
+            for attribute in sorted(names):
+                inner = getattr(value, attribute, None)
+                if inner is not None and _what_measures(inner, measured):
+                    why = _what_measures(inner, measured)
+                    name = f"{name}.{attribute}"
+                    break
+        if why is None and inspect.isfunction(value):
+            inner = _reads_measurement(value, measured, seen)
+            why = None if inner is None else f"a function of yours that reads {inner}"
+        if why is not None:
+            return f"`{name}`, {why}"
+    return None
+
+
+def _committed(predict: Callable[[], dict], keys: list, measured=None) -> dict:
+    """The learner's commitment: `predict()` returning a dict with (at least) `keys`,
+    computed without reading the measurement (`measured`) or anything that measures."""
+    reads = _reads_measurement(predict, measured)
+    if reads is not None:
+        named = getattr(predict, "__name__", "<lambda>")
+        raise _Wrong(f"your {'prediction' if named == '<lambda>' else named} reads {reads}. A "
+                     "prediction is committed before the measurement: write the numbers, not "
+                     "code that measures (arithmetic with math is fine).")
     got = _call(predict)
     example = "{" + ", ".join(f"{k!r}: ..." for k in keys) + "}"
     if not isinstance(got, dict):
@@ -488,7 +582,7 @@ def check_noise_prediction(predict: Callable[[], dict], measured: dict[float, fl
 
     def check() -> str:
         sigmas = sorted(measured)
-        got = _committed(predict, sigmas)
+        got = _committed(predict, sigmas, measured)
         guess = {s: _as_number(got[s]) for s in sigmas}
         shown = "; ".join(f"sigma {s:g}: you {guess[s]:.1f} dB, measured {measured[s]:.2f} dB"
                           for s in sigmas)
@@ -509,6 +603,10 @@ def check_noise_prediction(predict: Callable[[], dict], measured: dict[float, fl
             raise _Wrong(f"{shown}: yours are 48 dB too high, a peak of 255; the photo's "
                          f"values are in [0, 1], so the peak is 1 and sigma is in those "
                          f"units. {why}.")
+        if any(math.isinf(guess[s]) for s in sigmas):
+            raise _Wrong(f"{shown}. An infinite PSNR means an MSE of 0, no error at all: that "
+                         "is what identical images score, but noise of sigma > 0 changes "
+                         f"every value, so the MSE is above 0 and the PSNR finite. {why}.")
         if any(guess[s] < 0 for s in sigmas):
             raise _Wrong(f"{shown}. A negative PSNR would mean an MSE above 1, the peak "
                          f"squared; noise of sigma <= 0.1 is far below that. {why}.")
@@ -804,6 +902,17 @@ def check_psnr_int(psnr_int: Callable[[np.ndarray, np.ndarray, int], float]) -> 
                              f"decimal{'' if rounded[0] == 1 else 's'}. The check compares to "
                              "1e-5 dB: return the value unrounded, and round only where you "
                              "print it (f\"{value:.2f}\").")
+            wrong = not math.isclose(got, expected, abs_tol=1e-5)
+            peak = math.sqrt(mse * 10 ** (got / 10)) if wrong and math.isfinite(got) else 0.0
+            if peak >= 1 and math.isclose(peak, round(peak), rel_tol=0, abs_tol=1e-7 * peak):
+                peak = round(peak)  # the peak that 10 log10(peak^2 / MSE) = your value needs
+                fits = int(peak + 1).bit_length() - 1 if ((peak + 1) & peak) == 0 else None
+                which = f", the largest {fits}-bit value" if fits else ""
+                raise _Wrong(f"{shown}: that is 10 log10(peak^2 / MSE) with a peak of {peak}"
+                             f"{which}, but these values have {bits} bits, so the peak is "
+                             f"2^{bits} - 1 = {top}. Compute the peak from the bits argument"
+                             + ("; a peak written into the code fits one bit depth only."
+                                if fits else "."))
             if not math.isclose(got, expected, abs_tol=1e-5):
                 raise _Wrong(f"{shown} (their MSE is {mse:.2f} in {bits}-bit units).")
             if not isinstance(returned, float):
@@ -811,7 +920,9 @@ def check_psnr_int(psnr_int: Callable[[np.ndarray, np.ndarray, int], float]) -> 
                              "Python float: return float(...) of it.")
         return len(cases)
 
-    return _run("psnr_int", check)
+    return _run("psnr_int", check, "The peak of integers of `bits` bits is the largest value "
+                "they hold, 2^bits - 1 (255 for bytes), whatever the array's dtype; and the "
+                "difference is taken in floats, where nothing wraps around.")
 
 
 # --- 02 the convolutional encoder ------------------------------------------------------
@@ -883,7 +994,7 @@ def check_size_prediction(predict: Callable[[], dict], layers: dict[str, tuple[n
     """
 
     def check() -> str:
-        got = _committed(predict, list(layers))
+        got = _committed(predict, list(layers), layers)
         measured, lines = {}, []
         for name, (layer, size) in layers.items():
             with torch.no_grad():
@@ -966,7 +1077,11 @@ def check_size_prediction(predict: Callable[[], dict], layers: dict[str, tuple[n
                 hint = (f" Work through the output-size formula, (size + 2 * padding - "
                         f"kernel) // stride + 1, step by step for this layer: {formula}.")
             raise _Wrong(said + hint)
-        return "every size right: " + "; ".join(lines) + "."
+        rule = "" if any(isinstance(layer, nn.ConvTranspose2d) for layer, _ in
+                         layers.values()) else (
+            " PyTorch's rule: out = (size + 2 * padding - kernel) // stride + 1, so stride 2 "
+            "halves, rounding up, only when kernel = 2 * padding + 1.")
+        return "every size right: " + "; ".join(lines) + "." + rule
 
     return _verdict("size prediction", check, grade)
 
@@ -998,7 +1113,18 @@ def _latent_mistakes(h: int, w: int, c: int, k: int, channels: int | None) -> di
     channel count a learner used in place of c (read off their answer), or None."""
     up = lambda n, d: -(-n // d)  # noqa: E731  (whole-number division rounding up)
     rows, cols = up(h, 2**k), up(w, 2**k)
-    return {"floor": c * (h // 2**k) * (w // 2**k),
+
+    def layers(size: Callable[[int], int]) -> int:  # one layer's output size, k times
+        n, m = h, w
+        for _ in range(k):
+            n, m = size(n), size(m)
+        return c * n * m
+
+    return {"formula, padding forgotten": layers(lambda n: (n - 5) // 2 + 1),
+            # the + 1 forgotten, (n + 4 - 5) // 2, and padding 1, (n + 2 - 5) // 2 + 1, are
+            # the same size, (n - 1) // 2
+            "formula, (n - 1) // 2": layers(lambda n: (n - 1) // 2),
+            "floor": c * (h // 2**k) * (w // 2**k),
             "one channel": rows * cols,
             "2k": c * up(h, 2 * k) * up(w, 2 * k),
             "round": c * round(h / 2**k) * round(w / 2**k),
@@ -1017,7 +1143,22 @@ def _latent_hint(rule: str, h: int, w: int, c: int, k: int, channels: int | None
     """The diagnosis of wrong answer `rule` (a key of `_latent_mistakes`) for this case."""
     rows, cols = math.ceil(h / 2**k), math.ceil(w / 2**k)
     side, what = (h, "rows") if h % 2**k == 0 else (w, "columns")  # a side 2^k divides
+    steps = lambda size: " -> ".join(  # noqa: E731  (the sizes k layers give)
+        str(n) for n in functools.reduce(lambda seq, _: seq + [size(seq[-1])], range(k),
+                                         [side]))
     return {
+        "formula, padding forgotten":
+            f" You applied the output-size formula {k} times without the padding, (n - 5) "
+            f"// 2 + 1 ({steps(lambda n: (n - 5) // 2 + 1)} for the {side} {what}); but each "
+            "encoder layer pads 2 pixels on each side: (n + 2·2 - 5) // 2 + 1, which is n "
+            f"halved and rounded up ({steps(lambda n: -(-n // 2))}), so k layers give "
+            "ceil(n / 2^k).",
+        "formula, (n - 1) // 2":
+            f" Each layer as you compute it gives (n - 1) // 2 ({steps(lambda n: (n - 1) // 2)} "
+            f"for the {side} {what}): that is the output-size formula without its + 1, "
+            "(n + 4 - 5) // 2, or with padding 1, (n + 2 - 5) // 2 + 1. The encoder's layers "
+            "have kernel 5, stride 2 and padding 2: (n + 2·2 - 5) // 2 + 1, which is n halved "
+            f"and rounded up ({steps(lambda n: -(-n // 2))}), so k layers give ceil(n / 2^k).",
         "floor": f" Each layer (kernel 5, stride 2, padding 2, a kernel of 2·padding + 1) "
                  "halves rounding up, as the 1-D picture above shows (7 pixels give 4), so k "
                  f"layers give ceil(n / 2^k): here {h} x {w} becomes {rows} x {cols}, not "
@@ -1194,7 +1335,7 @@ def check_grid_prediction(predict: Callable[[], dict], measured: dict,
     """
 
     def check() -> str:
-        got = _committed(predict, ["uneven", "random_kernel_4_grid"])
+        got = _committed(predict, ["uneven", "random_kernel_4_grid"], measured)
         ticked = got["uneven"]
         if isinstance(ticked, int | np.integer) and not isinstance(ticked, bool):
             ticked = [ticked]
@@ -1302,6 +1443,12 @@ def _block(make_block: Callable, in_channels: int, out_channels: int, kind: type
     block = _call(make_block, in_channels, out_channels)
     if not isinstance(block, nn.Module):
         raise _Wrong(f"it should return an nn.Module, got {type(block).__name__}")
+    if isinstance(block, torch.jit.ScriptModule):  # its class has no plain forward to look at
+        raise _Wrong("it returns a TorchScript module (torch.jit.script or torch.jit.trace). "
+                     "It may well compute the right thing, but the check cannot tell: it looks "
+                     "inside the block (which layers, in which order, what the "
+                     f"{name} gives), which a compiled module does not allow. Return the "
+                     "plain module (nn.Sequential(...)); script it afterwards if you need to.")
     if type(block).forward is nn.Module.forward:  # PyTorch's placeholder: no forward
         if isinstance(block, nn.ModuleList | nn.ModuleDict):
             raise _Wrong(f"it returns an nn.{type(block).__name__}: that only holds layers "
@@ -1310,6 +1457,10 @@ def _block(make_block: Callable, in_channels: int, out_channels: int, kind: type
         raise _Wrong(f"your {type(block).__name__} has no forward method, so calling it on x "
                      "raises NotImplementedError: define forward(self, x), or return an "
                      "nn.Sequential.")
+    if any(isinstance(m, nn.modules.lazy.LazyModuleMixin) and m.has_uninitialized_params()
+           for m in block.modules()):  # nn.LazyConv2d: its channels come from a first input
+        with torch.no_grad():
+            _call(block, torch.zeros(1, in_channels, 8, 8))  # (1, in_channels, 8, 8)
     layers = [m for m in block.modules() if isinstance(m, kind)]
     if not layers:
         found = sorted({type(m).__name__ for m in block.modules()} - {type(block).__name__})
