@@ -51,3 +51,12 @@ def test_the_prose_says_what_to_expect_of_the_times():
     assert "measured once" not in said
     assert "somewhat slower" in said and "not ten times slower like CompressAI's serial context" in said
     assert "fastest of 3 runs after a warm-up" in said
+
+
+def test_the_kodak_panel_shows_the_lowest_points_it_draws():
+    source = code_with("ylim=(")
+    assert "ylim=(24, 39)" not in source, "a fixed lower edge cut JPEG's lowest Kodak points off"
+    assert "ylim=(math.floor(bottom), 39)" in source
+    assert source.count("bottom = min(bottom, min(") == 2, "lowered by the stored curves and by ours"
+    said = markdown()
+    assert "At the bottom nothing measured here is cut off" in said
