@@ -70,3 +70,15 @@ def test_the_control_says_which_way_its_unequal_time_leans():
     assert "which favours the model without the context" in said
     assert "the context's saving would, if anything, be larger than" in said
     assert "if anything an understatement, since the run without it got the more time" in said
+
+
+def test_the_training_hours_are_wall_clock_and_the_threads_log_is_named():
+    source = code_with("def training_hours(")
+    assert "CPU-hours" not in source, "the checkpoints record wall-clock hours, not CPU-hours"
+    assert source.count("hours of training (wall clock)") == 5  # 2 legends, 2 prints, the title
+    said = markdown()
+    assert "CPU-hours" not in said.replace("not CPU-hours summed over threads", "")
+    log = "benchmarks/results/hyperprior_train.log"
+    assert f"`{log}`, whose launch lines say `threads=1`" in said
+    launches = [line for line in (REPO / log).read_text().splitlines() if " launch " in line]
+    assert launches and all(" threads=1 " in line for line in launches)
