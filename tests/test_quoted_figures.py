@@ -53,7 +53,8 @@ def quoted() -> list[tuple[str, str]]:
     rows.append(("README.md", f"that is {abs(ours['bd_rate_vs']['WebP']):.1f}% fewer bits"))
     rows.append(("README.md", f"default codec's {signed(ours['bd_rate_vs_start'])} against its "
                  "start"))
-    rows.append(("README.md", f"its {ours['own_cpu_hours']:.1f} CPU-hours of further training"))
+    rows.append(("README.md", f"its {ours['own_cpu_hours']:.1f} hours of further training (wall "
+                 "clock, one thread)"))
     rates = [point["bpp"] for point in ours["default"].values()]
     rows.append(("README.md", f"{min(rates):.2f} to {max(rates):.2f} bpp on Kodak"))
     speed = (RESULTS / "codec_speed_default.md").read_text()  # the default codec, measured
