@@ -72,3 +72,27 @@ def test_07_states_its_time_without_a_number_a_rerun_contradicts():
     text = _markdown(NB07)
     assert "about 6 minutes of computing" not in text
     assert "a few minutes of computing, 2 of them training" in text
+
+
+NB06 = "06_from_latents_to_bytes.ipynb"
+
+
+def test_06_says_the_two_rankings_share_their_top_two_channels():
+    """Defect 3: "not the same ranking" although channels 56 and 48 lead both."""
+    text = _markdown(NB06)
+    assert "not the same ranking" not in text
+    assert "the top two are also the two busiest channels pictured above" in text
+
+
+def test_06_files_the_hyperprior_under_side_information():
+    """Defect 4: the hyperprior was filed under models that condition on decoded values."""
+    text = _markdown(NB06)
+    assert "the hyperprior (notebook 08) and the context models" not in text
+    assert "the hyperprior (side information, notebook 08)" in text
+    assert "context models (Minnen et al. 2018) predict each value from the ones decoded" in text
+
+
+def test_the_recap_of_07_does_not_give_exercise_3s_answer():
+    recap = next(" ".join("".join(c["source"]).split()) for c in _cells(NB07)
+                 if c["cell_type"] == "markdown" and "".join(c["source"]).startswith("## Recap"))
+    assert not re.search(r"\d+\s*%", recap), recap
