@@ -10,6 +10,10 @@ diagnosing phrase.
 import json
 import re
 
+import pytest
+import torch
+
+from aecodec.course import exercises
 from conftest import REPO
 
 NB07 = "07_rate_distortion.ipynb"
@@ -96,3 +100,66 @@ def test_the_recap_of_07_does_not_give_exercise_3s_answer():
     recap = next(" ".join("".join(c["source"]).split()) for c in _cells(NB07)
                  if c["cell_type"] == "markdown" and "".join(c["source"]).startswith("## Recap"))
     assert not re.search(r"\d+\s*%", recap), recap
+
+
+# --- item 5 of the review: answers whose diagnosis did not name the mistake ----------------
+
+
+def _shifted_bincount(v):
+    """A histogram with a bin for every level from min to max: empty bins give 0 * log2(0)."""
+    v = v.flatten().long()
+    p = torch.bincount(v - v.min()).double()
+    p = p / p.sum()
+    return float(-(p * torch.log2(p)).sum())
+
+
+def _add_in_place(y):
+    return y.add_(torch.rand_like(y) - 0.5)
+
+
+def _add_in_place_without_grad(y):
+    with torch.no_grad():
+        y.add_(torch.rand_like(y) - 0.5)
+    return y
+
+
+def _four_dimensions_only(y):
+    N, C, H, W = y.shape  # noqa: N806 (the learner's names)
+    return y + (torch.rand(N, C, H, W) - 0.5)
+
+
+WRONG = [
+    ("entropy_bits", _shifted_bincount, "empty bins", "the log of a negative number"),
+    ("noise_quantize", _add_in_place, "change y in place", "adds no noise"),
+    ("noise_quantize", _add_in_place_without_grad, "it changes y in place", "adds no noise"),
+    # accepted before: the notebook's next cell calls it on a 1-D y and crashed
+    ("noise_quantize", _four_dimensions_only, "not on a 1-D y", "Correct"),
+]
+
+
+@pytest.mark.parametrize("name, wrong, phrase, false_phrase", WRONG,
+                         ids=[f"{n}-{i}" for i, (n, *_) in enumerate(WRONG)])
+def test_the_review_r7c_wrong_answers_get_their_own_diagnosis(name, wrong, phrase,
+                                                              false_phrase, capsys):
+    torch.manual_seed(1)
+    assert getattr(exercises, f"check_{name}")(wrong, grade=True) is False
+    out = capsys.readouterr().out
+    assert out.startswith("Wrong: ") and phrase in out, out
+    assert false_phrase not in out, out
+
+
+def test_a_bincount_without_empty_bins_is_still_correct(capsys):
+    def without_empty_bins(v):
+        v = v.flatten().long()
+        counts = torch.bincount(v - v.min()).double()
+        p = counts[counts > 0] / counts.sum()
+        return float(-(p * torch.log2(p)).sum())
+
+    assert exercises.check_entropy_bits(without_empty_bins, grade=True) is True, \
+        capsys.readouterr().out
+
+
+def test_a_nan_without_empty_bins_keeps_the_plain_message(capsys):
+    exercises.check_entropy_bits(lambda v: float("nan"))
+    out = capsys.readouterr().out
+    assert "it returned nan" in out and "empty bins" not in out, out

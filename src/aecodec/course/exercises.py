@@ -2435,9 +2435,21 @@ def check_entropy_bits(entropy_bits: Callable[[torch.Tensor], float]) -> bool:
                              "return_counts=True), which takes any shape and dtype "
                              "(torch.bincount needs 1-D non-negative integers).") \
                     from None
-            got = _as_number(got)
             shown = values.tolist() if values.dim() == 1 else \
                 f"a {'x'.join(map(str, values.shape))} channel of floats"
+            span = float(values.max() - values.min())
+            if _is_nan(got) and span + 1 > len(counts):
+                # a histogram with a bin for every level from min to max (a shifted
+                # torch.bincount, torch.histc) has empty bins, where p = 0 and p * log2 p is
+                # 0 * -inf = nan
+                raise _Wrong(f"for {shown} it returned nan: your histogram has empty bins (the "
+                             f"values span {span + 1:.0f} levels but take only {len(counts)} "
+                             "of them), and an empty bin gives p = 0, where p * log2(p) is "
+                             "0 * -inf = nan in floating point. Its term is 0 in the entropy: "
+                             "keep only the counts above 0 (counts[counts > 0]), or count "
+                             "with torch.unique(values, return_counts=True), which has no "
+                             "empty bins.")
+            got = _as_number(got)
             if math.isclose(got, expected * len(values), abs_tol=1e-6) and len(values) > 1 \
                     and expected > 0:
                 raise _Wrong(f"for {shown} that is the total; return bits *per value* "
@@ -2455,7 +2467,6 @@ def check_entropy_bits(entropy_bits: Callable[[torch.Tensor], float]) -> bool:
                              "entropy is -sum p log2 p.")
             if expected > 0 and math.isclose(got, expected * math.log(2), abs_tol=1e-6):
                 raise _Wrong("that is in nats (natural log): use log base 2 for bits.")
-            span = float(values.max() - values.min())
             if not math.isclose(got, expected, abs_tol=1e-6) and got < expected and span >= 256:
                 raise _Wrong(f"for {shown} expected {expected:.4f} bits per value, got "
                              f"{got:.4f}: fewer distinct values than there are. Values that "
@@ -2490,6 +2501,17 @@ def check_entropy_bits(entropy_bits: Callable[[torch.Tensor], float]) -> bool:
         return len(cases)
 
     return _run("entropy_bits", check)
+
+
+def _is_nan(value) -> bool:
+    """Whether `value` is one number that is nan (anything else: False, for _as_number to
+    judge)."""
+    try:
+        value = _one_number(value)
+        return math.isnan(float(value.item() if isinstance(value, torch.Tensor | np.ndarray)
+                                else value))
+    except (_Wrong, TypeError, ValueError, RuntimeError):
+        return False
 
 
 def _gives_log2_of_distinct(entropy_bits: Callable[[torch.Tensor], float]) -> bool:
@@ -2726,8 +2748,23 @@ def check_pick_lambda(pick_lambda: Callable[[list[dict], float], float]) -> bool
 
 
 def _noise_of(noise_quantize: Callable, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(the output, the noise it adds to y, detached), after checking the output's type."""
-    out = _call(noise_quantize, y)
+    """(the output, the noise it adds to y, detached), after checking the output's type and
+    that y itself is left as it was."""
+    before = y.detach().clone()
+    try:
+        out = _call(noise_quantize, y)
+    except _Wrong as crash:
+        if "in-place operation" not in str(crash):
+            raise
+        raise _Wrong(f"{crash} That is PyTorch refusing to change y in place (add_, +=, "
+                     "y[...] =): y is a leaf whose gradient training needs, and an in-place "
+                     "change would overwrite the latents the caller still holds. Return a new "
+                     "tensor, y plus the noise, and leave y as it is.") from None
+    if not torch.equal(y.detach(), before):
+        raise _Wrong("it changes y in place (add_, +=, y[...] =, or a change under "
+                     "torch.no_grad()): the caller's latents are overwritten, and the noise "
+                     "seems to be 0 when the output is compared with y. Return a new tensor, "
+                     "y plus the noise, and leave y as it is.")
     if not isinstance(out, torch.Tensor) or out.shape != y.shape:
         raise _Wrong(f"it should return a tensor of y's shape {tuple(y.shape)}, got "
                      f"{tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__}")
@@ -2921,7 +2958,19 @@ def check_noise_quantize(noise_quantize: Callable[[torch.Tensor], torch.Tensor])
             raise _Wrong(f"the noise has the right mean and spread but not the right shape: "
                          f"{below:.0%} of it lies below {at:+.2f}, where a rounding error, "
                          f"spread evenly over [-1/2, 1/2), has {at + 0.5:.0%}.")
-        return 4  # the inputs tried: y, y again under no_grad, y at mixed levels, a flat y
+        # the next cell of notebook 07 calls it on a 1-D y: the shape must not be assumed
+        line = torch.tensor([-1.3, -0.2, 0.4, 2.7], requires_grad=True)  # (4,)
+        try:
+            _noise_of(noise_quantize, line)
+        except _Wrong as crash:
+            raise _Wrong(f"it works on latents of shape {tuple(y.shape)} but not on a 1-D y "
+                         f"of shape (4,), which the notebook's next cell gives it ({crash}). "
+                         "Unpacking N, C, H, W = y.shape, or drawing torch.rand(N, C, H, W), "
+                         "ties it to 4 dimensions: draw the noise in y's own shape, whatever "
+                         "it is.") from None
+        # the inputs tried: y (also as a 1-D line), y again under no_grad, y at mixed levels,
+        # a flat y
+        return 4
 
     return _run("noise_quantize", check)
 
