@@ -163,3 +163,50 @@ def test_a_nan_without_empty_bins_keeps_the_plain_message(capsys):
     exercises.check_entropy_bits(lambda v: float("nan"))
     out = capsys.readouterr().out
     assert "it returned nan" in out and "empty bins" not in out, out
+
+
+# --- the prediction windows -------------------------------------------------------------
+
+
+def test_a_dozen_bytes_to_end_the_stream_is_not_the_file(capsys):
+    """24,312: the estimate (24,300.4) plus "a dozen bytes to flush the coder", no header or
+    checksum (35 bytes): accepted by a window that started at +10."""
+    assert exercises.check_file_size_prediction(lambda: 24_312, grade=True) is False
+    out = capsys.readouterr().out
+    assert "ending the coder's stream takes only a few bytes" in out, out
+    assert "a few dozen bytes (35 here)" in out, out
+
+
+def test_the_file_size_window_starts_near_the_header_and_checksum():
+    low, high = exercises.FILE_SIZE_OVERHEAD
+    assert 15 <= low <= 25 and high >= 100
+
+
+def test_the_top_of_the_file_size_window_is_told_it_is_generous(capsys):
+    low, high = exercises.FILE_SIZE_OVERHEAD
+    assert exercises.check_file_size_prediction(lambda: 24_300 + high, grade=True) is True
+    out = capsys.readouterr().out
+    assert "more than twice the" in out and "is right" in out, out
+
+
+def test_above_the_file_size_window_the_message_names_the_overhead(capsys):
+    low, high = exercises.FILE_SIZE_OVERHEAD
+    assert exercises.check_file_size_prediction(lambda: 24_302 + high, grade=True) is False
+    out = capsys.readouterr().out
+    assert "header and checksum come to 35 bytes" in out, out
+    assert "tens of bytes, not more" not in out, out
+
+
+@pytest.mark.parametrize("guess", [49_300, 50_500])
+def test_a_size_nearer_lzma_without_context_is_that_reasoning(guess, capsys):
+    """50,500 is within 8% of lzma's 46,936 bytes, and near its 51,468 without context (lc=0):
+    the two windows overlapped, and the no-context reasoning passed."""
+    assert exercises.check_lzma_prediction(lambda: guess, grade=True) is False
+    out = capsys.readouterr().out
+    assert "without the one before (lc=0)" in out and "nearer that than the measurement" in out
+
+
+@pytest.mark.parametrize("guess", [44_000, 48_000, 49_000])
+def test_a_size_nearer_the_measurement_is_still_correct(guess, capsys):
+    assert exercises.check_lzma_prediction(lambda: guess, grade=True) is True, \
+        capsys.readouterr().out
