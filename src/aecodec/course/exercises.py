@@ -2796,8 +2796,9 @@ def check_noise_quantize(noise_quantize: Callable[[torch.Tensor], torch.Tensor])
     gradient reaches y (which noise, drawn how, is the exercise: this text, which Shift-Tab
     shows in the notebook, does not say). Tried on latents of the shape training gives
     (N, C, h, w), which the exercise does not show, on a y that sits at one value, on a y
-    with values at 0, near it and far from it, and on a second call under torch.no_grad();
-    its messages explain, they do not give the code."""
+    with values at 0, near it and far from it, on a second call under torch.no_grad(), and
+    on a 1-D y as the notebook's next cell gives it; its messages explain, they do not give
+    the code."""
 
     def check() -> int:
         torch.manual_seed(0)
