@@ -1574,7 +1574,8 @@ def test_a_prediction_is_attacked_at_least_three_times(name):
      lambda p, h, w: float(-torch.log2(p).sum()) / (p.shape[0] * h * w)),
     ("halving_effect", _halving_effect_reference),
     ("loss_curve_prediction", lambda: ["C ", "b"]),  # a list, a capital and a space: fine
-    ("lzma_prediction", lambda: torch.tensor(50_000)),  # within 8%
+    # within 8%, and nearer the measurement (46,936) than lzma without context (51,468)
+    ("lzma_prediction", lambda: torch.tensor(48_500)),
     ("file_size_prediction", lambda: 24_360),  # the estimate + tens of bytes
     ("halving_prediction", lambda: np.float64(1.0)),  # within 0.3 dB (review r6-B)
 ], ids=["compressai-rate", "halving-reference", "letters-list", "lzma-tensor",
@@ -1920,7 +1921,7 @@ def test_the_receptive_field_check_keeps_its_formula_to_itself():
     assert "2^k - 1" not in doc and "2**k - 1" not in doc and "(K - 1) *" not in doc, doc
 
 
-@pytest.mark.parametrize("guess", [24_315, 24_347, 24_395])
+@pytest.mark.parametrize("guess", [24_325, 24_347, 24_395])  # 24_315 until review r7-C
 def test_the_file_size_check_grades_reasoning_not_the_headers_size(guess, capsys):
     """The estimate is 24,300 bytes: FILE_SIZE_OVERHEAD above it is right, whatever the
     header."""
