@@ -31,16 +31,24 @@ import torch
 from matplotlib.figure import Figure
 
 from aecodec import zoo
+from aecodec._atomic import atomic_write
 from aecodec.checkpoint import load_checkpoint, load_model
 from aecodec.evaluation import bd_rate, bd_table, results_markdown, score
 from aecodec.kodak import load_kodak
 from aecodec.recipes import default_codec_seconds
+from aecodec.viz import figure_to_png
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
 BASELINES = ("JPEG", "WebP", "AVIF 4:4:4")
 # the warm-start chain behind the shipped variable-rate codec, oldest first
 CHAIN = ("rd_lambda0.013.pt", "rd_lambda0.0067.pt", "hp_lambda0.0067.pt", "vr_hyperprior.pt")
+
+
+def write(path: Path, data: str | bytes) -> None:
+    """Write a results file atomically: a crash leaves the old file, never half a new one."""
+    with atomic_write(path) as f:
+        f.write(data.encode() if isinstance(data, str) else data)
 
 
 def training_hours(path: Path) -> float:
@@ -128,9 +136,9 @@ def main() -> None:
         start_bd_rate_vs={name: bd_rate(c, points["start"]) for name, c in baselines.items()},
         bd_rate_vs_start=bd_rate(points["start"], points["default"]),
     )
-    out.with_suffix(".json").write_text(json.dumps(summary, indent=1) + "\n")
-    _figure(points, baselines, summary).savefig(out.with_suffix(".png"), dpi=90)
-    out.write_text(_markdown(summary, ours, start, args))
+    write(out.with_suffix(".json"), json.dumps(summary, indent=1) + "\n")
+    write(out.with_suffix(".png"), figure_to_png(_figure(points, baselines, summary), dpi=90))
+    write(out, _markdown(summary, ours, start, args))
     if args.ship:
         ship(ours)
     trajectory = Path(str(out.with_suffix("")) + "_trajectory.json")
@@ -140,14 +148,14 @@ def main() -> None:
              bd_rate_vs_start=0.0)]
     rows.append(dict(model=path.name, **{k: summary[k] for k in (
         "cumulative_cpu_hours", "own_cpu_hours", "images", "bd_rate_vs", "bd_rate_vs_start")}))
-    trajectory.write_text(json.dumps(rows, indent=1) + "\n")
+    write(trajectory, json.dumps(rows, indent=1) + "\n")
     print(out.read_text())
 
 
 def ship(ours: dict[float, dict]) -> None:
     """Store the curve in data/results as "aecodec context" (the points `aecodec models`
     prints), and rewrite results.md, the BD table and rd.png from the stored curves."""
-    from aecodec.viz import figure_to_png, rd_figure
+    from aecodec.viz import rd_figure
 
     folder = REPO / "data" / "results"
     results = json.loads((folder / "results.json").read_text())
@@ -156,10 +164,10 @@ def ship(ours: dict[float, dict]) -> None:
              images={Path(name).stem: scores for name, scores in p["images"].items()})
         for lmbda, p in ours.items()]
     results["bd"] = bd_table(results["curves"])
-    (folder / "results.json").write_text(json.dumps(results, indent=1) + "\n")
-    (folder / "results.md").write_text(results_markdown(results))
+    write(folder / "results.json", json.dumps(results, indent=1) + "\n")
+    write(folder / "results.md", results_markdown(results))
     count = len(next(iter(ours.values()))["images"])
-    (folder / "rd.png").write_bytes(figure_to_png(rd_figure(results, f"{count} images"),
+    write(folder / "rd.png", figure_to_png(rd_figure(results, f"{count} images"),
                                                   dpi=100))
 
 
@@ -186,7 +194,7 @@ def write_table(trajectory: Path, doc: Path = TRAINING_DOC) -> None:
     start = text.index(MARKERS[0]) + len(MARKERS[0])
     end = text.index(MARKERS[1])
     table = trajectory_table(json.loads(trajectory.read_text()))
-    doc.write_text(text[:start] + table + text[end:])
+    write(doc, text[:start] + table + text[end:])
 
 
 def _mean_over(per_image: dict, names: list[str]) -> tuple[float, float]:
