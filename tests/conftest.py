@@ -5,6 +5,7 @@ developers' machines; elsewhere set AECODEC_KODAK. Tests that need Kodak are ski
 when it is absent, except in CI (CI=true), where its absence is a failure.
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -96,3 +97,25 @@ def small_context():
         model.parameters_net[-1].weight.normal_(0, 0.05)
         model.parameters_net[-1].bias.normal_(0, 0.1)
     return _with_trained_scales(model)
+
+
+def notebook_cells(notebook: Path) -> list[dict]:
+    """The cells of a committed notebook, as saved (sources and outputs)."""
+    return json.loads(Path(notebook).read_text())["cells"]
+
+
+def notebook_markdown(notebook: Path) -> str:
+    """All the markdown of a committed notebook, line breaks as spaces."""
+    text = "\n".join("".join(c["source"]) for c in notebook_cells(notebook)
+                     if c["cell_type"] == "markdown")
+    return " ".join(text.split())
+
+
+def assert_diagnosed(check, wrong, phrase: str, false_phrase: str, capsys) -> str:
+    """`check` rejects `wrong` with a verdict starting "Wrong: " that holds `phrase` and not
+    `false_phrase` (the diagnosis a review found wrong); returns the verdict."""
+    assert check(wrong, grade=True) is False
+    out = capsys.readouterr().out
+    assert out.startswith("Wrong: ") and phrase in out, out
+    assert false_phrase not in out, out
+    return out

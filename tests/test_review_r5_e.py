@@ -13,16 +13,14 @@ import json
 from aecodec import zoo
 from aecodec.checkpoint import load_checkpoint
 from aecodec.course import exercises
-from conftest import REPO
+from conftest import REPO, notebook_markdown
 
 NOTEBOOK = REPO / "notebooks" / "10_context_the_bits_the_hyperprior_leaves.ipynb"
 NOTEBOOK_BITS = {"anchors": 0.485, "non-anchors": 0.354}  # what the saved notebook prints (27%)
 
 
 def markdown() -> str:
-    cells = json.loads(NOTEBOOK.read_text())["cells"]
-    text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
-    return " ".join(text.split())  # line breaks are spaces
+    return notebook_markdown(NOTEBOOK)
 
 
 def said(answer: dict, capsys, measured: dict = NOTEBOOK_BITS) -> str:

@@ -9,25 +9,23 @@ separate (width and rate), the data the checkerboard's points were trained on, a
 printed byte split leaves out.
 """
 
-import json
 
 import pytest
 import torch
 
 from aecodec import zoo
 from aecodec.course import exercises
-from conftest import REPO
+from conftest import REPO, notebook_cells, notebook_markdown
 
 NOTEBOOK = REPO / "notebooks" / "10_context_the_bits_the_hyperprior_leaves.ipynb"
 
 
 def cells() -> list[dict]:
-    return json.loads(NOTEBOOK.read_text())["cells"]
+    return notebook_cells(NOTEBOOK)
 
 
 def markdown() -> str:
-    text = "\n".join("".join(c["source"]) for c in cells() if c["cell_type"] == "markdown")
-    return " ".join(text.split())  # line breaks are spaces
+    return notebook_markdown(NOTEBOOK)
 
 
 def said_about(context_mask, capsys) -> str:

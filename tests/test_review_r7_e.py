@@ -10,18 +10,17 @@ labelled wall clock, not CPU-hours, and the log that records one thread is named
 
 import json
 
-from conftest import REPO
+from conftest import REPO, notebook_cells, notebook_markdown
 
 NOTEBOOK = REPO / "notebooks" / "10_context_the_bits_the_hyperprior_leaves.ipynb"
 
 
 def cells() -> list[dict]:
-    return json.loads(NOTEBOOK.read_text())["cells"]
+    return notebook_cells(NOTEBOOK)
 
 
 def markdown() -> str:
-    text = "\n".join("".join(c["source"]) for c in cells() if c["cell_type"] == "markdown")
-    return " ".join(text.split())  # line breaks are spaces
+    return notebook_markdown(NOTEBOOK)
 
 
 def code_with(marker: str) -> str:
