@@ -227,3 +227,70 @@ def test_the_default_codec_fine_tunes_at_the_learning_rate_given(kodak_dir, tmp_
     assert shipped > 3600 and recipe["prior_seconds"] == shipped
     assert default_codec_seconds(out) == pytest.approx(shipped + training["seconds"])
     assert default_codec_seconds(zoo.variable_rate_path()) == 0.0  # counted in the chain
+
+
+def test_the_default_codec_takes_a_budget_in_steps(kodak_dir, tmp_path):
+    """A step budget gives short runs the same work whatever the machine's load; no budget
+    at all is a clear error, not a run that never ends."""
+    import torch
+    from PIL import Image
+
+    from aecodec.recipes import train_default_codec
+    from aecodec.training import load_checkpoint
+
+    data = tmp_path / "photos"
+    data.mkdir()
+    with Image.open(kodak_dir / "kodim23.png") as im:
+        im.crop((0, 0, 96, 96)).save(data / "p.png")
+    with pytest.raises(ValueError, match="needs a budget"):
+        train_default_codec(data, tmp_path / "none.pt")
+    threads = torch.get_num_threads()
+    try:
+        train_default_codec(data, tmp_path / "two.pt", steps=2, batch_size=1, patch_size=64,
+                            progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    assert load_checkpoint(str(tmp_path / "two.pt") + ".training")["training"]["step"] == 2
+    assert load_checkpoint(tmp_path / "two.pt")["training"]["recipe"]["steps"] == 2
+
+
+def test_default_recipe_gives_every_variant_the_same_training_pixels(kodak_dir, tmp_path):
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        from default_recipe import VARIANTS, run_steps
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    assert run_steps({}, 1000) == 1000
+    assert run_steps({"batch_size": 16}, 1000) == 500
+    assert run_steps({"patch_size": 256, "batch_size": 2}, 1000) == 1000
+    assert "recipe" in VARIANTS and "recipe, seed 1" in VARIANTS  # the chance control
+    from PIL import Image
+
+    data = tmp_path / "photos"
+    data.mkdir()
+    with Image.open(kodak_dir / "kodim23.png") as im:
+        im.crop((0, 0, 160, 160)).save(data / "p.png")
+    out = tmp_path / "recipe.md"
+    run("default_recipe.py", "--train", str(data), "--kodak", str(kodak_dir), "--steps", "2",
+        "--limit", "1", "--runs", str(tmp_path / "runs"), "--out", str(out),
+        "--only", "batch 16")
+    assert "| batch 16 | 1 |" in out.read_text()  # half the steps of the recipe's batches
+
+
+def test_finetune_exercise_scores_both_codecs_on_seen_and_held_out_photos(kodak_dir, tmp_path):
+    from PIL import Image
+
+    photos = tmp_path / "class"
+    photos.mkdir()
+    for name in ("kodim01", "kodim02", "kodim23"):
+        with Image.open(kodak_dir / f"{name}.png") as im:
+            im.crop((0, 0, 128, 128)).save(photos / f"{name}.png")
+    out = tmp_path / "exercise.md"
+    run("finetune_exercise.py", "--photos", str(photos), "--seen", "2", "--steps", "1",
+        "--out", str(out))
+    table = out.read_text()
+    assert "| seen |" in table and "| held out |" in table and "(1 steps) on 2 photos" in table
+    result = subprocess.run([sys.executable, str(BENCHMARKS / "finetune_exercise.py"),
+                             "--photos", str(photos), "--seen", "3", "--steps", "1"],
+                            capture_output=True, text=True, timeout=TIMEOUT_S)
+    assert result.returncode != 0 and "--seen must leave photos on both sides" in result.stderr

@@ -396,11 +396,12 @@ def default_codec_seconds(path: str | os.PathLike) -> float:
     return float(record.get("seconds") or 0) + float(prior or 0)
 
 
-def train_default_codec(data: str | os.PathLike, out: str | os.PathLike, minutes: float,
+def train_default_codec(data: str | os.PathLike, out: str | os.PathLike,
+                        minutes: float | None = None,
                         start: str | os.PathLike | None = None, seed: int = 0,
                         device: str | None = None, batch_size: int | None = None,
                         patch_size: int | None = None, lr: float | None = None,
-                        progress: bool = True):
+                        steps: int | None = None, progress: bool = True):
     """Train the default codec (`aecodec zoo-train-default`), resumable: progress is kept
     in `out` + ".training"; run again after an interruption (or with a larger `minutes`)
     to continue. At the end `out` gets the weights alone.
@@ -408,7 +409,7 @@ def train_default_codec(data: str | os.PathLike, out: str | os.PathLike, minutes
     Args:
         data: a folder of training photos (the kit uses ../shared/train).
         out: the file to write.
-        minutes: the whole budget (of every run of this job together).
+        minutes: the whole budget (of every run of this job together), in wall-clock minutes.
         start: a variable-rate hyperprior codec to warm-start from (its context starts
             switched off), or a default codec to go on training (default: the shipped
             variable-rate hyperprior).
@@ -417,10 +418,14 @@ def train_default_codec(data: str | os.PathLike, out: str | os.PathLike, minutes
         batch_size, patch_size: instead of `DEFAULT_CODEC`'s (a GPU takes bigger batches).
         lr: peak learning rate instead of `DEFAULT_CODEC`'s (lower it to fine-tune a trained
             default codec).
+        steps: a budget in optimizer steps instead of (or besides) `minutes`: short runs
+            compared on a busy machine get the same work whatever the load.
         progress: show a progress bar.
     """
     from aecodec import zoo
 
+    if minutes is None and steps is None:
+        raise ValueError("train_default_codec needs a budget: minutes, steps or both")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
@@ -441,10 +446,10 @@ def train_default_codec(data: str | os.PathLike, out: str | os.PathLike, minutes
                     context_lr_scale=DEFAULT_CONTEXT_LR, gain_lr_scale=VARIABLE_RATE_GAIN_LR,
                     prior_seconds=default_codec_seconds(start) if start else 0.0)
     fit(model, recipe.dataset(list(load_folder(data).values()), seed=seed),
-        minutes=minutes, param_groups=groups, checkpoint=progress_file, resume=True,
+        minutes=minutes, steps=steps, param_groups=groups, checkpoint=progress_file, resume=True,
         recipe=settings, seed=seed, device=device, progress=progress, save_every=200,
         **recipe.fit_settings())
     training = load_checkpoint(progress_file)["training"]
     _save_shipped(out, model.cpu().eval(), training["history"], training["seconds"],
-                  dict(settings, minutes=minutes, device=str(device or "default")))
+                  dict(settings, minutes=minutes, steps=steps, device=str(device or "default")))
     return model
