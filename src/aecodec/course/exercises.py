@@ -2684,7 +2684,8 @@ def _log_of_zero_is_zero():
     at 0 instead of -inf, so that 0 * log2(0) is 0, not nan."""
     where = [(torch, "log"), (torch, "log2"), (torch.Tensor, "log"), (torch.Tensor, "log2"),
              (np, "log"), (np, "log2")]
-    own = {(owner, name): getattr(owner, name) for owner, name in where}
+    # what each owner holds itself (None: torch.Tensor inherits the method), to put back
+    own = {(owner, name): vars(owner).get(name) for owner, name in where}
 
     def finite(log):
         def log_or_zero(x, *args, **kwargs):
@@ -2695,13 +2696,16 @@ def _log_of_zero_is_zero():
         return log_or_zero
 
     try:
-        for (owner, name), log in own.items():
-            setattr(owner, name, finite(log))
+        for owner, name in where:
+            setattr(owner, name, finite(getattr(owner, name)))
         with np.errstate(divide="ignore"):
             yield
     finally:
         for (owner, name), log in own.items():
-            setattr(owner, name, log)
+            if log is None:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, log)
 
 
 def _nan_from_log_of_zero(entropy_bits: Callable, values: torch.Tensor) -> bool:
