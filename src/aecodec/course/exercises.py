@@ -2607,17 +2607,23 @@ def check_entropy_bits(entropy_bits: Callable[[torch.Tensor], float]) -> bool:
             shown = values.tolist() if values.dim() == 1 else \
                 f"a {'x'.join(map(str, values.shape))} channel of floats"
             span = float(values.max() - values.min())
-            if _is_nan(got) and span + 1 > len(counts):
-                # a histogram with a bin for every level from min to max (a shifted
-                # torch.bincount, torch.histc) has empty bins, where p = 0 and p * log2 p is
-                # 0 * -inf = nan
-                raise _Wrong(f"for {shown} it returned nan: your histogram has empty bins (the "
-                             f"values span {span + 1:.0f} levels but take only {len(counts)} "
-                             "of them), and an empty bin gives p = 0, where p * log2(p) is "
-                             "0 * -inf = nan in floating point. Its term is 0 in the entropy: "
-                             "keep only the counts above 0 (counts[counts > 0]), or count "
-                             "with torch.unique(values, return_counts=True), which has no "
-                             "empty bins.")
+            if _is_nan(got) and _nan_from_log_of_zero(entropy_bits, values):
+                # a histogram with bins where no value falls (torch.bincount's bins from 0 up
+                # to the smallest value and between the values, torch.histc's 256 bins, a
+                # shifted bincount) has p = 0 there, and p * log2 p is 0 * -inf = nan
+                if span + 1 > len(counts):
+                    where = (f"the values span {span + 1:.0f} levels but take only "
+                             f"{len(counts)} of them")
+                else:
+                    where = ("torch.bincount has a bin for every integer from 0 up, empty "
+                             "below the smallest value; torch.histc(values, bins=256) has 256 "
+                             "bins however few values there are")
+                raise _Wrong(f"for {shown} it returned nan: your histogram has "
+                             f"empty bins ({where}), and an empty bin gives p = 0, where p * "
+                             "log2(p) is 0 * -inf = nan in floating point. Its term is 0 in "
+                             "the entropy: keep only the counts above 0 (counts[counts > 0]), "
+                             "or count with torch.unique(values, return_counts=True), which "
+                             "has no empty bins.")
             got = _as_number(got)
             if math.isclose(got, expected * len(values), abs_tol=1e-6) and len(values) > 1 \
                     and expected > 0:
@@ -2670,6 +2676,47 @@ def check_entropy_bits(entropy_bits: Callable[[torch.Tensor], float]) -> bool:
         return len(cases)
 
     return _run("entropy_bits", check)
+
+
+@contextlib.contextmanager
+def _log_of_zero_is_zero():
+    """While inside, torch's and NumPy's log and log2 (functions and tensor methods) give 0
+    at 0 instead of -inf, so that 0 * log2(0) is 0, not nan."""
+    where = [(torch, "log"), (torch, "log2"), (torch.Tensor, "log"), (torch.Tensor, "log2"),
+             (np, "log"), (np, "log2")]
+    # what each owner holds itself (None: torch.Tensor inherits the method), to put back
+    own = {(owner, name): vars(owner).get(name) for owner, name in where}
+
+    def finite(log):
+        def log_or_zero(x, *args, **kwargs):
+            out = log(x, *args, **kwargs)
+            if isinstance(out, torch.Tensor):
+                return torch.where(out == -math.inf, torch.zeros_like(out), out)
+            return np.where(np.isneginf(out), 0.0, out)
+        return log_or_zero
+
+    try:
+        for owner, name in where:
+            setattr(owner, name, finite(getattr(owner, name)))
+        with np.errstate(divide="ignore"):
+            yield
+    finally:
+        for (owner, name), log in own.items():
+            if log is None:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, log)
+
+
+def _nan_from_log_of_zero(entropy_bits: Callable, values: torch.Tensor) -> bool:
+    """Whether entropy_bits's nan on `values` comes from a log of 0 (p = 0: an empty bin):
+    with a log that gives 0 there, it is no longer nan."""
+    with _log_of_zero_is_zero():
+        try:
+            again = entropy_bits(values.clone())
+        except Exception:  # noqa: BLE001 (whatever the learner's code raises: not that)
+            return False
+    return not _is_nan(again)
 
 
 def _is_nan(value) -> bool:
@@ -2831,6 +2878,11 @@ def _close(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=1e-5, abs_tol=1e-9)
 
 
+# notebook 07's global LAMBDA (its cell 2): an answer that uses it instead of the argument
+# gets its own diagnosis (review r8-C)
+_LAMBDA_07 = 0.0067
+
+
 @_prints_verdict
 def check_rd_loss(rd_loss: Callable[[float, float, float], float]) -> bool:
     """rd_loss(mse, bpp, lmbda) -> lmbda * 255^2 * mse + bpp, as `aecodec.losses.rd_loss`
@@ -2847,6 +2899,12 @@ def check_rd_loss(rd_loss: Callable[[float, float, float], float]) -> bool:
                 if _close(got, mistake):
                     raise _Wrong(f"rd_loss({mse_value}, {rate}, {lmbda}) gave {got:.6g}: "
                                  f"{diagnosis}")
+            if _close(got, losses.rd_loss(mse_value, rate, _LAMBDA_07)):
+                raise _Wrong(f"rd_loss({mse_value}, {rate}, {lmbda}) gave {got:.6g}: that "
+                             f"is the loss with lambda = {_LAMBDA_07}, the notebook's LAMBDA, "
+                             f"not with the lmbda given ({lmbda}): use the lmbda argument, "
+                             "not the notebook's LAMBDA (the function is called with other "
+                             "trade-offs, one per point of the curve).")
             for other in sorted({c[2] for c in cases} - {lmbda}):
                 if _close(got, losses.rd_loss(mse_value, rate, other)):
                     raise _Wrong(f"rd_loss({mse_value}, {rate}, {lmbda}) gave {got:.6g}: "
@@ -2938,6 +2996,12 @@ def _noise_of(noise_quantize: Callable, y: torch.Tensor) -> tuple[torch.Tensor, 
         raise _Wrong(f"it should return a tensor of y's shape {tuple(y.shape)}, got "
                      f"{tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__}")
     if out.dtype != y.dtype:
+        if out.is_floating_point() and torch.finfo(out.dtype).bits > torch.finfo(y.dtype).bits:
+            # NumPy's noise is float64, and y + noise is then float64 (review r8-C)
+            raise _Wrong(f"it returns {out.dtype} for a y of {y.dtype}: {out.dtype} noise "
+                         f"promotes y to {out.dtype} (NumPy draws float64, for one), and the "
+                         f"{y.dtype} layers after it refuse a {out.dtype} input. Draw the noise "
+                         "in y's dtype (and on y's device): torch.rand_like(y) does both.")
         raise _Wrong(f"it returns {out.dtype} for a y of {y.dtype}: keep y's dtype (a lower "
                      "precision rounds y itself, adding an error of its own to the noise).")
     return out, (out - y).detach().double()
@@ -3181,7 +3245,15 @@ def check_overcount_prediction(overcount_prediction: Callable[[], float],
     the check measures notebook 07's codec and photo)."""
 
     def check() -> str:
-        guess = _as_number(_call(overcount_prediction))
+        guess = _call(overcount_prediction)
+        if isinstance(guess, str):  # "27%", as notebook 10's checks take it
+            try:
+                guess = float(guess.strip().rstrip("%").strip())
+            except ValueError:
+                raise _Wrong(f"it should return a number in percent (10.0 for 10% above "
+                             f"the file, -10.0 for 10% below), got the string {guess!r:.40}."
+                             ) from None
+        guess = _as_number(guess)
         m = _overcount_measurement() if measured is None else measured
         percent = 100 * (m["noisy"] - m["file"]) / m["file"]
         said = (f"measured: training's estimate {m['noisy']:.3f} bpp, the file "
