@@ -7,7 +7,9 @@ same recipe, train
     no context   `VariableRateHyperprior`, for as many more steps as the context's extra
                  cost per step buys (measured here first), so both get the same CPU time
 
-then score both with real files on the first Kodak images at the lambdas they share.
+then score both with real files on the first Kodak images at the lambdas they share. The
+control lacks the parameter layers (`parameters_net`) as well as the context, so the BD-rate
+measures the context together with the layers it needs; it does not separate them.
 
     .venv/bin/python benchmarks/context_control.py --kodak ../shared/kodak --steps 1000 \
         --out benchmarks/results/context_control.md

@@ -57,6 +57,7 @@ import inspect
 import math
 import numbers
 import os
+import re
 from collections.abc import Callable
 
 import numpy as np
@@ -4877,10 +4878,18 @@ def _check_context_window(context_mask: Callable, k: int, i: int, j: int) -> Non
                      "pass, after every anchor is decoded, so its context reads the anchors of "
                      f"its window.{_swapped_colours(context_mask, k, i, j + 1)}")
     if (i + j) % 2 == 0:
-        frame = (" Your mask marks the other colour than the centre, as if (i, j) were a "
-                 "non-anchor: counted from the window's corner, as anchor_mask(k, k) counts, "
-                 "the centre always has i + j even, whatever it is in the latent."
-                 if torch.equal(got, ~corner) else "")
+        # the other colour than the centre: from anchor_mask(k, k) (counted from the window's
+        # corner), or the non-anchors (i + j odd) of the latent read as the anchor's context
+        uses = _mentions(context_mask, "anchor_mask")
+        corner_counted = ("counted from the window's corner, as anchor_mask(k, k) counts, the "
+                          "centre always has i + j even, whatever it is in the latent.")
+        as_if = (" Your mask marks the other colour than the centre, as if (i, j) were a "
+                 "non-anchor: ")
+        frame = ("" if not torch.equal(got, ~corner) else {
+            True: as_if + corner_counted,
+            None: as_if + f"if you used anchor_mask(k, k): {corner_counted}",
+            False: as_if + "around an anchor, those are the non-anchors (i + j odd), decoded "
+                           "after it, in the second pass, so they cannot inform it."}[uses])
         raise _Wrong(f"{where} the centre is an anchor (i + j even): its parameters are "
                      "computed in the first pass, before the decoder has any value of y, so "
                      f"its context reads nothing (an all-zero mask).{frame}")
@@ -4889,14 +4898,21 @@ def _check_context_window(context_mask: Callable, k: int, i: int, j: int) -> Non
                   "i + j even, so it marks the centre's colour")
         shift_hint = ("entry [a, b] is latent position (i - k // 2 + a, j - k // 2 + b), and a "
                       "window shifted by one row or column swaps the two colours")
+        uses = _mentions(context_mask, "anchor_mask")
+        if uses is False and _tests_odd(context_mask):   # i + j odd marked, in the latent
+            raise _Wrong(f"{where} you marked i + j odd: the non-anchors, the centre among "
+                         "them; the anchors are i + j even. The non-anchors are decoded in the "
+                         "second pass, all at once, after the context has run; the anchors "
+                         "come first, and they are what the context reads. You swapped the "
+                         "colours.")
         hint = {True: f"If you used anchor_mask(k, k): it {counts}",
                 False: f"Check your window's positions: {shift_hint}",
-                None: f"Either anchor_mask(k, k) {counts}, or your window is off: {shift_hint}"}
+                None: f"Either you marked i + j odd (swapped the colours), or anchor_mask(k, k) "
+                      f"{counts}, or your window is off: {shift_hint}"}
         raise _Wrong(f"{where} you marked the centre's own colour, the non-anchors (i + j odd) "
                      "with the centre among them: they are decoded in the second pass, all at "
                      "once, after the context has run; the anchors (i + j even) come first. "
-                     f"{hint[_mentions(context_mask, 'anchor_mask')]}; the anchors are i + j "
-                     "even in the latent's coordinates.")
+                     f"{hint[uses]}; the anchors are i + j even in the latent's coordinates.")
     if bool(got.all()) and k > 1:
         raise _Wrong(f"{where} you marked the whole window: the non-anchors, the centre among "
                      "them, are decoded in the second pass, all at once, so the context can "
@@ -4938,6 +4954,18 @@ def _mentions(fn: Callable, name: str) -> bool | None:
         return None
 
 
+_ODD = re.compile(r"%\s*2\s*(==\s*1|!=\s*0)|&\s*1\b")    # a test for i + j odd
+
+
+def _tests_odd(fn: Callable) -> bool | None:
+    """Whether the source of `fn` tests for odd (`% 2 == 1`, `% 2 != 0`, `& 1`); None where
+    its source cannot be read."""
+    try:
+        return bool(_ODD.search(inspect.getsource(fn)))
+    except (OSError, TypeError):
+        return None
+
+
 def _swapped_colours(context_mask: Callable, k: int, i: int, j: int) -> str:
     """A sentence for an answer with the colours swapped: at the anchor (i, j) (i + j even),
     name a non-anchor its mask marks; "" if it marks none (or does not answer there)."""
@@ -4969,6 +4997,7 @@ SAVING_FACTOR = 1.5  # a saving within this factor of the measured one is right
 
 
 def check_bits_prediction(predict: Callable[[], dict], measured: dict[str, float],
+                          start: dict[str, float] | None = None,
                           grade: bool = False) -> bool | None:
     """predict() -> {"cheaper": "anchors", "non-anchors" or "same", "saving_percent": how
     many percent fewer bits a value of the cheaper half costs than one of the other}: the
@@ -4979,9 +5008,16 @@ def check_bits_prediction(predict: Callable[[], dict], measured: dict[str, float
     read from the other base (how many percent more the dearer half costs) gets a note saying
     which base the check reads.
 
+    A prediction that names the wrong half, or a saving too small, is told why the gap is
+    what it is; with `start`, in the measured numbers of both files: how much of the gap is
+    information moved between the halves (the anchors dearer than in the start's file, the
+    non-anchors cheaper) rather than bits saved on y as a whole.
+
     Args:
         predict: the learner's prediction, made before the measurement was shown.
         measured: {"anchors": bits per value, "non-anchors": bits per value}, from a file.
+        start: the same for a file of the same photo from the codec without the context
+            (the start model, at the same lambda), or None.
     """
 
     def check() -> str:
@@ -5010,15 +5046,19 @@ def check_bits_prediction(predict: Callable[[], dict], measured: dict[str, float
             raise _Wrong(f"you predicted {cheaper}, {saving:g}% fewer bits; {scores}: the two "
                          f"halves cost about the same here (under {SAME_PERCENT}% apart), so the "
                          "context adds little.")
+        moved = _moved_between_halves(measured, start, true_saving)
         if cheaper != winner:
             why = {"non-anchors": "The anchors' parameters use no decoded value, only the "
                                   "hyperprior's output (through the parameter layers, with a "
                                   "zero context); the non-anchors' also use their decoded "
-                                  "neighbours: more to go on, narrower Gaussians, fewer bits.",
+                                  "neighbours: more to go on, narrower Gaussians, fewer bits."
+                                  + moved,
                    "anchors": "Here the context did not help the non-anchors."}[winner]
             said = ("the two halves cost about the same" if cheaper == "same"
                     else f"the {cheaper} are the cheaper half")
-            raise _Wrong(f"you predicted that {said}; {scores}. {why}")
+            complaint = _Wrong(f"you predicted that {said}; {scores}. {why}")
+            complaint.limit = 1200  # the numbers of both files: never cut them
+            raise complaint
         share = f"a {winner[:-1]} value costs {100 * cheap / dear:.0f}% of what the other costs"
         low, high = true_saving / SAVING_FACTOR, true_saving * SAVING_FACTOR
         if not low <= saving <= high:  # off by over SAVING_FACTOR
@@ -5032,8 +5072,11 @@ def check_bits_prediction(predict: Callable[[], dict], measured: dict[str, float
                        if winner == "non-anchors" else "")
                 raise _Wrong(f"you predicted {saving:g}% fewer bits, over {SAVING_FACTOR:g} "
                              f"times the measured saving; {scores}: {share}.{why}")
-            raise _Wrong(f"you predicted {saving:g}% fewer bits; {scores}, more than that, over "
-                         f"{SAVING_FACTOR:g} times your figure: {share}.")
+            complaint = _Wrong(f"you predicted {saving:g}% fewer bits; {scores}, more than "
+                               f"that, over {SAVING_FACTOR:g} times your figure: {share}."
+                               + (moved if winner == "non-anchors" else ""))
+            complaint.limit = 1200  # the numbers of both files: never cut them
+            raise complaint
         # the same gap read from the other base: the dearer half costs this much more
         more = 100 * (dear - cheap) / cheap
         other = "anchors" if winner == "non-anchors" else "non-anchors"
@@ -5047,3 +5090,38 @@ def check_bits_prediction(predict: Callable[[], dict], measured: dict[str, float
                 f"factor of {SAVING_FACTOR:g}.{backwards}")
 
     return _verdict("bits prediction", check, grade)
+
+
+def _moved_between_halves(measured: dict[str, float], start: dict[str, float] | None,
+                          gap: float) -> str:
+    """A sentence on why the gap between the halves (`gap`, percent fewer bits per value in
+    the non-anchors) is bigger than the context's saving: the encoder, trained with the
+    context, may move information between the halves. With `start` (bits per value of the
+    codec without the context, same photo), in the measured numbers; y's bits per value over
+    both halves weigh the two alike (they differ by one position at most)."""
+    general = (" And the gap is not all bits saved: the encoder, trained with the context, "
+               "may move information between the halves (the anchors dearer, the non-anchors "
+               "cheaper), so the gap can exceed what y as a whole saves.")
+    if not start:
+        return general
+    try:
+        before = {half: float(start[half]) for half in ("anchors", "non-anchors")}
+    except (KeyError, TypeError, ValueError):
+        return general
+    after = {half: float(measured[half]) for half in ("anchors", "non-anchors")}
+    if not all(math.isfinite(v) and v > 0 for v in (*before.values(), *after.values())):
+        return general
+    change = {half: 100 * (after[half] - before[half]) / before[half] for half in after}
+    total = 100 * (sum(after.values()) - sum(before.values())) / sum(before.values())
+    if not (change["anchors"] > 0 > change["non-anchors"]):  # nothing moved that way
+        return ""
+    saved = (f"y as a whole {-total:.1f}% fewer" if total < 0 else
+             f"y as a whole {total:.1f}% more")
+    most = "Most" if abs(total) < gap / 2 else "Part"
+    return (f" {most} of the gap is information moved between the halves, not bits saved: "
+            f"against the start's file (no context), an anchor value costs "
+            f"{change['anchors']:.0f}% more ({before['anchors']:.3f} -> {after['anchors']:.3f} "
+            f"bits), a non-anchor value {-change['non-anchors']:.0f}% fewer "
+            f"({before['non-anchors']:.3f} -> {after['non-anchors']:.3f}), {saved}: the codec "
+            "trained with the context spends more on the anchors, which its context reads, "
+            "and less on the non-anchors it predicts from them.")
