@@ -29,13 +29,13 @@ import time
 from pathlib import Path
 
 import torch
+from default_codec import BASELINES, _mean_over, curve
 
 from aecodec._atomic import atomic_write
 from aecodec.checkpoint import load_checkpoint, load_model
 from aecodec.evaluation import bd_rate
 from aecodec.kodak import load_kodak
 from aecodec.recipes import DEFAULT_CODEC, train_default_codec
-from default_codec import BASELINES, _mean_over, curve
 
 REPO = Path(__file__).resolve().parents[1]
 BASE_PIXELS = DEFAULT_CODEC.batch_size * DEFAULT_CODEC.patch_size ** 2  # per step
@@ -96,7 +96,7 @@ def main() -> None:
             bd_rate_vs_webp=bd_rate(webp, [(p["bpp"], p["psnr"]) for p in points.values()]))
         _write(results_path, json.dumps(results, indent=1) + "\n")
     base = results.get("recipe")
-    for name, row in results.items():
+    for row in results.values():
         row["bd_rate_vs_recipe"] = (bd_rate(_points(base), _points(row)) if base else None)
     summary = dict(images=len(images), base_steps=args.steps, threads=args.threads,
                    machine=platform.processor() or platform.machine(),

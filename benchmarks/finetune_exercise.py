@@ -27,6 +27,7 @@ import tempfile
 from pathlib import Path
 
 import torch
+from default_codec import curve
 
 from aecodec import zoo
 from aecodec._atomic import atomic_write
@@ -34,7 +35,6 @@ from aecodec.checkpoint import load_checkpoint, load_model
 from aecodec.data import list_images, load_folder
 from aecodec.evaluation import bd_rate
 from aecodec.recipes import train_default_codec
-from default_codec import curve
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -106,7 +106,8 @@ def _markdown(summary: dict, args) -> str:
              f"{len(summary['seen'])} photos; {len(summary['held_out'])} held out. Real files, "
              "six lambdas; BD-rate of the fine-tuned codec against the shipped one "
              "(negative: fewer bits at equal PSNR).", "",
-             "| photos | BD-rate vs shipped | shipped: mean bpp, PSNR | fine-tuned: mean bpp, PSNR |",
+             "| photos | BD-rate vs shipped | shipped: mean bpp, PSNR "
+             "| fine-tuned: mean bpp, PSNR |",
              "|---|---:|---:|---:|"]
     for part, by_model in summary["parts"].items():
         means = {name: tuple(sum(p[m] for p in pts.values()) / len(pts) for m in ("bpp", "psnr"))
