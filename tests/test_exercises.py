@@ -1979,9 +1979,9 @@ def test_review_r3a_of_00_to_02_is_answered(name, wrong, explanation, capsys):
 
 
 def test_a_hard_coded_latent_count_gets_no_made_up_diagnosis(capsys):
-    """98,304 (the first case's count) read as '384 channels' would be a guess: a mistake
+    """81,920 (the first case's count) read as '320 channels' would be a guess: a mistake
     is named only when it gives the learner's answers in more than one case."""
-    assert check_for("latent_values")(lambda h, w, c, k: 98304) is False
+    assert check_for("latent_values")(lambda h, w, c, k: 81920) is False
     out = capsys.readouterr().out
     assert out.rstrip().endswith("expected 2048."), out
 

@@ -445,6 +445,10 @@ def _code_names(code) -> set[str]:
 # What in torch can measure a prediction's answer: layers, convolutions, random numbers.
 _TORCH_MEASURING = ("nn", "functional", "distributions", "Generator", "manual_seed", "normal",
                     "bernoulli", "poisson", "multinomial", "rand", "conv")
+# The tensor methods that fill a tensor with random numbers in place (torch.empty(n).normal_()):
+# no module is named where they are called, so the guard looks for their names.
+_RANDOM_FILLS = ("normal_", "uniform_", "bernoulli_", "exponential_", "geometric_",
+                 "log_normal_", "cauchy_", "random_")
 
 
 def _what_measures(value, measured) -> str | None:
@@ -457,6 +461,8 @@ def _what_measures(value, measured) -> str | None:
     parts = [p for part in parts for p in (part if isinstance(part, tuple) else (part,))]
     if value is measured or any(value is part for part in parts):
         return "what the check measures to compare with your prediction"
+    if isinstance(value, functools.partial):  # partial(torch.randn, 1000): what it calls
+        return _what_measures(value.func, measured)
     if isinstance(value, torch.Tensor):
         return "a tensor, data to measure"
     if isinstance(value, nn.Module):
@@ -471,6 +477,8 @@ def _what_measures(value, measured) -> str | None:
         return "PyTorch's layers, convolutions or random numbers, which can measure the answer"
     if module in ("random", "numpy.random") or module.startswith("numpy.random."):
         return "random numbers: a simulation is a measurement"
+    if module == "scipy.stats" or module.startswith("scipy.stats."):
+        return "SciPy's distributions, which draw random numbers: a simulation is a measurement"
     if module == "aecodec" or module.startswith("aecodec."):
         return "a part of the course's package, which measures"
     return None
@@ -512,6 +520,10 @@ def _reads_measurement(fn: Callable, measured, seen: set | None = None) -> str |
             why = None if inner is None else f"a function of yours that reads {inner}"
         if why is not None:
             return f"`{name}`, {why}"
+    fills = [name for name in _RANDOM_FILLS if name in names]
+    if fills:
+        return (f"`.{fills[0]}()`, which fills a tensor with random numbers: a simulation is a "
+                "measurement")
     return None
 
 
@@ -841,6 +853,13 @@ def check_psnr_int(psnr_int: Callable[[np.ndarray, np.ndarray, int], float]) -> 
                      f"value of the dtype {a.dtype}; {bits}-bit values in it go up to "
                      f"2^{bits} - 1 only: the peak comes from the bits, not from the "
                      "array's type"}
+            peaks.setdefault(255 * 2 ** (bits - 8), f"255 · 2^({bits} - 8) = "
+                             f"{255 * 2 ** (bits - 8)}, 8-bit's peak scaled to {bits} bits. That "
+                             "is a convention of its own, used by some video tools, and not a "
+                             "wrong one; but this exercise, like most image work, uses the "
+                             f"largest value {bits} bits hold, 2^{bits} - 1 = {top} (the two "
+                             "differ by a few hundredths of a dB, so say which peak you use "
+                             "when you report a PSNR above 8 bits)")
             for brightest, where in ((max(a.max(), b.max()), "these two images"),
                                      (a.max(), "the first image"), (b.max(), "the second image")):
                 peaks.setdefault(int(brightest), f"{brightest}, the brightest value in {where}; "
@@ -923,7 +942,9 @@ def check_psnr_int(psnr_int: Callable[[np.ndarray, np.ndarray, int], float]) -> 
 
     return _run("psnr_int", check, "The peak of integers of `bits` bits is the largest value "
                 "they hold, 2^bits - 1 (255 for bytes), whatever the array's dtype; and the "
-                "difference is taken in floats, where nothing wraps around.")
+                "difference is taken in floats, where nothing wraps around. (That peak is the "
+                "usual convention, not the only one: some video tools scale 8-bit's 255 by "
+                "2^(bits - 8), 1020 for 10 bits, so say which peak a PSNR above 8 bits uses.)")
 
 
 # --- 02 the convolutional encoder ------------------------------------------------------
@@ -1136,6 +1157,9 @@ def _latent_mistakes(h: int, w: int, c: int, k: int, channels: int | None) -> di
             "one halving too few": c * up(h, 2 ** (k - 1)) * up(w, 2 ** (k - 1)),
             "one halving too many": c * up(h, 2 ** (k + 1)) * up(w, 2 ** (k + 1)),
             "always + 1": c * (h // 2**k + 1) * (w // 2**k + 1),
+            # 1 added for an odd side, but once, after dividing by 2^k, not at each layer
+            "+ 1 if odd, once": c * (h // 2**k + h % 2) * (w // 2**k + w % 2),
+            "bits": 8 * c * rows * cols, "float32 bits": 32 * c * rows * cols,
             "always 8": c * up(h, 8) * up(w, 8) if k != 3 else None,  # DOWNSAMPLINGS = 3
             "other channels": channels * rows * cols if channels else None}
 
@@ -1144,6 +1168,8 @@ def _latent_hint(rule: str, h: int, w: int, c: int, k: int, channels: int | None
     """The diagnosis of wrong answer `rule` (a key of `_latent_mistakes`) for this case."""
     rows, cols = math.ceil(h / 2**k), math.ceil(w / 2**k)
     side, what = (h, "rows") if h % 2**k == 0 else (w, "columns")  # a side 2^k divides
+    # a side where adding n % 2 once, after dividing, falls short of rounding up at each layer
+    odd_side, odd_what = (h, "rows") if h // 2**k + h % 2 != rows else (w, "columns")
     steps = lambda size: " -> ".join(  # noqa: E731  (the sizes k layers give)
         str(n) for n in functools.reduce(lambda seq, _: seq + [size(seq[-1])], range(k),
                                          [side]))
@@ -1187,6 +1213,20 @@ def _latent_hint(rule: str, h: int, w: int, c: int, k: int, channels: int | None
                       f"{2**k} + 1 = {side // 2**k + 1} {what}, where math.ceil gives "
                       f"{side // 2**k}. Rounding up adds a row (or column) only for pixels "
                       "left over past the last multiple of 2^k.",
+        "+ 1 if odd, once":
+            f" You added 1 to a side when it is odd ({odd_side} // {2**k} + {odd_side % 2} = "
+            f"{odd_side // 2**k + odd_side % 2} {odd_what}), once, after dividing by 2^{k}. But "
+            "each layer halves rounding up, so the rounding happens at every layer, and an "
+            "even side can turn odd on the way: "
+            f"{' -> '.join(str(-(-odd_side // 2**i)) for i in range(k + 1))} {odd_what}, which "
+            f"is ceil({odd_side} / 2^{k}). Round up at each of the {k} layers (n // 2 + n % 2 "
+            "each time), or once with math.ceil(n / 2^k), which gives the same.",
+        "bits": " That is 8 times the count: you counted bits (8 per value), not values. "
+                "latent_values counts the numbers in y; the bits they take (and the bpp) come "
+                "after the check.",
+        "float32 bits": " That is 32 times the count: you counted the bits of float32 values, "
+                        "not values. latent_values counts the numbers in y; the bits they take "
+                        "come after the check.",
         "always 8": f" That divides by 8 = 2^3 whatever the depth: here downsamplings = {k}, "
                     f"so the sides divide by 2^{k} = {2**k}. Use the argument (2 ** "
                     "downsamplings), not the notebook's DOWNSAMPLINGS = 3.",
@@ -1202,7 +1242,9 @@ def check_latent_values(latent_values: Callable[[int, int, int, int], int]) -> b
     """latent_values(height, width, latent_channels, downsamplings) -> numbers in y."""
 
     def check() -> int:
-        cases = [(512, 768, 16, 3), (64, 64, 8, 2), (100, 37, 4, 3), (9, 9, 16, 3),
+        # sizes and depths the notebook does not show (its cells after the check work out
+        # 512 x 768 with 16 channels and 3 halvings, so the first case is not that one)
+        cases = [(512, 640, 16, 3), (64, 64, 8, 2), (100, 37, 4, 3), (9, 9, 16, 3),
                  (480, 640, 32, 4)]
         for h, w, c, k in cases:
             expected = num_latent_values(h, w, AutoencoderConfig(c, k))
@@ -1458,6 +1500,16 @@ def _block(make_block: Callable, in_channels: int, out_channels: int, kind: type
         raise _Wrong(f"your {type(block).__name__} has no forward method, so calling it on x "
                      "raises NotImplementedError: define forward(self, x), or return an "
                      "nn.Sequential.")
+    devices = sorted({str(t.device) for t in (*block.parameters(), *block.buffers())})
+    if "meta" in devices:
+        raise _Wrong("the block's weights are on the meta device (device='meta'): a meta "
+                     "tensor has a shape but no values, so the block computes shapes and no "
+                     "numbers, and cannot be trained or checked. Create the layers without "
+                     "device=... (on the CPU).")
+    if devices and devices != ["cpu"]:
+        raise _Wrong(f"the block's weights are on {devices[0]}: the check runs it on CPU "
+                     "tensors. Return it on the CPU (leave out device=... and .to(...)); move "
+                     "the whole model to the GPU later, once it is built.")
     if any(isinstance(m, nn.modules.lazy.LazyModuleMixin) and m.has_uninitialized_params()
            for m in block.modules()):  # nn.LazyConv2d: its channels come from a first input
         with torch.no_grad():
