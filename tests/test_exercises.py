@@ -2191,7 +2191,7 @@ ATTACK_R4B = [
     ("grid_prediction", lambda: {"uneven": [3, 4, 5, 6], "random_kernel_4_grid": True},
      "away from the borders"),
     ("grid_prediction", lambda: {"uneven": ("3", "5"), "random_kernel_4_grid": True},
-     "\"uneven\" holds '3', which is the string"),
+     "a kernel size in \"uneven\" is the string '3'"),
     ("transposed_size_prediction", lambda: {k: str(v) for k, v in _RIGHT_TRANSPOSED.items()},
      "your size for 'A' is the string '7'"),
     ("transposed_size_prediction", lambda: {**_RIGHT_TRANSPOSED, "B": [9]},

@@ -563,14 +563,14 @@ def transposed_stamps_diagram(size: int = 4, kernel: int = 5, stride: int = 2,
     stamped = (size - 1) * stride + kernel  # the pixels the stamps cover
     out = stamped - 2 * padding + output_padding
     full = max(stamped, padding + out)  # past `stamped`: pixels that get the bias alone
-    fig = Figure(figsize=(0.55 * full + 1.5, 2.2 + 0.28 * size), layout="constrained")
+    fig = Figure(figsize=(0.6 * full + 1.7, 2.6 + 0.28 * size), layout="constrained")
     ax = fig.subplots()
     counts = [0] * full
     for i in range(size):  # the input row, and each value's stamp above the output
         ax.add_patch(_box(i * stride + (kernel - 1) / 2 - 0.45, 1.2 + 0.28 * size, 0.9, 0.9,
                           "#fde7c8"))
         ax.text(i * stride + (kernel - 1) / 2, 1.65 + 0.28 * size, f"y{i}", ha="center",
-                va="center", fontsize=8, color=f"C{i % 10}")
+                va="center", fontsize=SMALL_FONT, color=f"C{i % 10}")
         level = 1.0 + 0.28 * i
         ax.plot([i * stride - 0.4, i * stride + kernel - 1 + 0.4], [level, level],
                 color=f"C{i % 10}", lw=4, solid_capstyle="butt")
@@ -590,8 +590,8 @@ def transposed_stamps_diagram(size: int = 4, kernel: int = 5, stride: int = 2,
     for p, kind in enumerate(kinds):  # the output row and the stamp counts
         ax.add_patch(_box(p - 0.45, 0, 0.9, 0.9, colours[kind]))
         ax.text(p, 0.45, "" if kind == "cut" else f"x{p - padding}", ha="center",
-                va="center", fontsize=8)
-        ax.text(p, -0.35, str(counts[p]), ha="center", va="center", fontsize=9,
+                va="center", fontsize=SMALL_FONT)
+        ax.text(p, -0.35, str(counts[p]), ha="center", va="center", fontsize=11,
                 fontweight="normal" if kind == "cut" else "bold",
                 color="grey" if kind == "cut" else "black")
     labels = {"cut": "cut by\npadding", "back": "given back by\noutput_padding",
@@ -603,15 +603,15 @@ def transposed_stamps_diagram(size: int = 4, kernel: int = 5, stride: int = 2,
             q += 1
         if kinds[p] in labels:
             row = 1 - row if p <= last + 2 else 0  # neighbours on alternate rows: no overlap
-            ax.text((p + q - 1) / 2, -0.8 - 0.75 * row, labels[kinds[p]], ha="center",
-                    va="top", fontsize=7, color="dimgrey")
+            ax.text((p + q - 1) / 2, -0.8 - 0.95 * row, labels[kinds[p]], ha="center",
+                    va="top", fontsize=10, color="dimgrey")
             last = q - 1
         p = q
-    ax.text(-1.2, -0.35, "stamps", ha="right", va="center", fontsize=8)
-    ax.set(xlim=(-2.6, full + 0.5), ylim=(-2.4, 2.3 + 0.28 * size))
+    ax.text(-1.2, -0.35, "stamps", ha="right", va="center", fontsize=10)
+    ax.set(xlim=(-2.8, full + 0.5), ylim=(-2.9, 2.3 + 0.28 * size))
     ax.axis("off")
     ax.set_title(f"kernel {kernel}, stride {stride}, padding {padding}, output_padding "
-                 f"{output_padding}: {size} values -> {out} pixels", fontsize=10)
+                 f"{output_padding}: {size} values -> {out} pixels", fontsize=11)
     return fig
 
 

@@ -58,6 +58,7 @@ import math
 import numbers
 import os
 import re
+import sys
 from collections.abc import Callable
 
 import numpy as np
@@ -454,9 +455,10 @@ _RANDOM_FILLS = ("normal_", "uniform_", "bernoulli_", "exponential_", "geometric
 def _what_measures(value, measured) -> str | None:
     """Why reading `value` would let a prediction measure its answer, or None if it would
     not: `measured` itself (or a part of it, such as a layer), data (a tensor) or a layer,
-    PyTorch's layers, convolutions or random numbers, NumPy's or Python's random numbers,
-    or anything of the course's package (psnr, load_sample). torch.tensor(20.0) and
-    math.log10 are fine: they write or compute a number, they measure nothing."""
+    a dict, list or tuple holding one (notebook 05's `models`), PyTorch's layers,
+    convolutions or random numbers, NumPy's or Python's random numbers, or anything of the
+    course's package (psnr, load_sample, reconstruct_8bit, loss_curves). torch.tensor(20.0)
+    and math.log10 are fine: they write or compute a number, they measure nothing."""
     parts = list(measured.values()) if isinstance(measured, dict) else []
     parts = [p for part in parts for p in (part if isinstance(part, tuple) else (part,))]
     if value is measured or any(value is part for part in parts):
@@ -467,6 +469,10 @@ def _what_measures(value, measured) -> str | None:
         return "a tensor, data to measure"
     if isinstance(value, nn.Module):
         return "a layer, which can be run to measure"
+    if isinstance(value, dict | list | tuple) and any(
+            isinstance(item, torch.Tensor | nn.Module)
+            for item in (value.values() if isinstance(value, dict) else value)):
+        return "a collection of models, layers or tensors, which can be run to measure"
     module = value.__name__ if inspect.ismodule(value) else getattr(value, "__module__", None)
     if not isinstance(module, str):
         return None
@@ -497,6 +503,7 @@ def _reads_measurement(fn: Callable, measured, seen: set | None = None) -> str |
     names = _code_names(code)
     cells = dict(zip(code.co_freevars, getattr(fn, "__closure__", None) or ()))
     scope = getattr(fn, "__globals__", {})
+    imported = _code_imports(code)
     for name in sorted(names | set(cells)):
         if name in cells:
             try:
@@ -505,6 +512,8 @@ def _reads_measurement(fn: Callable, measured, seen: set | None = None) -> str |
                 continue
         elif name in scope:
             value = scope[name]
+        elif name in imported and name in sys.modules:  # `from aecodec... import` inside
+            value = sys.modules[name]
         else:
             continue
         why = _what_measures(value, measured)
@@ -527,15 +536,39 @@ def _reads_measurement(fn: Callable, measured, seen: set | None = None) -> str |
     return None
 
 
-def _committed(predict: Callable[[], dict], keys: list, measured=None) -> dict:
-    """The learner's commitment: `predict()` returning a dict with (at least) `keys`,
-    computed without reading the measurement (`measured`) or anything that measures."""
+def _refuse_measuring(predict: Callable, measured=None, what: str = "the numbers") -> None:
+    """Raise _Wrong if `predict`'s code reads the measurement (`measured`) or anything that
+    measures (see `_reads_measurement`): a prediction is written, not measured. Called
+    before `predict` runs, so that nothing is measured on its behalf.
+
+    Args:
+        predict: the learner's prediction function.
+        measured: what the check measures, or a dict of its parts (layers, models, photos).
+        what: what the learner writes instead ("the numbers", "the letters").
+    """
     reads = _reads_measurement(predict, measured)
     if reads is not None:
         named = getattr(predict, "__name__", "<lambda>")
+        arithmetic = " (arithmetic with math is fine)" if what == "the numbers" else ""
         raise _Wrong(f"your {'prediction' if named == '<lambda>' else named} reads {reads}. A "
-                     "prediction is committed before the measurement: write the numbers, not "
-                     "code that measures (arithmetic with math is fine).")
+                     f"prediction is committed before the measurement: write {what}, not "
+                     f"code that measures{arithmetic}.")
+
+
+def _code_imports(code) -> set[str]:
+    """The modules `code` (and the code nested in it) imports while it runs: `import
+    torch` or `from aecodec.course.exercises import loss_curves` inside a function."""
+    names = {ins.argval for ins in dis.get_instructions(code) if ins.opname == "IMPORT_NAME"}
+    for const in code.co_consts:
+        if inspect.iscode(const):
+            names |= _code_imports(const)
+    return names
+
+
+def _committed(predict: Callable[[], dict], keys: list, measured=None) -> dict:
+    """The learner's commitment: `predict()` returning a dict with (at least) `keys`,
+    computed without reading the measurement (`measured`) or anything that measures."""
+    _refuse_measuring(predict, measured)
     got = _call(predict)
     example = "{" + ", ".join(f"{k!r}: ..." for k in keys) + "}"
     if not isinstance(got, dict):
@@ -561,8 +594,12 @@ def _whole(value, what: str, whole_floats: bool = False) -> int:
         value: the learner's number.
         what: how the message names it ("your size for 'A'").
         whole_floats: also take a float that holds a whole number (7.0), as a prediction
-            may well be written.
+            may well be written, and a one-element tensor holding an int or a whole float
+            (torch.tensor(7)), as np.int64(7) is taken.
     """
+    if (whole_floats and isinstance(value, torch.Tensor) and value.numel() == 1
+            and value.dtype != torch.bool and not value.is_complex()):
+        value = value.item()  # a Python int or float, judged below like any other
     if (whole_floats and isinstance(value, float | np.floating) and math.isfinite(value)
             and float(value).is_integer()):
         return int(value)
@@ -1385,7 +1422,7 @@ def check_grid_prediction(predict: Callable[[], dict], measured: dict,
         if not isinstance(ticked, list | tuple | set):
             raise _Wrong(f'"uneven" should be a list of kernel sizes, such as [2, 6]; got '
                          f"{type(ticked).__name__} {ticked!r:.40}.")
-        ticked = {_whole(k, f'"uneven" holds {k!r}, which') for k in ticked}
+        ticked = {_whole(k, 'a kernel size in "uneven"', whole_floats=True) for k in ticked}
         if not ticked <= set(GRID_KERNELS):
             raise _Wrong(f'"uneven" holds {sorted(ticked - set(GRID_KERNELS))}: tick among '
                          f"the kernels {list(GRID_KERNELS)}.")
@@ -1964,7 +2001,19 @@ def check_training_step(training_step: Callable) -> bool:
         no_zero_opt = torch.optim.Adam(no_zero.parameters(), lr=1e-3)
         for step in range(3):
             before = [p.detach().clone() for p in model.parameters()]
-            loss = _call(training_step, model, x, opt)
+            try:
+                loss = _call(training_step, model, x, opt)
+            except _Wrong as crash:
+                if "does not require grad" not in str(crash):
+                    raise
+                raise _Wrong("loss.backward() found no graph to follow: the loss does not "
+                             "require grad, because the output it was computed from carries "
+                             "no record of how it was made, as when model(x) runs under "
+                             "torch.no_grad() or is detached (.detach(), or .item() before "
+                             "the loss). Backward then has nothing to follow back to the "
+                             "weights. Compute x_hat = model(x) with gradients on and the "
+                             "loss from it directly; torch.no_grad() is for evaluating."
+                             ) from None
             ref_loss = nn.functional.mse_loss(reference(x), x)
             ref_opt.zero_grad()
             ref_loss.backward()
@@ -2200,7 +2249,7 @@ def check_parameter_count(parameter_count: Callable[[int, int, int], int]) -> bo
                              "to work it out from the architecture. Count, layer by layer, "
                              "the 5x5 kernels and biases of the encoder and the decoder, "
                              "without building them.")
-            got = _as_number(answer)
+            got = _whole(answer, f"parameter_count({c}, {k}, {n})")
             weights = sum(p.numel() for name, p in model.named_parameters() if "weight" in name)
             encoder = sum(p.numel() for p in model.encoder.parameters())
             if got == weights:
@@ -4443,9 +4492,12 @@ def check_loss_curve_prediction(loss_curve_prediction: Callable[[], tuple[str, s
     of CHOICES_04 each, committed before the notebook runs them. The check overfits `batch`
     (notebook 04's when None) for 60 steps each way from each of SEEDS_04, on one CPU
     thread, judges each curve's shape on its last 20 steps (see _shape_of), and expects for
-    each slip the letter most seeds show (either letter of a tie)."""
+    each slip the letter most seeds show (either letter of a tie). A prediction whose code
+    measures (loss_curves, loss_curve_shapes, a model) is refused before anything runs."""
 
     def check() -> str:
+        _refuse_measuring(loss_curve_prediction, {} if batch is None else {"batch": batch},
+                          what="the letters")
         got = _call(loss_curve_prediction)
         if not isinstance(got, tuple | list) or len(got) != 2:
             raise _Wrong(f"return a pair of letters, (without zero_grad, with a 10x learning "
@@ -4510,9 +4562,12 @@ def check_halving_prediction(halving_prediction: Callable[[], float], model_big=
     """halving_prediction() -> how many dB the mean PSNR over `photos` drops from model_big
     (C = 16) to model_small (C = 8), with 8-bit latents; committed before the notebook's
     table. Within 0.3 dB of the measurement is correct. Without arguments: notebook 05's
-    models and photos."""
+    models and photos. A prediction whose code measures (reconstruct_8bit, psnr, the models)
+    is refused before anything runs."""
 
     def check() -> str:
+        given = {"big": model_big, "small": model_small, "photos": photos}
+        _refuse_measuring(halving_prediction, {k: v for k, v in given.items() if v is not None})
         guess = _as_number(_call(halving_prediction))
         if model_big is None:
             big, small, chosen = _notebook_05_pair()
