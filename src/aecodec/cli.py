@@ -112,7 +112,8 @@ def add_compress(p: argparse.ArgumentParser) -> None:
                    "codec; the others are the course's)")
     p.add_argument("--refine", type=steps_or_zero, default=0, metavar="STEPS",
                    help="optimise this image's latents for STEPS steps before coding "
-                   "(slower encoding, smaller and better files, the same decoder; see "
+                   "(slower encoding; it searches for a lower rate-distortion loss: usually a "
+                   "better file for its size, not always a smaller one; the same decoder; see "
                    "docs/codec.md); default 0")
     p.set_defaults(func=cmd_compress)
 

@@ -16,7 +16,10 @@ of exercise and check cells are cleared, and so are those of cells tagged
 such as the predicted and measured PSNRs after a prediction exercise); every other cell
 keeps its saved output, so learners can read ahead; the note at the top asks them to
 commit to each prediction before scrolling past its exercise, since the prose after one
-may give its answer away.
+may give its answer away. A cell tagged `answer-in-source` as well (a cell whose *code*
+gives an exercise's answer away, such as notebook 08's `table_cost`, the cross-entropy its
+`cheaper_rung` asks for) also loses its code in the student edition: a note says what it
+defined and a `raise NotImplementedError(...)` stands in for it, as for an exercise.
 
 Holds: `student_notebook` (one notebook), `build` (the whole course into a folder, what
 `aecodec classroom build` runs), `solutions` / `insert_solutions` (take the solutions
@@ -49,6 +52,7 @@ STUB = "# ✏️ YOUR CODE HERE, in place of the line below"
 NBVAL_MARK = "# NBVAL_CHECK_OUTPUT"  # nbval's comment marker, older notebooks
 NBVAL_TAG = "nbval-check-output"  # the same as a cell tag, what the course uses
 REVEALS_ANSWER = "reveals-answer"  # a cell tag: its outputs give an exercise's answer away
+ANSWER_IN_SOURCE = "answer-in-source"  # a cell tag: its code gives an exercise's answer away
 MAX_HINT = 200  # characters: a longer statement is cut down to its key sentence
 
 STUDENT_NOTE = """\
@@ -205,6 +209,20 @@ def _clear(cell: NotebookNode) -> None:
     cell.source = "\n".join(line for line in _lines(cell) if line.strip() != NBVAL_MARK)
 
 
+def _hide_source(cell: NotebookNode) -> None:
+    """Replace the code of a cell that gives an exercise's answer away by a note naming what
+    it defined, and a raise (review r8-D: notebook 08's table_cost answered cheaper_rung)."""
+    names = re.findall(r"^(?:def|class) (\w+)", cell.source, flags=re.MULTILINE)
+    defined = " and ".join(", ".join(names).rsplit(", ", 1)) or "what the cells below use"
+    cell.source = (
+        "# Hidden in the student edition: this cell's code is the answer to the exercise\n"
+        f"# above. It defines {defined}, which cells below use: once your check says\n"
+        "# Correct, write them here from your own solution (until then those cells stop).\n"
+        "raise NotImplementedError("
+        + _python_string(f"hidden until you have done the exercise above: write {defined} "
+                         "here from your own solution") + ")")
+
+
 def student_notebook(nb: NotebookNode, name: str = "notebook") -> NotebookNode:
     """The student edition of a teacher's notebook (a new notebook; `nb` is unchanged).
 
@@ -223,6 +241,9 @@ def student_notebook(nb: NotebookNode, name: str = "notebook") -> NotebookNode:
     for cell in student.cells:
         if cell.cell_type == "code" and REVEALS_ANSWER in _tags(cell):
             _clear(cell)
+        if cell.cell_type == "code" and ANSWER_IN_SOURCE in _tags(cell):
+            _clear(cell)
+            _hide_source(cell)
     note = STUDENT_NOTE if exercises else NO_EXERCISE_NOTE
     # a fixed id, not a random one, so that building twice writes the same bytes
     note_cell = nbformat.v4.new_markdown_cell(note, id="student-edition-note")

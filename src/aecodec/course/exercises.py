@@ -3430,6 +3430,13 @@ def check_gaussian_pmf(gaussian_pmf: Callable[[torch.Tensor, float, float], torc
             got = _call(gaussian_pmf, n.clone(), mean, scale)
             if not isinstance(got, torch.Tensor) or got.shape != n.shape:
                 raise _Wrong("return a tensor of P(n), one value for each n given.")
+            if got.is_complex() or not got.is_floating_point():
+                raise _Wrong(f"return floats: your tensor has dtype {got.dtype}, "
+                             + ("a complex number is not a probability; keep the real "
+                                "CDF values as they are." if got.is_complex() else
+                                "so every probability between 0 and 1 was cut to a whole "
+                                "number (0, most of them). Do not convert the result to "
+                                "an integer type; n may be integers, P(n) is not."))
             got = got.detach().float()
 
             normal = torch.distributions.Normal(torch.tensor(mean, dtype=torch.float64),
@@ -3489,6 +3496,20 @@ def check_gaussian_pmf(gaussian_pmf: Callable[[torch.Tensor, float, float], torc
                              f"(P(0) should be {expected[6].item():.5f}, got "
                              f"{got[6].item():.5f}). Compare your bin edges and the mean's "
                              "sign with CDF(n + 1/2) - CDF(n - 1/2) of N(mean, scale^2).")
+            if not torch.allclose(got, expected, atol=2e-7, rtol=1e-3):  # the tails too
+                worst = int(((got - expected).abs() - 1e-3 * expected.abs()).argmax())
+                low = float(got.min())
+                clamped = bool(low > 1e-9 and (got == low).sum() >= 2
+                               and (expected < low * 0.99).any())
+                raise _Wrong(f"with mean {mean} and scale {scale}, far in a tail: at n = "
+                             f"{int(n[worst])} P(n) should be {expected[worst].item():.3g}, "
+                             f"got {got[worst].item():.3g}. "
+                             + (f"Your probabilities never go below {low:.3g}: a floor "
+                                "(a clamp) belongs to a coder's tables, where a value must "
+                                "never get probability 0, not to P(n), the Gaussian's own "
+                                "mass." if clamped else
+                                "Compute CDF(n + 1/2) - CDF(n - 1/2) without rounding or "
+                                "approximating the small probabilities."))
             if not math.isclose(float(got.sum()), float(expected.sum()), abs_tol=1e-4):
                 raise _Wrong("the probabilities do not add up as the Gaussian's do.")
         return len(cases)
@@ -3836,6 +3857,19 @@ ratio, such as "narrower if scale < 0.25 and ratio < 2"."""
 
 CHEAPER_RUNG_FLOORS = (2.0**-16, 1e-6)  # floors that change an answer, recognized in answers
 
+CHEAPER_RUNG_HELD_BACK = ((0.225, 2.1), (0.247, 1.7), (0.244, 1.9), (0.241, 2.1), (0.237, 2.3),
+                          (0.232, 2.6), (0.229, 2.8), (0.235, 3.0))
+"""(scale, ratio) pairs the check also tries but never names in a message (review r8-D: a
+rule fitted to the named cases' feedback, "narrower if s < 0.23 or (s < 0.25 and r <= 2.2)",
+passed them all). Each sits a little past the turn for its ratio (0.2378 at 2.1, 0.2439 at
+1.7, 0.2411 at 1.9, 0.2343 at 2.3, 0.229 at 2.6, 0.2255 at 2.8, 0.2222 at 3.0; the first on
+the narrow side), where such a rule is wrong. They stop at ratio 3 on purpose: from ratio 3.5
+up, the answers near the turn rest on probabilities below 1e-9 (a 1e-12 floor inside the log,
+which the notebook says changes no answer, reverses them there), and correct float32 sums,
+whose too-narrow tables round to 0, give the other side. Every case here keeps its answer
+under a floor of 1e-9 or 1e-12, in float32 (tails left out where the value's own probability
+is 0, or 1e-12 added inside the log) and by sampling 20,000 values."""
+
 
 def cheaper_side(scale: float, ratio: float, floor: float = 0.0) -> str:
     """"narrower" or "wider": which of the tables of scale / ratio and scale * ratio (equally
@@ -3868,6 +3902,27 @@ def _truncated_side(scale: float, ratio: float, reach: int) -> str:
     return "narrower" if cost(scale / ratio) < cost(scale * ratio) else "wider"
 
 
+def _float32_side(scale: float, ratio: float, reach: int, zero_infinite: bool) -> str:
+    """cheaper_side computed in float32 over the integers -reach..reach with torch's Normal
+    CDF, the nan terms (0 * log2(0)) set to 0 and, with `zero_infinite`, the infinite ones
+    too (a value the table rounds to probability 0 charged nothing): answers a check
+    diagnoses (review r8-D)."""
+    n = torch.arange(-reach, reach + 1, dtype=torch.float32)
+
+    def mass(s: float) -> torch.Tensor:
+        normal = torch.distributions.Normal(torch.tensor(0.0), torch.tensor(float(s)))
+        return normal.cdf(n + 0.5) - normal.cdf(n - 0.5)
+
+    own = mass(scale)
+
+    def cost(table_scale: float) -> float:
+        terms = -(own * torch.log2(mass(table_scale)))
+        terms = torch.nan_to_num(terms, nan=0.0, posinf=0.0 if zero_infinite else math.inf)
+        return float(terms.sum())
+
+    return "narrower" if cost(scale / ratio) < cost(scale * ratio) else "wider"
+
+
 def _entropy_side(scale: float, ratio: float) -> str:
     """"narrower" or "wider" by which table's own entropy is nearer the value's: comparing
     the tables with each other instead of pricing the values (a diagnosis of
@@ -3889,81 +3944,128 @@ def check_cheaper_rung(cheaper_rung: Callable[[float, float], str]) -> bool:
     probability floor) equally far from `scale` on a log scale (scale / ratio and
     scale * ratio) codes values of a zero-mean Gaussian of `scale`, rounded to integers, in
     fewer bits on average (a mechanism: tried on CHEAPER_RUNG_CASES, which the notebook does
-    not show; at small scales the narrower table wins, at larger ones the wider). Its
-    messages never give the formula."""
+    not show, and on CHEAPER_RUNG_HELD_BACK, which no message names; at small scales the
+    narrower table wins, at larger ones the wider). A rejection names at most one case and
+    never gives the formula."""
+
+    def diagnose(cases: tuple, answers: list[str], right: list[str], case: str,
+                 every: list[str]) -> str:
+        """The sentence that follows `case`: what the answers on `cases` look like (`every`:
+        the answers on all the cases, named and held back, which tell apart answers that
+        agree on the named ones)."""
+        both = CHEAPER_RUNG_CASES + CHEAPER_RUNG_HELD_BACK
+
+        def dropped(k: int) -> list[str]:  # float32 over -k..k, infinite terms set to 0
+            return [_float32_side(s, r, k, True) for s, r in both]
+
+        matched = [k for k in (*range(1, 11), 20, 50, 60, 100, 200, 400) if every == dropped(k)]
+        if matched:
+            short = (None if matched[-1] >= 60 else f"{matched[0]}" if len(matched) == 1
+                     else f"{matched[0]} to {matched[-1]}")  # a range too short as well
+            return (case + " Your answers are those of float32 averages that set the infinite "
+                    "terms to 0: where a too-narrow table's probability rounds to 0 in "
+                    "float32, log2 gives -inf, and a value the Gaussian does give there costs "
+                    "a great many bits, not none. Only 0 * log2(0), at an integer the value's "
+                    "own Gaussian never gives, may be left out; compute in float64 (with "
+                    "torch.erfc far in the tail) or keep such terms infinite."
+                    + (f" Your sums also stop at |n| = {short}: at larger scales the values "
+                       "reach integers well beyond that." if short else ""))
+        if set(answers) == {"wider"}:
+            return ("you answered 'wider' for every case. " + case + " Where the scale is "
+                    "small, which integers does such a value take, and which table "
+                    "prices those more cheaply? (If your averages came out nan: 0 * "
+                    "log2(0) is nan; leave out the integers the value's own Gaussian "
+                    "never gives.)")
+        if set(answers) == {"narrower"}:
+            return ("you answered 'narrower' for every case. " + case + " A narrower "
+                    "table always prices 0 more cheaply, but the average is over all "
+                    "the integers such values take, each weighed by how often the "
+                    "value's own Gaussian gives it (not by the table's).")
+        floors = [f for f in CHEAPER_RUNG_FLOORS
+                  if answers == [cheaper_side(s, r, f) for s, r in cases]]
+        if floors:
+            scale, ratio = next((s, r) for (s, r), a, w in zip(cases, answers, right) if a != w)
+            narrow = scale / ratio
+            one = -math.log2(float(_low_tail_cdf(torch.tensor(-0.5 / narrow, dtype=torch.float64))
+                                   - _low_tail_cdf(torch.tensor(-1.5 / narrow,
+                                                                dtype=torch.float64))))
+            return (case + " A threshold on the scale alone, read off ratio 1.2, gives "
+                    "your answers, as do tables with a large probability floor (the "
+                    "coder's counts, each at least 1 of 2^16), which caps what a much "
+                    "too narrow table charges for values other than 0. This exercise's "
+                    "tables are ideal, with no floor: under the table of "
+                    f"{narrow:g} the value 1 costs {one:.0f} bits.")
+        narrowest_wider = min((s for (s, _), a in zip(cases, answers) if a == "wider"),
+                              default=math.inf)
+        widest_narrower = max((s for (s, _), a in zip(cases, answers) if a == "narrower"),
+                              default=-math.inf)
+        wrong_ratios = {r for (_, r), a, w in zip(cases, answers, right) if a != w}
+        if widest_narrower < narrowest_wider and (cases is not CHEAPER_RUNG_CASES
+                                                  or min(wrong_ratios) >= 2):
+            return (case + " Your answers turn from 'narrower' to 'wider' at one scale, "
+                    "whatever the ratio: a threshold read off ratio 1.2, where the turn "
+                    "is near 0.25. The turn moves with the ratio: a table many times too "
+                    "narrow makes the values other than 0 so dear that, even at a "
+                    "small scale, they occur often enough to outweigh what the wider "
+                    "table adds to the price of 0. Compute each table's average for the "
+                    "ratio you are given.")
+        reaches = [k for k in range(1, 11)
+                   if answers == [_truncated_side(s, r, k) for s, r in cases]
+                   or answers == [_float32_side(s, r, k, False) for s, r in cases]]
+        if reaches:
+            stop = (f"{reaches[0]}" if len(reaches) == 1
+                    else f"{reaches[0]} to {reaches[-1]}")
+            return (case + f" Your answers are those of averages that stop at |n| = "
+                    f"{stop}: at larger scales the values reach "
+                    "integers well beyond that, and the too-narrow table prices them "
+                    "dearly. Sum over every integer the value's own Gaussian gives "
+                    "(a range that grows with the scale, for example ten scales either "
+                    "side of 0).")
+        if answers == [_entropy_side(s, r) for s, r in cases]:
+            return (case + " Your answers are those of comparing the tables' own "
+                    "entropies with the value's: that measures how spread each table "
+                    "is, not what it charges these values. A table's cost is the bits it "
+                    "gives each integer, weighed by how often the value's own Gaussian "
+                    "(not the table) gives that integer.")
+        return (case + " Average each table's bits over the integers such values take, "
+                "each weighed by how often the value's own Gaussian gives it; a rule on "
+                "the scale and the ratio fitted to a few cases does not hold at others.")
 
     def check() -> int:
         answers, right = [], []
         for scale, ratio in CHEAPER_RUNG_CASES:
             answers.append(_choice_08(_call(cheaper_rung, scale, ratio), ("narrower", "wider")))
             right.append(cheaper_side(scale, ratio))
-        if answers == right:
-            return len(CHEAPER_RUNG_CASES)
-        i = next(k for k, (a, r) in enumerate(zip(answers, right)) if a != r)
-        scale, ratio = CHEAPER_RUNG_CASES[i]
-        extra = {side: table_cost(scale, t) - table_cost(scale, scale)
-                 for side, t in (("narrower", scale / ratio), ("wider", scale * ratio))}
-        case = (f"For scale {scale} and ratio {ratio}, you said {answers[i]!r}, but the "
-                f"{right[i]} table is cheaper: it costs {extra[right[i]]:.4f} bits per value "
-                f"more than the value's own table, the {answers[i]} one {extra[answers[i]]:.4f}.")
-        if set(answers) == {"wider"}:
-            raise _Wrong("you answered 'wider' for every case. " + case + " Where the scale is "
-                         "small, which integers does such a value take, and which table "
-                         "prices those more cheaply? (If your averages came out nan: 0 * "
-                         "log2(0) is nan; leave out the integers the value's own Gaussian "
-                         "never gives.)")
-        if set(answers) == {"narrower"}:
-            raise _Wrong("you answered 'narrower' for every case. " + case + " A narrower "
-                         "table always prices 0 more cheaply, but the average is over all "
-                         "the integers such values take, each weighed by how often the "
-                         "value's own Gaussian gives it (not by the table's).")
-        floors = [f for f in CHEAPER_RUNG_FLOORS
-                  if answers == [cheaper_side(s, r, f) for s, r in CHEAPER_RUNG_CASES]]
-        if floors:
-            narrow = scale / ratio
-            one = -math.log2(float(_low_tail_cdf(torch.tensor(-0.5 / narrow, dtype=torch.float64))
-                                   - _low_tail_cdf(torch.tensor(-1.5 / narrow,
-                                                                dtype=torch.float64))))
-            raise _Wrong(case + " A threshold on the scale alone, read off ratio 1.2, gives "
-                         "your answers, as do tables with a large probability floor (the "
-                         "coder's counts, each at least 1 of 2^16), which caps what a much "
-                         "too narrow table charges for values other than 0. This exercise's "
-                         "tables are ideal, with no floor: under the table of "
-                         f"{narrow:g} the value 1 costs {one:.0f} bits.")
-        narrowest_wider = min((s for (s, _), a in zip(CHEAPER_RUNG_CASES, answers)
-                               if a == "wider"), default=math.inf)
-        widest_narrower = max((s for (s, _), a in zip(CHEAPER_RUNG_CASES, answers)
-                               if a == "narrower"), default=-math.inf)
-        wrong_ratios = {CHEAPER_RUNG_CASES[k][1] for k, (a, r) in enumerate(zip(answers, right))
-                        if a != r}
-        if widest_narrower < narrowest_wider and min(wrong_ratios) >= 2:
-            raise _Wrong(case + " Your answers turn from 'narrower' to 'wider' at one scale, "
-                         "whatever the ratio: a threshold read off ratio 1.2, where the turn "
-                         "is near 0.25. The turn moves with the ratio: a table many times too "
-                         "narrow makes the values other than 0 so dear that, even at a "
-                         "small scale, they occur often enough to outweigh what the wider "
-                         "table adds to the price of 0. Compute each table's average for the "
-                         "ratio you are given.")
-        reaches = [k for k in range(1, 11)
-                   if answers == [_truncated_side(s, r, k) for s, r in CHEAPER_RUNG_CASES]]
-        if reaches:
-            stop = (f"{reaches[0]}" if len(reaches) == 1
-                    else f"{reaches[0]} to {reaches[-1]}")
-            raise _Wrong(case + f" Your answers are those of averages that stop at |n| = "
-                         f"{stop}: at larger scales the values reach "
-                         "integers well beyond that, and the too-narrow table prices them "
-                         "dearly. Sum over every integer the value's own Gaussian gives "
-                         "(a range that grows with the scale, for example ten scales either "
-                         "side of 0).")
-        if answers == [_entropy_side(s, r) for s, r in CHEAPER_RUNG_CASES]:
-            raise _Wrong(case + " Your answers are those of comparing the tables' own "
-                         "entropies with the value's: that measures how spread each table "
-                         "is, not what it charges these values. A table's cost is the bits it "
-                         "gives each integer, weighed by how often the value's own Gaussian "
-                         "(not the table) gives that integer.")
-        raise _Wrong(case + " Average each table's bits over the integers such values take, "
-                     "each weighed by how often the value's own Gaussian gives it; a rule on "
-                     "the scale and the ratio fitted to a few cases does not hold at others.")
+        held_answers, held_right = [], []
+        for scale, ratio in CHEAPER_RUNG_HELD_BACK:
+            held_answers.append(_choice_08(_call(cheaper_rung, scale, ratio),
+                                           ("narrower", "wider")))
+            held_right.append(cheaper_side(scale, ratio))
+        if answers == right and held_answers == held_right:
+            return len(CHEAPER_RUNG_CASES) + len(CHEAPER_RUNG_HELD_BACK)
+        if answers != right:  # name the first wrong named case, and it only
+            i = next(k for k, (a, r) in enumerate(zip(answers, right)) if a != r)
+            scale, ratio = CHEAPER_RUNG_CASES[i]
+            extra = {side: table_cost(scale, t) - table_cost(scale, scale)
+                     for side, t in (("narrower", scale / ratio), ("wider", scale * ratio))}
+            case = (f"For scale {scale} and ratio {ratio}, you said {answers[i]!r}, but the "
+                    f"{right[i]} table is cheaper: it costs {extra[right[i]]:.4f} bits per "
+                    f"value more than the value's own table, the {answers[i]} one "
+                    f"{extra[answers[i]]:.4f}.")
+            complaint = _Wrong(diagnose(CHEAPER_RUNG_CASES, answers, right, case,
+                                        answers + held_answers))
+            complaint.limit = 900  # the diagnosis is the point: never cut it
+            raise complaint
+        wrong = sum(a != r for a, r in zip(held_answers, held_right))
+        case = (f"Your answers are right on the {len(CHEAPER_RUNG_CASES)} cases a message may "
+                f"name, but wrong on {wrong} of {len(CHEAPER_RUNG_HELD_BACK)} held-back cases "
+                "that no message names (scales near where the answer turns, at ratios from "
+                "1.7 to 3), so that a rule fitted to the messages cannot pass.")
+        complaint = _Wrong(diagnose(CHEAPER_RUNG_CASES + CHEAPER_RUNG_HELD_BACK,
+                                    answers + held_answers, right + held_right, case,
+                                    answers + held_answers))
+        complaint.limit = 900
+        raise complaint
 
     return _run("cheaper_rung", check)
 
@@ -3975,6 +4077,10 @@ SIDE_SHARE_TOLERANCE = 0.012  # either way counts as right: at quality 3 astrona
 # less than one of y; near coffee's share). Review r6-D: the old 0.005 rewarded luck, since
 # the cost of a value of z against one of y (0.6 to 0.8 times on the four photos) cannot be
 # predicted; 0.059 (equal costs) and 0.1 stay wrong.
+
+
+SIDE_SHARE_COPIED = 0.002  # review r8-D: an answer this close to coffee's share (printed
+# before the exercise) copies it, and is rejected even inside the window
 
 
 @functools.lru_cache(maxsize=16)
@@ -4038,6 +4144,13 @@ def check_side_share(side_share: Callable[[], float], quality: int = 3) -> bool:
         def ratio(photo: dict[str, float]) -> float:  # a value of z's bits against y's
             return photo["z_bits_per_value"] / photo["y_bits_per_value"]
 
+        if abs(got - quoted["share"]) <= SIDE_SHARE_COPIED:
+            raise _Wrong(f"you predicted {got:.3f}, coffee's share ({quoted['share']:.1%}, "
+                         "printed two cells above): copying one photo's share is not a "
+                         "prediction for another photo. How much less a value of z costs "
+                         "than one of y changes from photo to photo; reason from z's share "
+                         "of the values and what coffee's share says, then commit to a "
+                         f"number for astronaut. Measured: {numbers}. " + parts)
         if abs(got - asked["share"]) > SIDE_SHARE_TOLERANCE:
             if abs(got - equal_cost) <= 0.002 or abs(got - asked["values"]) <= 0.002:
                 cheaper = quoted["share"] < quoted["values"] / (1 + quoted["values"])
