@@ -687,7 +687,7 @@ ATTACK = [
     ("noise_prediction", lambda: {0.1: 30.0, 0.01: 20.0}, "lower PSNR"),
     ("noise_prediction", lambda: {0.1: 25.0, 0.01: 35.0}, "20 dB, not 10"),
     ("noise_prediction", lambda: {0.1: -20.0, 0.01: -40.0}, "negative PSNR"),
-    ("noise_prediction", lambda: {0.1: 23.0, 0.01: 43.0}, "too high at sigma"),
+    ("noise_prediction", lambda: {0.1: 23.0, 0.01: 43.0}, "3 dB high at both sigma"),
     ("noise_prediction", lambda: [20.0, 40.0], "as a dict"),
     ("noise_prediction", lambda: {"0.1": 20.0, "0.01": 40.0}, "no entry for 0.01"),
     ("psnr_8bit", lambda a, b: 10 * math.log10(255**2 / float(((a - b) ** 2).mean())), "uint8"),
