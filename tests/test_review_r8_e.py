@@ -140,12 +140,17 @@ def test_nothing_moved_means_no_sentence_about_moving(capsys):
     assert out.startswith("Wrong: ") and "moved" not in out, out
 
 
-def test_a_right_answer_reads_the_same_with_or_without_the_start(capsys):
+def test_a_right_answer_is_told_the_numbers_only_of_the_files_it_is_given(capsys):
+    """Review r9-E: a right answer is told the lesson too; in numbers with the start's file,
+    in words without it."""
     answer = lambda: {"cheaper": "non-anchors", "saving_percent": 20}  # noqa: E731
     exercises.check_bits_prediction(answer, BITS)
     without = capsys.readouterr().out
     exercises.check_bits_prediction(answer, BITS, start=START)
-    assert capsys.readouterr().out == without and without.startswith("Correct. ")
+    with_start = capsys.readouterr().out
+    assert without.startswith("Correct. ") and with_start.startswith("Correct. ")
+    assert "may move information between the halves" in without and "% more (" not in without
+    assert "Most of the gap" in with_start and "% more (" in with_start
 
 
 def test_the_check_cell_measures_the_start_file_and_passes_it():

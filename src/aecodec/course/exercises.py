@@ -407,9 +407,9 @@ def check_noise_psnr(noise_psnr: Callable[[float], float]) -> bool:
 # --- predictions: helpers shared by the prediction checks -----------------------------
 
 
-def _verdict(name: str, check: Callable[[], str], grade: bool) -> bool | None:
-    """Run `check` (which returns what to say after "Correct."), print one verdict line;
-    like `_run`, nothing escapes."""
+def _verdict(name: str, check: Callable[[], str], grade: bool, limit: int = 900) -> bool | None:
+    """Run `check` (which returns what to say after "Correct."), print one verdict line
+    (a right answer's cut after `limit` characters); like `_run`, nothing escapes."""
     token = _returned.set(_NOTHING)
     try:
         with torch.random.fork_rng(devices=[]):  # the notebook's random numbers stay its own
@@ -426,7 +426,7 @@ def _verdict(name: str, check: Callable[[], str], grade: bool) -> bool | None:
               "exercise asks for.")
         passed = False
     else:
-        print(f"{CORRECT} {name}: {_one_line(said, limit=900)}")
+        print(f"{CORRECT} {name}: {_one_line(said, limit=limit)}")
         passed = True
     finally:
         _returned.reset(token)
@@ -455,7 +455,8 @@ _RANDOM_FILLS = ("normal_", "uniform_", "bernoulli_", "exponential_", "geometric
 def _what_measures(value, measured) -> str | None:
     """Why reading `value` would let a prediction measure its answer, or None if it would
     not: `measured` itself (or a part of it, such as a layer), data (a tensor) or a layer,
-    a dict, list or tuple holding one (notebook 05's `models`), PyTorch's layers,
+    a dict, list or tuple holding one, or a tuple of them (notebook 05's `models`, notebook
+    10's `residuals`), PyTorch's layers,
     convolutions or random numbers, NumPy's or Python's random numbers, or anything of the
     course's package (psnr, load_sample, reconstruct_8bit, loss_curves). torch.tensor(20.0)
     and math.log10 are fine: they write or compute a number, they measure nothing."""
@@ -469,9 +470,11 @@ def _what_measures(value, measured) -> str | None:
         return "a tensor, data to measure"
     if isinstance(value, nn.Module):
         return "a layer, which can be run to measure"
-    if isinstance(value, dict | list | tuple) and any(
-            isinstance(item, torch.Tensor | nn.Module)
-            for item in (value.values() if isinstance(value, dict) else value)):
+    items = list(value.values() if isinstance(value, dict) else value) if isinstance(
+        value, dict | list | tuple) else []
+    items += [part for item in items if isinstance(item, list | tuple) for part in item]
+    if any(isinstance(item, torch.Tensor | nn.Module) for item in items):  # notebook 10's
+        # residuals, {photo: (r, r_hat)}, one level further down
         return "a collection of models, layers or tensors, which can be run to measure"
     module = value.__name__ if inspect.ismodule(value) else getattr(value, "__module__", None)
     if not isinstance(module, str):
@@ -5042,9 +5045,13 @@ def check_residual_prediction(predict: Callable[[], dict], measured: dict[str, f
     Args:
         predict: the learner's prediction, made before the measurement was shown.
         measured: {"neighbours": R^2, "channels": R^2}, what the notebook measured.
+
+    A prediction whose code measures (reads `measured`, calls the notebook's `held_out_r2`
+    on its data, or the package) is refused before it runs.
     """
 
     def check() -> str:
+        _refuse_measuring(predict, measured)
         got = _prediction(predict, ("better", "r2"))
         better = _choice(got["better"], _PREDICTORS, '"better"')
         r2 = _number_in(got, "r2")
@@ -5106,8 +5113,9 @@ def check_context_mask(context_mask: Callable[[int, int, int], torch.Tensor],
 
     def check() -> str:
         cases = [3, 7, 1, 9]
-        # two non-anchors (an even row, an odd row) at every size, then anchors
-        for i, j in ((10, 11), (11, 12), (12, 14)):
+        # two non-anchors (an even row, an odd row) at every size, then two anchors: one
+        # with i and j even, one with both odd (i + j even is not "i and j even")
+        for i, j in ((10, 11), (11, 12), (12, 14), (11, 13)):
             for k in cases:
                 _check_context_window(context_mask, k, i, j)
         return (f"right for k = {', '.join(map(str, cases))}, around non-anchors and anchors: "
@@ -5163,9 +5171,10 @@ def _check_context_window(context_mask: Callable, k: int, i: int, j: int) -> Non
             None: as_if + f"if you used anchor_mask(k, k): {corner_counted}",
             False: as_if + "around an anchor, those are the non-anchors (i + j odd), decoded "
                            "after it, in the second pass, so they cannot inform it."}[uses])
+        both_odd = _both_even_only(context_mask, k, i, j)
         raise _Wrong(f"{where} the centre is an anchor (i + j even): its parameters are "
                      "computed in the first pass, before the decoder has any value of y, so "
-                     f"its context reads nothing (an all-zero mask).{frame}")
+                     f"its context reads nothing (an all-zero mask).{both_odd}{frame}")
     if torch.equal(got, corner) and k > 1:
         counts = ("counts i + j from the window's corner, where the centre always has "
                   "i + j even, so it marks the centre's colour")
@@ -5217,6 +5226,25 @@ def _check_context_window(context_mask: Callable, k: int, i: int, j: int) -> Non
                  f"entry [{a}, {b}], latent position ({i - c + a}, {j - c + b}), where i + j = "
                  f"{i + j - 2 * c + a + b} is even: an anchor, decoded in the first pass. The "
                  "context reads every anchor of its window, near or far.")
+
+
+def _both_even_only(context_mask: Callable, k: int, i: int, j: int) -> str:
+    """A sentence for an answer that takes the anchors for the positions with i and j both
+    even: at the anchor (i, j) with both odd, where its mask is not empty, it gives the
+    anchor (i + 1, j + 1) (both even) an empty mask. "" otherwise."""
+    if i % 2 == 0 or j % 2 == 0:
+        return ""
+    try:
+        other = torch.as_tensor(context_mask(k, i + 1, j + 1))
+        empty = other.shape == (k, k) and not bool((other != 0).any())
+    except Exception:
+        return ""
+    if not empty:
+        return ""
+    return (f" Your mask is empty at ({i + 1}, {j + 1}), where i and j are both even, but not "
+            f"at ({i}, {j}): i + j even is not i and j both even. ({i}, {j}) is an anchor too, "
+            f"{i} + {j} = {i + j}: the anchors are half of the latent, every position of the "
+            "chessboard's one colour, not a quarter of it.")
 
 
 def _mentions(fn: Callable, name: str) -> bool | None:
@@ -5291,9 +5319,15 @@ def check_bits_prediction(predict: Callable[[], dict], measured: dict[str, float
         measured: {"anchors": bits per value, "non-anchors": bits per value}, from a file.
         start: the same for a file of the same photo from the codec without the context
             (the start model, at the same lambda), or None.
+
+    A prediction whose code measures (reads `measured` or `start`, a file's bits, a model,
+    the package) is refused before it runs. A right answer is told the lesson too: how much
+    of the gap is information moved between the halves.
     """
 
     def check() -> str:
+        _refuse_measuring(predict, {"measured": measured} | ({} if start is None
+                                                              else {"start": start}))
         got = _prediction(predict, ("cheaper", "saving_percent"))
         cheaper = _choice(got["cheaper"], _HALVES, '"cheaper"')
         # "the same" needs no saving: None reads as 0
@@ -5359,10 +5393,11 @@ def check_bits_prediction(predict: Callable[[], dict], measured: dict[str, float
                      f"{other}, the same gap as one of the {other} costing {more:.0f}% more."
                      " If you meant how much more the dearer half costs, you "
                      "used the other base; the check's band holds both readings here.")
+        lesson = moved if winner == "non-anchors" else ""
         return (f"you predicted {cheaper}, {saving:g}% fewer bits per value; {scores}: within a "
-                f"factor of {SAVING_FACTOR:g}.{backwards}")
+                f"factor of {SAVING_FACTOR:g}.{backwards}{lesson}")
 
-    return _verdict("bits prediction", check, grade)
+    return _verdict("bits prediction", check, grade, limit=1200)  # both files' numbers
 
 
 def _moved_between_halves(measured: dict[str, float], start: dict[str, float] | None,
