@@ -4805,7 +4805,8 @@ def check_lzma_prediction(lzma_prediction: Callable[[], float],
     autoencoder's 8-bit latent codes; within 8% of the measurement, and nearer it than what
     lzma makes without context (lc=0), is correct (a guess from the histogram alone, as if
     each byte were coded without the one before, is not).
-    Without `raw`: notebook 06's (C = 16 on coffee, 60,000 bytes)."""
+    Without `raw`: notebook 06's (C = 16 on coffee, 60,000 bytes). A prediction whose code
+    measures (lzma, zlib, the bytes themselves) is refused before anything runs."""
 
     def check() -> str:
         import lzma
@@ -4917,7 +4918,8 @@ def check_file_size_prediction(file_size_prediction: Callable[[], float], model=
     grades the reasoning, not the header's exact size, and explains where the file lies
     against the estimate (the window it accepts is in docs/teachers.md, not here: this text
     is what Shift-Tab shows in the notebook). Without arguments: notebook 06's codec
-    (lambda 0.013) and photo (coffee)."""
+    (lambda 0.013) and photo (coffee). A prediction whose code measures (compress, the
+    codec, the photo) is refused before anything runs; the printed estimate may be read."""
 
     def check() -> str:
         from aecodec.codec import CRC, HEADER, compress
