@@ -176,13 +176,14 @@ PREDICTIONS_04_06 = ["loss_curve_prediction", "halving_prediction", "lzma_predic
 EXERCISES = [name for name in EXERCISES if name not in RETIRED_04_06] + PREDICTIONS_04_06
 # Notebook 07, fourth edition (review rev5): three transcriptions became one transcription
 # (rd_loss), one mechanism (noise_quantize: the noise reasoned from rounding's error, checked
-# on (N, C, h, w) latents the exercise does not show) and one prediction (overcount_prediction:
+# on (N, C, h, w) latents the exercise does not show) and one prediction (rate_gap_prediction,
+# overcount_prediction until review r9-C:
 # training's noisy estimate against the real file, committed before the notebook measures
 # it). pick_lambda is given code now; its check stays for teachers who use it.
 RETIRED_07 = ["pick_lambda"]
-EXERCISES = [name for name in EXERCISES if name not in RETIRED_07] + ["overcount_prediction"]
+EXERCISES = [name for name in EXERCISES if name not in RETIRED_07] + ["rate_gap_prediction"]
 MEASURED_07 = {"noisy": 0.7035, "rounded": 0.5524, "file": 0.5540}  # factorized q3, coffee
-PREDICTIONS["overcount_prediction"] = (exercises.check_overcount_prediction,
+PREDICTIONS["rate_gap_prediction"] = (exercises.check_rate_gap_prediction,
                                        lambda: MEASURED_07)
 
 
@@ -1674,17 +1675,17 @@ ATTACK_07 = [
     ("noise_quantize", _four_point_noise, "it takes only 4 values"),
     ("noise_quantize", _even_quartiles_noise, "not the right shape"),
     # overcount_prediction: below, about equal, far too much, a fraction for a percentage
-    ("overcount_prediction", lambda: -20, "cost more, not less"),
-    ("overcount_prediction", lambda: 0, "much more than a little"),
-    ("overcount_prediction", lambda: 3, "much more than a little"),
-    ("overcount_prediction", lambda: 100, "stays well below that"),
-    ("overcount_prediction", lambda: 0.27, "looks like a fraction"),
-    ("overcount_prediction", lambda: "above", "should return a number"),
+    ("rate_gap_prediction", lambda: -20, "cost more, not less"),
+    ("rate_gap_prediction", lambda: 0, "much more than a little"),
+    ("rate_gap_prediction", lambda: 3, "much more than a little"),
+    ("rate_gap_prediction", lambda: 100, "stays well below that"),
+    ("rate_gap_prediction", lambda: 0.27, "looks like a fraction"),
+    ("rate_gap_prediction", lambda: "above", "should return a number"),
     # review rev10: a ratio, or a percentage of the file, is recognised as such; a small
     # negative answer is told its sign is wrong
-    ("overcount_prediction", lambda: 1.27, "the ratio estimate / file"),
-    ("overcount_prediction", lambda: 127.0, "a percentage of the file"),
-    ("overcount_prediction", lambda: -0.5, "Negative means below the file"),
+    ("rate_gap_prediction", lambda: 1.27, "the ratio estimate / file"),
+    ("rate_gap_prediction", lambda: 127.0, "a percentage of the file"),
+    ("rate_gap_prediction", lambda: -0.5, "Negative means below the file"),
     # pick_lambda (retired, still checked): the readers' wrong answers
     ("pick_lambda", lambda pts, m: max(_fit(pts, m), key=lambda p: p["bpp"],
                                        default={"lmbda": None})["lmbda"], "most bits"),
@@ -1710,7 +1711,7 @@ def test_the_attack_on_the_checks_of_07_is_rejected_with_a_reason(name, wrong, e
 def test_the_overcount_check_says_its_negative_diagnosis_whole(guess, capsys):
     """Not cut by the 600-character limit (review r4-C), and the charge is -log2 of the
     height, so a lower height costs more (not "a lower height" alone)."""
-    check_for("overcount_prediction")(lambda: guess)
+    check_for("rate_gap_prediction")(lambda: guess)
     out = capsys.readouterr().out
     assert out.rstrip().endswith("with a much narrower one.)") and " ..." not in out, out
     assert "-log2 of the height" in out, out
@@ -1739,8 +1740,8 @@ def test_the_noise_check_gives_no_code_away(capsys):
     ("pick_lambda", _pick_lambda_reference),
     ("noise_quantize", lambda y: y + torch.empty_like(y).uniform_(-0.5, 0.5)),
     ("noise_quantize", lambda y: y - torch.rand_like(y) + 0.5),  # (-1/2, 1/2]: as good
-    ("overcount_prediction", lambda: np.float64(30.0)),  # within 10 points
-    ("overcount_prediction", lambda: torch.tensor(20.0)),
+    ("rate_gap_prediction", lambda: np.float64(30.0)),  # within 10 points
+    ("rate_gap_prediction", lambda: torch.tensor(20.0)),
 ], ids=["rd-float32", "rd-tensor", "pick-tensor", "pick-reference", "noise-uniform_",
         "noise-flipped", "overcount-numpy", "overcount-tensor"])
 def test_a_right_answer_to_07_passes(name, answer, capsys):
@@ -1753,7 +1754,7 @@ def test_the_overcount_check_measures_the_notebooks_codec_itself(capsys):
     measured = exercises._overcount_measurement()
     assert measured["noisy"] > measured["file"] > 0
     assert abs(measured["rounded"] / measured["file"] - 1) < 0.03
-    assert exercises.check_overcount_prediction(solutions()["overcount_prediction"],
+    assert exercises.check_rate_gap_prediction(solutions()["rate_gap_prediction"],
                                                 grade=True) is True
     out = capsys.readouterr().out
     assert out.startswith("Correct. You predicted +25%; measured: training's estimate ")
@@ -2033,7 +2034,7 @@ def test_the_review_r3c_wrong_answers_are_rejected_with_their_own_reason(name, w
 
 def test_the_overcount_check_does_not_say_the_noise_is_rounding_error(capsys):
     """For latents packed near 0 the real rounding error is much narrower than the noise."""
-    check_for("overcount_prediction")(lambda: -20)
+    check_for("rate_gap_prediction")(lambda: -20)
     out = capsys.readouterr().out
     assert "does imitate rounding's error" not in out and "widely spread" in out, out
 
@@ -2049,7 +2050,7 @@ def test_the_overcount_measurement_is_the_checks_own():
     """It computes exercise 3's answer: not public, so a learner's dir() or help() of the
     module does not offer it."""
     assert not hasattr(exercises, "overcount_measurement")
-    assert "overcount_measurement" not in exercises.check_overcount_prediction.__doc__
+    assert "overcount_measurement" not in exercises.check_rate_gap_prediction.__doc__
 
 
 def test_the_noise_check_docstring_keeps_the_answer_to_itself():

@@ -165,10 +165,11 @@ def test_a_nan_without_empty_bins_keeps_the_plain_message(capsys):
 # --- the prediction windows -------------------------------------------------------------
 
 
-def test_a_dozen_bytes_to_end_the_stream_is_not_the_file(capsys):
-    """24,312: the estimate (24,300.4) plus "a dozen bytes to flush the coder", no header or
-    checksum (35 bytes): accepted by a window that started at +10."""
-    assert exercises.check_file_size_prediction(lambda: 24_312, grade=True) is False
+def test_a_few_bytes_to_end_the_stream_is_not_the_file(capsys):
+    """24,305: the estimate (24,300.4) plus a few bytes to flush the coder, no header or
+    checksum (35 bytes). (24,312 until review r9-C, which lowered the window's start to +8:
+    a compact header and a CRC32 reasoned out, about +15, is the right reasoning.)"""
+    assert exercises.check_file_size_prediction(lambda: 24_305, grade=True) is False
     out = capsys.readouterr().out
     assert "ending the coder's stream takes only a few bytes" in out, out
     assert "a few dozen bytes (35 here)" in out, out
@@ -176,7 +177,7 @@ def test_a_dozen_bytes_to_end_the_stream_is_not_the_file(capsys):
 
 def test_the_file_size_window_starts_near_the_header_and_checksum():
     low, high = exercises.FILE_SIZE_OVERHEAD
-    assert 15 <= low <= 25 and high >= 100
+    assert 5 <= low <= 12 and high >= 100  # 15 to 25 until review r9-C
 
 
 def test_the_top_of_the_file_size_window_is_told_it_is_generous(capsys):
