@@ -1,8 +1,8 @@
 """Round-7 review B (notebooks 03-05): the fixes it asked for, kept as tests.
 
-- Notebook 04's loss-curve prediction is judged over seeds 0-4 (the letter most of them
-  show), with (b) "stays far above the normal curve, flat or noisy"; the text says the
-  outcome depends on the seed.
+- Notebook 04's loss-curve prediction is judged over seeds 0-4 (since review r9-B: any
+  letter at least two of them show), with (b) "stays far above the normal curve, flat or
+  noisy"; the text says the outcome depends on the seed.
 - check_predicted_ratio diagnoses a scale of 8 written in (downsamplings ignored), not as
   float32 bytes.
 - check_upsampling_padding tries a kernel smaller than its stride; the exercise says only
@@ -55,13 +55,17 @@ def test_each_slip_is_judged_over_five_seeds_and_the_solution_holds_for_most(cap
     assert shapes["without zero_grad"][2:4] == ["b", "b"], shapes  # no longer "keeps falling"
     passed, out = _verdict(exercises.check_loss_curve_prediction,
                            _solution("04", "loss_curve_prediction"), capsys)
-    assert passed and "from seeds 0-4: " in out, out
+    assert passed and "of seeds 0-4 show" in out, out
 
 
-def test_a_letter_only_a_minority_of_seeds_shows_is_rejected_with_the_tally(capsys):
+def test_a_letter_only_one_seed_shows_is_rejected_with_the_tally(capsys):
+    """Since review r9-B a letter two seeds show is accepted ((c, a) passes, naming (b) as
+    the letter most seeds show); one no two seeds show is rejected with the tally."""
     shapes = exercises.loss_curve_shapes()
-    assert "a" in shapes["10x learning rate"]  # some seed does keep falling
+    assert shapes["10x learning rate"].count("a") >= 2  # some seeds do keep falling
     passed, out = _verdict(exercises.check_loss_curve_prediction, lambda: ("c", "a"), capsys)
+    assert passed and "though most show (b)" in out, out
+    passed, out = _verdict(exercises.check_loss_curve_prediction, lambda: ("c", "c"), capsys)
     assert not passed and "measured from seeds 0-4: " in out and "most often (b)" in out, out
     assert "passes no gradient back" in out, out
 

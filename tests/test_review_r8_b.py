@@ -175,14 +175,14 @@ def test_size_prediction_still_refuses_a_fractional_tensor(capsys):
                      lambda: {"A": torch.tensor(7.5)}, "is 7.5, not an int", "tensor(", capsys)
 
 
-def _float_count(c: int, k: int, n: int) -> float:
+def _float_count(c: int, k: int, n: int, kernel_size: int = 5) -> float:
     widths = [3] + [n] * (k - 1) + [c]
-    return float(sum(2 * i * o * 25 + o + i for i, o in zip(widths[:-1], widths[1:])))
+    return float(sum(2 * i * o * kernel_size**2 + o + i for i, o in zip(widths[:-1], widths[1:])))
 
 
 def test_parameter_count_refuses_a_float(capsys):
     assert_diagnosed(E.check_parameter_count, _float_count, "not an int", "Correct", capsys)
-    right = lambda c, k, n: int(_float_count(c, k, n))  # noqa: E731
+    right = lambda c, k, n, kernel_size=5: int(_float_count(c, k, n, kernel_size))  # noqa: E731
     assert E.check_parameter_count(right, grade=True) is True
 
 
