@@ -265,10 +265,16 @@ def test_the_reviewers_legitimate_cheaper_rung_answers_still_pass(capsys):
 
 # --- defect 8: the weak predictions -------------------------------------------------------
 
-@pytest.mark.parametrize("nudged", [0.045, 0.044, 0.051])
+@pytest.mark.parametrize("nudged", [0.045, 0.044, 0.0445])
 def test_coffees_share_nudged_is_rejected(nudged, capsys):
+    """Inside the window (up to 0.049) and within half a point of coffee's 4.8%."""
     assert_diagnosed(exercises.check_side_share, lambda: nudged,
-                     "nudging it by a few thousandths", "Correct.", capsys)
+                     "nor is nudging it by a few thousandths", "Correct.", capsys)
+
+
+def test_above_the_window_near_coffee_is_told_it_is_too_high(capsys):
+    assert_diagnosed(exercises.check_side_share, lambda: 0.05, "higher than measured",
+                     "Correct.", capsys)
 
 
 def test_the_copy_rule_is_what_08_and_teachers_md_say():
