@@ -116,7 +116,7 @@ def test_the_reasoning_09_now_allows_passes(answer, capsys):
     assert exercises.check_up_share(lambda: answer, grade=True) is True, capsys.readouterr().out
 
 
-@pytest.mark.parametrize("answer", [0.25**2.5, 0.031, 0.03])
+@pytest.mark.parametrize("answer", [0.25**2.5, 0.247**2.5, 0.031, 0.03])
 def test_the_probability_raised_to_the_power_is_named(answer, capsys):
     assert_diagnosed(exercises.check_up_share, lambda: answer, "raised to the power 2.5",
                      "Correct.", capsys)

@@ -4293,11 +4293,12 @@ def check_up_share(up_share: Callable[[], float]) -> bool:
                 hint = (f"that is P(up) at tau = {refine.TAU_START}, the warmest temperature; "
                         f"at tau = {tau} the logits are {refine.TAU_START / tau:.1f} times larger")
             elif min(abs(got - warm ** (refine.TAU_START / tau)),
-                     abs(got - 0.25 ** (refine.TAU_START / tau))) <= 0.004:
-                hint = (f"that is P(up) at tau = {refine.TAU_START} raised to the power "
+                     abs(got - 0.25 ** (refine.TAU_START / tau))) <= 0.002:
+                hint = (f"that is about P(up) at tau = {refine.TAU_START} raised to the power "
                         f"{refine.TAU_START / tau:g}: it is the log-odds, log(P(up) / P(down)), "
                         f"that grow as 1 / tau, not log P(up); odds of 1 to 3 become 1 to "
-                        f"3^{refine.TAU_START / tau:g}")
+                        f"3^{refine.TAU_START / tau:g}. And at tau = {tau} the choice is still "
+                        "soft: ordinary rounding is only the limit as tau goes to 0")
             elif abs(got - warm * tau / refine.TAU_START) <= 0.015:
                 hint = (f"that is about {warm:.2f} * {tau} / {refine.TAU_START}, a share falling "
                         "in proportion to the temperature; the temperature divides the logits, "
