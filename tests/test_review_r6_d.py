@@ -62,11 +62,12 @@ def test_side_share_statement_gives_the_checks_tolerance_and_what_to_reason_from
     assert "1/16 as many values" in text and "costs fewer bits than a value of $y$" in text
 
 
-@pytest.mark.parametrize("answer", [0.045, 0.03])
+@pytest.mark.parametrize("answer", [0.04, 0.03])
 def test_reasoned_side_shares_pass(answer, capsys):
-    """Answers a little below coffee's share: below z's share of the values (1/17) because a
-    value of z costs less, as the statement lets one reason. (Coffee's own share, 0.048,
-    copied, is rejected since review r8-D: tests/test_review_r8_d.py.)"""
+    """Answers below coffee's share: below z's share of the values (1/17) because a value of
+    z costs less, as the statement lets one reason. (Coffee's own share, 0.048, copied, is
+    rejected since review r8-D, and 0.045, coffee's share nudged, since review r9-D:
+    tests/test_review_r8_d.py and tests/test_review_r9_d.py.)"""
     assert exercises.check_side_share(lambda: answer, grade=True) is True, capsys.readouterr().out
 
 

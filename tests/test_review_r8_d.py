@@ -275,8 +275,10 @@ def test_right_pmfs_still_pass(pmf, capsys):
 
 def test_the_rung_rules_keep_their_order_on_coffees_predicted_scales():
     """08 averages the three rules over scales 0.2 to 50; most of coffee's predicted scales
-    are smaller. Its prose says the nearest rung still costs least there, rounding up or down
-    about the same, and each less than over the spread (cell 19 prints those)."""
+    are smaller. The kit's rules keep their order there: the nearest rung still costs least,
+    rounding up or down about the same, and each less than over the spread (cell 19 prints
+    those). Since review r9-D 08 no longer states this (it pointed learners at this file):
+    it says it does not measure the rules there."""
     from aecodec.data import load_sample
     from aecodec.entropy import SCALE_LADDER
     from aecodec.zoo import load_codec
@@ -309,7 +311,7 @@ def test_the_rung_rules_keep_their_order_on_coffees_predicted_scales():
     assert max(extra["up"], extra["down"]) < 1.3 * min(extra["up"], extra["down"]), extra
     for name, over_the_spread in zip(("up", "down", "nearest"), printed):  # the cell's order
         assert extra[name] < over_the_spread, (extra, printed)
-    assert "averaged over coffee's own predicted scales instead" in notebook_markdown(NB08)
+    assert "this notebook does not measure the rules there" in notebook_markdown(NB08)
 
 
 # --- defect 10: --refine's help ---------------------------------------------------------------
