@@ -4817,9 +4817,10 @@ _WHY_04 = {  # (which run, what it did) -> why; one for each pair the check can 
     ("without zero_grad", "d"): "Without zero_grad, backward() adds each gradient to the "
     "stored ones, and here the sum grew until a number overflowed (rare with Adam, whose "
     "steps stay about lr wide).",
-    ("10x learning rate", "a"): "Here the ten times wider steps stayed small compared with "
-    "how quickly the loss bends, so they were simply faster; larger steps help only while "
-    "that holds.",
+    ("10x learning rate", "a"): "Here the loss kept falling, with no swing and no plateau, "
+    "but that does not make ten times wider steps faster: compare it with the normal curve "
+    "(on the seeds that kept falling when this was written, it ended above it). Larger steps "
+    "help only while they stay small compared with how quickly the loss bends.",
     ("10x learning rate", "b"): "Ten times wider steps overshoot, so they are not faster: "
     "the loss stays far above the normal curve. Where it goes flat at the loss of one "
     "average colour, as in the notebook's run (seed 0), the first wide steps left the units "
