@@ -29,9 +29,8 @@ import time
 from pathlib import Path
 
 import torch
-from default_codec import BASELINES, _mean_over, curve
+from default_codec import BASELINES, _mean_over, curve, write
 
-from aecodec._atomic import atomic_write
 from aecodec.checkpoint import load_checkpoint, load_model
 from aecodec.evaluation import bd_rate
 from aecodec.kodak import load_kodak
@@ -74,6 +73,7 @@ def main() -> None:
     stored = json.loads((REPO / "data/results/results.json").read_text())["curves"]
     webp = [_mean_over(p["images"], names) for p in stored["WebP"]]
     out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     results_path = out.with_suffix(".json")
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
     for name, changes in VARIANTS.items():
@@ -94,26 +94,20 @@ def main() -> None:
             curve={f"{k:.6g}": {m: v[m] for m in ("bpp", "psnr", "objective")}
                    for k, v in points.items()},
             bd_rate_vs_webp=bd_rate(webp, [(p["bpp"], p["psnr"]) for p in points.values()]))
-        _write(results_path, json.dumps(results, indent=1) + "\n")
+        write(results_path, json.dumps(results, indent=1) + "\n")
     base = results.get("recipe")
     for row in results.values():
         row["bd_rate_vs_recipe"] = (bd_rate(_points(base), _points(row)) if base else None)
     summary = dict(images=len(images), base_steps=args.steps, threads=args.threads,
                    machine=platform.processor() or platform.machine(),
                    torch=torch.__version__, baselines=list(BASELINES))
-    _write(results_path, json.dumps(results, indent=1) + "\n")
-    _write(out, _markdown(results, summary, args))
+    write(results_path, json.dumps(results, indent=1) + "\n")
+    write(out, _markdown(results, summary, args))
     print(out.read_text())
 
 
 def _points(row: dict) -> list[tuple[float, float]]:
     return [(p["bpp"], p["psnr"]) for p in row["curve"].values()]
-
-
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_write(path) as f:
-        f.write(text.encode())
 
 
 def _markdown(results: dict, summary: dict, args) -> str:

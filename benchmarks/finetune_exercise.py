@@ -27,10 +27,9 @@ import tempfile
 from pathlib import Path
 
 import torch
-from default_codec import curve
+from default_codec import curve, write
 
 from aecodec import zoo
-from aecodec._atomic import atomic_write
 from aecodec.checkpoint import load_checkpoint, load_model
 from aecodec.data import list_images, load_folder
 from aecodec.evaluation import bd_rate
@@ -57,6 +56,7 @@ def main() -> None:
                          f"--seen {args.seen}")
     seen, unseen = paths[: args.seen], paths[args.seen:]
     out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     tuned_path = Path(args.model or out.with_suffix(".pt"))
     if not tuned_path.exists():
         with tempfile.TemporaryDirectory() as folder:
@@ -83,18 +83,13 @@ def main() -> None:
         bd_rate_vs_shipped={part: bd_rate(_points(by_model["shipped"]),
                                           _points(by_model["fine-tuned"]))
                             for part, by_model in scores.items()})
-    _write(out.with_suffix(".json"), json.dumps(summary, indent=1) + "\n")
-    _write(out, _markdown(summary, args))
+    write(out.with_suffix(".json"), json.dumps(summary, indent=1) + "\n")
+    write(out, _markdown(summary, args))
     print(out.read_text())
 
 
 def _points(points: dict) -> list[tuple[float, float]]:
     return [(p["bpp"], p["psnr"]) for p in points.values()]
-
-
-def _write(path: Path, text: str) -> None:
-    with atomic_write(path) as f:
-        f.write(text.encode())
 
 
 def _markdown(summary: dict, args) -> str:

@@ -111,6 +111,14 @@ def notebook_markdown(notebook: Path) -> str:
     return " ".join(text.split())
 
 
+def notebook_code_cell(notebook: Path, marker: str) -> dict:
+    """The one code cell of a committed notebook whose source holds `marker`."""
+    found = [c for c in notebook_cells(notebook)
+             if c["cell_type"] == "code" and marker in "".join(c["source"])]
+    assert len(found) == 1, f"one code cell should hold {marker!r}, found {len(found)}"
+    return found[0]
+
+
 def assert_diagnosed(check, wrong, phrase: str, false_phrase: str, capsys) -> str:
     """`check` rejects `wrong` with a verdict starting "Wrong: " that holds `phrase` and not
     `false_phrase` (the diagnosis a review found wrong); returns the verdict."""

@@ -10,7 +10,7 @@ labelled wall clock, not CPU-hours, and the log that records one thread is named
 
 import json
 
-from conftest import REPO, notebook_cells, notebook_markdown
+from conftest import REPO, notebook_cells, notebook_code_cell, notebook_markdown
 
 NOTEBOOK = REPO / "notebooks" / "10_context_the_bits_the_hyperprior_leaves.ipynb"
 
@@ -24,10 +24,7 @@ def markdown() -> str:
 
 
 def code_with(marker: str) -> str:
-    found = ["".join(c["source"]) for c in cells() if c["cell_type"] == "code"
-             and marker in "".join(c["source"])]
-    assert len(found) == 1, f"one code cell should hold {marker!r}, found {len(found)}"
-    return found[0]
+    return "".join(notebook_code_cell(NOTEBOOK, marker)["source"])
 
 
 def test_the_timing_is_the_fastest_of_3_after_a_warm_up():

@@ -20,7 +20,7 @@ from aecodec.course import exercises
 from aecodec.models import context as context_module
 from aecodec.models.variable_rate import VariableRateHyperprior
 from aecodec.recipes import default_codec_from
-from conftest import REPO, assert_diagnosed, notebook_cells, notebook_markdown
+from conftest import REPO, assert_diagnosed, notebook_cells, notebook_code_cell, notebook_markdown
 
 NOTEBOOK = REPO / "notebooks" / "10_context_the_bits_the_hyperprior_leaves.ipynb"
 CUT = " ..."  # what a verdict cut short ends with: these diagnoses must be whole
@@ -37,10 +37,7 @@ def markdown() -> str:
 
 
 def code_with(marker: str) -> str:
-    found = ["".join(c["source"]) for c in cells() if c["cell_type"] == "code"
-             and marker in "".join(c["source"])]
-    assert len(found) == 1, f"one code cell should hold {marker!r}, found {len(found)}"
-    return found[0]
+    return "".join(notebook_code_cell(NOTEBOOK, marker)["source"])
 
 
 def words(path: str) -> str:

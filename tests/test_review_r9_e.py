@@ -18,7 +18,7 @@ import nbformat
 import torch
 
 from aecodec.course import classroom, exercises
-from conftest import REPO, assert_diagnosed, notebook_cells, notebook_markdown
+from conftest import REPO, assert_diagnosed, notebook_cells, notebook_code_cell, notebook_markdown
 
 NOTEBOOK = REPO / "notebooks" / "10_context_the_bits_the_hyperprior_leaves.ipynb"
 BITS = {"anchors": 0.4847, "non-anchors": 0.3539}  # the context codec's file, as notebook 10 prints
@@ -35,9 +35,7 @@ def cells() -> list[dict]:
 
 
 def code_with(marker: str) -> dict:
-    found = [c for c in cells() if c["cell_type"] == "code" and marker in "".join(c["source"])]
-    assert len(found) == 1, f"one code cell should hold {marker!r}, found {len(found)}"
-    return found[0]
+    return notebook_code_cell(NOTEBOOK, marker)
 
 
 def printed(cell: dict) -> str:
