@@ -294,3 +294,29 @@ def test_finetune_exercise_scores_both_codecs_on_seen_and_held_out_photos(kodak_
                              "--photos", str(photos), "--seen", "3", "--steps", "1"],
                             capture_output=True, text=True, timeout=TIMEOUT_S)
     assert result.returncode != 0 and "--seen must leave photos on both sides" in result.stderr
+
+
+def test_refine_default_resumes_and_refuses_another_step_count(kodak_dir, tmp_path):
+    import json
+
+    out = tmp_path / "refine_default.md"
+    run("refine_default.py", "--kodak", str(kodak_dir), "--limit", "1", "--steps", "1",
+        "--out", str(out))
+    table = out.read_text()
+    assert "| the encoder's latents | +0.0% |" in table and "| refined, 1 steps |" in table
+    results = json.loads(out.with_suffix(".json").read_text())
+    assert len(results["pairs"]) == 6  # the default codec's 6 qualities x 1 image
+    pair = next(iter(results["pairs"].values()))
+    assert pair["plain"]["bpp"] > 0 and pair["refined"]["psnr"] > 20
+    # resumed: every pair is already in, so nothing is measured again
+    marked = {k: dict(v, mark=True) for k, v in results["pairs"].items()}
+    out.with_suffix(".json").write_text(json.dumps(dict(results, pairs=marked)))
+    run("refine_default.py", "--kodak", str(kodak_dir), "--limit", "1", "--steps", "1",
+        "--out", str(out))
+    again = json.loads(out.with_suffix(".json").read_text())
+    assert all(p.get("mark") for p in again["pairs"].values())
+    result = subprocess.run([sys.executable, str(BENCHMARKS / "refine_default.py"),
+                             "--kodak", str(kodak_dir), "--limit", "1", "--steps", "2",
+                             "--out", str(out)], capture_output=True, text=True,
+                            timeout=TIMEOUT_S)
+    assert result.returncode != 0 and "holds a run of 1 steps, not 2" in result.stderr
