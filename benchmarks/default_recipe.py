@@ -1,5 +1,6 @@
 """The default codec's recipe, measured at a short budget instead of inherited: learning
-rate, patch size and batch size, each changed alone, against the recipe and a second seed.
+rate, patch size, batch size and how lambda is drawn, each changed alone, against the
+recipe and a second seed.
 
     .venv/bin/python benchmarks/default_recipe.py --train ../shared/train \
         --kodak ../shared/kodak [--steps 1000] [--threads 1] [--limit 24] \
@@ -46,6 +47,7 @@ VARIANTS = {
     "lr /3 (1.7e-4)": {"lr": DEFAULT_CODEC.lr / 3},
     "patches 256x256, batch 2": {"patch_size": 256, "batch_size": 2},
     "batch 16": {"batch_size": 16},
+    "lambdas log-uniform": {"lambda_sampling": "log-uniform"},
 }
 
 

@@ -273,8 +273,10 @@ def test_default_recipe_gives_every_variant_the_same_training_pixels(kodak_dir, 
     out = tmp_path / "recipe.md"
     run("default_recipe.py", "--train", str(data), "--kodak", str(kodak_dir), "--steps", "2",
         "--limit", "1", "--runs", str(tmp_path / "runs"), "--out", str(out),
-        "--only", "batch 16")
-    assert "| batch 16 | 1 |" in out.read_text()  # half the steps of the recipe's batches
+        "--only", "batch 16", "lambdas log-uniform")
+    table = out.read_text()
+    assert "| batch 16 | 1 |" in table  # half the steps of the recipe's batches
+    assert "| lambdas log-uniform | 2 |" in table
 
 
 def test_finetune_exercise_scores_both_codecs_on_seen_and_held_out_photos(kodak_dir, tmp_path):

@@ -118,6 +118,30 @@ def test_training_draws_every_trained_lambda(model):
     assert model.training_lambdas(6).tolist() == [*LAMBDAS, *LAMBDAS[:2]]
 
 
+def test_log_uniform_sampling_covers_the_range_evenly_in_log_lambda(model):
+    model.train()
+    model.lambda_sampling = "log-uniform"
+    try:
+        torch.manual_seed(0)
+        drawn = model.training_lambdas(4000)
+    finally:
+        model.lambda_sampling = "trained"
+        model.eval()
+    assert drawn.min() >= LAMBDAS[0] and drawn.max() <= LAMBDAS[-1]
+    assert len(set(drawn.tolist())) > 3000  # between the trained lambdas, not on them
+    u = (drawn.log() - math.log(LAMBDAS[0])) / (math.log(LAMBDAS[-1]) - math.log(LAMBDAS[0]))
+    halves = int((u < 0.5).sum())
+    assert 1800 < halves < 2200  # as many below the middle (in log lambda) as above
+    assert model.training_lambdas(6).tolist() == [*LAMBDAS, *LAMBDAS[:2]]  # eval: unchanged
+
+
+def test_the_default_codec_refuses_an_unknown_lambda_sampling(tmp_path):
+    from aecodec.recipes import train_default_codec
+
+    with pytest.raises(ValueError, match="lambda_sampling must be one of"):
+        train_default_codec(tmp_path, tmp_path / "out.pt", steps=1, lambda_sampling="uniform")
+
+
 @pytest.mark.parametrize("lmbda", [0.0018, 0.0042, 0.013])
 def test_a_file_stores_its_lambda_and_decodes_at_it_whatever_the_model_is_set_to(model, rng,
                                                                                lmbda):

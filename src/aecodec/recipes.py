@@ -401,7 +401,8 @@ def train_default_codec(data: str | os.PathLike, out: str | os.PathLike,
                         start: str | os.PathLike | None = None, seed: int = 0,
                         device: str | None = None, batch_size: int | None = None,
                         patch_size: int | None = None, lr: float | None = None,
-                        steps: int | None = None, progress: bool = True):
+                        steps: int | None = None, lambda_sampling: str = "trained",
+                        progress: bool = True):
     """Train the default codec (`aecodec zoo-train-default`), resumable: progress is kept
     in `out` + ".training"; run again after an interruption (or with a larger `minutes`)
     to continue. At the end `out` gets the weights alone.
@@ -420,17 +421,24 @@ def train_default_codec(data: str | os.PathLike, out: str | os.PathLike,
             default codec).
         steps: a budget in optimizer steps instead of (or besides) `minutes`: short runs
             compared on a busy machine get the same work whatever the load.
+        lambda_sampling: how each training image's lambda is drawn: "trained" (one of the
+            codec's lambdas) or "log-uniform" (anywhere in their range; see
+            `VariableRateHyperprior.training_lambdas`).
         progress: show a progress bar.
     """
     from aecodec import zoo
 
     if minutes is None and steps is None:
         raise ValueError("train_default_codec needs a budget: minutes, steps or both")
+    if lambda_sampling not in VariableRateHyperprior.LAMBDA_SAMPLINGS:
+        raise ValueError(f"lambda_sampling must be one of "
+                         f"{VariableRateHyperprior.LAMBDA_SAMPLINGS}, got {lambda_sampling!r}")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
     # a default codec given as `start` comes back as it is (its context and gains kept)
     model = default_codec_from(load_model(start or zoo.variable_rate_path()))
+    model.lambda_sampling = lambda_sampling
     recipe = replace(DEFAULT_CODEC, batch_size=batch_size or DEFAULT_CODEC.batch_size,
                      patch_size=patch_size or DEFAULT_CODEC.patch_size,
                      lr=lr or DEFAULT_CODEC.lr)
@@ -444,7 +452,8 @@ def train_default_codec(data: str | os.PathLike, out: str | os.PathLike,
     progress_file = Path(str(out) + ".training")
     settings = dict(recipe.as_dict(), warm_start=str(start or zoo.VARIABLE_RATE_FILE),
                     context_lr_scale=DEFAULT_CONTEXT_LR, gain_lr_scale=VARIABLE_RATE_GAIN_LR,
-                    prior_seconds=default_codec_seconds(start) if start else 0.0)
+                    prior_seconds=default_codec_seconds(start) if start else 0.0,
+                    lambda_sampling=lambda_sampling)
     fit(model, recipe.dataset(list(load_folder(data).values()), seed=seed),
         minutes=minutes, steps=steps, param_groups=groups, checkpoint=progress_file, resume=True,
         recipe=settings, seed=seed, device=device, progress=progress, save_every=200,

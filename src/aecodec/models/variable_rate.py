@@ -166,13 +166,24 @@ class VariableRateHyperprior(HyperpriorAutoencoder):
         """The inverse gain of `self.lmbda`, then the decoder: y_hat -> x_hat."""
         return super().decode(y_hat * self._current(len(y_hat))[1], size)
 
+    # How training draws each image's lambda: "trained" (one of config.lambdas, uniformly)
+    # or "log-uniform" (anywhere in their range, uniform in log lambda, the gains
+    # interpolated as `gains` does between trained lambdas). Not part of the config: it
+    # changes how the model is trained, not what it is.
+    LAMBDA_SAMPLINGS = ("trained", "log-uniform")
+    lambda_sampling: str = "trained"
+
     def training_lambdas(self, batch: int) -> torch.Tensor:
-        """The lambda of each image of a batch (N,): in training, drawn at random among the
-        trained lambdas; in eval mode, each in turn (a validation loss that is repeatable)."""
-        choices = torch.tensor(self.config.lambdas, dtype=torch.float64)
+        """The lambda of each image of a batch (N,): in training, drawn at random as
+        `lambda_sampling` says; in eval mode, each trained lambda in turn (a validation loss
+        that is repeatable)."""
+        choices = torch.tensor(self.config.lambdas, dtype=torch.float64)  # (L,)
+        if self.training and self.lambda_sampling == "log-uniform":
+            low, high = math.log(choices[0]), math.log(choices[-1])
+            return torch.exp(low + (high - low) * torch.rand(batch, dtype=torch.float64))  # (N,)
         if self.training:
-            return choices[torch.randint(len(choices), (batch,))]
-        return choices[torch.arange(batch) % len(choices)]
+            return choices[torch.randint(len(choices), (batch,))]  # (N,)
+        return choices[torch.arange(batch) % len(choices)]  # (N,)
 
     def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         """The mean over the batch of each image's `rd_loss` at its own lambda
