@@ -1508,8 +1508,9 @@ ATTACK_04_06 = [
     # the new prediction checks: three or more plausible wrong predictions each
     ("loss_curve_prediction", lambda: ("a", "b"), "adds each gradient to the stored ones"),
     ("loss_curve_prediction", lambda: ("d", "b"), "Adam's steps stay about lr wide: no nan"),
-    # (b) without zero_grad and (a) with a 10x rate are accepted (two seeds show each;
-    # review r9-B), so these pair an accepted letter with one no two seeds show
+    # (b) without zero_grad and (a) with a 10x rate are partly right (two seeds show each,
+    # most show another; reviews r9-B, r10-B), so these pair one with a letter no two seeds
+    # show: the verdict is "Wrong"
     ("loss_curve_prediction", lambda: ("a", "a"), "a push that goes on after the loss"),
     ("loss_curve_prediction", lambda: ("b", "c"), "passes no gradient back"),
     ("loss_curve_prediction", lambda: ("c", "c"), "the average colour"),

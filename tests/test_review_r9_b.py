@@ -38,15 +38,16 @@ def _solution(notebook, name: str):
 
 # --- 1 (major): the loss-curve prediction ------------------------------------------------
 
-def test_a_letter_two_seeds_show_is_accepted_and_the_majority_named(capsys):
-    """The reviewer's (b) without zero_grad and (a) with a 10x rate: two seeds show each."""
+def test_a_letter_two_seeds_show_is_partly_right_and_the_majority_named(capsys):
+    """The reviewer's (b) without zero_grad and (a) with a 10x rate: two seeds show each.
+    Since review r10-B they are "partly right", not correct (see test_review_r10_B.py)."""
     shapes = E.loss_curve_shapes()
     assert shapes["without zero_grad"].count("b") >= 2, shapes
     assert shapes["10x learning rate"].count("a") >= 2, shapes
-    assert E.check_loss_curve_prediction(lambda: ("b", "a"), grade=True) is True
+    assert E.check_loss_curve_prediction(lambda: ("b", "a"), grade=True) is False
     out = capsys.readouterr().out
-    assert out.startswith("Correct. ") and "though most show (c)" in out, out
-    assert "though most show (b)" in out and "the outcome varies by seed" in out, out
+    assert out.startswith("Partly right: ") and "show (c) swings" in out, out
+    assert "show (b) stays far above" in out, out
 
 
 def test_a_letter_fewer_than_two_seeds_show_is_still_wrong_with_the_tally(capsys):
@@ -77,7 +78,7 @@ def test_which_letters_the_check_accepts():
 
 def test_notebook_04_says_two_seeds_suffice_and_the_outcome_varies():
     text = notebook_markdown(NB04)
-    assert "accepts any letter that at least two of them show" in text
+    assert "a letter that fewer of them show, but at least two, is partly right" in text
     assert "The outcome varies by seed" in text
     assert "expects the letter that most of them show" not in text
     assert "check's output lists each seed's letter" not in text
