@@ -5527,7 +5527,8 @@ def check_bits_prediction(predict: Callable[[], dict], measured: dict[str, float
     A prediction that names the wrong half, or a saving too small, is told why the gap is
     what it is; with `start`, in the measured numbers of both files: how much of the gap is
     information moved between the halves (the anchors dearer than in the start's file, the
-    non-anchors cheaper) rather than bits saved on y as a whole.
+    non-anchors cheaper) rather than bits saved on y as a whole; and that the two files are
+    compared at the same lambda, not the same PSNR, so y's change is not a BD-rate.
 
     Args:
         predict: the learner's prediction, made before the measurement was shown.
