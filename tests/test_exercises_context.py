@@ -30,7 +30,9 @@ def solutions() -> dict[str, object]:
     for cell in json.loads(NOTEBOOK.read_text())["cells"]:
         source = "".join(cell["source"])
         if cell["cell_type"] == "code" and "### BEGIN SOLUTION" in source:
-            namespace = {"torch": torch, "math": math}
+            # QUALITY: the settings' default, whose file BITS comes from (review r10-E: the
+            # bits_prediction solution depends on the rate)
+            namespace = {"torch": torch, "math": math, "QUALITY": 4}
             before = set(namespace)
             exec(compile(source, NOTEBOOK.name, "exec"), namespace)
             for name in set(namespace) - before - {"__builtins__"}:

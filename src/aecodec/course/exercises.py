@@ -5609,7 +5609,8 @@ def check_bits_prediction(predict: Callable[[], dict], measured: dict[str, float
     A prediction that names the wrong half, or a saving too small, is told why the gap is
     what it is; with `start`, in the measured numbers of both files: how much of the gap is
     information moved between the halves (the anchors dearer than in the start's file, the
-    non-anchors cheaper) rather than bits saved on y as a whole.
+    non-anchors cheaper) rather than bits saved on y as a whole; and that the two files are
+    compared at the same lambda, not the same PSNR, so y's change is not a BD-rate.
 
     Args:
         predict: the learner's prediction, made before the measurement was shown.
@@ -5661,7 +5662,7 @@ def check_bits_prediction(predict: Callable[[], dict], measured: dict[str, float
             said = ("the two halves cost about the same" if cheaper == "same"
                     else f"the {cheaper} are the cheaper half")
             complaint = _Wrong(f"you predicted that {said}; {scores}. {why}")
-            complaint.limit = 1200  # the numbers of both files: never cut them
+            complaint.limit = 1400  # the numbers of both files: never cut them
             raise complaint
         share = f"a {winner[:-1]} value costs {100 * cheap / dear:.0f}% of what the other costs"
         low, high = true_saving / SAVING_FACTOR, true_saving * SAVING_FACTOR
@@ -5679,7 +5680,7 @@ def check_bits_prediction(predict: Callable[[], dict], measured: dict[str, float
             complaint = _Wrong(f"you predicted {saving:g}% fewer bits; {scores}, more than "
                                f"that, over {SAVING_FACTOR:g} times your figure: {share}."
                                + (moved if winner == "non-anchors" else ""))
-            complaint.limit = 1200  # the numbers of both files: never cut them
+            complaint.limit = 1400  # the numbers of both files: never cut them
             raise complaint
         # the same gap read from the other base: the dearer half costs this much more
         more = 100 * (dear - cheap) / cheap
@@ -5694,7 +5695,7 @@ def check_bits_prediction(predict: Callable[[], dict], measured: dict[str, float
         return (f"you predicted {cheaper}, {saving:g}% fewer bits per value; {scores}: within a "
                 f"factor of {SAVING_FACTOR:g}.{backwards}{lesson}")
 
-    return _verdict("bits prediction", check, grade, limit=1200)  # both files' numbers
+    return _verdict("bits prediction", check, grade, limit=1400)  # both files' numbers
 
 
 def _moved_between_halves(measured: dict[str, float], start: dict[str, float] | None,
@@ -5729,4 +5730,13 @@ def _moved_between_halves(measured: dict[str, float], start: dict[str, float] | 
             f"bits), a non-anchor value {-change['non-anchors']:.0f}% fewer "
             f"({before['non-anchors']:.3f} -> {after['non-anchors']:.3f}), {saved}: the codec "
             "trained with the context spends more on the anchors, which its context reads, "
-            "and less on the non-anchors it predicts from them.")
+            "and less on the non-anchors it predicts from them." + _SAME_LAMBDA_NOT_PSNR)
+
+
+# review r10-E: the two files are compared at the same lambda, where the two codecs reach
+# different PSNRs; y's bytes there are not the context's saving at equal quality
+_SAME_LAMBDA_NOT_PSNR = (" These are bits at the same λ, not at the same PSNR: the two codecs' "
+                         "files also differ in quality (both PSNRs are printed below), so y's "
+                         "change is not the context's saving at equal quality, a BD-rate, and "
+                         "at another λ it can come out as more bits for a better picture; the "
+                         "control below estimates that saving.")
