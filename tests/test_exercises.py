@@ -743,7 +743,7 @@ ATTACK = [
     ("conv_size_prediction", lambda: {"A": 3, "B": 4, "C": 3, "D": 4, "E": 26.5}, "not an int"),
     ("conv_size_prediction", lambda: {"A": 3, "B": 4, "C": 3, "D": 4}, "no entry for 'E'"),
     ("conv_size_prediction", lambda: {"A": 3, "B": 4, "C": 4, "D": 4, "E": 26},
-     "with kernel 3 and padding 0"),
+     "kernel 3 and padding 0"),
     ("conv_size_prediction", lambda: {"A": 3, "B": 4, "C": 3, "D": 9, "E": 26},
      "step by step"),
     ("transposed_size_prediction", lambda: {"A": 7, "B": 10, "C": 10, "D": 12, "E": 10},

@@ -206,3 +206,22 @@ def test_noise_prediction_with_float32_keys_is_told_why(capsys):
                                                           grade=grade),
         lambda: {np.float32(0.1): 20, np.float32(0.01): 40}, "float32", "Correct", capsys)
     assert "plain Python numbers" in out, out
+
+
+def test_latent_values_as_a_whole_float_is_told_why_a_prediction_may_be_one(capsys):
+    """The size prediction takes 3.0; latent_values refuses 81920.0: now it says why."""
+    assert_diagnosed(exercises.check_latent_values,
+                     lambda h, w, c, k: float(c * math.ceil(h / 2**k) * math.ceil(w / 2**k)),
+                     "A prediction you write by hand may say 7.0 for 7", "Correct", capsys)
+
+
+# --- 00 ----------------------------------------------------------------------------------
+
+
+def test_00_asks_for_a_guess_before_measuring_png():
+    cells = notebook_cells(REPO / "notebooks" / "00_what_is_image_compression.ipynb")
+    before = next(i for i, c in enumerate(cells) if c["cell_type"] == "code"
+                  and "def png_size" in "".join(c["source"]))
+    prompt = "".join(cells[before - 1]["source"])
+    assert cells[before - 1]["cell_type"] == "markdown" and "predict" in prompt, prompt
+    assert "shrink most" in prompt and "least" in prompt, prompt

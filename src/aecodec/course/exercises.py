@@ -663,7 +663,10 @@ def _whole(value, what: str, whole_floats: bool = False) -> int:
                 isinstance(value, torch.Tensor) and value.numel() == 1):
             raise _Wrong(f"{what} is {value!r}, not an int: sizes and counts are whole "
                          "numbers, so return an int (use // to divide, and int(...) around "
-                         "math.ceil's or np.floor's result where it is a float or a tensor).")
+                         "math.ceil's or np.floor's result where it is a float or a tensor). "
+                         "A prediction you write by hand may say 7.0 for 7; a function that "
+                         "computes a size or a count returns an int, the type Python and "
+                         "PyTorch use for them (shapes, indices, range).")
         if isinstance(value, str):
             raise _Wrong(f"{what} is the string {value!r:.40}: write the number itself, "
                          "without quotes.")
