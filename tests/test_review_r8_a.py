@@ -70,7 +70,7 @@ def _psnr_with_peak(peak):
 def test_psnr_int_with_the_video_peak_is_told_it_is_another_convention(capsys):
     out = assert_diagnosed(exercises.check_psnr_int, _psnr_with_peak(lambda b: 255 * 2 ** (b - 8)),
                            "255 · 2^(10 - 8) = 1020", "with a peak of 1020", capsys)
-    assert "some video tools" in out and "2^10 - 1 = 1023" in out, out
+    assert "HM and VTM" in out and "2^10 - 1 = 1023" in out, out
 
 
 def test_psnr_int_right_answer_names_the_other_convention(capsys):
@@ -99,13 +99,16 @@ def test_latent_values_in_bits_is_told_it_counts_bits(bits, phrase, capsys):
     assert_diagnosed(exercises.check_latent_values, wrong, phrase, "HIDDEN_CHANNELS", capsys)
 
 
-def test_latent_values_rounding_up_at_each_layer_passes(capsys):
+def test_latent_values_rounding_up_at_each_layer_in_a_loop_is_refused(capsys):
+    """Passed until review r10-A, which found that a loop applying one layer k times
+    answers the exercise without the step it asks for (k layers in one step)."""
     def latent_values(h, w, c, k):
         for _ in range(k):
             h, w = h // 2 + h % 2, w // 2 + w % 2
         return c * h * w
-    assert exercises.check_latent_values(latent_values, grade=True) is True, \
-        capsys.readouterr().out
+    out = assert_diagnosed(exercises.check_latent_values, latent_values,
+                           "gives the right counts", "Correct", capsys)
+    assert "a for loop" in out, out
 
 
 def test_latent_values_first_case_is_not_worked_out_in_the_notebook(capsys):

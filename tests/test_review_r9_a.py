@@ -135,13 +135,20 @@ def latent_values_by_reasoning(h, w, c, k):
     return c * h * w
 
 
-def test_latent_values_accepts_reasoning_with_a_helper_and_the_solution(capsys):
+def test_latent_values_accepts_the_solution_and_refuses_one_layer_applied_k_times(capsys):
+    """A helper applied in a loop and functools.reduce passed until review r10-A, which
+    found that they answer without the step the exercise asks for (k layers in one step)."""
     solution = lambda h, w, c, k: c * math.ceil(h / 2**k) * math.ceil(w / 2**k)  # noqa: E731
-    for right in (solution, latent_values_by_reasoning,
-                  lambda h, w, c, k: c * functools.reduce(lambda n, _: (n + 1) // 2, range(k), h)
-                  * functools.reduce(lambda n, _: (n + 1) // 2, range(k), w)):
-        assert exercises.check_latent_values(right, grade=True) is True, capsys.readouterr().out
-    assert capsys.readouterr().out.count("gives the right answer on 5 test cases") == 3
+    assert exercises.check_latent_values(solution, grade=True) is True, capsys.readouterr().out
+    assert "gives the right answer on 5 test cases" in capsys.readouterr().out
+    for looped, named in [(latent_values_by_reasoning, "a for loop"),
+                          (lambda h, w, c, k: c * functools.reduce(
+                              lambda n, _: (n + 1) // 2, range(k), h)
+                           * functools.reduce(lambda n, _: (n + 1) // 2, range(k), w),
+                           "`reduce`")]:
+        out = assert_diagnosed(exercises.check_latent_values, looped,
+                               "gives the right counts", "Correct", capsys)
+        assert named in out, out
 
 
 def test_02_exercise_3_says_measuring_is_refused():

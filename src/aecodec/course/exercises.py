@@ -326,6 +326,12 @@ def check_to_batch(to_batch: Callable[[np.ndarray], torch.Tensor]) -> bool:
                              f"{(x - expected).abs().max().item():.4f}): rounding merges some "
                              "of the 256 levels a byte has, or moves them. Keep byte / 255 as "
                              "it is, and round only where you print.")
+            if not torch.allclose(x, expected, atol=1e-6) and torch.equal(
+                    x, expected.half().float()):  # review r10-A: .half() on the way
+                raise _Wrong("the values are byte / 255 rounded to float16 (half precision, "
+                             f"off by up to {(x - expected).abs().max().item():.5f}): float16 "
+                             "keeps only about 3 decimal digits, so some of the 256 levels "
+                             "move. Stay in float32 all the way: .float() / 255, no .half().")
             if not torch.allclose(x, expected, atol=1e-6):
                 if torch.allclose(x.flatten().sort().values, expected.flatten().sort().values,
                                   atol=1e-6):  # the right values, in the wrong places
@@ -634,6 +640,14 @@ def _committed(predict: Callable[[], dict], keys: list, measured=None) -> dict:
             f" Your keys {', '.join(map(repr, written))} are strings: the keys must be the "
             f"numbers {' and '.join(map(str, keys))}, not strings, so write them without "
             "quotes.")
+        near = [key for key in got if isinstance(key, float | np.floating) and not isinstance(
+            key, bool) and any(isinstance(k, float) and math.isclose(float(key), k, rel_tol=1e-6)
+                               for k in missing)]  # review r10-A: np.float32(0.1) as a key
+        if near:
+            strings += (f" Your keys {', '.join(repr(k) for k in near)} are "
+                        f"{type(near[0]).__name__} numbers close to them but not equal "
+                        f"(float32 0.1 is {float(np.float32(0.1))!r}), so the lookup misses: "
+                        "write the keys as plain Python numbers, such as 0.1.")
         raise _Wrong(f"your dict has no entry for {', '.join(map(repr, missing))}: return "
                      f"{example}.{strings}")
     return got
@@ -660,7 +674,10 @@ def _whole(value, what: str, whole_floats: bool = False) -> int:
                 isinstance(value, torch.Tensor) and value.numel() == 1):
             raise _Wrong(f"{what} is {value!r}, not an int: sizes and counts are whole "
                          "numbers, so return an int (use // to divide, and int(...) around "
-                         "math.ceil's or np.floor's result where it is a float or a tensor).")
+                         "math.ceil's or np.floor's result where it is a float or a tensor). "
+                         "A prediction you write by hand may say 7.0 for 7; a function that "
+                         "computes a size or a count returns an int, the type Python and "
+                         "PyTorch use for them (shapes, indices, range).")
         if isinstance(value, str):
             raise _Wrong(f"{what} is the string {value!r:.40}: write the number itself, "
                          "without quotes.")
@@ -938,6 +955,21 @@ def check_psnr_int(psnr_int: Callable[[np.ndarray, np.ndarray, int], float]) -> 
                     raise _Wrong(f"{shown}: that is what {name} arithmetic gives, and it "
                                  f"overflows here: {why}. Convert to float (or int64) "
                                  "before subtracting.")
+            with np.errstate(all="ignore"):  # review r10-A: float16 on the way
+                half = a.astype(np.float16) - b.astype(np.float16)  # rounded, or inf
+                half_mses = [float((half.astype(np.float64) ** 2).mean()),
+                             float((half ** 2).astype(np.float64).mean())]
+                halves = [10 * math.log10(top ** 2 / m) if math.isfinite(m) and m > 0
+                          else (math.inf if m == 0 else -math.inf) for m in half_mses]
+            if math.isfinite(got) and any(
+                    math.isclose(got, v, abs_tol=1e-4) and not math.isclose(
+                        v, expected, abs_tol=1e-4) for v in halves if math.isfinite(v)) or \
+                    (not math.isfinite(got) and got in halves):
+                raise _Wrong(f"{shown}: that is what float16 (half precision) gives. "
+                             "float16 holds whole numbers exactly only up to 2048, and "
+                             "nothing above 65504, so the values were rounded (or the "
+                             "squares overflowed) before the mean. Convert to float64 (or "
+                             "float32) before subtracting.")
             peaks = {255: "255, the peak of 8-bit values (dividing by 255 first, then "
                           "peak 1, gives the same)",
                      1: "1, the peak of images in [0, 1]; these are integers",
@@ -952,9 +984,10 @@ def check_psnr_int(psnr_int: Callable[[np.ndarray, np.ndarray, int], float]) -> 
                      "array's type"}
             peaks.setdefault(255 * 2 ** (bits - 8), f"255 · 2^({bits} - 8) = "
                              f"{255 * 2 ** (bits - 8)}, 8-bit's peak scaled to {bits} bits: the "
-                             "convention of some video tools, another convention than the one "
-                             "this exercise asks for. The exercise, like most image work, takes "
-                             f"the largest value {bits} bits hold, 2^{bits} - 1 = {top} (the two "
+                             "convention of HM and VTM, the video reference encoders, another "
+                             "convention than the one this exercise asks for. The exercise "
+                             "takes, as is common in image processing, the largest value "
+                             f"{bits} bits hold, 2^{bits} - 1 = {top} (the two "
                              "differ by a few hundredths of a dB, so say which peak you use "
                              "when you report a PSNR above 8 bits)")
             for brightest, where in ((max(a.max(), b.max()), "these two images"),
@@ -1043,8 +1076,10 @@ def check_psnr_int(psnr_int: Callable[[np.ndarray, np.ndarray, int], float]) -> 
     return _run("psnr_int", check, "The peak of integers of `bits` bits is the largest value "
                 "they hold, 2^bits - 1 (255 for bytes), whatever the array's dtype; and the "
                 "difference is taken in floats, where nothing wraps around. (That peak is the "
-                "usual convention, not the only one: some video tools scale 8-bit's 255 by "
-                "2^(bits - 8), 1020 for 10 bits, so say which peak a PSNR above 8 bits uses.)")
+                "common one in image processing, not the only one: HM and VTM, the video "
+                "reference encoders, use 255 · 2^(bits - 8), 1020 for 10 bits, and some "
+                "libraries use the dtype's maximum, so say which peak a PSNR above 8 bits "
+                "uses.)")
 
 
 # --- 02 the convolutional encoder ------------------------------------------------------
@@ -1087,11 +1122,13 @@ def _layer_sizes(layer: nn.Module, size: int) -> dict[str, int]:
                 "padding added": (size - 1) * s + 2 * p + k + op,
                 "padding ignored": (size - 1) * s + k + op,
                 "output_padding on both sides": (size - 1) * s - 2 * p + k + 2 * op}
-    return {"halving, rounding up": -(-size // s),
+    halves = s > 1  # at stride 1 "halving" by the stride keeps the size: its own rule below
+    return {"halving, rounding up": -(-size // s) if halves else None,
             "no + 1": (size + 2 * p - k) // s,
-            "rounding up": -(-(size + 2 * p - k) // s) + 1,
+            "rounding up": -(-(size + 2 * p - k) // s) + 1 if halves else None,
             "padding on one side": (size + p - k) // s + 1,
-            "halving, rounding down": size // s,
+            "halving, rounding down": size // s if halves else None,
+            "size kept at stride 1": size if s == 1 and k != 2 * p + 1 else None,
             "halving at stride 1": size // 2 if s == 1 else None,
             "halving up at stride 1": -(-size // 2) if s == 1 else None,
             "padding ignored": (size - k) // s + 1}
@@ -1122,14 +1159,18 @@ def check_size_prediction(predict: Callable[[], dict], layers: dict[str, tuple[n
             with torch.no_grad():
                 out = layer(torch.zeros(1, layer.in_channels, size, size))  # (1, C, s, s)
             measured[name] = out.shape[-1]
+        guesses = {name: _whole(got[name], f"your size for {name!r}", whole_floats=True)
+                   for name in layers}
+        misses = []  # review r10-A: every layer's you/measured pair at once, each miss diagnosed
         for name, (layer, size) in layers.items():
-            guess = _whole(got[name], f"your size for {name!r}", whole_floats=True)
+            guess = guesses[name]
             right = measured[name]
             lines.append(f"{name}: {size} -> {right}")
             if guess == right:
+                misses.append(f"{name}: you said {guess}, PyTorch gives {right}: right.")
                 continue
-            said = f"{name!r} ({_describe(layer)}, on {size} pixels): you said {guess}, " \
-                   f"PyTorch gives {right}."
+            said = f"{name} ({_describe(layer)}, on {size} pixels): you said {guess}, " \
+                   f"PyTorch gives {right}: wrong."
             rules = [rule for rule, value in _layer_sizes(layer, size).items()
                      if value == guess and value != right]
             # of the rules that give this wrong size, name the one that gives most of the
@@ -1164,10 +1205,12 @@ def check_size_prediction(predict: Callable[[], dict], layers: dict[str, tuple[n
             else:
                 why = {"halving, rounding up": f" 'A stride-2 layer halves, rounding up' holds "
                        f"when kernel = 2 * padding + 1 (like 5 and 2); with kernel {k} and "
-                       f"padding {p} the last window would run past the padding.",
+                       f"padding {p} the last window would run past the "
+                       f"{'end of the input (there is no padding)' if p == 0 else 'padding'}.",
                        "no + 1": " The first window counts too: + 1.",
                        "rounding up": " PyTorch rounds the division down: a window that would "
-                                      "run past the padding is dropped.",
+                                      f"run past the {'end of the input' if p == 0 else 'padding'}"
+                                      " is dropped.",
                        "padding on one side": " The padding is added on both sides: "
                                               "2 * padding.",
                        "halving, rounding down":
@@ -1182,6 +1225,11 @@ def check_size_prediction(predict: Callable[[], dict], layers: dict[str, tuple[n
                                           f"{'' if p == 1 else 's'} on each side, so "
                                           f"(size + 2 * padding - kernel) // stride + 1 = "
                                           f"{formula}."}
+                why["size kept at stride 1"] = (
+                    f" A stride-1 layer keeps the size only when its padding makes up for the "
+                    f"kernel, 2 * padding = kernel - 1; with kernel {k} and padding {p} the "
+                    f"window fits in {k - 1 - 2 * p} fewer positions than there are pixels: "
+                    f"{formula}.")
                 for rule in ("halving at stride 1", "halving up at stride 1"):
                     why[rule] = (f" This layer has stride 1: its window moves one pixel at a "
                                  f"time, so it does not halve the size; only a stride of 2 "
@@ -1198,7 +1246,14 @@ def check_size_prediction(predict: Callable[[], dict], layers: dict[str, tuple[n
             else:
                 hint = (f" Work through the output-size formula, (size + 2 * padding - "
                         f"kernel) // stride + 1, step by step for this layer: {formula}.")
-            raise _Wrong(said + hint)
+            misses.append(said + hint)
+        wrong = sum(guesses[name] != measured[name] for name in layers)
+        if wrong:
+            error = _Wrong(f"{wrong} of your {len(layers)} sizes "
+                           f"{'differs' if wrong == 1 else 'differ'} from PyTorch's. "
+                           + " ".join(misses))
+            error.limit = 4000  # every layer's line, not the first ones only
+            raise error
         rule = "" if any(isinstance(layer, nn.ConvTranspose2d) for layer, _ in
                          layers.values()) else (
             " PyTorch's rule: out = (size + 2 * padding - kernel) // stride + 1, so stride 2 "
@@ -1337,6 +1392,52 @@ def _latent_hint(rule: str, h: int, w: int, c: int, k: int, channels: int | None
     }[rule]
 
 
+# Names that apply a step over and over without a loop statement of the caller's own.
+_REPEATING = ("reduce", "accumulate", "map", "starmap", "repeat")
+
+
+def _repeats(fn: Callable, seen: set | None = None) -> str | None:
+    """What in `fn`'s code repeats a step (review r10-A: a loop applying one layer's size k
+    times answers latent_values without the reasoning it asks for): a loop, a
+    comprehension, recursion, `functools.reduce` and the like, or the notebook's
+    `conv_output_size`; follows the notebook's own functions `fn` calls. None if nothing."""
+    code = getattr(fn, "__code__", None)
+    seen = set() if seen is None else seen
+    if code is None or code in seen:
+        return None
+    seen.add(code)
+
+    def codes(c):
+        yield c
+        for const in c.co_consts:
+            if inspect.iscode(const):
+                yield from codes(const)
+
+    if "conv_output_size" in _code_names(code):
+        return "`conv_output_size`, one layer's size (so the k layers are applied one by one)"
+    for c in codes(code):
+        ops = {ins.opname for ins in dis.get_instructions(c)}
+        if "FOR_ITER" in ops:
+            return "a for loop or a comprehension" if c is code else \
+                "a comprehension or an inner function with a loop"
+        if any("BACKWARD" in op or op == "JUMP_ABSOLUTE" for op in ops):  # 3.11: also
+            # POP_JUMP_BACKWARD_IF_TRUE, where a while loop's test is repeated at its end
+            return "a while loop"
+    scope = getattr(fn, "__globals__", {})
+    names = _code_names(code)
+    for name in sorted(names):
+        value = scope.get(name)
+        if value is fn:
+            return "recursion (it calls itself, one layer per call)"
+        if name in _REPEATING:
+            return f"`{name}`, which repeats a step"
+        if inspect.isfunction(value) and getattr(value, "__globals__", None) is scope:
+            inner = _repeats(value, seen)  # a helper of the notebook's that loops
+            if inner is not None:
+                return f"`{name}`, a function of yours that uses {inner}"
+    return None
+
+
 @_prints_verdict
 def check_latent_values(latent_values: Callable[[int, int, int, int], int]) -> bool:
     """latent_values(height, width, latent_channels, downsamplings) -> numbers in y."""
@@ -1382,6 +1483,17 @@ def check_latent_values(latent_values: Callable[[int, int, int, int], int]) -> b
                 raise _Wrong(f"latent_values({h}, {w}, {c}, {k}) returned {got!r}, "
                              f"expected {expected}.{hint}")
             _whole(got, f"latent_values({h}, {w}, {c}, {k})")
+        # right on every case: refused still if it applies one layer k times (review r10-A);
+        # a wrong answer made that way is told its mistake above first
+        repeats = _repeats(latent_values)
+        if repeats is not None:
+            named = getattr(latent_values, "__name__", "<lambda>")
+            raise _Wrong(
+                f"your {'code' if named == '<lambda>' else named} gives the right counts, but "
+                f"it uses {repeats}. Applying one layer's size k times, in a loop or one call "
+                "per layer, skips what this exercise asks: what k layers do to a size, in one "
+                "step. Work out what two layers do to n, then k layers: one expression for the "
+                "whole stack, for any k (// and math.ceil are fine), without a loop.")
         return len(cases)
 
     return _run("latent_values", check)
