@@ -3621,8 +3621,35 @@ def check_gaussian_pmf(gaussian_pmf: Callable[[torch.Tensor, float, float], torc
                                 "so every probability between 0 and 1 was cut to a whole "
                                 "number (0, most of them). Do not convert the result to "
                                 "an integer type; n may be integers, P(n) is not."))
+            if got.dtype in (torch.float16, torch.bfloat16):  # review r10-D
+                raise _Wrong(f"return float32 (or float64): your tensor has dtype {got.dtype}, "
+                             "half precision, which keeps two or three significant digits and "
+                             "rounds the small probabilities of the tails to 0 or to numbers far "
+                             "off. Do not convert the result to a half-precision type.")
+            if not bool(torch.isfinite(got).all()):  # review r10-D: not a matter of bin edges
+                bad = int((~torch.isfinite(got)).nonzero()[0])
+                raise _Wrong(f"with mean {mean} and scale {scale} your P(n) holds "
+                             f"{got[bad].item()} at n = {int(n[bad])}"
+                             + (", and everywhere else too" if not bool(
+                                 torch.isfinite(got).any()) else "")
+                             + ": a probability is a number between 0 and 1. Look for a "
+                             "division by 0, inf - inf or the log of 0 in how you compute the "
+                             "CDFs; CDF(n + 1/2) - CDF(n - 1/2) needs none of them.")
             got = got.detach().float()
             _rounded_mean(gaussian_pmf, got, n, mean, scale, expected)
+            low = float(got.min())
+            if low > 0 and int((got == low).sum()) >= 2 and bool(
+                    (expected[got == low] < 0.5 * low).any()):  # review r10-D: a floor,
+                # even one small enough to pass the tolerance below (1e-9)
+                floored = (n.double() - mean).abs()[got == low]  # |n - mean| where it bites
+                raise _Wrong(f"with mean {mean} and scale {scale} your probabilities never go "
+                             f"below {low:.3g}, where the Gaussian's own mass is smaller (at "
+                             f"n = {int(n[int((got == low).nonzero()[0])])} it is "
+                             f"{_table_mass(floored[:1], scale).item():.3g}"
+                             "): a floor (a clamp) "
+                             "belongs to a coder's tables, where a value must never get "
+                             "probability 0, not to P(n), the Gaussian's own mass. Leave the "
+                             "small probabilities as they come out.")
 
             normal = torch.distributions.Normal(torch.tensor(mean, dtype=torch.float64),
                                                 torch.tensor(scale, dtype=torch.float64))
@@ -4126,6 +4153,28 @@ def _float32_side(scale: float, ratio: float, reach: int, zero_infinite: bool) -
     return "narrower" if cost(scale / ratio) < cost(scale * ratio) else "wider"
 
 
+def _infinite_side(scale: float, ratio: float, reach: int, dtype: torch.dtype) -> str:
+    """cheaper_side computed with torch's Normal CDF in `dtype` over the integers
+    -reach..reach, the nan terms (0 * log2(0)) set to 0 but the infinite ones kept: where a
+    too-narrow table's tail probability underflows to 0 and the value's own does not, that
+    table's average is infinite, and an infinite average never comes out smaller (a
+    diagnosis of check_cheaper_rung, review r10-D)."""
+    n = torch.arange(-reach, reach + 1, dtype=dtype)
+
+    def mass(s: float) -> torch.Tensor:
+        normal = torch.distributions.Normal(torch.tensor(0.0, dtype=dtype),
+                                            torch.tensor(float(s), dtype=dtype))
+        return normal.cdf(n + 0.5) - normal.cdf(n - 0.5)
+
+    own = mass(scale)
+
+    def cost(table_scale: float) -> float:
+        return float(torch.nan_to_num(-(own * torch.log2(mass(table_scale))), nan=0.0,
+                                      posinf=math.inf).sum())
+
+    return "narrower" if cost(scale / ratio) < cost(scale * ratio) else "wider"
+
+
 def _entropy_side(scale: float, ratio: float) -> str:
     """"narrower" or "wider" by which table's own entropy is nearer the value's: comparing
     the tables with each other instead of pricing the values (a diagnosis of
@@ -4199,6 +4248,16 @@ def check_cheaper_rung(cheaper_rung: Callable[[float, float], str]) -> bool:
                     "torch.erfc far in the tail) or keep such terms infinite."
                     + (f" Your sums also stop at |n| = {short}: at larger scales the values "
                        "reach integers well beyond that." if short else ""))
+        if any(every == [_infinite_side(s, r, k, dtype) for s, r in both]
+               for dtype in (torch.float64, torch.float32) for k in (20, 50, 100, 200)):
+            return (case + " One of your averages is infinite: a tail probability "
+                    "underflowed to 0 (torch's Normal CDF subtracts two numbers near 1, or "
+                    "falls below the smallest float far in the low tail), and -log2(0) is "
+                    "infinite; two infinite averages compare as equal, and an infinite one "
+                    "is never the smaller. The tables are ideal: compute each probability "
+                    "on the low tail's side, where it is not 1 - 1 (with torch.erfc, in "
+                    "float64), and clamp it at a tiny floor such as 1e-300 only against "
+                    "underflow.")
         if set(answers) == {"wider"}:
             return ("you answered 'wider' for every case. " + case + " Where the scale is "
                     "small, which integers does such a value take, and which table "
