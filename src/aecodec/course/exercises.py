@@ -4248,16 +4248,6 @@ def check_cheaper_rung(cheaper_rung: Callable[[float, float], str]) -> bool:
                     "torch.erfc far in the tail) or keep such terms infinite."
                     + (f" Your sums also stop at |n| = {short}: at larger scales the values "
                        "reach integers well beyond that." if short else ""))
-        if any(every == [_infinite_side(s, r, k, dtype) for s, r in both]
-               for dtype in (torch.float64, torch.float32) for k in (20, 50, 100, 200)):
-            return (case + " One of your averages is infinite: a tail probability "
-                    "underflowed to 0 (torch's Normal CDF subtracts two numbers near 1, or "
-                    "falls below the smallest float far in the low tail), and -log2(0) is "
-                    "infinite; two infinite averages compare as equal, and an infinite one "
-                    "is never the smaller. The tables are ideal: compute each probability "
-                    "on the low tail's side, where it is not 1 - 1 (with torch.erfc, in "
-                    "float64), and clamp it at a tiny floor such as 1e-300 only against "
-                    "underflow.")
         if set(answers) == {"wider"}:
             return ("you answered 'wider' for every case. " + case + " Where the scale is "
                     "small, which integers does such a value take, and which table "
@@ -4315,6 +4305,16 @@ def check_cheaper_rung(cheaper_rung: Callable[[float, float], str]) -> bool:
                     "is, not what it charges these values. A table's cost is the bits it "
                     "gives each integer, weighed by how often the value's own Gaussian "
                     "(not the table) gives that integer.")
+        if any(every == [_infinite_side(s, r, k, dtype) for s, r in both]
+               for dtype in (torch.float64, torch.float32) for k in (20, 50, 100, 200)):
+            return (case + " One of your averages is infinite: a tail probability "
+                    "underflowed to 0 (torch's Normal CDF subtracts two numbers near 1, or "
+                    "falls below the smallest float far in the low tail), and -log2(0) is "
+                    "infinite; two infinite averages compare as equal, and an infinite one "
+                    "is never the smaller. The tables are ideal: compute each probability "
+                    "on the low tail's side, where it is not 1 - 1 (with torch.erfc, in "
+                    "float64), and clamp it at a tiny floor such as 1e-300 only against "
+                    "underflow.")
         return (case + " Average each table's bits over the integers such values take, "
                 "each weighed by how often the value's own Gaussian gives it; a rule on "
                 "the scale and the ratio fitted to a few cases does not hold at others.")
