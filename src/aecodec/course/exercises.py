@@ -3637,20 +3637,6 @@ def check_gaussian_pmf(gaussian_pmf: Callable[[torch.Tensor, float, float], torc
                              "CDFs; CDF(n + 1/2) - CDF(n - 1/2) needs none of them.")
             got = got.detach().float()
             _rounded_mean(gaussian_pmf, got, n, mean, scale, expected)
-            low = float(got.min())
-            if low > 0 and int((got == low).sum()) >= 2 and bool(
-                    (expected[got == low] < 0.5 * low).any()):  # review r10-D: a floor,
-                # even one small enough to pass the tolerance below (1e-9)
-                floored = (n.double() - mean).abs()[got == low]  # |n - mean| where it bites
-                raise _Wrong(f"with mean {mean} and scale {scale} your probabilities never go "
-                             f"below {low:.3g}, where the Gaussian's own mass is smaller (at "
-                             f"n = {int(n[int((got == low).nonzero()[0])])} it is "
-                             f"{_table_mass(floored[:1], scale).item():.3g}"
-                             "): a floor (a clamp) "
-                             "belongs to a coder's tables, where a value must never get "
-                             "probability 0, not to P(n), the Gaussian's own mass. Leave the "
-                             "small probabilities as they come out.")
-
             normal = torch.distributions.Normal(torch.tensor(mean, dtype=torch.float64),
                                                 torch.tensor(scale, dtype=torch.float64))
             mistakes = [
@@ -3696,6 +3682,21 @@ def check_gaussian_pmf(gaussian_pmf: Callable[[torch.Tensor, float, float], torc
                 if (torch.allclose(got, other.float(), atol=1e-6)
                         and not torch.allclose(other.float(), expected, atol=1e-5)):
                     raise _Wrong(why)
+            low = float(got.min())
+            floored = (n.double() - mean).abs()[got == low]  # |n - mean| where it bites
+            masses = _table_mass(floored, scale)  # their exact masses, which a floor flattens
+            if low > 0 and len(floored) >= 2 and bool((expected[got == low] < 0.5 * low).any()) \
+                    and float(masses.max()) > 10 * float(masses.min()):  # review r10-D: a
+                # floor, even one small enough to pass the tolerance below (1e-9); not two
+                # equal masses either side of the mean (a bin two wide, named above)
+                raise _Wrong(f"with mean {mean} and scale {scale} your probabilities never go "
+                             f"below {low:.3g}, where the Gaussian's own mass is smaller (at "
+                             f"n = {int(n[int((got == low).nonzero()[0])])} it is "
+                             f"{_table_mass(floored[:1], scale).item():.3g}"
+                             "): a floor (a clamp) "
+                             "belongs to a coder's tables, where a value must never get "
+                             "probability 0, not to P(n), the Gaussian's own mass. Leave the "
+                             "small probabilities as they come out.")
             if bool((got < -1e-6).any()) and not torch.allclose(got, expected, atol=1e-5):
                 raise _Wrong("some of your probabilities are negative: a probability is "
                              "at least 0. Subtract the lower edge's CDF, CDF(n - 1/2), from "
