@@ -263,10 +263,12 @@ def test_a_complex_pmf_is_told_to_return_floats(capsys):
 
 @pytest.mark.parametrize("pmf", [
     lambda n, m, s: _exact_pmf(n, m, s),
-    lambda n, m, s: _exact_pmf(n, m, s).clamp_min(1e-9),  # a floor far below what matters
+    # (a clamp at 1e-9, "a floor far below what matters", passed until review r10-D: the
+    # check's own message calls a floor wrong, and it now names this one too,
+    # tests/test_review_r10_D.py)
     lambda n, m, s: 0.5 * (torch.erf((n + 0.5 - m) / (s * 2**0.5))
                            - torch.erf((n - 0.5 - m) / (s * 2**0.5))),
-], ids=["cdf", "clamp-1e-9", "erf"])
+], ids=["cdf", "erf"])
 def test_right_pmfs_still_pass(pmf, capsys):
     assert exercises.check_gaussian_pmf(pmf, grade=True) is True, capsys.readouterr().out
 
