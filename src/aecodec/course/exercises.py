@@ -5282,15 +5282,17 @@ def check_file_size_prediction(file_size_prediction: Callable[[], float], model=
                    "than the stream: a header the decoder must read first (image size, "
                    "latent shape, which model) and a checksum.")
         elif guess - estimate <= 12:
-            why = (f"You allowed {guess - estimate:,.0f} bytes above the estimate: about what "
-                   "the coded stream alone takes over it (ending the stream, and integer "
-                   f"tables that round P: {stream - estimate:+,.0f} bytes here). That is the "
-                   "stream, not the file: besides it the file must hold a header the decoder "
-                   "reads first (image size, latent shape, which model) and a checksum, "
-                   f"which together come to a few dozen bytes ({overhead} here).")
+            why = (f"More than the estimate, but not by enough: you allowed "
+                   f"{guess - estimate:,.0f} bytes, about what the coded stream alone takes "
+                   "over it (ending the stream, and integer tables that round P: "
+                   f"{stream - estimate:+,.0f} bytes here). That is the stream, not the "
+                   "file: besides it the file must hold a header the decoder must read first "
+                   "(image size, latent shape, which model) and a checksum, which together "
+                   f"come to a few dozen bytes ({overhead} here).")
         elif guess - estimate < low:
-            why = (f"You allowed {guess - estimate:,.0f} bytes above the estimate: too few "
-                   "for a header and a checksum on top of the stream. Count what the decoder "
+            why = (f"More than the estimate, but not by enough: you allowed "
+                   f"{guess - estimate:,.0f} bytes, too few for a header and a checksum on "
+                   "top of the stream. Count what the decoder "
                    "must read before the first value: the image size, the latent's shape "
                    "(channels, height, width), which model wrote it (an id long enough to "
                    f"tell models apart), then a checksum: {overhead} bytes here, and the "
