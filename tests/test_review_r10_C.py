@@ -113,6 +113,14 @@ def test_rd_loss_may_not_call_the_package(capsys):
                      "the course package's own code (`aecodec.losses`)", "Correct", capsys)
 
 
+def test_the_package_function_itself_is_not_the_learners(capsys):
+    """Notebook 07 imports the package's rd_loss after exercise 1: a check run again after
+    that is told whose function it has."""
+    assert_diagnosed(exercises.check_rd_loss, package_rd_loss,
+                     "is the course package's own (`aecodec.losses`), not yours", "Correct",
+                     capsys)
+
+
 def test_rd_loss_may_not_import_the_package_inside(capsys):
     def rd_loss(mse, bpp, lmbda):
         from aecodec.losses import rd_loss as theirs

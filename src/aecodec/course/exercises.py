@@ -605,6 +605,12 @@ def _refuse_package(fn: Callable, name: str, writes: str) -> None:
         name: the exercise's name, for the message.
         writes: what the learner writes instead ("the formula, with + and *").
     """
+    module = getattr(fn, "__module__", None)
+    if _of_package(fn) is not None:  # the function itself: `from aecodec.losses import rd_loss`
+        raise _Wrong(f"this {name} is the course package's own (`{module}`), not yours: an "
+                     "import under the same name replaced yours (notebook 07 imports the "
+                     "package's after the exercise). Run your exercise cell again, then the "
+                     "check.")
     reads = _reads_measurement(fn, None, judge=_of_package)
     if reads is not None:
         raise _Wrong(f"your {name} calls {reads}, which already holds the answer: the "
