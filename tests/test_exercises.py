@@ -1541,7 +1541,7 @@ ATTACK_04_06 = [
     ("file_size_prediction", lambda: 24_556, "the file does not carry them"),  # tables inside
     ("file_size_prediction", lambda: 24_305, "a header the decoder must read first"),
     ("file_size_prediction", lambda: 240_000, "one byte per latent value"),
-    ("file_size_prediction", lambda: 30_000, "tens of bytes"),
+    ("file_size_prediction", lambda: 30_000, "one bit per latent value"),  # review r10-C
     ("file_size_prediction", lambda: 24_300 * 8, "bits, not bytes"),  # the estimate in bits
     # review r4-C: unit mistakes got a reason that did not fit; a guess that counted a small
     # header was told it counted none
