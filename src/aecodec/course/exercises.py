@@ -2159,11 +2159,13 @@ def check_upsampling_padding(upsampling_padding: Callable[[int, int], tuple[int,
                                  "there: clamp it at 0 rather than give up.")
                 if exists:
                     even = (" An even kernel is not the obstacle here: output_padding may give "
-                            f"back 0 to {stride - 1} pixels." if kernel % 2 == 0 else "")
+                            f"back 0 to {stride - 1} pixels."
+                            if kernel % 2 == 0 and stride > 1 else "")
                     raise _Wrong(f"for kernel {kernel} and stride {stride} you return None, but "
                                  "a pair exists. Write the output size for this kernel and "
                                  f"stride, set it equal to {sh}, and look for a padding of "
-                                 f"0 or more with an output_padding from 0 to {stride - 1}."
+                                 f"0 or more with an output_padding "
+                                 + (f"from 0 to {stride - 1}." if stride > 1 else "of 0.")
                                  + even)
                 continue
             values = list(answer) if isinstance(answer, tuple | list) else None
@@ -2604,8 +2606,8 @@ def check_parameter_count(parameter_count: Callable[..., int]) -> bool:
                 more = "more" if expected > got else "fewer"
                 raise _Wrong(f"for {size} there are {more} parameters than the {got:,.0f} "
                              f"you count. Hint: write down each layer's (in, out) channels, "
-                             f"the {k} layers of the encoder (3 channels in, {c} out) and the "
-                             f"{k} of the decoder (back to 3); each layer has a "
+                             f"the {k} layer{'s' * (k != 1)} of the encoder (3 channels in, {c} "
+                             f"out) and the {k} of the decoder (back to 3); each layer has a "
                              f"{kernel}x{kernel} kernel per (in, out) pair and one bias per "
                              "output channel.")
         return len(configs)
@@ -5164,7 +5166,8 @@ _WHY_04 = {  # (which run, what it did) -> why; one for each pair the check can 
     ("without zero_grad", "d"): "Without zero_grad, backward() adds each gradient to the "
     "stored ones, and here the sum grew until a number overflowed (rare with Adam, whose "
     "steps stay about lr wide).",
-    ("10x learning rate", "a"): "Here the loss kept falling, with no swing and no plateau, "
+    ("10x learning rate", "a"): "Here the loss kept falling overall: its bumps stayed under "
+    "1.5 times its earlier low, and it did not stay flat far above the normal curve; "
     "but that does not make ten times wider steps faster: compare where it ended with the "
     "normal curve's median (above it is slower). Larger steps help only while they stay "
     "small compared with how quickly the loss bends; past that they overshoot.",
@@ -5276,8 +5279,10 @@ def check_loss_curve_prediction(loss_curve_prediction: Callable[[], tuple[str, s
             whys.append(why[:1].upper() + why[1:])
             if letters[0] != guess:  # describe a seed that showed the letter
                 notebook = _a_seed_showing(guess, letters, per_seed, run)
-            said.append(f"{run} ({guess}), which at least {SHOWN_BY_04} of {seeds} show"
-                        f" (the outcome varies by seed); {notebook}")
+            most_of = (f"more of {seeds} show than any other letter" if len(most) == 1
+                       else f"as many of {seeds} show as any other letter")
+            said.append(f"{run} ({guess}), which {most_of} (the outcome varies by seed); "
+                        f"{notebook}")
         right = (f" As you predicted: {'; '.join(said)}. {' '.join(whys)}" if said else "")
         if wrong or partly:  # every wrong and partly right letter is reported, so it is long
             complaint = (_Wrong if wrong else _Partly)(
