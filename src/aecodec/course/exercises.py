@@ -1175,8 +1175,10 @@ def check_conv_output_size(conv_output_size: Callable[[int, int, int, int], int]
     return _run("conv_output_size", check)
 
 
-def _layer_sizes(layer: nn.Module, size: int) -> dict[str, int]:
-    """What the usual wrong rules give for `layer` on a `size`-pixel input."""
+def _layer_sizes(layer: nn.Module, size: int, ceil_at_stride_1: bool = False
+                 ) -> dict[str, int]:
+    """What the usual wrong rules give for `layer` on a `size`-pixel input; with
+    `ceil_at_stride_1`, "rounding up" at stride 1 too (where it gives the right size)."""
     k, s, p = layer.kernel_size[0], layer.stride[0], layer.padding[0]
     if isinstance(layer, nn.ConvTranspose2d):
         op = layer.output_padding[0]
@@ -1191,10 +1193,11 @@ def _layer_sizes(layer: nn.Module, size: int) -> dict[str, int]:
     halves = s > 1  # at stride 1 "halving" by the stride keeps the size: its own rule below
     return {"halving, rounding up": -(-size // s) if halves else None,
             "no + 1": (size + 2 * p - k) // s,
-            # at stride 1 the formula rounded up gives the right size: it counts in the
-            # ranking, so a learner who used the formula with ceil (E right) is told so, not
-            # "halves, rounding up" (review r11-A)
-            "rounding up": -(-(size + 2 * p - k) // s) + 1,
+            # at stride 1 the formula rounded up gives the right size; asked for, it is given
+            # there too, so that a learner whose every size is the formula with ceil (E right)
+            # is told so, not "halves, rounding up" (review r11-A)
+            "rounding up": -(-(size + 2 * p - k) // s) + 1 if halves or ceil_at_stride_1
+            else None,
             "padding on one side": (size + p - k) // s + 1,
             "halving, rounding down": size // s if halves else None,
             "size kept at stride 1": size if s == 1 and k != 2 * p + 1 else None,
@@ -1245,9 +1248,13 @@ def check_size_prediction(predict: Callable[[], dict], layers: dict[str, tuple[n
             # of the rules that give this wrong size, name the one that gives most of the
             # learner's other sizes too (8 pixels, padding on one side, and 8 pixels, no + 1,
             # both give 3 for kernel 4, stride 2, padding 1)
-            rules.sort(key=lambda rule: -sum(
-                _layer_sizes(other, n).get(rule) == got[key]
-                for key, (other, n) in layers.items() if type(other) is type(layer)))
+            # first a rule that gives every one of the learner's sizes (the formula with
+            # ceil: A = 4, C = 4, D = 5 and E = 26, review r11-A), then by that count
+            rules.sort(key=lambda rule: (
+                not all(_layer_sizes(other, n, ceil_at_stride_1=True).get(rule) == got[key]
+                        for key, (other, n) in layers.items() if type(other) is type(layer)),
+                -sum(_layer_sizes(other, n).get(rule) == got[key]
+                     for key, (other, n) in layers.items() if type(other) is type(layer))))
             k, p, s = layer.kernel_size[0], layer.padding[0], layer.stride[0]
             formula = f"({size} + {2 * p} - {k}) // {s} + 1 = {right}"
             if isinstance(layer, nn.ConvTranspose2d):
