@@ -139,7 +139,7 @@ def test_the_prose_that_review_r8_a_corrected():
     assert "at normal viewing size" in nb01 and "the kind of error" in nb01
     assert "What holds on average over the noise is the MSE" in nb01
     assert "a single identical pair in a batch makes the batch's average infinite" in nb01
-    assert "one of two conventions in use" in nb01
+    assert "one of several conventions in use (the check names three)" in nb01  # r11-A
     nb02 = notebook_markdown(NOTEBOOKS / "02_convolutional_encoder.ipynb")
     assert "measure the **receptive field**" not in nb02
     assert "work out the **receptive field**" in nb02

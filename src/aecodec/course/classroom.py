@@ -64,8 +64,9 @@ STUDENT_NOTE = """\
 > past it: the text after an exercise often gives its answer away."""
 
 NO_EXERCISE_NOTE = """\
-> **Student edition.** This notebook has no exercises: read it, run it, change the
-> settings and run it again."""
+> **Student edition.** This notebook has no checked exercises: read it, run it, change the
+> settings and run it again. The cells keep their outputs, so where the text asks you to
+> guess first, make your guess before you read the output below it."""
 
 
 # --- finding the exercises ----------------------------------------------------------------

@@ -730,11 +730,16 @@ def _whole(value, what: str, whole_floats: bool = False) -> int:
 # --- 01 predictions and mechanisms -------------------------------------------------------
 
 
+TOLERANCE_DB = 0.3  # check_noise_prediction: how far a right prediction may be from one draw
+
+
 def check_noise_prediction(predict: Callable[[], dict], measured: dict[float, float],
                            grade: bool = False) -> bool | None:
     """predict() -> {0.01: dB, 0.1: dB}: the PSNR the learner expects once Gaussian noise
     of standard deviation sigma is added to a photo in [0, 1] (not clipped), committed
-    before the measurement. Right within 1 dB of `measured` at every sigma.
+    before the measurement. Right within 0.3 dB of `measured` at every sigma (one draw of
+    noise on a photo scatters by about 0.01 dB); a gap of 0.05 dB or more is reported even
+    when accepted.
 
     Args:
         predict: the learner's prediction, made before the measurement was shown.
@@ -806,11 +811,30 @@ def check_noise_prediction(predict: Callable[[], dict], measured: dict[float, fl
                          "if 20 log10 were taken of 1 / sigma^2: 20 log10 goes with sigma "
                          "itself (the root of the MSE), 10 log10 with the MSE, sigma^2. "
                          f"{why}.")
+        # clipping the noisy values to [0, 1] removes the part of the noise that pushes them
+        # past 0 or 1: less error, a higher PSNR, most at the larger sigma (20.62 against
+        # 20.00 dB at 0.1 on notebook 01's photo, 40.08 against 40.00 at 0.01)
+        if len(sigmas) > 1 and TOLERANCE_DB < off[large] <= 3 and \
+                -TOLERANCE_DB <= off[small] < off[large]:
+            raise _Wrong(f"{shown}: {off[large]:.2f} dB high at sigma {large:g}, "
+                         f"{off[small]:+.2f} dB at sigma {small:g}. That is what clipping the "
+                         "noisy values to [0, 1] gives: clipping removes the noise that pushes "
+                         "values past 0 or 1, so less error and a higher PSNR, most at the "
+                         "larger sigma. The exercise's noise is not clipped, so the MSE is "
+                         f"sigma^2 exactly. {why}.")
         worst = max(sigmas, key=lambda s: abs(off[s]))
-        if abs(off[worst]) > 1:
+        if abs(off[worst]) > TOLERANCE_DB:
             side = "too high" if off[worst] > 0 else "too low"
-            raise _Wrong(f"{shown}: {abs(off[worst]):.1f} dB {side} at sigma {worst:g}. {why}.")
-        return (f"{shown}. {why}, which is why the photo plays no part in it (before "
+            raise _Wrong(f"{shown}: {abs(off[worst]):.2f} dB {side} at sigma {worst:g}, more "
+                         f"than the {TOLERANCE_DB} dB one draw of noise could explain (it "
+                         f"scatters by about 0.01 dB). {why}.")
+        gap = ""
+        if abs(off[worst]) >= 0.05:
+            gap = (f" You are {abs(off[worst]):.2f} dB {'above' if off[worst] > 0 else 'below'} "
+                   f"the measurement at sigma {worst:g}: within the {TOLERANCE_DB} dB allowed, "
+                   "but the formula below gives it to within one draw's scatter (about "
+                   "0.01 dB).")
+        return (f"{shown}.{gap} {why}, which is why the photo plays no part in it (before "
                 "clipping, see below).")
 
     return _verdict("noise prediction", check, grade)
@@ -1151,8 +1175,10 @@ def check_conv_output_size(conv_output_size: Callable[[int, int, int, int], int]
     return _run("conv_output_size", check)
 
 
-def _layer_sizes(layer: nn.Module, size: int) -> dict[str, int]:
-    """What the usual wrong rules give for `layer` on a `size`-pixel input."""
+def _layer_sizes(layer: nn.Module, size: int, ceil_at_stride_1: bool = False
+                 ) -> dict[str, int]:
+    """What the usual wrong rules give for `layer` on a `size`-pixel input; with
+    `ceil_at_stride_1`, "rounding up" at stride 1 too (where it gives the right size)."""
     k, s, p = layer.kernel_size[0], layer.stride[0], layer.padding[0]
     if isinstance(layer, nn.ConvTranspose2d):
         op = layer.output_padding[0]
@@ -1167,7 +1193,11 @@ def _layer_sizes(layer: nn.Module, size: int) -> dict[str, int]:
     halves = s > 1  # at stride 1 "halving" by the stride keeps the size: its own rule below
     return {"halving, rounding up": -(-size // s) if halves else None,
             "no + 1": (size + 2 * p - k) // s,
-            "rounding up": -(-(size + 2 * p - k) // s) + 1 if halves else None,
+            # at stride 1 the formula rounded up gives the right size; asked for, it is given
+            # there too, so that a learner whose every size is the formula with ceil (E right)
+            # is told so, not "halves, rounding up" (review r11-A)
+            "rounding up": -(-(size + 2 * p - k) // s) + 1 if halves or ceil_at_stride_1
+            else None,
             "padding on one side": (size + p - k) // s + 1,
             "halving, rounding down": size // s if halves else None,
             "size kept at stride 1": size if s == 1 and k != 2 * p + 1 else None,
@@ -1218,9 +1248,13 @@ def check_size_prediction(predict: Callable[[], dict], layers: dict[str, tuple[n
             # of the rules that give this wrong size, name the one that gives most of the
             # learner's other sizes too (8 pixels, padding on one side, and 8 pixels, no + 1,
             # both give 3 for kernel 4, stride 2, padding 1)
-            rules.sort(key=lambda rule: -sum(
-                _layer_sizes(other, n).get(rule) == got[key]
-                for key, (other, n) in layers.items() if type(other) is type(layer)))
+            # first a rule that gives every one of the learner's sizes (the formula with
+            # ceil: A = 4, C = 4, D = 5 and E = 26, review r11-A), then by that count
+            rules.sort(key=lambda rule: (
+                not all(_layer_sizes(other, n, ceil_at_stride_1=True).get(rule) == got[key]
+                        for key, (other, n) in layers.items() if type(other) is type(layer)),
+                -sum(_layer_sizes(other, n).get(rule) == got[key]
+                     for key, (other, n) in layers.items() if type(other) is type(layer))))
             k, p, s = layer.kernel_size[0], layer.padding[0], layer.stride[0]
             formula = f"({size} + {2 * p} - {k}) // {s} + 1 = {right}"
             if isinstance(layer, nn.ConvTranspose2d):
@@ -1250,9 +1284,11 @@ def check_size_prediction(predict: Callable[[], dict], layers: dict[str, tuple[n
                        f"padding {p} the last window would run past the "
                        f"{'end of the input (there is no padding)' if p == 0 else 'padding'}.",
                        "no + 1": " The first window counts too: + 1.",
-                       "rounding up": " PyTorch rounds the division down: a window that would "
-                                      f"run past the {'end of the input' if p == 0 else 'padding'}"
-                                      " is dropped.",
+                       "rounding up": " You used the output-size formula with the division "
+                                      "rounded up (ceil) in place of down: PyTorch's // rounds "
+                                      "down, since a window that would run past the "
+                                      f"{'end of the input' if p == 0 else 'padding'} is "
+                                      f"dropped: {formula}.",
                        "padding on one side": " The padding is added on both sides: "
                                               "2 * padding.",
                        "halving, rounding down":
@@ -1348,6 +1384,12 @@ def _latent_mistakes(h: int, w: int, c: int, k: int, channels: int | None) -> di
             "2k": c * up(h, 2 * k) * up(w, 2 * k),
             "round": c * round(h / 2**k) * round(w / 2**k),
             "area": c * up(h * w, 4**k),
+            "area, rounded down": c * h * w // 4**k,
+            "rows rounded up only": c * rows * (w // 2**k),
+            "columns rounded up only": c * (h // 2**k) * cols,
+            # the function's parameters in another order: (height, width, downsamplings,
+            # latent_channels), so c is taken as the depth and k as the channels
+            "channels and depth swapped": k * up(h, 2**c) * up(w, 2**c),
             "colour channels": 3 * c * rows * cols,
             "height only": c * rows * w, "width only": c * h * cols,
             "once": c * up(h, 2) * up(w, 2) if k > 1 else None,
@@ -1396,6 +1438,22 @@ def _latent_hint(rule: str, h: int, w: int, c: int, k: int, channels: int | None
         "area": " You rounded up once, for the whole area; but the latent is a grid of rows "
                 f"and columns, and each side rounds up on its own (here {h} rows become {rows} "
                 f"and {w} columns {cols}) before they multiply.",
+        "area, rounded down": f" You divided the whole area by 4^{k} = {4**k} and rounded "
+                              "down, once; but the latent is a grid of rows and columns, and "
+                              "each side rounds up on its own (each layer halves rounding "
+                              f"up): here {h} rows become {rows} and {w} columns {cols}, "
+                              "then they multiply.",
+        "rows rounded up only": f" You rounded the rows up but the columns down ({w} // "
+                                f"{2**k} = {w // 2**k}): each layer halves both sides rounding "
+                                f"up, so the columns round up too, to {cols}.",
+        "columns rounded up only": f" You rounded the columns up but the rows down ({h} // "
+                                   f"{2**k} = {h // 2**k}): each layer halves both sides "
+                                   f"rounding up, so the rows round up too, to {rows}.",
+        "channels and depth swapped":
+            f" That is {k} channels halved {c} times: your function takes latent_channels and "
+            f"downsamplings in the other order. The check calls latent_values(height, width, "
+            f"latent_channels, downsamplings), here ({h}, {w}, {c}, {k}): {c} channels, {k} "
+            "halvings.",
         "colour channels": " The image's 3 colour channels do not reach the latent: the last "
                            f"layer writes latent_channels = {c} channels, and that is all y has.",
         "height only": " Each layer halves both the height and the width.",
@@ -1753,6 +1811,11 @@ def _block(make_block: Callable, in_channels: int, out_channels: int, kind: type
                          "stride 2 the output cannot have the input's size, which is what "
                          "'same' asks for. Give the padding as a number: padding=2 for a 5x5 "
                          "kernel.") from None
+        if "is not a Module subclass" in str(e):  # nn.Sequential(conv, nn.ReLU): a class
+            layer = str(e).split(" is not a Module subclass")[0].split()[-1].split(".")[-1]
+            raise _Wrong(f"{e}. You passed the class {layer} itself, not a layer made from it: "
+                         f"nn.Sequential needs modules, so write nn.{layer}() with parentheses, "
+                         "which creates one.") from None
         raise
     if not isinstance(block, nn.Module):
         raise _Wrong(f"it should return an nn.Module, got {type(block).__name__}")
