@@ -5712,7 +5712,7 @@ def check_file_size_prediction(file_size_prediction: Callable[[], float], model=
                    f"{guess - estimate:,.0f} bytes, about what the coded stream alone takes "
                    "over it (ending the stream, and integer tables that round P: "
                    f"{stream - estimate:+,.0f} bytes here). That is the stream, not the "
-                   "file: besides it the file holds the header the decoder must read first "
+                   "file: besides it the file must hold a header the decoder must read first "
                    "(image size, latent shape, which model, the stream's length) and a "
                    "checksum, which the exercise lists and which together come to a few "
                    f"dozen bytes ({overhead} here).")
