@@ -100,7 +100,9 @@ def _outputs(name: str) -> str:
 
 def test_exercise_3_of_06_does_not_state_the_overhead():
     """Defect 4: "count a header as tens of bytes", beside a window of tens of bytes, gave the
-    answer away; the text now asks what the header must hold."""
+    answer away; the text now asks what the header must hold. (Since review r11-C it also
+    lists each field's size, as "4-byte" and the like, never a total: one number could not
+    tell a compact header reasoned out from the stream alone.)"""
     sources = ["".join(c["source"]) for c in _cells("06_from_latents_to_bytes.ipynb")
                if c["cell_type"] == "markdown"]
     text = next(" ".join(s.split()) for s in sources if "file_size_prediction()" in s)

@@ -53,6 +53,7 @@ helper that does): a prediction is a number written down.
 import contextlib
 import contextvars
 import copy
+import decimal
 import dis
 import functools
 import inspect
@@ -215,12 +216,18 @@ def _call(fn: Callable, *args, **kwargs):
     return result
 
 
-def _as_number(value) -> float:
-    """The learner's result as a float, or a plain complaint that it is not a number."""
+def _as_number(value, typed: bool = False) -> float:
+    """The learner's result as a float, or a plain complaint that it is not a number.
+    `typed`: the result is a prediction the learner writes down, not a computation (a nan
+    there is not a 0 / 0)."""
     _one_number(value)
     # .item(): float() refuses a NumPy array of shape (1,), which the checks take as one number
     number = float(value.item() if isinstance(value, torch.Tensor | np.ndarray) else value)
     if math.isnan(number):
+        if typed:
+            raise _Wrong("it returned nan (not a number), which no measurement can equal: a "
+                         "prediction is a number you write down. Return the number you "
+                         "expect.")
         raise _Wrong("it returned nan (not a number): somewhere a 0 / 0 or the log of a "
                      "negative number?")
     return number
@@ -236,6 +243,8 @@ def _one_number(value):
             return value
         raise _Wrong(f"it should return one number, got a {type(value).__name__} of shape "
                      f"{tuple(value.shape)}")
+    if isinstance(value, decimal.Decimal):  # a number, though not a numbers.Real
+        return value
     if not isinstance(value, numbers.Real):
         raise _Wrong(f"it should return a number, got {type(value).__name__}")
     return value
@@ -3076,9 +3085,13 @@ def check_entropy_bits(entropy_bits: Callable[[torch.Tensor], float]) -> bool:
         channel = torch.tensor([[0.0, -3.0, 0.0, 1.0], [0.0, 0.0, 2.0, -3.0], [0.0, 1.0, 0.0, 0.0]])
         # [0, 300, 600, 601]: values spread over more than 256 levels, where 256 bins of
         # torch.histc put 600 and 601 together (1.5 bits instead of 2)
+        # [-1, 1, -1, 1] and [-128, 128, 0, 0]: a value and its negative, and values 256
+        # apart, which the entropy of |values| (abs merges n and -n) and a cast to uint8
+        # (which wraps -128 to 128) count as one (review r11-C)
         cases = [torch.tensor([3, 3, 3, 3]), torch.tensor([0, 1]), torch.tensor([0, 1, 2, 3]),
                  torch.tensor([5, 5, 5, -2]), torch.tensor([0, 0, 1, 2, 2, 2, 2, 7]),
-                 torch.tensor([0, 300, 600, 601]), channel]
+                 torch.tensor([0, 300, 600, 601]), torch.tensor([-1, 1, -1, 1]),
+                 torch.tensor([-128, 128, 0, 0]), channel]
         for values in cases:
             _, counts = torch.unique(values, return_counts=True)
             p = counts.double() / counts.sum()
@@ -3091,7 +3104,9 @@ def check_entropy_bits(entropy_bits: Callable[[torch.Tensor], float]) -> bool:
                 if "bincount" in str(crash):
                     raise _Wrong(f"{crash} torch.bincount counts only 1-D non-negative "
                                  "integers, and a latent has negative values (and floats): "
-                                 "count with torch.unique(values, return_counts=True), "
+                                 "shift them by their minimum first (values - values.min(), "
+                                 "flattened, as integers; not abs, which merges n and -n), "
+                                 "or count with torch.unique(values, return_counts=True), "
                                  "which takes any values.") from None
                 if values.dim() == 1 and not values.is_floating_point():
                     raise
@@ -3104,7 +3119,9 @@ def check_entropy_bits(entropy_bits: Callable[[torch.Tensor], float]) -> bool:
                              f"({type(crash).__name__}: {crash}). The notebook calls it on "
                              "y_hat[0, c]: count with torch.unique(values, "
                              "return_counts=True), which takes any shape and dtype "
-                             "(torch.bincount needs 1-D non-negative integers).") \
+                             "(torch.bincount needs a 1-D tensor of non-negative "
+                             "integers: flatten it and shift it by its minimum, values - "
+                             "values.min()).") \
                     from None
             shown = values.tolist() if values.dim() == 1 else \
                 f"a {'x'.join(map(str, values.shape))} channel of floats"
@@ -3126,7 +3143,7 @@ def check_entropy_bits(entropy_bits: Callable[[torch.Tensor], float]) -> bool:
                              "the entropy: keep only the counts above 0 (counts[counts > 0]), "
                              "or count with torch.unique(values, return_counts=True), which "
                              "has no empty bins.")
-            got = _as_number(got)
+            got = _as_number(got) + 0.0  # + 0.0: no "-0.0000"
             if math.isclose(got, expected * len(values), abs_tol=1e-6) and len(values) > 1 \
                     and expected > 0:
                 raise _Wrong(f"for {shown} that is the total; return bits *per value* "
@@ -3144,7 +3161,17 @@ def check_entropy_bits(entropy_bits: Callable[[torch.Tensor], float]) -> bool:
                              "entropy is -sum p log2 p.")
             if expected > 0 and math.isclose(got, expected * math.log(2), abs_tol=1e-6):
                 raise _Wrong("that is in nats (natural log): use log base 2 for bits.")
-            if not math.isclose(got, expected, abs_tol=1e-6) and got < expected and span >= 256:
+            if not math.isclose(got, expected, abs_tol=1e-6):
+                merged = _merged_values(entropy_bits, values, got)
+                if merged:
+                    raise _Wrong(f"for {shown} expected {expected:.4f} bits per value, got "
+                                 f"{got:.4f}: {merged}")
+            # 256 bins of torch.histc merge values only where they span 256 levels or more;
+            # [-128, 128, 0, 0] spans 256 and its bins keep the values apart (review r11-C)
+            binned = torch.histc(values.double(), bins=256, min=float(values.min()),
+                                 max=float(values.max()))
+            if not math.isclose(got, expected, abs_tol=1e-6) and got < expected and \
+                    span >= 256 and math.isclose(got, _entropy_of_counts(binned), abs_tol=1e-6):
                 raise _Wrong(f"for {shown} expected {expected:.4f} bits per value, got "
                              f"{got:.4f}: fewer distinct values than there are. Values that "
                              f"span {span:.0f} levels do not fit one per bin in 256 bins (as "
@@ -3182,6 +3209,51 @@ def check_entropy_bits(entropy_bits: Callable[[torch.Tensor], float]) -> bool:
         return len(cases)
 
     return _run("entropy_bits", check)
+
+
+def _entropy_of_counts(counts: torch.Tensor) -> float:
+    """-sum p log2 p of a histogram's `counts` (empty bins left out)."""
+    counts = counts[counts > 0].double()
+    p = counts / counts.sum()
+    return float(-(p * torch.log2(p)).sum()) + 0.0
+
+
+def _entropy_of(values: torch.Tensor) -> float:
+    """-sum p log2 p of the distinct values of `values`."""
+    return _entropy_of_counts(torch.unique(values, return_counts=True)[1])
+
+
+def _merged_values(entropy_bits: Callable, values: torch.Tensor, got: float) -> str | None:
+    """The diagnosis if `got` is the entropy of values that a mistake merged: of |values|
+    (abs merges n and -n) or of values wrapped to 8 bits (uint8 wraps -128 to 128, int8 128
+    to -128: values 256 apart share a count) (review r11-C); None otherwise."""
+    whole = values.long()
+    of_abs, wrapped = _entropy_of(whole.abs()), _entropy_of(whole % 256)
+    right = _entropy_of(values)
+    is_abs = math.isclose(got, of_abs, abs_tol=1e-6) and not math.isclose(of_abs, right,
+                                                                          abs_tol=1e-6)
+    is_wrap = math.isclose(got, wrapped, abs_tol=1e-6) and not math.isclose(wrapped, right,
+                                                                            abs_tol=1e-6)
+    if is_abs and is_wrap:  # on [-128, 128, 0, 0] both give 1 bit: [-1, 1, -1, 1] parts them
+        try:
+            is_abs = _as_number(_call(entropy_bits, torch.tensor([-1, 1, -1, 1]))) < 0.5
+        except (_Wrong, NotImplementedError):
+            return None
+        is_wrap = not is_abs
+    if is_abs:
+        return ("that is the entropy of the values' magnitudes: abs merges n and -n into "
+                "one count, but the decoder must tell -1 from 1, so each is a value of its "
+                "own. To count with torch.bincount, shift the values by their minimum "
+                "(values - values.min()), which keeps them apart, or count with "
+                "torch.unique(values, return_counts=True).")
+    if is_wrap:
+        return ("values 256 apart were counted as one: uint8 wraps negative values (-128 "
+                "becomes 128, -1 becomes 255), and int8 wraps 128 to -128, so a cast to 8 "
+                "bits merges values that differ by 256. A latent's values are not bounded to "
+                "256 levels: keep a wide integer type (values.long()), shifted by the "
+                "minimum for torch.bincount, or count with torch.unique(values, "
+                "return_counts=True).")
+    return None
 
 
 def _entropy_mistakes(counts: torch.Tensor, n: int) -> list[tuple[float, str]]:
@@ -3395,6 +3467,15 @@ def _rd_mistakes(mse_value: float, rate: float, lmbda: float) -> list[tuple[floa
          "is 253. Write the square as 255**2 (or 255 * 255)."),
         (lmbda * 255**2 * math.sqrt(mse_value) + rate, "that weights the square root of the "
          "MSE (the RMSE): the loss weights the MSE itself, a squared error."),
+        (3 * lmbda * d + rate, "that is 3 times the distortion: the MSE summed over the "
+         "three colour channels. The MSE is the mean over every value, channels included "
+         "(as F.mse_loss gives it): weight it as it is."),
+        ((lmbda * d + rate) / 2, "that is half the loss: lambda * 255^2 * MSE + bpp, with "
+         "nothing divided by 2 (a 1/2 in front belongs to other conventions of the loss)."),
+        (lmbda * d + rate * math.log(2), "that counts the rate in nats (bpp times ln 2): "
+         "the bpp is already in bits, add it as it is."),
+        (lmbda * d + rate / math.log(2), "that divides the bpp by ln 2, as if it were in "
+         "nats: it is already in bits, add it as it is."),
         (lmbda * d + (1 - lmbda) * rate, "the rate is added as it is, not weighted by "
          "(1 - lambda): lambda alone sets the exchange rate, by weighting the distortion."),
         (lmbda * (mse_value + rate), "lambda multiplies the distortion term only: the "
@@ -3692,12 +3773,28 @@ def check_noise_quantize(noise_quantize: Callable[[torch.Tensor], torch.Tensor])
                          "of y.")
         spread = float(error.std())
         if abs(spread - 12 ** -0.5) > 0.01:
-            width = float(error.max() - error.min())
-            if abs(width - 12 ** 0.5 * spread) < 0.05:  # uniform, of another width
+            low, high = float(error.min()), float(error.max())
+            width = high - low
+            # uniform on its own [min, max]? (Kolmogorov-Smirnov distance): a bounded bell,
+            # a Gaussian clamped to [-1/2, 1/2], has a std near that of a narrower uniform
+            # and was told that it is uniform (review r11-C)
+            ordered = error.flatten().sort().values
+            even = low + width * torch.arange(1, len(ordered) + 1,
+                                              dtype=torch.float64) / len(ordered)
+            near_uniform = width > 0 and float((ordered - even).abs().max()) < 0.02 * width
+            if near_uniform and width < 0.97:  # uniform, of another width
                 raise _Wrong(f"the noise is uniform but spans only {width:.2f} (from "
-                             f"{float(error.min()):.2f} to {float(error.max()):.2f}): the "
+                             f"{low:.2f} to {high:.2f}): the "
                              "rounding error of a value spread over many integers covers a "
                              "whole step, from -1/2 to 1/2.")
+            within = float((error.abs() < 0.25).double().mean())
+            if not near_uniform and abs(within - 0.5) > 0.02:  # the wrong shape
+                raise _Wrong(f"the noise's standard deviation is {spread:.3f}, not "
+                             f"1/sqrt(12) = {12 ** -0.5:.3f}, and it is not spread evenly "
+                             f"over its range (from {low:.2f} to {high:.2f}): {within:.0%} "
+                             "of it lies within +-1/4, where a rounding error, spread "
+                             "evenly over [-1/2, 1/2), has 50%. How is the rounding error "
+                             "of a value spread over many integers distributed?")
             raise _Wrong(f"the noise's standard deviation is {spread:.3f}; a rounding error, "
                          "spread evenly over one step, has 1/sqrt(12) = "
                          f"{12 ** -0.5:.3f}. How is the rounding error of a value spread "
@@ -3734,6 +3831,15 @@ def check_noise_quantize(noise_quantize: Callable[[torch.Tensor], torch.Tensor])
             raise _Wrong(f"the noise has the right mean and spread but not the right shape: "
                          f"{below:.0%} of it lies below {at:+.2f}, where a rounding error, "
                          f"spread evenly over [-1/2, 1/2), has {at + 0.5:.0%}.")
+        # each value its own draw: neighbouring noise values (in memory order) must not be
+        # tied, as antithetic pairs u, -u are (review r11-C: they passed)
+        flat_error = error.flatten()
+        tied = _correlation(flat_error[:-1], flat_error[1:])
+        if abs(tied) > 0.1:
+            raise _Wrong(f"neighbouring noise values are tied: their correlation is "
+                         f"{tied:+.2f}, where independent draws give 0 (pairs u, -u, say). "
+                         "Each value's rounding error is its own: draw every value of the "
+                         "noise independently.")
         # the next cell of notebook 07 calls it on a 1-D y: the shape must not be assumed
         line = torch.tensor([-1.3, -0.2, 0.4, 2.7], requires_grad=True)  # (4,)
         try:
@@ -3792,7 +3898,7 @@ def check_rate_gap_prediction(rate_gap_prediction: Callable[[], float],
                           {"measured": measured})
         guess = _as_number(_written_number(  # "27%", as notebook 10's checks take it
             _call(rate_gap_prediction), "a number in percent (10.0 for 10% above the "
-            "file, -10.0 for 10% below)"))
+            "file, -10.0 for 10% below)"), typed=True)
         m = _overcount_measurement() if measured is None else measured
         percent = 100 * (m["noisy"] - m["file"]) / m["file"]
         said = (f"measured: training's estimate {m['noisy']:.3f} bpp, the file "
@@ -5480,7 +5586,7 @@ def check_lzma_prediction(lzma_prediction: Callable[[], float],
         import lzma
         _refuse_measuring(lzma_prediction, {} if raw is None else {"raw": raw})
         guess = _as_number(_written_number(_call(lzma_prediction), "a number of bytes, "
-                                           "such as 40000"))
+                                           "such as 40000"), typed=True)
         data = _notebook_06_raw() if raw is None else raw
         size = len(lzma.compress(data, preset=9))
         alone = len(lzma.compress(data, filters=[{"id": lzma.FILTER_LZMA2, "preset": 9,
@@ -5579,6 +5685,10 @@ def _notebook_06_codec():
 # here, so "the estimate plus a dozen bytes to end the stream", with no header or checksum,
 # passed at 8; below 20 the check now says which part is missing, the header and checksum
 # or their size)
+# (review r11-C: one number could not tell a compact header reasoned out, +13 to +19, from
+# the stream alone, +12; the exercise now lists this kit's header fields and their sizes, 31
+# bytes, and the checksum, 4, so that the reasoning, about the stream against the estimate,
+# leads into the window)
 FILE_SIZE_OVERHEAD = (20, 150)
 
 
@@ -5586,10 +5696,11 @@ FILE_SIZE_OVERHEAD = (20, 150)
 def check_file_size_prediction(file_size_prediction: Callable[[], float], model=None,
                                x: torch.Tensor | None = None) -> bool:
     """file_size_prediction() -> the bytes of the real file aecodec.codec.compress writes
-    for image x (3, H, W) with `model`, predicted from the estimate -sum log2 P(y_hat). It
-    grades the reasoning, not the header's exact size, and explains where the file lies
-    against the estimate (the window it accepts is in docs/teachers.md, not here: this text
-    is what Shift-Tab shows in the notebook). Without arguments: notebook 06's codec
+    for image x (3, H, W) with `model`, predicted from the estimate -sum log2 P(y_hat) and
+    the header and checksum that the exercise lists. It grades the reasoning (how the coded
+    stream compares with the estimate), and explains where the file lies against the
+    estimate (the window it accepts is in docs/teachers.md, not here: this text is what
+    Shift-Tab shows in the notebook). Without arguments: notebook 06's codec
     (lambda 0.013) and photo (coffee). A prediction whose code measures (compress, the
     codec, the photo) is refused before anything runs; the printed estimate may be read."""
 
@@ -5609,7 +5720,7 @@ def check_file_size_prediction(file_size_prediction: Callable[[], float], model=
                           {k: v for k, v in {"model": model, "x": x}.items() if v is not None}
                           | layout)
         guess = _as_number(_written_number(_call(file_size_prediction), "a number of "
-                                           "bytes, such as 30000"))
+                                           "bytes, such as 30000"), typed=True)
         codec, image = (_notebook_06_codec() if model is None else (model, x))
         with torch.no_grad():
             y_hat = torch.round(codec.encode(image[None]))  # (1, C, h, w)
@@ -5670,23 +5781,27 @@ def check_file_size_prediction(file_size_prediction: Callable[[], float], model=
                    "over it (ending the stream, and integer tables that round P: "
                    f"{stream - estimate:+,.0f} bytes here). That is the stream, not the "
                    "file: besides it the file must hold a header the decoder must read first "
-                   "(image size, latent shape, which model) and a checksum, which together "
-                   f"come to a few dozen bytes ({overhead} here).")
+                   "(image size, latent shape, which model, the stream's length) and a "
+                   "checksum, which the exercise lists and which together come to a few "
+                   f"dozen bytes ({overhead} here).")
         elif guess - estimate < low:
             why = (f"More than the estimate, but not by enough: you allowed "
                    f"{guess - estimate:,.0f} bytes, too few for a header and a checksum on "
-                   "top of the stream. Count what the decoder "
-                   "must read before the first value: the image size, the latent's shape "
-                   "(channels, height, width), which model wrote it (an id long enough to "
-                   f"tell models apart), then a checksum: {overhead} bytes here, and the "
-                   f"stream lands {stream - estimate:+,.0f} bytes off the estimate.")
+                   "top of the stream. Add up what the exercise lists (the tag and version, "
+                   "which model wrote it, the image size, the latent's shape, the stream's "
+                   f"length, then the checksum): {overhead} bytes, which would leave your "
+                   f"stream {guess - estimate - overhead:+,.0f} bytes off the estimate; a range "
+                   "coder lands within a few bytes of it "
+                   f"({stream - estimate:+,.0f} bytes here).")
         else:
             why = ("That overhead is too large: the file's overhead is tens of bytes. The "
                    f"header and checksum come to {overhead} bytes, and the stream lands close "
                    f"to the estimate ({stream - estimate:+,.0f} bytes here). The probability "
                    "tables are part of the model, which the decoder already has: the file "
                    "does not carry them.")
-        raise _Wrong(f"you predicted {_bytes(guess)} bytes; {measured}. {why}")
+        wrong = _Wrong(f"you predicted {_bytes(guess)} bytes; {measured}. {why}")
+        wrong.limit = 900  # the measurement, then the diagnosis: both whole
+        raise wrong
 
     return _run_prediction("file_size_prediction", check)
 
