@@ -4020,6 +4020,14 @@ def table_cost(scale: float, table_scale: float) -> float:
     return float(-(_table_mass(v, scale) * _log2_table_mass(v, table_scale)).sum())
 
 
+def extra_bits(scale: float, table_scale: float) -> float:
+    """Bits per value that the table of `table_scale` costs above the values' own table
+    (`table_cost` of `scale` against itself): what a rung other than the exact scale adds.
+    Notebook 08 imports it, with `table_cost`, after its `cheaper_rung` check (review r11-D:
+    the student edition had made the learner write them, unchecked)."""
+    return table_cost(scale, table_scale) - table_cost(scale, scale)
+
+
 @_prints_verdict
 def check_table_index(table_index: Callable[[float, list[float]], int]) -> bool:
     """table_index(scale, ladder) -> the index of the first ladder scale >= scale (the
@@ -4570,6 +4578,15 @@ def check_cheaper_rung(cheaper_rung: Callable[[float, float], str]) -> bool:
                 "the scale and the ratio fitted to a few cases does not hold at others.")
 
     def check() -> int:
+        kits = (table_cost, extra_bits)  # review r11-D: 08 imports them after this check
+        reads = _reads_measurement(
+            cheaper_rung, None, judge=lambda value: (
+                f"the kit's own `{value.__name__}`, which notebook 08 imports after this "
+                "check" if any(value is f for f in kits) else None))
+        if reads is not None:
+            raise _Wrong(f"your cheaper_rung reads {reads}: it is the answer's own "
+                         "arithmetic. Compute the average bits under each table yourself, "
+                         "from how often each integer occurs and what it costs there.")
         answers, right = [], []
         for scale, ratio in CHEAPER_RUNG_CASES:
             answers.append(_choice_08(_call(cheaper_rung, scale, ratio), ("narrower", "wider"),
