@@ -67,7 +67,7 @@ def test_cheaper_rung_names_answers_that_are_not_rules(wrong, diagnosis, capsys)
     (0.03, "still soft"),   # "almost ordinary rounding": passed the old window around 0.056
     (0.02, "still soft"),
     (0.035, "still soft"),
-    (0.08, "more than measured"),
+    (0.08, "between the share at tau = 0.2 and the one at tau = 0.5"),  # review r11-D
 ])
 def test_up_share_window_is_narrow_around_the_exact_probability(wrong, diagnosis, capsys):
     assert exercises.UP_SHARE_TOLERANCE == 0.004  # review r10-D: was 0.02

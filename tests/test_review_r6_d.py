@@ -94,30 +94,35 @@ def _imports_from_exercises(path):
 @pytest.mark.parametrize("path", [NB08, NB09], ids=["08", "09"])
 def test_notebooks_08_and_09_import_only_the_checks(path):
     """The student edition kept `from aecodec.course.exercises import table_cost` right after
-    check_cheaper_rung, which made the reviewer's one-liner possible."""
+    check_cheaper_rung, which made the reviewer's one-liner possible. Since review r11-D 08
+    imports `table_cost` and `extra_bits` again, after the check (so the learner need not
+    write them unchecked), and check_cheaper_rung refuses an answer that calls them."""
     names = _imports_from_exercises(path)
-    assert names and all(name.startswith("check_") for name in names), names
+    allowed = {"table_cost", "extra_bits"} if path == NB08 else set()
+    assert names and all(name.startswith("check_") or name in allowed for name in names), names
 
 
-def test_the_student_edition_of_08_holds_no_import_of_table_cost(tmp_path):
+def test_the_student_edition_of_08_imports_table_cost_only_after_the_check(tmp_path):
     import nbformat
 
     student = classroom.student_notebook(nbformat.read(NB08, as_version=4))
     sources = [c.source for c in student.cells if c.cell_type == "code"]
-    assert not any(re.search(r"import[^\n]*\btable_cost\b", s) for s in sources)
-    # nor its code (review r8-D: the cell that computed it answered the exercise; the
-    # student edition hides it, tests/test_review_r8_d.py)
+    check = next(i for i, s in enumerate(sources) if s.startswith("check_cheaper_rung("))
+    imports = [i for i, s in enumerate(sources) if re.search(r"import[^\n]*\btable_cost\b", s)]
+    assert imports and min(imports) > check
+    # nor its code (review r8-D: the cell that computed it answered the exercise)
     assert not any("def table_cost" in s for s in sources)
 
 
-def test_the_reviewers_one_liner_through_table_cost_is_right_but_out_of_reach(capsys):
-    """The one-liner is a correct answer (table_cost is the check's own cost), so the fix is
-    that the notebook no longer imports it, tested above."""
+def test_the_reviewers_one_liner_through_table_cost_is_refused(capsys):
+    """The one-liner computes the right answers (table_cost is the check's own cost); since
+    review r11-D the notebook imports table_cost after the check, so the check refuses it."""
     def one_liner(s, r):
         return "narrower" if exercises.table_cost(s, s / r) < exercises.table_cost(s, s * r) \
             else "wider"
 
-    assert exercises.check_cheaper_rung(one_liner, grade=True) is True, capsys.readouterr().out
+    assert exercises.check_cheaper_rung(one_liner, grade=True) is False
+    assert "the kit's own `table_cost`" in capsys.readouterr().out
 
 
 def _pmf(n, scale):

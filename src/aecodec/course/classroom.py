@@ -17,9 +17,11 @@ such as the predicted and measured PSNRs after a prediction exercise); every oth
 keeps its saved output, so learners can read ahead; the note at the top asks them to
 commit to each prediction before scrolling past its exercise, since the prose after one
 may give its answer away. A cell tagged `answer-in-source` as well (a cell whose *code*
-gives an exercise's answer away, such as notebook 08's `table_cost`, the cross-entropy its
-`cheaper_rung` asks for) also loses its code in the student edition: a note says what it
-defined and a `raise NotImplementedError(...)` stands in for it, as for an exercise.
+gives an exercise's answer away) also loses its code in the student edition: a note says
+what it defined and a `raise NotImplementedError(...)` stands in for it, as for an exercise.
+No notebook uses the tag since review r11-D (08's `table_cost`, the cross-entropy its
+`cheaper_rung` asks for, had it; the notebook now imports it from the package after the
+check).
 
 Holds: `student_notebook` (one notebook), `build` (the whole course into a folder, what
 `aecodec classroom build` runs), `solutions` / `insert_solutions` (take the solutions

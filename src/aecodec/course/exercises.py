@@ -4064,6 +4064,23 @@ def check_gaussian_pmf(gaussian_pmf: Callable[[torch.Tensor, float, float], torc
                              "your probabilities are negative: CDF(n - 1/2) was subtracted "
                              "from CDF(n + 1/2) the wrong way round (or the sign flipped); "
                              "the upper edge's CDF comes first."))
+            not_gaussian = ("that is not a Gaussian: your bin edges and the mean's sign look "
+                            "right, but the CDF is another distribution's ({}). Use the "
+                            "Gaussian's, Normal(mean, scale).cdf, or Phi(t) = (1 + erf(t / "
+                            "sqrt(2))) / 2.")
+            for b in (scale, scale / math.sqrt(2)):  # review r11-D: right edges, wrong law
+                laplace = torch.distributions.Laplace(torch.tensor(mean, dtype=torch.float64),
+                                                      torch.tensor(b, dtype=torch.float64))
+                mistakes.append((laplace.cdf(n.double() + 0.5) - laplace.cdf(n.double() - 0.5),
+                                 not_gaussian.format("a Laplace")))
+            for b in (scale, scale * math.sqrt(3) / math.pi, scale / 1.702):
+                mistakes.append((torch.sigmoid((n.double() + 0.5 - mean) / b)
+                                 - torch.sigmoid((n.double() - 0.5 - mean) / b),
+                                 not_gaussian.format("a logistic: sigmoid is not Phi")))
+            mistakes.append((_gaussian_bin_mass(n.abs(), mean, scale),
+                             "your P(n) is the same for n and -n: you took |n|, which "
+                             "mirrors the Gaussian about 0; it is centred on the mean, so use "
+                             "n itself, CDF(n + 1/2) - CDF(n - 1/2)."))
             exact = _gaussian_bin_mass(n, mean, scale)
             mistakes.append((exact / exact.sum(),
                              "you normalised over the n given: P(n) is the Gaussian's own mass "
@@ -4091,6 +4108,19 @@ def check_gaussian_pmf(gaussian_pmf: Callable[[torch.Tensor, float, float], torc
                 raise _Wrong("some of your probabilities are negative: a probability is "
                              "at least 0. Subtract the lower edge's CDF, CDF(n - 1/2), from "
                              "the upper edge's, CDF(n + 1/2).")
+            centre = float((n * got).sum() / got.sum()) if float(got.sum()) > 0 else math.nan
+            if (not torch.allclose(got, expected, atol=1e-5) and bool((got >= 0).all())
+                    and abs(float(got.sum()) - float(expected.sum())) <= 0.005
+                    and abs(centre - float((n * expected).sum() / expected.sum())) <= 0.01):
+                # review r11-D: same total and centre, so the edges and the sign are right
+                worst = int((got - expected).abs().argmax())
+                raise _Wrong(f"with mean {mean} and scale {scale}: your P(n) is centred "
+                             "where the Gaussian's is and adds up as it does, so the bin "
+                             "edges and the mean's sign look right, but its shape is not "
+                             f"N(mean, scale^2)'s: at n = {int(n[worst])} P(n) should be "
+                             f"{expected[worst].item():.5f}, got {got[worst].item():.5f}. "
+                             "Use the Gaussian's CDF, Normal(mean, scale).cdf, with the "
+                             "scale as the standard deviation.")
             if not torch.allclose(got, expected, atol=1e-5):
                 worst = int((got - expected).abs().argmax())
                 raise _Wrong(f"with mean {mean} and scale {scale}: the largest error is at "
@@ -4159,6 +4189,14 @@ def table_cost(scale: float, table_scale: float) -> float:
     v = torch.arange(-400, 401, dtype=torch.float64).abs()  # (801,) |n| of each integer
     # both masses on the side where they are not 1 - 1: exact far into the tails, and at 0
     return float(-(_table_mass(v, scale) * _log2_table_mass(v, table_scale)).sum())
+
+
+def extra_bits(scale: float, table_scale: float) -> float:
+    """Bits per value that the table of `table_scale` costs above the values' own table
+    (`table_cost` of `scale` against itself): what a rung other than the exact scale adds.
+    Notebook 08 imports it, with `table_cost`, after its `cheaper_rung` check (review r11-D:
+    the student edition had made the learner write them, unchecked)."""
+    return table_cost(scale, table_scale) - table_cost(scale, scale)
 
 
 @_prints_verdict
@@ -4711,6 +4749,15 @@ def check_cheaper_rung(cheaper_rung: Callable[[float, float], str]) -> bool:
                 "the scale and the ratio fitted to a few cases does not hold at others.")
 
     def check() -> int:
+        kits = (table_cost, extra_bits)  # review r11-D: 08 imports them after this check
+        reads = _reads_measurement(
+            cheaper_rung, None, judge=lambda value: (
+                f"the kit's own `{value.__name__}`, which notebook 08 imports after this "
+                "check" if any(value is f for f in kits) else None))
+        if reads is not None:
+            raise _Wrong(f"your cheaper_rung reads {reads}: it is the answer's own "
+                         "arithmetic. Compute the average bits under each table yourself, "
+                         "from how often each integer occurs and what it costs there.")
         answers, right = [], []
         for scale, ratio in CHEAPER_RUNG_CASES:
             answers.append(_choice_08(_call(cheaper_rung, scale, ratio), ("narrower", "wider"),
@@ -4836,7 +4883,7 @@ def check_side_share(side_share: Callable[[], float], quality: int = 3) -> bool:
         if off_coffee <= 0.002 or (off_coffee <= SIDE_SHARE_COPIED
                                    and abs(got - asked["share"]) <= SIDE_SHARE_TOLERANCE):
             complaint = _Wrong(f"you predicted {got:.3f}, coffee's share ({quoted['share']:.1%}, "
-                             "printed two cells above), or within three thousandths "
+                             "printed before the exercise), or within three thousandths "
                              "of it: copying one photo's share is not a prediction for "
                              "another photo, nor is nudging it by a few thousandths. How much "
                              "less a value of z costs than one of y changes from photo to "
@@ -4910,6 +4957,7 @@ def check_up_share(up_share: Callable[[], float]) -> bool:
         warm = float(refine.round_up_probability(torch.tensor([f]), refine.TAU_START))
         down, up = -math.atanh(f) / tau, -math.atanh(1 - f) / tau
         odds_f = (f / (1 - f)) ** (refine.TAU_START / tau)  # odds of f / (1 - f), raised
+        odds_tau = (warm / (1 - warm)) * tau / refine.TAU_START  # odds in proportion to tau
         numbers = (f"{measured:.1%} of {UP_SHARE_SAMPLES} soft roundings of 2.3 at tau = {tau} "
                    f"went up (the exact probability is {exact:.3f})")
         why = (f"The logits are -atanh(0.3) / {tau} = {down:.2f} (down) and -atanh(0.7) / {tau} "
@@ -4963,16 +5011,30 @@ def check_up_share(up_share: Callable[[], float]) -> bool:
                         f"the odds at tau = {refine.TAU_START}, about 1 to 3, to the power "
                         f"{refine.TAU_START / tau:g}, and turn them back into a probability, "
                         "odds / (1 + odds)")
+            elif abs(got - odds_tau / (1 + odds_tau)) <= 0.003 or abs(got - odds_tau) <= 0.003:
+                hint = (f"that is odds of 1 to 3 scaled in proportion to tau (times {tau} / "
+                        f"{refine.TAU_START}), as if the odds fell linearly with the "
+                        "temperature; it is the log-odds that are multiplied by "
+                        f"{refine.TAU_START / tau:g}: odds of 1 to 3 become 1 to "
+                        f"3^{refine.TAU_START / tau:g}")
             elif 0.4 <= got <= 0.6:
                 hint = "soft does not mean 50/50: the value still leans to its nearer integer"
             elif got > 0.6:
                 hint = ("more than half going up would mean the value leans to the farther "
                         "integer, 3")
+            elif got > warm:  # review r11-D: 0.35, 0.39 (odds 1:3 to the power 1/2.5)
+                hint = (f"more than at tau = {refine.TAU_START} ({warm:.2f}): cooling sharpens "
+                        "the choice; the log-odds are multiplied by "
+                        f"{refine.TAU_START / tau:g}, not divided, so the share going up "
+                        f"falls below {warm:.2f}")
             elif got < exact:
                 hint = (f"at tau = {tau} the choice is still soft: ordinary rounding is only "
                         "the limit as tau goes to 0")
             else:
-                hint = "more than measured, but less than at the warmest temperature"
+                hint = (f"between the share at tau = {tau} and the one at tau = "
+                        f"{refine.TAU_START} ({warm:.2f}): the choice sharpens faster than "
+                        "that; raise the odds at the warmest temperature, about 1 to 3, to "
+                        f"the power {refine.TAU_START / tau:g}")
             raise _Wrong(f"you predicted {got:.3f} ({hint}); measured: {numbers}; within "
                          f"{UP_SHARE_TOLERANCE} of the exact probability counts. " + why)
         return f"you predicted {got:.3f}; measured: {numbers}. " + why
