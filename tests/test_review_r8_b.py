@@ -223,7 +223,7 @@ def test_the_stretched_panels_say_so():
     cells = notebook_cells(NB03)
     figure = next("".join(c["source"]) for c in cells
                   if "untrained_decoder_output(x, k, seed=1)" in "".join(c["source"]))
-    assert figure.count("(contrast-stretched)") == 2
+    assert figure.count("(channel mean, stretched)") == 2  # review r11-B: the mean, in grey
     assert "contrast-stretched" in notebook_markdown(NB03)
 
 
