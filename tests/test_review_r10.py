@@ -19,9 +19,10 @@ def markdown(prefix: str) -> str:
 
 
 @pytest.mark.parametrize("prefix, false, true", [
-    # Upsample2x's phases hold 0, 3, 3 and 5 forced zeros: they cannot start out alike
+    # Upsample2x prints the grid because it computes ConvTranspose2d with its default start;
+    # its phases could start alike (ICNR on a 4x4 kernel), so "cannot" was false too (r12-B)
     ("03", "It avoids the grid when its four phases start out alike",
-     "Its phases cannot start out alike"),
+     "with the same default initialisation, so it prints the same grid"),
     # 07 trains only RD_SMALL with the rate term: nothing there is trained without it
     ("05", "notebook 07 trains the rate into one architecture",
      "neither 06 nor 07 separates the two"),

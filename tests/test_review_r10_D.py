@@ -245,9 +245,12 @@ def test_09_says_how_far_the_two_gains_are_from_undoing_each_other():
 
     text = notebook_markdown(NB09)
     # review r11-D: "most ... within a quarter, a few far" understated the lowest λ
-    assert "at the lowest λ nearly half of the channels that carry bits have a product of " \
-           "their two gains, $g \\cdot g'$, more than a quarter away from 1, about ten of them " \
-           "four to eight times below 1; in between, nearly all stay within a quarter of 1; at " \
+    # review r12-D: and those channels carry only a small share of y's bits at that λ
+    assert "at the lowest λ nearly half of the channels that carry bits (at the higher λ) have a " \
+           "product of their two gains, $g \\cdot g'$, more than a quarter away from 1, about " \
+           "ten of them four to eight times below 1, though at that λ those channels carry only " \
+           "a small share of y's bits, and on the channels where its bits are the product stays " \
+           "within about a quarter of 1; in between, nearly all stay within a quarter of 1; at " \
            "the highest λ about ten rise more than a quarter above 1, up to about 1.6; and on " \
            "the channels the codec switched off (below) it is far below 1 at every λ" in text
     model = load_variable_rate()
