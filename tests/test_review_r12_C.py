@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from aecodec.course import exercises
-from conftest import REPO, assert_diagnosed, notebook_markdown
+from conftest import REPO, assert_diagnosed, notebook_cells, notebook_markdown
 
 NB06 = REPO / "notebooks" / "06_from_latents_to_bytes.ipynb"
 NB07 = REPO / "notebooks" / "07_rate_distortion.ipynb"
@@ -94,3 +94,41 @@ def test_len_of_raw_is_refused_with_its_reason(capsys):
     out = assert_diagnosed(functools.partial(exercises.check_lzma_prediction, raw=raw),
                            lzma_prediction, "Not even len(raw) is allowed", "Correct", capsys)
     assert "0.8 * 60_000" in out, out
+
+
+# --- D5-D8: notebook 07's prose and its training warning ------------------------------------
+
+def test_07_says_where_the_bits_map_comes_from():
+    text = notebook_markdown(NB07)
+    assert "Every number comes from a real file" not in text
+    assert ("Every number comes from real files; the map of where the bits go is the model's "
+            "$-\\log_2 P$ of the file's integers") in text
+
+
+def test_07_interprets_the_hyperprior_overcount_with_a_hedge():
+    text = notebook_markdown(NB07)
+    assert "The hyperprior's noisy estimate lies further above its file" in text
+    assert "a likely reason, not measured here" in text and "sharper" in text
+
+
+def test_07_reads_the_ms_ssim_lead_as_the_figure_shows_it():
+    text = notebook_markdown(NB07)
+    assert "the lead shrinks as the rate grows" not in text
+    assert "largest at the lowest rate, small at the middle two, gone at the highest" in text
+
+
+def _training_tail() -> str:
+    cell = next(c for c in notebook_cells(NB07) if c["cell_type"] == "code"
+                and "steps in {TRAIN_SECONDS} s" in "".join(c["source"]))
+    source = "".join(cell["source"])
+    return source[source.index('print(f"{step} steps in'):]
+
+
+@pytest.mark.parametrize("step, seconds, warned", [(500, 20, False), (99, 20, True),
+                                                   (599, 120, True), (3003, 120, False)])
+def test_the_undertrained_warning_scales_with_the_clock(step, seconds, warned, capsys):
+    """Fast mode (20 s) made about 500 steps and was always told "undertrained"."""
+    exec(_training_tail(), {"step": step, "TRAIN_SECONDS": seconds})  # noqa: S102
+    out = capsys.readouterr().out
+    assert out.startswith(f"{step} steps in {seconds} s\n"), out
+    assert ("WARNING" in out) is warned, out

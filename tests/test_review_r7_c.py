@@ -55,8 +55,10 @@ def test_the_saved_codec_of_07_works():
 
 
 def test_the_training_cell_warns_below_600_steps():
+    """600 steps in the full run's 120 s: since review r12-C the threshold scales with
+    TRAIN_SECONDS (5 steps a second), so that fast mode's 20 s does not always warn."""
     source = "".join(_code_cell(NB07, "steps in {TRAIN_SECONDS} s")["source"])
-    assert "if step < 600:" in source
+    assert "if step < 5 * TRAIN_SECONDS:" in source
     assert "only {step} steps: this machine was busy or slow" in source
     assert "raise TRAIN_SECONDS or re-run when the machine is idle" in source
 
