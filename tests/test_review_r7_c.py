@@ -55,8 +55,10 @@ def test_the_saved_codec_of_07_works():
 
 
 def test_the_training_cell_warns_below_600_steps():
+    """600 steps in the full run's 120 s: since review r12-C the threshold scales with
+    TRAIN_SECONDS (5 steps a second), so that fast mode's 20 s does not always warn."""
     source = "".join(_code_cell(NB07, "steps in {TRAIN_SECONDS} s")["source"])
-    assert "if step < 600:" in source
+    assert "if step < 5 * TRAIN_SECONDS:" in source
     assert "only {step} steps: this machine was busy or slow" in source
     assert "raise TRAIN_SECONDS or re-run when the machine is idle" in source
 
@@ -178,14 +180,21 @@ def test_a_few_bytes_to_end_the_stream_is_not_the_file(capsys):
 
 def test_the_file_size_window_starts_near_the_header_and_checksum():
     low, high = exercises.FILE_SIZE_OVERHEAD
-    assert 15 <= low <= 25 and high >= 100  # 5 to 12 from review r9-C to r10-C
+    # low 5 to 12 from review r9-C to r10-C; high 150 until review r12-C
+    assert 15 <= low <= 25 and 60 <= high <= 90
 
 
 def test_the_top_of_the_file_size_window_is_told_it_is_generous(capsys):
+    """Until review r12-C the window went to +150 and its top was told "more than twice the
+    file's overhead ... the reasoning is right"; now the window ends at +80 and what lies
+    above it is told what it assumed that the file does not hold."""
     low, high = exercises.FILE_SIZE_OVERHEAD
     assert exercises.check_file_size_prediction(lambda: 24_300 + high, grade=True) is True
     out = capsys.readouterr().out
-    assert "more than twice the" in out and "is right" in out, out
+    assert "is right" not in out, out
+    assert exercises.check_file_size_prediction(lambda: 24_302 + high, grade=True) is False
+    out = capsys.readouterr().out
+    assert "more than the header, checksum and stream end" in out, out
 
 
 def test_above_the_file_size_window_the_message_names_the_overhead(capsys):
@@ -199,10 +208,12 @@ def test_above_the_file_size_window_the_message_names_the_overhead(capsys):
 @pytest.mark.parametrize("guess", [49_300, 50_500])
 def test_a_size_nearer_lzma_without_context_is_that_reasoning(guess, capsys):
     """50,500 is within 8% of lzma's 46,936 bytes, and near its 51,468 without context (lc=0):
-    the two windows overlapped, and the no-context reasoning passed."""
+    the two windows overlapped, and the no-context reasoning passed. (Since review r12-C,
+    inside the 8 % it is told "a little pessimistic", without lc=0, which the exercise never
+    introduced.)"""
     assert exercises.check_lzma_prediction(lambda: guess, grade=True) is False
     out = capsys.readouterr().out
-    assert "without the one before (lc=0)" in out and "nearer that than the measurement" in out
+    assert "without the one before" in out and "nearer that than the measurement" in out
 
 
 @pytest.mark.parametrize("guess", [44_000, 48_000, 49_000])
