@@ -70,3 +70,14 @@ def test_an_empty_mask_for_an_anchor_is_told_it_is_an_all_zero_tensor(capsys):
     out = assert_diagnosed(exercises.check_context_mask, empty_at_anchors,
                            "an all-zero (3, 3) tensor", "Does it depend on k?", capsys)
     assert "got shape (0,)" in out
+
+
+def test_the_published_curves_have_distinct_markers_and_the_right_panel_a_y_label():
+    from conftest import notebook_code_cell
+    cell = notebook_code_cell(NOTEBOOK, "published_styles = ")
+    source = "".join(cell["source"])
+    namespace = {}
+    exec(source[source.index("published_styles = "):].split("\nfor ")[0], namespace)
+    markers = [marker for _, _, marker in namespace["published_styles"]]
+    assert len(set(markers)) == len(markers), markers
+    assert 'right.set(title=' in source and 'ylabel="PSNR (dB, RGB)", xlim' in source
