@@ -6066,8 +6066,9 @@ def check_residual_prediction(predict: Callable[[], dict], measured: dict[str, f
             if r2 > best:
                 raise _Wrong(f"you predicted R^2 = {r2:g}, but the better predictor, the "
                              f"{winner}, explains only {best:.3f}: {scores}. What these predictors "
-                             "find is a small share of the variance, which is why a context "
-                             "model saves percents, not half of the file.")
+                             "find is a small share of the variance, consistent with the few "
+                             "percent the control below measures; a linear R^2 of the start "
+                             "model does not bound what a trained context saves.")
             why = (" The hyperprior's z is 4x coarser than y, so it may leave fine detail for "
                    "the neighbours to predict." if winner == "neighbours" else "")
             raise _Wrong(f"you predicted R^2 = {r2:g}, but the {winner} explain {best:.3f}, "
@@ -6122,6 +6123,9 @@ def _check_context_window(context_mask: Callable, k: int, i: int, j: int) -> Non
     if got.shape != (k, k):
         extra = (" That is anchor_mask's (1, 1, h, w) shape: take [0, 0] for the (h, w) board."
                  if got.dim() == 4 and got.shape[-2:] == (k, k) else
+                 f" Even an anchor's mask, which reads nothing, is an all-zero ({k}, {k}) "
+                 "tensor, not an empty list."
+                 if got.numel() == 0 else
                  f" It has the window's {k * k} entries, but not its shape: the mask is the "
                  "2-D window itself, entry [a, b] at row a and column b; give it the shape "
                  "(k, k)."
