@@ -24,6 +24,7 @@ import json
 import platform
 import time
 from pathlib import Path
+from statistics import fmean
 
 import torch
 from default_codec import _mean_over, write
@@ -31,12 +32,16 @@ from tqdm import tqdm
 
 from aecodec import zoo
 from aecodec.codec import compress, decompress
-from aecodec.evaluation import bd_rate
+from aecodec.evaluation import bd_rate, measure
 from aecodec.kodak import load_kodak
-from aecodec.metrics import bpp, psnr
 from aecodec.refine import refine_latents
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def pair_key(lmbda: float, name: str) -> str:
+    """The results JSON's key of one (lambda, Kodak image) pair: "0.0009/kodim01"."""
+    return f"{lmbda:.6g}/{Path(name).stem}"
 
 
 def measure_pair(model, x: torch.Tensor, steps: int) -> dict:
@@ -49,8 +54,8 @@ def measure_pair(model, x: torch.Tensor, steps: int) -> dict:
         data = compress(model, x, latents=latents)
         seconds = time.perf_counter() - start
         x_hat = decompress(model, data)  # (3, H, W), the decoded 8-bit image in [0, 1]
-        out[label] = dict(bpp=bpp(len(data), *x.shape[-2:]),
-                          psnr=float(psnr(x, x_hat)), encode_seconds=seconds)
+        out[label] = dict(measure(x, x_hat, len(data), with_ms_ssim=False),
+                          encode_seconds=seconds)
     return out
 
 
@@ -77,32 +82,28 @@ def main() -> None:
     pairs = results.setdefault("pairs", {})  # "lambda/image" -> measure_pair's dict
     qualities = zoo.qualities("context")  # {quality: lambda}
     todo = [(q, lmbda, name) for q, lmbda in qualities.items() for name in images
-            if f"{lmbda:.6g}/{Path(name).stem}" not in pairs]
+            if pair_key(lmbda, name) not in pairs]
     for quality, lmbda, name in tqdm(todo, desc=f"refine {args.steps} steps"):
         model = zoo.load_default(quality)
-        pairs[f"{lmbda:.6g}/{Path(name).stem}"] = measure_pair(model, images[name], args.steps)
+        pairs[pair_key(lmbda, name)] = measure_pair(model, images[name], args.steps)
         write(results_path, json.dumps(results, indent=1) + "\n")
     if len(pairs) < len(qualities) * len(images):
         return
-    curves = {label: [(_mean([pairs[f"{lmbda:.6g}/{n}"][label]["bpp"] for n in names]),
-                       _mean([pairs[f"{lmbda:.6g}/{n}"][label]["psnr"] for n in names]))
+    curves = {label: [(fmean(pairs[pair_key(lmbda, n)][label]["bpp"] for n in names),
+                       fmean(pairs[pair_key(lmbda, n)][label]["psnr"] for n in names))
                       for lmbda in qualities.values()] for label in ("plain", "refined")}
     stored = json.loads((REPO / "data/results/results.json").read_text())["curves"]
     baselines = {b: [_mean_over(p["images"], names) for p in stored[b]]
                  for b in ("WebP", "AVIF 4:4:4")}
     summary = {label: {"vs plain": bd_rate(curves["plain"], curve),
                        **{f"vs {b}": bd_rate(points, curve) for b, points in baselines.items()},
-                       "encode seconds": _mean([p[label]["encode_seconds"]
-                                                for p in pairs.values()])}
+                       "encode seconds": fmean(p[label]["encode_seconds"]
+                                               for p in pairs.values())}
                for label, curve in curves.items()}
     results.update(curves=curves, summary=summary)
     write(results_path, json.dumps(results, indent=1) + "\n")
     write(out, _markdown(results, args, len(images)))
     print(out.read_text())
-
-
-def _mean(values: list[float]) -> float:
-    return sum(values) / len(values)
 
 
 def _markdown(results: dict, args, count: int) -> str:

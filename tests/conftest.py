@@ -111,6 +111,11 @@ def notebook_markdown(notebook: Path) -> str:
     return " ".join(text.split())
 
 
+def course_markdown(prefix: str) -> str:
+    """`notebook_markdown` of the notebook whose name starts with `prefix` ("03")."""
+    return notebook_markdown(next((REPO / "notebooks").glob(f"{prefix}_*.ipynb")))
+
+
 def notebook_code_cell(notebook: Path, marker: str) -> dict:
     """The one code cell of a committed notebook whose source holds `marker`."""
     found = [c for c in notebook_cells(notebook)

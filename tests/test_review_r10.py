@@ -4,18 +4,11 @@ Each test names a sentence a reader measured to be false, and the true one that 
 The rest of round 10's findings are in the closing note of the session that ran it.
 """
 
-from pathlib import Path
 
 import pytest
 
 from aecodec.course import exercises
-from conftest import notebook_markdown
-
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-
-
-def markdown(prefix: str) -> str:
-    return notebook_markdown(next(NOTEBOOKS.glob(f"{prefix}_*.ipynb")))
+from conftest import course_markdown as markdown
 
 
 @pytest.mark.parametrize("prefix, false, true", [

@@ -107,7 +107,7 @@ def test_02_package_imported_by_string_is_refused(capsys):
         __import__("aecodec.models", fromlist=["x"]).latent_shape(
             h, w, __import__("aecodec.models", fromlist=["x"]).AutoencoderConfig(c, k, 8)))
     assert_diagnosed(exercises.check_latent_values, wrong,
-                     "imports `aecodec.models`, the course package's own code",
+                     "reads `aecodec.models` (imported by name), the course package's own code",
                      "gives the right answer", capsys)
 
 

@@ -1,17 +1,10 @@
 """Round-12 reviews B (03-05) and D (08-09): the sentences they found false or misleading,
 kept fixed (the others of those rounds: tests/test_review_r12_<letter>.py)."""
 
-from pathlib import Path
 
 import pytest
 
-from conftest import notebook_markdown
-
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-
-
-def markdown(prefix: str) -> str:
-    return notebook_markdown(next(NOTEBOOKS.glob(f"{prefix}_*.ipynb")))
+from conftest import course_markdown as markdown
 
 
 @pytest.mark.parametrize("prefix, false, true", [

@@ -581,11 +581,32 @@ def _reads_measurement(fn: Callable, measured, seen: set | None = None,
             why = None if inner is None else f"a function of yours that reads {inner}"
         if why is not None:
             return f"`{name}`, {why}"
+    package = _package_imported_by_name(code)
+    if package is not None:  # __import__("aecodec.models"): no name to follow (review r12-A)
+        return f"`{package}` (imported by name), the course package's own code"
     fills = [name for name in _RANDOM_FILLS if name in names] if fills_too else []
     if fills:
         return (f"`.{fills[0]}()`, which fills a tensor with random numbers: a simulation is a "
                 "measurement")
     return None
+
+
+def _package_imported_by_name(code) -> str | None:
+    """The module of the course package that `code` imports by a string
+    (`__import__("aecodec.models")`, `importlib.import_module`), which the name-following of
+    `_reads_measurement` does not see; None if it imports none."""
+    if not {"__import__", "import_module"} & _code_names(code):
+        return None
+
+    def strings(c):
+        for const in c.co_consts:
+            if inspect.iscode(const):
+                yield from strings(const)
+            elif isinstance(const, str):
+                yield const
+
+    return next((name for name in strings(code)
+                 if name == "aecodec" or name.startswith("aecodec.")), None)
 
 
 def _refuse_measuring(predict: Callable, measured=None, what: str = "the numbers",
@@ -1579,25 +1600,6 @@ def _repeats(fn: Callable, seen: set | None = None) -> str | None:
     return None
 
 
-def _imports_package_by_name(fn: Callable) -> str | None:
-    """The module of the course package `fn`'s code imports by a string
-    (`__import__('aecodec.models')`, `importlib.import_module`), which the name-following
-    of `_reads_measurement` does not see (review r12-A); None if it imports none."""
-    code = getattr(fn, "__code__", None)
-    if code is None or not {"__import__", "import_module"} & _code_names(code):
-        return None
-
-    def strings(c):
-        for const in c.co_consts:
-            if inspect.iscode(const):
-                yield from strings(const)
-            elif isinstance(const, str):
-                yield const
-
-    return next((name for name in strings(code)
-                 if name == "aecodec" or name.startswith("aecodec.")), None)
-
-
 @_prints_verdict
 def check_latent_values(latent_values: Callable[[int, int, int, int], int]) -> bool:
     """latent_values(height, width, latent_channels, downsamplings) -> numbers in y."""
@@ -1615,11 +1617,6 @@ def check_latent_values(latent_values: Callable[[int, int, int, int], int]) -> b
                    "asks the course's package for the answer: compute the count with "
                    "arithmetic (// or math.ceil are fine).")
         _refuse_measuring(latent_values, instead=instead)
-        package = _imports_package_by_name(latent_values)
-        if package is not None:
-            named = getattr(latent_values, "__name__", "<lambda>")
-            raise _Wrong(f"your {'code' if named == '<lambda>' else named} imports "
-                         f"`{package}`, the course package's own code. {instead}")
         for h, w, c, k in cases:
             expected = num_latent_values(h, w, AutoencoderConfig(c, k))
             got = _one_number(_call(latent_values, h, w, c, k))
